@@ -1,0 +1,62 @@
+"""The `gitramp` command: parses arguments and dispatches to one module per verb.
+
+Each verb is a module of this package with `add_parser(subparsers)` and
+`run(args) -> int`; adding a verb means adding a module and naming it in VERBS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from challenge.errors import GitrampError
+
+# Modules of challenge/cli/, in the order `gitramp --help` lists them. A verb whose
+# module is absent (not yet written) is skipped, so the CLI never breaks on import.
+VERBS = ("test", "score", "scan", "leaderboard", "phase", "reveal", "blend", "site",
+         "init", "validate", "forge")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gitramp",
+        description="Run collaborative data-science challenges on git and CI.")
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="verb", metavar="VERB")
+    sub.required = True
+    for verb in VERBS:
+        try:
+            module = importlib.import_module(f"challenge.cli.{verb}")
+        except ModuleNotFoundError as e:
+            if e.name == f"challenge.cli.{verb}":
+                continue
+            raise
+        p = module.add_parser(sub)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except GitrampError as e:
+        print(f"gitramp {args.verb}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"gitramp {version('gitramp')}"
+    except PackageNotFoundError:
+        return "gitramp (not installed)"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
