@@ -6,6 +6,7 @@ the file, the key, what was found and what is allowed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import re
@@ -388,10 +389,18 @@ class _Fields:
 
 
 def load_problem(kit_path: Path) -> ModuleType | None:
-    """Import `problem.py` under a private name; organizer code, run in the scorer."""
-    file = kit_path / "problem.py"
+    """Import `problem.py` under a private name; organizer code, run in the scorer.
+
+    Cached per file content, so a kit edited between two loads is seen afresh."""
+    file = Path(kit_path) / "problem.py"
     if not file.is_file():
         return None
+    return _import_problem(str(file), file.stat().st_mtime_ns)
+
+
+@functools.cache
+def _import_problem(path: str, _mtime: int) -> ModuleType:
+    file = Path(path)
     name = f"_gitramp_problem_{hashlib.sha1(str(file).encode()).hexdigest()[:8]}"
     spec = importlib.util.spec_from_file_location(name, file)
     assert spec and spec.loader

@@ -1,0 +1,20 @@
+"""Backends run a submission's code: `local` (child processes) and `docker` (a
+locked-down container). `get_backend(name)` builds one by name."""
+
+from __future__ import annotations
+
+from challenge.errors import GitrampError
+
+NAMES = ("local", "docker")
+
+
+def get_backend(name: str, **options):
+    if name == "local":
+        from scorer.backends.local import LocalBackend
+
+        return LocalBackend(**options)
+    if name == "docker":
+        from scorer.backends.docker import DockerBackend
+
+        return DockerBackend(**options)
+    raise GitrampError(f"unknown backend {name!r}; choose one of {', '.join(NAMES)}")

@@ -1,0 +1,70 @@
+"""Workflows: how a submission's elements are trained and asked for predictions.
+
+One module per workflow, each with `ELEMENTS` (the files a submission provides),
+`fit(elements, X, y, task)` returning a fitted model and `predict(model, X, task)`
+returning predictions: class probabilities (n, k) in the kit's label order for
+classification, values (n,) for regression. The element names and method
+signatures are RAMP's, so a RAMP submission runs unchanged.
+
+These modules run in the submission's process (see scorer/ingest.py): they import
+only numpy, pandas and scikit-learn.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from types import ModuleType
+
+import numpy as np
+
+NAMES = ("estimator", "classifier", "regressor",
+         "feature_extractor_classifier", "feature_extractor_regressor")
+
+
+@dataclass(frozen=True)
+class Task:
+    labels: tuple[str, ...]  # empty for regression
+
+    @property
+    def is_classification(self) -> bool:
+        return bool(self.labels)
+
+
+def get_workflow(name: str) -> ModuleType:
+    if name not in NAMES:
+        raise ValueError(f"unknown workflow {name!r}; expected one of {', '.join(NAMES)}")
+    return importlib.import_module(f"scorer.workflows.{name}")
+
+
+def elements(name: str) -> tuple[str, ...]:
+    return get_workflow(name).ELEMENTS
+
+
+def element(modules: dict[str, ModuleType], file: str, attr: str):
+    """The class or function `attr` that the submission's `file` must define."""
+    module = modules[file]
+    if not hasattr(module, attr):
+        raise AttributeError(f"{file} must define {attr} (see the kit's starting_kit)")
+    return getattr(module, attr)
+
+
+def class_probabilities(model, proba, task: Task) -> np.ndarray:
+    """`predict_proba` output as (n, k) floats in the kit's label order.
+
+    Columns follow the model's `classes_` when it has them (scikit-learn's
+    convention); a class absent from a fold's training part gets probability 0.
+    """
+    proba = np.asarray(proba, dtype=float)
+    classes = getattr(model, "classes_", None)
+    k = len(task.labels)
+    if classes is None:
+        return proba
+    classes = [str(c) for c in classes]
+    if classes == list(task.labels) or proba.ndim != 2 or proba.shape[1] != len(classes):
+        return proba
+    out = np.zeros((proba.shape[0], k))
+    for j, c in enumerate(classes):
+        if c in task.labels:
+            out[:, task.labels.index(c)] = proba[:, j]
+    return out

@@ -1,0 +1,90 @@
+"""Generates the example kits' data from datasets that ship inside scikit-learn.
+
+For each kit, writes the public copies (`kits/<kit>/data/`, what participants get)
+and the hidden copies (`kits/<kit>/hidden/data/`, what a runner holds: a larger
+training set and the private test set with its labels). Nothing is downloaded.
+Run with `python -m kits.make_data` (or `make data`); it is idempotent.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn import datasets
+from sklearn.model_selection import train_test_split
+
+KITS = Path(__file__).resolve().parent
+
+
+def iris() -> tuple[pd.DataFrame, str]:
+    d = datasets.load_iris(as_frame=True)
+    df = d.frame.rename(columns=lambda c: c.replace(" (cm)", "").replace(" ", "_"))
+    df["species"] = np.asarray(d.target_names)[d.target]
+    return df.drop(columns=["target"]), "species"
+
+
+def diabetes() -> tuple[pd.DataFrame, str]:
+    d = datasets.load_diabetes(as_frame=True, scaled=False)
+    return d.frame.rename(columns={"target": "progression"}), "progression"
+
+
+def cancer() -> tuple[pd.DataFrame, str]:
+    """Breast-cancer diagnosis as a messy table: numeric, categorical, missing values."""
+    d = datasets.load_breast_cancer(as_frame=True)
+    rng = np.random.default_rng(7)
+    X = d.data.rename(columns=lambda c: c.replace(" ", "_"))
+    keep = [c for c in X.columns if c.startswith("mean_") or c.startswith("worst_")]
+    df = X[keep].copy()
+    # Categorical columns as a clinic would record them, derived from measurements.
+    df["size_class"] = pd.cut(X["mean_radius"], [0, 12, 16, np.inf],
+                              labels=["small", "medium", "large"]).astype(str)
+    df["texture_grade"] = pd.qcut(X["mean_texture"], 4, labels=list("ABCD")).astype(str)
+    df["clinic"] = rng.choice(["north", "south", "east", "west"], len(df))
+    # Missing values, as in real records: some measurements were never taken.
+    for col in ("mean_smoothness", "worst_concavity", "mean_symmetry", "texture_grade"):
+        df.loc[rng.random(len(df)) < 0.08, col] = np.nan
+    df["diagnosis"] = np.asarray(d.target_names)[d.target]
+    return df, "diagnosis"
+
+
+BUILDERS = {"iris": iris, "diabetes": diabetes, "cancer": cancer}
+
+
+def split(df: pd.DataFrame, target: str, classification: bool, seed: int = 42):
+    """hidden train / private test, then public train / public test from hidden train."""
+    strat = df[target] if classification else None
+    hidden_train, private_test = train_test_split(df, test_size=0.3, random_state=seed,
+                                                  stratify=strat)
+    strat = hidden_train[target] if classification else None
+    public_train, public_test = train_test_split(hidden_train, test_size=0.3,
+                                                 random_state=seed, stratify=strat)
+    return hidden_train, private_test, public_train, public_test
+
+
+def write(kit: str) -> None:
+    df, target = BUILDERS[kit]()
+    classification = df[target].dtype == object
+    hidden_train, private_test, public_train, public_test = split(df, target, classification)
+    for folder, train, test in ((KITS / kit / "data", public_train, public_test),
+                                (KITS / kit / "hidden" / "data", hidden_train, private_test)):
+        folder.mkdir(parents=True, exist_ok=True)
+        _write_if_changed(folder / "train.csv", train)
+        _write_if_changed(folder / "test.csv", test)
+
+
+def _write_if_changed(file: Path, df: pd.DataFrame) -> None:
+    text = df.to_csv(index=False)
+    if not file.is_file() or file.read_text() != text:
+        file.write_text(text)
+
+
+def main() -> None:
+    for kit in BUILDERS:
+        write(kit)
+        print(f"kits/{kit}: data/ (public) and hidden/data/ (runner only) written")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,193 @@
+"""A small fork server for the local backend.
+
+Importing numpy, pandas and scikit-learn takes about a second. The server is a
+separate Python process that imports them once, then forks a fresh child per fold
+on request, so a fold starts in milliseconds and the submission's code is only
+ever imported in those children, never in the scorer. (multiprocessing's own
+forkserver re-imports the caller's __main__ in each child, pytest or the CLI
+script included; this one runs nothing but the ingestion entry point.)
+
+Protocol, one JSON object per line: the client writes {"id", "args"}; the server
+answers {"id", "pid"} when the child is forked and {"id", "exit"} when it ends.
+"""
+
+from __future__ import annotations
+
+import atexit
+import importlib
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import threading
+
+PRELOAD = ("numpy", "pandas", "scorer.ingest", "threadpoolctl", "sklearn.base",
+           "sklearn.pipeline", "sklearn.preprocessing", "sklearn.linear_model",
+           "sklearn.ensemble", "sklearn.impute", "sklearn.compose")
+
+
+# ------------------------------------------------------------------ server side
+def serve() -> None:
+    for name in PRELOAD:
+        importlib.import_module(name)
+    out = os.fdopen(os.dup(1), "w", buffering=1)
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    sel = selectors.DefaultSelector()
+    sel.register(0, selectors.EVENT_READ)
+    sel.register(wake_r, selectors.EVENT_READ)
+    children: dict[int, int] = {}  # pid -> job id
+    buf = b""
+    while True:
+        for key, _ in sel.select():
+            if key.fd == wake_r:
+                os.read(wake_r, 4096)
+                _reap(children, out)
+                continue
+            data = os.read(0, 65536)
+            if not data:  # the scorer is gone: take the children down with us
+                for pid in children:
+                    _killpg(pid)
+                return
+            buf += data
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                msg = json.loads(line)
+                pid = os.fork()
+                if pid == 0:
+                    _child(msg["args"], (wake_r, wake_w, out.fileno()))
+                children[pid] = msg["id"]
+                out.write(json.dumps({"id": msg["id"], "pid": pid}) + "\n")
+
+
+def _reap(children: dict[int, int], out) -> None:
+    while children:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        job = children.pop(pid, None)
+        if job is not None:
+            out.write(json.dumps({"id": job, "exit": os.waitstatus_to_exitcode(status)}) + "\n")
+
+
+def _child(args: dict, server_fds: tuple[int, ...]) -> None:
+    code = 1
+    try:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        os.setpgrp()  # its own process group, so a kill reaches what it spawns
+        for fd in server_fds:
+            os.close(fd)
+        log = os.open(args["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        sys.stdout = os.fdopen(1, "w", buffering=1)
+        sys.stderr = os.fdopen(2, "w", buffering=1)
+        from threadpoolctl import threadpool_limits
+
+        from scorer import ingest
+
+        with threadpool_limits(args["threads"]):
+            code = ingest.run(args["workflow"], args["submission"], args["inputs"],
+                              args["out"], args["folds"])
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BaseException:  # anything escaping ingest.run is a bug or a hostile exit
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        os._exit(code)
+
+
+def _killpg(pid: int) -> None:
+    for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+        try:
+            target()
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+# ------------------------------------------------------------------ client side
+class Job:
+    def __init__(self, job_id: int):
+        self.id = job_id
+        self.pid: int | None = None
+        self.exit: int | None = None
+        self.started = threading.Event()
+        self.done = threading.Event()
+
+    def kill(self) -> None:
+        if self.started.wait(5) and self.pid and not self.done.is_set():
+            _killpg(self.pid)
+
+
+class ForkServer:
+    def __init__(self):
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", "from scorer.backends.forkserver import serve; serve()"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        self.jobs: dict[int, Job] = {}
+        self.lock = threading.Lock()
+        self.next_id = 0
+        threading.Thread(target=self._read, daemon=True, name="forkserver-reader").start()
+
+    def submit(self, **args) -> Job:
+        with self.lock:
+            self.next_id += 1
+            job = self.jobs[self.next_id] = Job(self.next_id)
+            self.proc.stdin.write(json.dumps({"id": job.id, "args": args}).encode() + b"\n")
+            self.proc.stdin.flush()
+        return job
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            msg = json.loads(line)
+            job = self.jobs.get(msg["id"])
+            if job is None:
+                continue
+            if "pid" in msg:
+                job.pid = msg["pid"]
+                job.started.set()
+            if "exit" in msg:
+                job.exit = msg["exit"]
+                job.done.set()
+                with self.lock:
+                    self.jobs.pop(job.id, None)
+        with self.lock:  # the server died: nothing pending will ever finish
+            for job in self.jobs.values():
+                job.exit = job.exit if job.exit is not None else -9
+                job.started.set()
+                job.done.set()
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+_server: ForkServer | None = None
+_server_lock = threading.Lock()
+
+
+def get_server() -> ForkServer:
+    """The process-wide fork server, started on first use (or early, by warm_up)."""
+    global _server
+    with _server_lock:
+        if _server is None or _server.proc.poll() is not None:
+            _server = ForkServer()
+            atexit.register(_server.close)
+        return _server

@@ -1,0 +1,52 @@
+"""Cross-validation folds: any scikit-learn splitter named in challenge.yml, or
+`problem.py:get_cv(X, y)` (RAMP's hook), as a list of (train, valid) index arrays."""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import pandas as pd
+
+from challenge.kit import Kit, KitError
+
+Fold = tuple[np.ndarray, np.ndarray]
+
+
+def make_folds(kit: Kit, X: pd.DataFrame, y: np.ndarray) -> list[Fold]:
+    problem = kit.problem()
+    if problem is not None and hasattr(problem, "get_cv"):
+        folds = list(problem.get_cv(X, y))
+    else:
+        folds = list(_splitter(kit).split(X, y, groups=_groups(kit, X)))
+    out = [(np.asarray(tr, dtype=np.int64), np.asarray(va, dtype=np.int64)) for tr, va in folds]
+    if not out:
+        raise KitError(f"{kit.path}: the CV gives no fold; check cv in challenge.yml")
+    return out
+
+
+def _splitter(kit: Kit):
+    import sklearn.model_selection as ms
+
+    cls = getattr(ms, kit.cv.type, None)
+    where = f"{kit.path / 'challenge.yml'}: key 'cv.type'"
+    if not (inspect.isclass(cls) and hasattr(cls, "split")):
+        names = sorted(n for n, c in vars(ms).items()
+                       if inspect.isclass(c) and hasattr(c, "split") and not n.startswith("_")
+                       and "Base" not in n)
+        raise KitError(f"{where}: found {kit.cv.type!r}; expected a scikit-learn splitter: "
+                       + ", ".join(names))
+    try:
+        return cls(**kit.cv.params)
+    except TypeError as e:
+        raise KitError(f"{kit.path / 'challenge.yml'}: key 'cv': {kit.cv.type} does not "
+                       f"accept {kit.cv.params}: {e}") from None
+
+
+def _groups(kit: Kit, X: pd.DataFrame):
+    if kit.cv.groups is None:
+        return None
+    if kit.cv.groups not in X.columns:
+        raise KitError(f"{kit.path / 'challenge.yml'}: key 'cv.groups': found "
+                       f"{kit.cv.groups!r}; expected a column of the training data")
+    return X[kit.cv.groups].to_numpy()

@@ -1,0 +1,102 @@
+"""The data a kit is scored on: public copies in the kit, hidden copies on runners.
+
+A data folder has the kit's layout (`data.train`, `data.test` of challenge.yml). On
+a runner it is the hidden folder it was given; elsewhere the kit's own public
+copies serve. `problem.py` may replace the CSV reading with `get_train_data(path)`
+and `get_test_data(path)`, each returning `(X, y)`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from challenge.errors import GitrampError
+from challenge.kit import Kit
+
+
+@dataclass
+class Dataset:
+    X_train: pd.DataFrame
+    y_train: np.ndarray
+    X_test: pd.DataFrame
+    y_test: np.ndarray
+    source: Path  # the data folder it came from
+
+
+class DataError(GitrampError):
+    pass
+
+
+def load_data(kit: Kit, data_dir: Path | None = None) -> Dataset:
+    root = Path(data_dir) if data_dir else kit.path
+    problem = kit.problem()
+    parts = []
+    for split in ("train", "test"):
+        hook = getattr(problem, f"get_{split}_data", None) if problem else None
+        if hook is not None:
+            X, y = hook(root)
+        else:
+            X, y = _read_csv(kit, root / kit.data[split], split)
+        parts.append((_frame(X), _target(kit, np.asarray(y), split, root)))
+    (X_train, y_train), (X_test, y_test) = parts
+    return Dataset(X_train, y_train, X_test, y_test, root)
+
+
+def _read_csv(kit: Kit, file: Path, split: str) -> tuple[pd.DataFrame, np.ndarray]:
+    if not file.is_file():
+        hint = ("run `make data` (or `python -m kits.make_data`) to generate the example "
+                "kits' data" if "kits" in file.parts else "check data.%s in challenge.yml" % split)
+        raise DataError(f"{file}: {split} data not found; {hint}.")
+    df = pd.read_csv(file)
+    if kit.target not in df.columns:
+        raise DataError(f"{file}: no column {kit.target!r} (the target of challenge.yml); "
+                        f"columns are {', '.join(map(str, df.columns[:20]))}")
+    return df.drop(columns=[kit.target]), df[kit.target].to_numpy()
+
+
+def _frame(X) -> pd.DataFrame:
+    return X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X))
+
+
+def _target(kit: Kit, y: np.ndarray, split: str, root: Path) -> np.ndarray:
+    if kit.is_classification:
+        y = y.astype(str)
+        unknown = sorted(set(np.unique(y)) - set(kit.labels))
+        if unknown:
+            raise DataError(f"{root}: {split} labels {unknown[:5]} are not among "
+                            f"prediction.labels {list(kit.labels)} of challenge.yml")
+        return y
+    try:
+        return y.astype(float)
+    except ValueError:
+        raise DataError(
+            f"{root}: the {split} target of a regression kit must be numeric") from None
+
+
+def subsample(ds: Dataset, kit: Kit, n_train: int = 200, n_test: int = 100,
+              seed: int = 0) -> Dataset:
+    """A small, stratified where it can be, slice of the data for --quick-test."""
+    rng = np.random.default_rng(seed)
+
+    def pick(y: np.ndarray, n: int) -> np.ndarray:
+        if len(y) <= n:
+            return np.arange(len(y))
+        if not kit.is_classification:
+            return np.sort(rng.choice(len(y), n, replace=False))
+        # Round-robin over classes so that each class keeps some rows.
+        by_class = [rng.permutation(np.flatnonzero(y == c)) for c in np.unique(y)]
+        order = [i for group in zip(*_pad(by_class), strict=False) for i in group if i >= 0]
+        return np.sort(np.asarray(order[:n]))
+
+    tr, te = pick(ds.y_train, n_train), pick(ds.y_test, n_test)
+    return Dataset(ds.X_train.iloc[tr].reset_index(drop=True), ds.y_train[tr],
+                   ds.X_test.iloc[te].reset_index(drop=True), ds.y_test[te], ds.source)
+
+
+def _pad(groups: list[np.ndarray]) -> list[np.ndarray]:
+    n = max(len(g) for g in groups)
+    return [np.concatenate([g, -np.ones(n - len(g), dtype=int)]) for g in groups]

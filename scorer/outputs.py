@@ -1,0 +1,120 @@
+"""Reads what a submission wrote, as untrusted data.
+
+Backends hand over raw bytes by file name (the Docker backend from the container's
+archive stream, the local one from files opened without following links); this
+module accepts only names on the allowlist, parses them without pickle and checks
+shape, dtype, finiteness and probability rows. Any failure raises InvalidOutput
+with a reason that says which file, which row and what was expected.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+OUTPUT_ALLOWLIST = re.compile(r"^(fold_\d{1,3}_(train|test)\.npy|fold_\d{1,3}\.json|error\.json)$")
+MAX_JSON_BYTES = 64_000
+PROBA_TOLERANCE = 1e-4
+
+
+class InvalidOutput(ValueError):
+    pass
+
+
+@dataclass
+class FoldOutput:
+    train: np.ndarray
+    test: np.ndarray
+    fit_time: float
+    predict_time: float
+
+
+def parse_error(files: dict[str, bytes]) -> dict | None:
+    """The submission's own account of its failure (error.json), if readable."""
+    raw = files.get("error.json")
+    if raw is None or len(raw) > MAX_JSON_BYTES:
+        return None
+    try:
+        d = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(d, dict):
+        return None
+    return {k: d.get(k) if isinstance(d.get(k), str | int | type(None)) else str(d.get(k))
+            for k in ("stage", "file", "line", "message", "traceback")}
+
+
+def parse_outputs(files: dict[str, bytes], n_folds: int, n_train: int, n_test: int,
+                  n_classes: int) -> list[FoldOutput]:
+    """Every fold's predictions, checked; n_classes is 0 for regression."""
+    bad = sorted(n for n in files if not OUTPUT_ALLOWLIST.match(n))
+    if bad:
+        raise InvalidOutput(f"unexpected output files {bad[:5]}; a submission writes only "
+                            "predictions through the workflow")
+    out = []
+    for i in range(n_folds):
+        train = _predictions(files, f"fold_{i}_train.npy", n_train, n_classes)
+        test = _predictions(files, f"fold_{i}_test.npy", n_test, n_classes)
+        times = _times(files, f"fold_{i}.json")
+        out.append(FoldOutput(train, test, *times))
+    return out
+
+
+def _predictions(files: dict[str, bytes], name: str, n_rows: int, n_classes: int) -> np.ndarray:
+    if name not in files:
+        raise InvalidOutput(f"{name} is missing: the submission stopped before writing it")
+    try:
+        arr = np.load(io.BytesIO(files[name]), allow_pickle=False)
+    except ValueError as e:
+        raise InvalidOutput(f"{name} is not a plain numeric .npy array ({e}); pickled "
+                            "objects are refused") from None
+    except Exception as e:  # a malformed header or truncated file
+        raise InvalidOutput(f"{name} is not a readable .npy file: {e}") from None
+    if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "biuf":
+        raise InvalidOutput(f"{name}: predictions of dtype {getattr(arr, 'dtype', '?')}; "
+                            "expected numbers")
+    what = "rows of class probabilities" if n_classes else "values"
+    expected = (n_rows, n_classes) if n_classes else (n_rows,)
+    if n_classes == 0 and arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.shape != expected:
+        raise InvalidOutput(f"{name}: predictions of shape {arr.shape}; expected {expected} "
+                            f"({n_rows} {what}" + (f" over {n_classes} classes)" if n_classes
+                                                  else ")"))
+    arr = arr.astype(np.float64)
+    finite = np.isfinite(arr)
+    if not finite.all():
+        row = int(np.argwhere(~finite)[0][0])
+        raise InvalidOutput(f"{name}: row {row} holds {arr[row]!r}; predictions must be "
+                            "finite numbers (no NaN or infinity)")
+    if n_classes:
+        if (arr < -PROBA_TOLERANCE).any() or (arr > 1 + PROBA_TOLERANCE).any():
+            row = int(np.argwhere((arr < 0) | (arr > 1))[0][0])
+            raise InvalidOutput(f"{name}: row {row} has probabilities {arr[row]!r} outside "
+                                "[0, 1]")
+        sums = arr.sum(axis=1)
+        off = np.abs(sums - 1) > 1e-3
+        if off.any():
+            row = int(np.argmax(off))
+            raise InvalidOutput(f"{name}: row {row} has probabilities summing to "
+                                f"{sums[row]:.4f}; each row must sum to 1")
+    return arr
+
+
+def _times(files: dict[str, bytes], name: str) -> tuple[float, float]:
+    raw = files.get(name)
+    if raw is None:
+        raise InvalidOutput(f"{name} is missing: the submission stopped before writing it")
+    try:
+        d = json.loads(raw[:MAX_JSON_BYTES])
+        t = float(d["fit_time"]), float(d["predict_time"])
+    except (ValueError, KeyError, TypeError):
+        raise InvalidOutput(f"{name} is not the expected timing record") from None
+    if not all(math.isfinite(x) and x >= 0 for x in t):
+        raise InvalidOutput(f"{name}: times {t} are not non-negative numbers")
+    return t

@@ -1,0 +1,42 @@
+"""One paragraph per failure, written for the participant: what happened, what to do."""
+
+from __future__ import annotations
+
+from challenge.kit import Limits
+from scorer.backends.base import RunOutcome
+
+STAGE_WORDS = {"load": "importing its files", "fit": "training (fit)",
+               "predict": "predicting", "validate": "checking its predictions"}
+
+
+def explain(outcome: RunOutcome, error: dict | None, limits: Limits) -> str:
+    status = outcome.status
+    if status == "timeout":
+        return (f"The submission ran longer than this challenge's limit of {limits.timeout} s "
+                "and was stopped. Make it faster (fewer iterations or estimators, a "
+                "subsample), or look for a loop that never ends; `gitramp test --quick-test` "
+                "runs it on a small slice of the data.")
+    if status == "oom":
+        return (f"The submission used more than this challenge's memory limit of "
+                f"{limits.memory} and was stopped. Use less memory: smaller models, "
+                "float32 arrays, fewer copies of the data, or batches.")
+    if status == "output_limit":
+        return (f"The submission wrote more output than the {limits.max_output_bytes} bytes "
+                "allowed and was stopped. Write only what the workflow asks for, and print "
+                "less.")
+    if status == "invalid_output":
+        return invalid_output(outcome.message or "unreadable predictions")
+    if error and error.get("stage"):
+        where = f" in {error['file']}, line {error['line']}" if error.get("file") else ""
+        return (f"The submission failed while {STAGE_WORDS.get(error['stage'], error['stage'])}"
+                f"{where}: {error.get('message')}. Run `gitramp test` on it locally to see the "
+                "whole traceback, fix it and submit again.")
+    detail = f" ({outcome.message})" if outcome.message else ""
+    return (f"The submission's process stopped before writing its predictions{detail}. "
+            "Look at the log below; run `gitramp test` locally to reproduce it.")
+
+
+def invalid_output(detail: str) -> str:
+    return (f"The submission's predictions could not be used: {detail}. Check what "
+            "predict/predict_proba returns: one row per input row, numbers only, and for "
+            "classification one probability per class, each row summing to 1.")

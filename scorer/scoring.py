@@ -1,0 +1,153 @@
+"""Scores one submission: data and folds in, a Result (and fold predictions) out.
+
+Everything here runs in the scorer's own process and never imports submission
+code: a backend runs that code and returns raw files, which are parsed strictly,
+and every score is computed here against labels the submission never saw.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from challenge.kit import Kit
+from scorer import reasons
+from scorer.backends.base import Backend, IngestJob, RunOutcome
+from scorer.cv import make_folds
+from scorer.data import Dataset, load_data, subsample
+from scorer.inputs import write_inputs
+from scorer.outputs import FoldOutput, InvalidOutput, parse_error, parse_outputs
+from scorer.result import INVALID_OUTPUT, SCORED, FoldResult, Result
+from scorer.score_types import BoundScore, bind_scores
+
+QUICK_FOLDS = 2
+LOG_TAIL_CHARS = 4000
+
+
+@dataclass
+class FoldPredictions:
+    train_idx: np.ndarray
+    valid_idx: np.ndarray
+    valid_pred: np.ndarray
+    test_pred: np.ndarray
+
+
+@dataclass
+class Scored:
+    result: Result
+    predictions: list[FoldPredictions]  # empty unless scored
+    y_train: np.ndarray  # encoded: class indices in the kit's label order, or floats
+    y_test: np.ndarray
+    error: dict | None = None  # the submission's own failure record (stage, file, traceback)
+
+
+def score_submission(kit: Kit, submission_dir: Path, *, backend: Backend | None = None,
+                     data_dir: Path | None = None, quick: bool = False, jobs: int = 1,
+                     progress: Callable[[int], None] | None = None,
+                     name: str | None = None, dataset: Dataset | None = None) -> Scored:
+    """Train and score `submission_dir` on every fold of the kit.
+
+    `dataset` lets a caller scoring many submissions load the data once.
+    """
+    if backend is None:
+        from scorer.backends.local import LocalBackend
+
+        backend = LocalBackend()
+    scores = bind_scores(kit)
+    ds = dataset or load_data(kit, data_dir)
+    if quick:
+        ds = subsample(ds, kit)
+    folds = make_folds(kit, ds.X_train, ds.y_train)
+    if quick:
+        folds = folds[:QUICK_FOLDS]
+    y_train, y_test = encode(kit, ds.y_train), encode(kit, ds.y_test)
+    base = Result(challenge=kit.name, submission=name or Path(submission_dir).name,
+                  status=SCORED, score_names=[s.name for s in scores],
+                  lower_is_better={s.name: s.lower_is_better for s in scores},
+                  precision={s.name: s.precision for s in scores}, backend=backend.name)
+
+    with tempfile.TemporaryDirectory(prefix="gitramp-in-") as tmp:
+        inputs = write_inputs(ds, folds, kit.labels, Path(tmp) / "inputs")
+        job = IngestJob(kit.workflow, Path(submission_dir).resolve(), inputs, len(folds),
+                        kit.limits, jobs=jobs)
+        outcome = backend.run(job, progress)
+        Path(tmp, "inputs").chmod(0o755)  # let the temporary folder be removed
+    base.image = outcome.image
+    error = parse_error(outcome.outputs)
+    if outcome.status != "ok":
+        return Scored(_failed(base, outcome, error, kit), [], y_train, y_test, error)
+    try:
+        fold_outputs = parse_outputs(outcome.outputs, len(folds), len(y_train), len(y_test),
+                                     len(kit.labels))
+    except InvalidOutput as e:
+        base.status, base.stage = INVALID_OUTPUT, "validate"
+        base.reason = reasons.invalid_output(str(e))
+        base.log_tail = _tail(outcome.log)
+        return Scored(base, [], y_train, y_test)
+
+    base.folds, preds = [], []
+    for (tr, va), out in zip(folds, fold_outputs, strict=True):
+        base.folds.append(_fold_result(scores, y_train, y_test, tr, va, out))
+        preds.append(FoldPredictions(tr, va, out.train[va], out.test))
+    base.bagged = bagged_scores(scores, preds, y_train, y_test)
+    base.log_tail = _tail(outcome.log)
+    return Scored(base, preds, y_train, y_test)
+
+
+def encode(kit: Kit, y: np.ndarray) -> np.ndarray:
+    if not kit.is_classification:
+        return np.asarray(y, dtype=float)
+    index = {label: i for i, label in enumerate(kit.labels)}
+    return np.array([index[v] for v in np.asarray(y).astype(str)], dtype=np.int64)
+
+
+def _fold_result(scores: list[BoundScore], y_train, y_test, tr, va,
+                 out: FoldOutput) -> FoldResult:
+    return FoldResult(
+        scores={"train": _all(scores, y_train[tr], out.train[tr]),
+                "valid": _all(scores, y_train[va], out.train[va]),
+                "test": _all(scores, y_test, out.test)},
+        fit_time=out.fit_time, predict_time=out.predict_time)
+
+
+def bagged_scores(scores: list[BoundScore], preds: list[FoldPredictions], y_train: np.ndarray,
+                  y_test: np.ndarray) -> dict[str, dict[str, float]]:
+    """Bagged valid: each training row's held-out predictions averaged over the folds
+    that held it out (rows never held out are left out); bagged test: the fold
+    models' test predictions averaged."""
+    total = np.zeros((len(y_train),) + preds[0].valid_pred.shape[1:])
+    count = np.zeros(len(y_train))
+    for p in preds:
+        total[p.valid_idx] += p.valid_pred
+        count[p.valid_idx] += 1
+    seen = count > 0
+    shape = (-1,) + (1,) * (total.ndim - 1)
+    valid = total[seen] / count[seen].reshape(shape)
+    test = np.mean([p.test_pred for p in preds], axis=0)
+    return {"valid": _all(scores, y_train[seen], valid), "test": _all(scores, y_test, test)}
+
+
+def _all(scores: list[BoundScore], y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+    return {s.name: s(y_true, y_pred) for s in scores}
+
+
+def _failed(base: Result, outcome: RunOutcome, error: dict | None, kit: Kit) -> Result:
+    base.status = outcome.status
+    base.stage = (error or {}).get("stage")
+    base.reason = reasons.explain(outcome, error, kit.limits)
+    tail = outcome.log
+    if error and error.get("traceback"):
+        tail = f"{tail}\n{error['traceback']}"
+    base.log_tail = _tail(tail, truncated=outcome.log_truncated)
+    return base
+
+
+def _tail(text: str, truncated: bool = False) -> str:
+    text = text.strip()
+    if len(text) > LOG_TAIL_CHARS or truncated:
+        return "[... log truncated ...]\n" + text[-LOG_TAIL_CHARS:]
+    return text
