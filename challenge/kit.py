@@ -303,7 +303,8 @@ def _parse_phases(f: _Fields, raw: Any) -> tuple[Phase, ...]:
             f.fail(f"{key}.name", name, "closed or open")
         start, end = (_parse_time(f, f"{key}.{k}", item.get(k)) for k in ("start", "end"))
         if end <= start:
-            f.fail(f"{key}.end", item.get("end"), f"a time after its start ({start:%Y-%m-%d %H:%MZ})")
+            f.fail(f"{key}.end", item.get("end"),
+                   f"a time after its start ({start:%Y-%m-%d %H:%MZ})")
         for k in ("per_day", "total", "min_interval"):
             v = item.get(k)
             if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 0):

@@ -49,7 +49,7 @@ def load_data(kit: Kit, data_dir: Path | None = None) -> Dataset:
 def _read_csv(kit: Kit, file: Path, split: str) -> tuple[pd.DataFrame, np.ndarray]:
     if not file.is_file():
         hint = ("run `make data` (or `python -m kits.make_data`) to generate the example "
-                "kits' data" if "kits" in file.parts else "check data.%s in challenge.yml" % split)
+                "kits' data" if "kits" in file.parts else f"check data.{split} in challenge.yml")
         raise DataError(f"{file}: {split} data not found; {hint}.")
     df = pd.read_csv(file)
     if kit.target not in df.columns:
