@@ -7,6 +7,7 @@ and every score is computed here against labels the submission never saw.
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -147,7 +148,9 @@ def _failed(base: Result, outcome: RunOutcome, error: dict | None, kit: Kit) -> 
 
 
 def _tail(text: str, truncated: bool = False) -> str:
-    text = text.strip()
+    # Progress markers say nothing to a participant; a section left empty goes too.
+    text = re.sub(r"(?m)^ingest: fold \d+ done\n?", "", text)
+    text = re.sub(r"(?m)^--- fold_\d+ ---\n(?=\s*(--- fold_|\Z))", "", text).strip()
     if len(text) > LOG_TAIL_CHARS or truncated:
         return "[... log truncated ...]\n" + text[-LOG_TAIL_CHARS:]
     return text

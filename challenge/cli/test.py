@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import sys
 from pathlib import Path
 
 from challenge.errors import GitrampError
@@ -47,7 +48,7 @@ def run(args) -> int:
     from scorer.data import load_data
     from scorer.scoring import score_submission
 
-    console = Console()
+    console = Console() if sys.stdout.isatty() else Console(width=120)
     kit = load_kit(args.kit)
     names = kit.submission_names() if args.submission == ALL else [args.submission]
     if not names or not kit.submission_dir(names[0]).is_dir():
