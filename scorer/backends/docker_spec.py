@@ -1,0 +1,123 @@
+"""The container a submission runs in: every protection, as Docker SDK arguments.
+
+Pure functions from the kit's limits to the keyword arguments of
+`client.containers.create`, so the whole sandbox can be read (and tested) in one
+place. What each setting stops:
+
+- network_mode none: no DNS, no outside address, no Docker bridge gateway.
+- read_only root, size-capped tmpfs for /tmp and /dev/shm, a size-capped tmpfs
+  volume for /out: nothing written survives the container, nothing fills the disk.
+- cap_drop ALL, no-new-privileges, user 10001, setuid bits stripped in the image:
+  no mount, unshare, chown, raw sockets or privilege gain.
+- pids limit: fork and thread bombs hit a wall; memory == memory+swap: no swap.
+- nano_cpus and the thread-count variables: the submission gets `cpus` cores and
+  its BLAS/OpenMP pools are sized to them.
+- ulimits fsize (largest file), nofile (open files), core 0 (no core dumps).
+- log driver none: nothing the container prints reaches the host's disk; output
+  is read from the exec stream, capped (see docker_io.LogCapture).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+from docker.types import DeviceRequest, Mount, Ulimit
+
+from challenge.kit import Limits
+from scorer.backends.docker_image import UID
+
+LABEL = "gitramp"  # every container and volume of this backend carries gitramp=1
+DEADLINE_LABEL = "gitramp.deadline"  # epoch seconds after which it is stale
+SUBMISSION, INPUTS, OUT, CODE = "/submission", "/inputs", "/out", "/opt/gitramp"
+NOFILE = 1024
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                    "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "BLIS_NUM_THREADS",
+                    "LOKY_MAX_CPU_COUNT")
+_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1000, "m": 1024**2, "mb": 1000**2,
+          "g": 1024**3, "gb": 1000**3}
+
+
+def parse_bytes(value: str | int) -> int:
+    """'2g' -> 2147483648 (Docker's binary units; 'MB' and 'GB' are decimal)."""
+    if isinstance(value, int):
+        return value
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", str(value))
+    if not m or m.group(2).lower() not in _UNITS:
+        raise ValueError(f"not a size: {value!r} (expected e.g. 512m, 4g, 100MB)")
+    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+
+
+def thread_count(limits: Limits) -> int:
+    return max(1, math.floor(limits.cpus))
+
+
+def environment(limits: Limits) -> dict[str, str]:
+    n = str(thread_count(limits))
+    env = dict.fromkeys(THREAD_VARIABLES, n)
+    env.update(PYTHONPATH=CODE, PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1",
+               HOME="/tmp", MPLCONFIGDIR="/tmp", LANG="C.UTF-8")
+    return env
+
+
+def output_volume_options(limits: Limits, deadline: float) -> dict:
+    """A tmpfs-backed volume for /out: capped in size, owned by the submission's
+    user, and (unlike a plain tmpfs mount) readable through the archive API."""
+    size = limits.max_output_bytes + 1024**2  # room for the error record past the cap
+    return {"driver": "local",
+            "driver_opts": {"type": "tmpfs", "device": "tmpfs",
+                            "o": f"size={size},uid={UID},gid={UID},mode=0700,nosuid,nodev"},
+            "labels": {LABEL: "1", DEADLINE_LABEL: str(int(deadline))}}
+
+
+def container_options(limits: Limits, *, image: str, submission_dir: Path, inputs_dir: Path,
+                      code_dir: Path, volume: str, deadline: float) -> dict:
+    """Keyword arguments of `client.containers.create` for one submission."""
+    memory = parse_bytes(limits.memory)
+    tmpfs = parse_bytes(limits.tmpfs)
+    file_cap = max(limits.max_output_bytes, tmpfs)
+    options = dict(
+        image=image,
+        # PID 1 only waits: the submission runs in `exec`s (see docker.py), so the
+        # engine reports their exit codes, and /out stays mounted until it is read.
+        command=["sleep", "infinity"],
+        init=True,  # reaps whatever the submission leaves behind
+        user=f"{UID}:{UID}",
+        working_dir="/tmp",
+        environment=environment(limits),
+        network_mode="none",
+        read_only=True,
+        mounts=[
+            Mount(SUBMISSION, str(submission_dir), type="bind", read_only=True),
+            Mount(INPUTS, str(inputs_dir), type="bind", read_only=True),
+            Mount(f"{CODE}/scorer", str(code_dir), type="bind", read_only=True),
+            Mount(OUT, volume, type="volume"),
+        ],
+        tmpfs={"/tmp": f"rw,nosuid,nodev,size={tmpfs},mode=1777"},
+        shm_size=tmpfs,
+        cap_drop=["ALL"],
+        security_opt=["no-new-privileges"],
+        pids_limit=limits.pids,
+        mem_limit=memory,
+        memswap_limit=memory,
+        nano_cpus=int(limits.cpus * 1e9),
+        ulimits=[Ulimit(name="fsize", soft=file_cap, hard=file_cap),
+                 Ulimit(name="nofile", soft=NOFILE, hard=NOFILE),
+                 Ulimit(name="core", soft=0, hard=0)],
+        ipc_mode="private",
+        labels={LABEL: "1", DEADLINE_LABEL: str(int(deadline))},
+        log_config={"type": "none"},
+        detach=True,
+    )
+    if limits.gpus > 0:
+        options.update(gpu_options(limits))
+    return options
+
+
+# ------------------------------------------------------------------------------ GPUs
+# A separate path on purpose: these machines and CI have no GPU, so nothing below
+# is exercised by the tests. It needs the NVIDIA container toolkit on the runner.
+def gpu_options(limits: Limits) -> dict:
+    return {"device_requests": [DeviceRequest(count=int(limits.gpus),
+                                              capabilities=[["gpu"]])]}
