@@ -17,7 +17,7 @@ from pathlib import Path
 
 from scorer.backends.base import FoldCallback, IngestJob, RunOutcome
 from scorer.backends.forkserver import get_server
-from scorer.outputs import OUTPUT_ALLOWLIST
+from scorer.outputs import OUTPUT_ALLOWLIST, InvalidOutput
 
 
 def warm_up() -> None:
@@ -71,6 +71,8 @@ class LocalBackend:
                 outputs = read_output_dir(out, job.limits.max_output_bytes)
             except OutputTooLarge as e:
                 status, outputs, message = "output_limit", {}, str(e)
+            except InvalidOutput as e:
+                status, outputs, message = "invalid_output", {}, str(e)
             return RunOutcome(status=status, outputs=outputs, log=log,
                               log_truncated=truncated, message=message)
 
@@ -82,10 +84,14 @@ def read_output_dir(out: Path, max_bytes: int) -> dict[str, bytes]:
         if not OUTPUT_ALLOWLIST.match(entry.name):
             files[entry.name] = b""  # reported as unexpected by scorer.outputs
             continue
-        fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW)
+        try:
+            fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            raise InvalidOutput(f"{entry.name} is a link; predictions must be written as "
+                                "plain files") from None
         try:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
-                continue
+                raise InvalidOutput(f"{entry.name} is not a regular file")
             with os.fdopen(fd, "rb", closefd=False) as f:
                 data = f.read(max_bytes - total + 1)
         finally:
