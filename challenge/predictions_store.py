@@ -103,6 +103,9 @@ def save(repo: str | Path, key: str, folds: Sequence[FoldPredictionsLike],
     _check_key(key)
     if not folds:
         raise StoreError(f"{key}: no fold predictions to keep (was the submission scored?)")
+    if private_repo is not None and Path(private_repo).resolve() == Path(repo).resolve():
+        raise StoreError(f"the private ledger {private_repo} is the public repository; "
+                         f"give the separate private ledger repository")
     public = {}
     for i, f in enumerate(folds):
         public[f"valid_idx_{i}"] = np.asarray(f.valid_idx, dtype=np.int64)
@@ -110,9 +113,6 @@ def save(repo: str | Path, key: str, folds: Sequence[FoldPredictionsLike],
     _write(repo, {f"{key}.npz": public, _labels_path(key): {"y_train": np.asarray(y_train)}},
            f"Keep fold predictions of {key}")
     if private_repo is not None:
-        if Path(private_repo).resolve() == Path(repo).resolve():
-            raise StoreError(f"the private ledger {private_repo} is the public repository; "
-                             f"give the separate private ledger repository")
         private = {f"test_pred_{i}": np.asarray(f.test_pred) for i, f in enumerate(folds)}
         files = {f"{key}.npz": private}
         if y_test is not None:

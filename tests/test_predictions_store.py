@@ -1,0 +1,159 @@
+"""The predictions store: real git repositories, an orphan ref, no pickle, private apart."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+import pygit2
+import pytest
+
+from challenge import predictions_store as store
+
+
+@dataclass
+class Fold:
+    valid_idx: np.ndarray
+    valid_pred: np.ndarray
+    test_pred: np.ndarray
+
+
+def _folds(seed: int, n_folds: int = 3) -> list[Fold]:
+    rng = np.random.default_rng(seed)
+    return [Fold(np.sort(rng.choice(50, 10, replace=False)), rng.random((10, 3)),
+                 rng.random((20, 3))) for _ in range(n_folds)]
+
+
+@pytest.fixture
+def repos(tmp_path):
+    public = pygit2.init_repository(str(tmp_path / "hub"))
+    sig = pygit2.Signature("t", "t@example.org")
+    tree = public.TreeBuilder().write()
+    public.create_commit("refs/heads/main", sig, sig, "start", tree, [])
+    pygit2.init_repository(str(tmp_path / "private"))
+    return tmp_path / "hub", tmp_path / "private"
+
+
+KEY = store.record_key("iris", "fork", "0123456789abcdef" * 2, "feedbeef" * 5)
+
+
+def test_round_trip_public_and_private(repos):
+    hub, private = repos
+    folds = _folds(0)
+    y_train, y_test = np.arange(50) % 3, np.arange(20) % 3
+    store.save(hub, KEY, folds, y_train, private_repo=private, y_test=y_test)
+
+    got = store.load(hub, KEY, private_repo=private)
+    assert got.n_folds == 3
+    for f, idx, valid, test in zip(folds, got.valid_idx, got.valid_preds, got.test_preds,
+                                   strict=True):
+        np.testing.assert_array_equal(idx, f.valid_idx)
+        np.testing.assert_array_equal(valid, f.valid_pred)
+        np.testing.assert_array_equal(test, f.test_pred)
+    labels = store.load_labels(hub, KEY, private_repo=private)
+    np.testing.assert_array_equal(labels.y_train, y_train)
+    np.testing.assert_array_equal(labels.y_test, y_test)
+    assert store.keys(hub) == [KEY] and store.keys(hub, "other") == []
+
+
+def test_test_predictions_never_reach_the_public_repository(repos):
+    hub, private = repos
+    store.save(hub, KEY, _folds(0), np.zeros(50), private_repo=private, y_test=np.ones(20))
+    public_only = store.load(hub, KEY)
+    assert public_only.test_preds is None
+    assert store.load_labels(hub, KEY).y_test is None
+    repo = pygit2.Repository(str(hub))
+    for path in _all_paths(repo, repo.references[store.REF].peel(pygit2.Commit).tree):
+        names = np.load(__import__("io").BytesIO(
+            repo.revparse_single(f"{store.REF}:{path}").data), allow_pickle=False).files
+        assert not any(n.startswith("test_pred") or n == "y_test" for n in names), path
+
+
+def test_the_default_branch_is_left_alone(repos):
+    hub, _ = repos
+    repo = pygit2.Repository(str(hub))
+    before = repo.references["refs/heads/main"].target
+    store.save(hub, KEY, _folds(0), np.zeros(50))
+    assert repo.references["refs/heads/main"].target == before
+    commit = repo.references[store.REF].peel(pygit2.Commit)
+    assert commit.parents == []  # an orphan history of its own
+    assert sorted(_all_paths(repo, commit.tree)) == [
+        "iris/.labels/feedbeef.npz", "iris/fork/0123456789abcdef-feedbeef.npz"]
+
+
+def test_same_content_is_one_blob_and_saving_twice_adds_no_commit(repos):
+    hub, _ = repos
+    store.save(hub, KEY, _folds(0), np.zeros(50))
+    repo = pygit2.Repository(str(hub))
+    tip = repo.references[store.REF].target
+    store.save(hub, KEY, _folds(0), np.zeros(50))
+    assert repo.references[store.REF].target == tip
+    other = store.record_key("iris", "copy", "ab" * 20, "feedbeef")
+    store.save(hub, other, _folds(0), np.zeros(50))
+    tree = repo.references[store.REF].peel(pygit2.Commit).tree
+    assert tree[f"{KEY}.npz"].id == tree[f"{other}.npz"].id
+
+
+def test_pickled_or_object_arrays_are_refused(repos):
+    hub, _ = repos
+    bad = [Fold(np.arange(2), np.array([{"a": 1}, None], dtype=object), np.zeros(2))]
+    with pytest.raises(store.StoreError, match="Python objects"):
+        store.save(hub, KEY, bad, np.zeros(50))
+    # A pickled array planted on the ref is refused on load, never unpickled.
+    repo = pygit2.Repository(str(hub))
+    import io
+
+    buf = io.BytesIO()
+    np.savez(buf, valid_idx_0=np.arange(2), valid_pred_0=np.array([object()], dtype=object))
+    blob = repo.create_blob(buf.getvalue())
+    tree = store._insert(repo, None, f"{KEY}.npz".split("/"), blob)
+    sig = pygit2.Signature("t", "t@example.org")
+    repo.create_commit(store.REF, sig, sig, "planted", tree, [])
+    with pytest.raises(store.StoreError, match="re-scor"):
+        store.load(hub, KEY)
+
+
+def test_concurrent_writers_lose_nothing(repos):
+    hub, _ = repos
+    keys = [store.record_key("iris", f"s{i}", f"{i:040x}", "feedbeef") for i in range(12)]
+    errors = []
+
+    def save(key, seed):
+        try:
+            store.save(hub, key, _folds(seed, 1), np.zeros(50))
+        except Exception as e:  # reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=save, args=(k, i)) for i, k in enumerate(keys)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert store.keys(hub, "iris") == sorted(keys)
+
+
+def test_errors_say_what_to_do(tmp_path, repos):
+    hub, _ = repos
+    with pytest.raises(store.StoreError, match="record_key"):
+        store.save(hub, "not-a-key", _folds(0), np.zeros(50))
+    with pytest.raises(store.StoreError, match="not a git repository"):
+        store.keys(tmp_path / "nowhere")
+    with pytest.raises(store.StoreError, match="separate private"):
+        store.save(hub, KEY, _folds(0), np.zeros(50), private_repo=hub)
+    assert store.load(hub, KEY) is None
+
+
+def test_key_from_ledger_path():
+    assert store.key_from_ledger_path(
+        "/x/leaderboard_data/iris/fork/0123456789abcdef-feedbeef.yml") == \
+        "iris/fork/0123456789abcdef-feedbeef"
+
+
+def _all_paths(repo, tree, prefix=""):
+    for e in tree:
+        if e.type_str == "tree":
+            yield from _all_paths(repo, repo[e.id], f"{prefix}{e.name}/")
+        else:
+            yield f"{prefix}{e.name}"
