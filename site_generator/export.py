@@ -1,0 +1,94 @@
+"""`leaderboard.json` and `leaderboard.csv` of a challenge: the boards as data.
+
+They are made from the same rows as the pages, so they hold exactly what the pages
+show: private scores only after reveal, never code.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from site_generator.model import Challenge, Entry
+from site_generator.ranking import Row
+
+
+def _row(row: Row, page: str) -> dict[str, Any]:
+    e, r = row.entry, row.entry.result
+    out: dict[str, Any] = {
+        "rank": row.rank, "team": e.team, "submission": e.name, "version": e.key,
+        "scores": {n: {"bagged": c.bagged, "mean": c.mean, "std": c.std}
+                   for n, c in row.cells.items()},
+        "train_time": r.fit_time, "test_time": r.predict_time,
+        "submitted_at": e.submitted_at or None, "commit": r.commit, "page": page,
+    }
+    if row.public_rank is not None:
+        out["public_rank"] = row.public_rank
+        out["rank_change"] = row.change
+    if r.contributivity:
+        out["contributivity"] = dict(r.contributivity)
+    if r.lineage.get("parent"):
+        out["parent"] = r.lineage["parent"]
+        out["inherited_share"] = r.lineage.get("inherited_share")
+    return out
+
+
+def leaderboard_json(ch: Challenge, public: list[Row], best: list[Row],
+                     private: list[Row] | None, private_best: list[Row] | None,
+                     failed: list[Entry], page) -> str:
+    data: dict[str, Any] = {
+        "challenge": ch.name, "title": ch.title,
+        "scores": [{"name": c.name, "lower_is_better": c.lower_is_better,
+                    "precision": c.precision} for c in ch.scores],
+        "ranking": {"score": ch.scores[0].name if ch.scores else None,
+                    "public_split": "valid", "value": "bagged",
+                    "ties": "earlier submission first"},
+        "state": {"code_visible": ch.state.code_visible, "revealed": ch.state.revealed,
+                  "opened_at": ch.state.opened_at, "revealed_at": ch.state.revealed_at},
+        "teams": [_row(r, page(r.entry)) for r in best],
+        "submissions": [_row(r, page(r.entry)) for r in public],
+        "failed": [{"team": e.team, "submission": e.name, "version": e.key,
+                    "status": e.result.status, "stage": e.result.stage,
+                    "reason": e.result.reason, "submitted_at": e.submitted_at or None,
+                    "page": page(e)} for e in failed],
+    }
+    if private is not None:
+        data["private"] = {"teams": [_row(r, page(r.entry)) for r in private_best or []],
+                           "submissions": [_row(r, page(r.entry)) for r in private]}
+    return json.dumps(data, indent=1, allow_nan=False, default=str) + "\n"
+
+
+def leaderboard_csv(ch: Challenge, public: list[Row], private: list[Row] | None) -> str:
+    """One line per scored submission, public rank order; private columns after reveal."""
+    names = [c.name for c in ch.scores]
+    header = ["rank", "team", "submission", "version", "submitted_at"]
+    for n in names:
+        header += [f"{n}_bagged", f"{n}_mean", f"{n}_std"]
+    header += ["train_time", "test_time", "parent", "inherited_share"]
+    by_key = {}
+    if private is not None:
+        header += ["private_rank"] + [f"{n}_private_bagged" for n in names]
+        by_key = {(r.entry.name, r.entry.key): r for r in private}
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    for row in public:
+        e = row.entry
+        line: list[Any] = [row.rank, e.team, e.name, e.key, e.submitted_at]
+        for n in names:
+            c = row.cells[n]
+            line += [_f(c.bagged), _f(c.mean), _f(c.std)]
+        line += [_f(e.result.fit_time), _f(e.result.predict_time),
+                 e.result.lineage.get("parent") or "",
+                 _f(e.result.lineage.get("inherited_share"))]
+        if private is not None:
+            p = by_key.get((e.name, e.key))
+            line += [p.rank if p else ""] + [_f(p.cells[n].bagged) if p else "" for n in names]
+        w.writerow(line)
+    return buf.getvalue()
+
+
+def _f(v: float | None) -> str:
+    return "" if v is None else repr(float(v))

@@ -1,0 +1,88 @@
+"""The output folder, rewritten only where something changed.
+
+A manifest beside the site records each file's content hash and, for pages that are
+costly to render, the hash of what went into them. A rebuild skips rendering a page
+whose inputs are unchanged, writes a file only when its bytes differ, and removes
+files that the new build no longer produces.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+MANIFEST = ".gitramp-site.json"
+MANIFEST_VERSION = 1
+
+
+@dataclass
+class WriteStats:
+    written: int = 0
+    unchanged: int = 0
+    skipped: int = 0  # not even rendered: inputs unchanged
+    removed: int = 0
+
+
+class Output:
+    def __init__(self, root: Path):
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.stats = WriteStats()
+        self._old_files: dict[str, str] = {}
+        self._old_inputs: dict[str, str] = {}
+        self._files: dict[str, str] = {}
+        self._inputs: dict[str, str] = {}
+        self._made_dirs: set[Path] = set()
+        manifest = root / MANIFEST
+        if manifest.is_file():
+            try:
+                data = json.loads(manifest.read_text())
+                if data.get("version") == MANIFEST_VERSION:
+                    self._old_files = dict(data.get("files", {}))
+                    self._old_inputs = dict(data.get("inputs", {}))
+            except (ValueError, AttributeError):
+                pass  # an unreadable manifest only costs a full rebuild
+
+    def fresh(self, path: str, inputs_key: str) -> bool:
+        """Whether `path` was built from the same inputs and is still on disk; if so it
+        is kept as it is and the caller need not render it."""
+        if (self._old_inputs.get(path) == inputs_key and path in self._old_files
+                and (self.root / path).is_file()):
+            self._files[path] = self._old_files[path]
+            self._inputs[path] = inputs_key
+            self.stats.skipped += 1
+            return True
+        return False
+
+    def write(self, path: str, content: str | bytes, inputs_key: str | None = None) -> None:
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        digest = hashlib.sha1(data).hexdigest()
+        self._files[path] = digest
+        if inputs_key is not None:
+            self._inputs[path] = inputs_key
+        target = self.root / path
+        if self._old_files.get(path) == digest and target.is_file():
+            self.stats.unchanged += 1
+            return
+        parent = target.parent
+        if parent not in self._made_dirs:
+            parent.mkdir(parents=True, exist_ok=True)
+            self._made_dirs.add(parent)
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+        self.stats.written += 1
+
+    def finish(self) -> WriteStats:
+        for path in set(self._old_files) - set(self._files):
+            target = self.root / path
+            if target.is_file():
+                target.unlink()
+                self.stats.removed += 1
+        (self.root / MANIFEST).write_text(json.dumps(
+            {"version": MANIFEST_VERSION, "files": self._files, "inputs": self._inputs},
+            sort_keys=True, separators=(",", ":")))
+        return self.stats

@@ -1,0 +1,135 @@
+"""The Jinja2 environment, its filters, and the kit README rendered as safe Markdown."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import math
+from datetime import datetime
+from importlib import resources
+from urllib.parse import quote
+
+import jinja2
+from markdown_it import MarkdownIt
+from markupsafe import Markup, escape
+
+
+@functools.cache
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("site_generator", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(num=num, pm=plus_minus, secs=seconds, when=when, url=url,
+                       change=change)
+    return env
+
+
+@functools.cache
+def templates_fingerprint() -> str:
+    """Changes when any template or asset changes, so cached pages are re-rendered."""
+    h = hashlib.sha1()
+    root = resources.files("site_generator")
+    for folder in ("templates", "static"):
+        for item in sorted(root.joinpath(folder).iterdir(), key=lambda p: p.name):
+            if item.is_file():
+                h.update(item.name.encode() + b"\0" + item.read_bytes())
+    return h.hexdigest()
+
+
+def num(value: float | None, precision: int = 3) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    return f"{value:.{precision}f}"
+
+
+def plus_minus(cell, precision: int = 3) -> Markup:
+    """`mean ± std` of a ranking Cell."""
+    if cell is None or cell.mean is None:
+        return Markup("–")
+    return Markup(f"{num(cell.mean, precision)}&nbsp;±&nbsp;{num(cell.std or 0.0, precision)}")
+
+
+def seconds(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.2f} s" if value < 100 else f"{value:.0f} s"
+
+
+def when(iso: str | None) -> Markup:
+    """An ISO time as a <time> element readable by people and machines."""
+    if not iso:
+        return Markup("–")
+    try:
+        t = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return escape(iso)
+    shown = t.strftime("%Y-%m-%d %H:%M") + (" UTC" if t.utcoffset() is not None else "")
+    return Markup(f'<time datetime="{escape(iso)}">{escape(shown)}</time>')
+
+
+def url(path: str) -> str:
+    """Quote a relative path for an href, keeping its slashes."""
+    return quote(path, safe="/#.-_~")
+
+
+def change(value: int | None) -> Markup:
+    if value is None:
+        return Markup("–")
+    if value > 0:
+        return Markup(f'<span class="up">▲&nbsp;{value}<span class="vh"> places up</span></span>')
+    if value < 0:
+        return Markup(f'<span class="down">▼&nbsp;{-value}<span class="vh"> places down'
+                      f"</span></span>")
+    return Markup('<span class="same">=<span class="vh"> no change</span></span>')
+
+
+# ------------------------------------------------------------------------------ markdown
+@functools.cache
+def _markdown() -> MarkdownIt:
+    # "html": False escapes any raw HTML of a README; links go through markdown-it's
+    # validation (no javascript: URLs).
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    md.enable("table")
+    md.enable("strikethrough")
+    md.add_render_rule("link_open", _link_open)
+    md.add_render_rule("link_close", _link_close)
+    md.add_render_rule("image", _image)
+    return md
+
+
+def markdown(text: str) -> Markup:
+    return Markup(_markdown().render(text))
+
+
+def _is_external(href: str) -> bool:
+    return href.startswith(("http://", "https://", "mailto:"))
+
+
+def _link_open(self, tokens, idx, options, env):
+    """Links to other sites stay; links to the kit's own files (not on the site) become
+    plain text, so the site has no broken link."""
+    href = tokens[idx].attrGet("href") or ""
+    if _is_external(href) or href.startswith("#"):
+        if _is_external(href):
+            tokens[idx].attrSet("rel", "noopener noreferrer")
+        return self.renderToken(tokens, idx, options, env)
+    tokens[idx].meta["dropped"] = True
+    for close in tokens[idx + 1:]:
+        if close.type == "link_close":
+            close.meta["dropped"] = True
+            break
+    return ""
+
+
+def _link_close(self, tokens, idx, options, env):
+    return "" if tokens[idx].meta.get("dropped") else self.renderToken(tokens, idx, options, env)
+
+
+def _image(self, tokens, idx, options, env):
+    """No image is fetched from anywhere: its alt text is shown instead."""
+    alt = self.renderInlineAsText(tokens[idx].children or [], options, env)
+    return f'<span class="img-alt">[image: {escape(alt)}]</span>'
