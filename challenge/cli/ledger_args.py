@@ -1,0 +1,57 @@
+"""Arguments shared by the verbs that read or write the ledger."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from challenge.phases import parse_time
+
+
+def add_repo(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--repo", default=".", type=Path,
+                   help="the challenge repository (a hub or a kit repository); default: .")
+
+
+def add_now(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--now", type=parse_time, default=None,
+                   help="validate as if it were this UTC time (ISO 8601); default: the clock")
+
+
+def add_json(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+
+def add_scoring(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backend", default="local", choices=("local", "docker"),
+                   help="where submission code runs (default: local)")
+    p.add_argument("--data-dir", default=None,
+                   help="the hidden data folder given to this runner; {challenge} is replaced "
+                        "by the kit's name (default: the kit's public data)")
+    p.add_argument("--private-ledger", type=Path, default=None,
+                   help="the private ledger repository that keeps test scores (created if "
+                        "absent); without it test scores are not kept")
+    p.add_argument("--runner", default=None, help="this runner's name (default: host name)")
+    p.add_argument("--rescore", action="store_true",
+                   help="score again even if the ledger holds this version already")
+    p.add_argument("--quick", action="store_true", help="quick test: a subsample, 2 folds")
+    p.add_argument("--push", metavar="REMOTE", default=None,
+                   help="push the ledger to this remote afterwards, retrying if it moved")
+    add_now(p)
+    add_json(p)
+
+
+def options(args: argparse.Namespace):
+    from challenge.pipeline import Options
+
+    o = Options(backend=args.backend, data_dir=args.data_dir,
+                private_ledger=args.private_ledger, rescore=args.rescore, now=args.now,
+                quick=args.quick)
+    if args.runner:
+        o.runner = args.runner
+    return o
+
+
+def print_json(data) -> None:
+    print(json.dumps(data, indent=2, default=str))

@@ -1,0 +1,91 @@
+"""`gitramp score`: validate, score and record one submission (a ref or a pull request).
+
+Exit 0 when scored, 1 when rejected or when the submission failed (the reason is
+recorded in the ledger), 2 on a usage error."""
+
+from __future__ import annotations
+
+import argparse
+
+from challenge.cli.ledger_args import add_repo, add_scoring, options, print_json
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser("score", help="validate, score and record one submission",
+                       description=__doc__)
+    add_repo(p)
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--ref", help="a ref or commit holding the submission, such as "
+                                   "submit/<team>/<name>")
+    src.add_argument("--pr", type=int, help="a pull request number (its head fetched as "
+                                            "refs/pull/<n>/head, or given with --ref-of-pr)")
+    p.add_argument("--pr-ref", default=None, help="with --pr: where its head is "
+                                                  "(default refs/pull/<n>/head)")
+    who = p.add_mutually_exclusive_group()
+    who.add_argument("--team", help="the submitting team (default: from the branch name)")
+    who.add_argument("--author", help="the forge login of the author (mapped by teams.yml)")
+    p.add_argument("--base", default=None, help="the base commit of the change (default: the "
+                                                "merge base with the default branch)")
+    add_scoring(p)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from challenge import submission as subs
+    from challenge.pipeline import SKIPPED, Outcome, Pipeline
+    from scorer.result import SCORED
+
+    pipe = Pipeline(args.repo, options(args))
+    ref = args.pr_ref or (f"refs/pull/{args.pr}/head" if args.pr else args.ref)
+    team, name = args.team, None
+    parsed = subs.parse_branch(ref) or subs.parse_branch(f"refs/heads/{ref}")
+    if parsed:
+        name = parsed[1]
+        if team is None and args.author is None:
+            team = parsed[0]
+        if not ref.startswith("refs/"):
+            ref = f"refs/heads/{ref}"
+    v = pipe.validate(ref=ref, team=team, name=name, pr=args.pr, author=args.author,
+                      base=args.base)
+    if v.ok and pipe.settled(v.submission):
+        out = Outcome(v.submission, SKIPPED, "already in the ledger (use --rescore to score "
+                                             "again)", pipe.key(v.submission).path())
+    elif not v.ok:
+        out = pipe.reject(v)
+    else:
+        out = _score_with_progress(pipe, v, args.json)
+    if args.push:
+        pipe.ledger.push(args.push)
+        if pipe.private is not None and "origin" in pipe.private.repo.remotes.names():
+            pipe.private.push("origin")
+    if args.json:
+        print_json(out.to_dict())
+    else:
+        print(describe(out))
+    return 0 if out.status in (SCORED, SKIPPED) else 1
+
+
+def _score_with_progress(pipe, v, quiet: bool):
+    from rich.console import Console
+    from rich.progress import Progress
+
+    kit = pipe.kit(v.submission.kit)
+    n = kit.cv.params.get("n_splits", 0) or None
+    with Progress(console=Console(stderr=True), disable=quiet, transient=True) as bar:
+        task = bar.add_task(f"scoring {v.submission.label}", total=n)
+        return pipe.score(v, progress=lambda _i: bar.advance(task))
+
+
+def describe(out) -> str:
+    """One line a person reads: what happened to the submission, and why."""
+    from scorer.result import SCORED
+
+    s = out.submission
+    who = f"{s.challenge}/{s.name} ({s.team})" if s else "submission"
+    if out.status == SCORED and out.result is not None:
+        r = out.result
+        rank = r.ranking_score
+        v = r.bagged.get("valid", {}).get(rank)
+        return f"scored   {who}: bagged valid {rank} = {v:.{r.precision.get(rank, 3)}f}" \
+            if v is not None else f"scored   {who}"
+    return f"{out.status:<8} {who}: {out.message}"

@@ -1,0 +1,115 @@
+"""Lineage: which earlier submissions a submission's commit descends from.
+
+Git already knows who built on whom: a submission branched from another team's
+submission has that submission's commit among its ancestors. Among the earlier
+submissions (of any team, same challenge) whose commits are ancestors of this one
+and whose code it shares, the nearest in the commit graph is its *parent*, and the
+*inherited share* is the fraction of its lines that come unchanged from the parent's
+files of the same name (difflib's matching blocks, line by line).
+
+Sharing code is required as well as ancestry: after the open phase the default
+branch merges every submission, so a branch started from it descends from all of
+them, but it derives only from those whose lines it kept.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import deque
+from dataclasses import dataclass, field
+
+import pygit2
+
+from challenge.repo import MODE_BLOB, MODE_EXECUTABLE, MODE_TREE
+from scorer.result import REJECTED, Result
+
+
+@dataclass
+class Lineage:
+    parent: str | None = None  # "<name>@<tree16>"
+    parent_team: str | None = None
+    ancestors: list[str] = field(default_factory=list)  # nearest first
+    inherited_share: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {"parent": self.parent, "parent_team": self.parent_team,
+                "ancestors": list(self.ancestors),
+                "inherited_share": round(self.inherited_share, 4)}
+
+
+def label(name: str, tree: str) -> str:
+    return f"{name}@{tree[:16]}"
+
+
+def text_files(repo: pygit2.Repository, tree_id: str, prefix: str = "") -> dict[str, list[str]]:
+    """{path: lines} of the text files of a submission folder's tree."""
+    out: dict[str, list[str]] = {}
+    try:
+        tree = repo[tree_id]
+    except (KeyError, ValueError):
+        return out
+    for e in tree:
+        if e.filemode == MODE_TREE:
+            out.update(text_files(repo, str(e.id), f"{prefix}{e.name}/"))
+        elif e.filemode in (MODE_BLOB, MODE_EXECUTABLE):
+            try:
+                out[prefix + e.name] = repo[e.id].data.decode("utf-8").splitlines()
+            except UnicodeDecodeError:
+                continue
+    return out
+
+
+def inherited_share(child: dict[str, list[str]], parent: dict[str, list[str]]) -> float:
+    """Share of the child's lines found unchanged, in order, in the parent's same file."""
+    total = sum(len(lines) for lines in child.values())
+    if total == 0:
+        return 0.0
+    kept = 0
+    for path, lines in child.items():
+        if path in parent:
+            m = difflib.SequenceMatcher(None, parent[path], lines, autojunk=False)
+            kept += sum(b.size for b in m.get_matching_blocks())
+    return kept / total
+
+
+def compute(repo: pygit2.Repository, commit: str, tree: str, challenge: str,
+            records: list[Result]) -> Lineage:
+    """The lineage of the submission whose folder is `tree` at `commit`."""
+    by_commit: dict[str, list[Result]] = {}
+    for r in records:
+        if (r.challenge == challenge and r.commit and r.tree and r.tree != tree
+                and r.status != REJECTED):
+            by_commit.setdefault(r.commit, []).append(r)
+    if not by_commit:
+        return Lineage()
+    child = text_files(repo, tree)
+    found: list[tuple[int, float, Result]] = []
+    seen_versions: set[tuple[str, str]] = set()
+    for distance, oid in _ancestors(repo, commit):
+        for r in by_commit.get(oid, []):
+            if (r.submission, r.tree) in seen_versions:
+                continue
+            seen_versions.add((r.submission, r.tree))
+            share = inherited_share(child, text_files(repo, r.tree))
+            if share > 0:
+                found.append((distance, share, r))
+    if not found:
+        return Lineage()
+    found.sort(key=lambda x: (x[0], -x[1]))
+    d, share, parent = found[0]
+    return Lineage(label(parent.submission, parent.tree), parent.team,
+                   [label(r.submission, r.tree) for _, _, r in found], share)
+
+
+def _ancestors(repo: pygit2.Repository, commit: str):
+    """(distance, commit id) of `commit` and its ancestors, breadth first."""
+    start = repo[commit].peel(pygit2.Commit)
+    queue = deque([(0, start)])
+    seen = {str(start.id)}
+    while queue:
+        d, c = queue.popleft()
+        yield d, str(c.id)
+        for p in c.parents:
+            if str(p.id) not in seen:
+                seen.add(str(p.id))
+                queue.append((d + 1, p))

@@ -1,0 +1,134 @@
+"""The organizer's two publishing acts, each one commit on the default branch.
+
+- `open_code`: the open phase. Merges the latest scored version of every submission
+  into the default branch (a merge commit whose extra parents are the submissions'
+  commits, so git ancestry keeps who wrote what) and sets `code_visible: true`.
+- `reveal`: copies the private ledger's records into
+  `leaderboard_data/<challenge>/private/` and sets `revealed: true`.
+
+Both are idempotent: run twice, the second run writes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pygit2
+
+from challenge import repo as gitrepo
+from challenge.ledger import (
+    PRIVATE_DIR,
+    Ledger,
+    LedgerError,
+    dump_yaml,
+    load_yaml,
+    put_path,
+    state_path,
+)
+from challenge.phases import Visibility, iso
+from challenge.repo import LEDGER_ROOT, MODE_BLOB, MODE_TREE, KitLocation
+from scorer.result import SCORED, Result
+
+
+def latest_scored(records: list[Result], challenge: str) -> list[Result]:
+    """The latest scored version of each submission of `challenge`."""
+    best: dict[str, Result] = {}
+    for r in records:
+        if r.challenge != challenge or r.status != SCORED or not r.commit or not r.tree:
+            continue
+        if r.submission not in best or (r.submitted_at or "") > (
+                best[r.submission].submitted_at or ""):
+            best[r.submission] = r
+    return [best[n] for n in sorted(best)]
+
+
+def open_code(ledger: Ledger, loc: KitLocation, now: datetime) -> tuple[str | None, list[str]]:
+    """Merge the scored submissions of one kit; returns (commit or None, merged names)."""
+    records = latest_scored(ledger.records(loc.name), loc.name)
+    merged: list[str] = []
+
+    def build(repo: pygit2.Repository, head: pygit2.Commit | None):
+        if head is None:
+            raise LedgerError("the default branch has no commit; nothing to open")
+        merged.clear()
+        tree, parents = head.tree, []
+        for r in records:
+            if r.commit not in repo:
+                raise LedgerError(f"commit {r.commit[:10]} of {r.submission} is not in this "
+                                  "repository; fetch the pull request heads first")
+            folder = loc.path("submissions", r.submission)
+            current = gitrepo.subtree(repo, tree, folder)
+            if current is None or str(current.id) != r.tree:
+                tree = repo[put_path(repo, tree, folder, pygit2.Oid(hex=r.tree), MODE_TREE)]
+                merged.append(r.submission)
+            if r.commit != str(head.id) and not repo.descendant_of(head.id, r.commit) and \
+                    pygit2.Oid(hex=r.commit) not in parents:
+                parents.append(pygit2.Oid(hex=r.commit))
+                if r.submission not in merged:
+                    merged.append(r.submission)
+        state = Visibility.from_dict(_read(repo, head.tree, state_path(loc.name)))
+        if not state.code_visible:
+            state.code_visible, state.opened_at = True, iso(now)
+            tree = repo[put_path(repo, tree, state_path(loc.name),
+                                 repo.create_blob(dump_yaml(state.to_dict())), MODE_BLOB)]
+        elif not merged:
+            return None
+        names = ", ".join(merged) or "none"
+        return tree.id, parents, (f"phase open: {loc.name} code visible; merge {len(merged)} "
+                                  f"scored submission(s)\n\n{names}\n")
+
+    commit = ledger.update(build)
+    return commit, list(merged) if commit else []
+
+
+def reveal(ledger: Ledger, private: Ledger, challenge: str, now: datetime) -> tuple[str | None,
+                                                                                 int]:
+    """Publish the private records of `challenge`; returns (commit or None, count)."""
+    prepo = private.repo
+    files = {}
+    for path, oid in private.entries(challenge).items():
+        _, c, name, file = path.split("/")
+        files[f"{LEDGER_ROOT}/{c}/{PRIVATE_DIR}/{name}/{file}"] = prepo[oid].data
+    count = 0
+
+    def build(repo: pygit2.Repository, head: pygit2.Commit | None):
+        nonlocal count
+        tree = head.tree if head else None
+        count = 0
+        for path, data in sorted(files.items()):
+            if tree is not None and gitrepo.blob_at(repo, tree, path) == data:
+                continue
+            tree = repo[put_path(repo, tree, path, repo.create_blob(data), MODE_BLOB)]
+            count += 1
+        state = Visibility.from_dict(_read(repo, tree, state_path(challenge)) if tree else None)
+        if not state.revealed:
+            state.revealed, state.revealed_at = True, iso(now)
+            tree = repo[put_path(repo, tree, state_path(challenge),
+                                 repo.create_blob(dump_yaml(state.to_dict())), MODE_BLOB)]
+        elif not count:
+            return None
+        return tree.id, [], f"reveal: {challenge} private scores ({count} record(s))\n"
+
+    commit = ledger.update(build)
+    return commit, count if commit else 0
+
+
+def revealed_private(ledger: Ledger, challenge: str) -> dict[tuple[str, str], dict]:
+    """{(submission, file name): private record} published by `reveal`."""
+    head = ledger.head()
+    root = gitrepo.subtree(ledger.repo, head.tree, f"{LEDGER_ROOT}/{challenge}/{PRIVATE_DIR}") \
+        if head else None
+    out = {}
+    if root is None:
+        return out
+    for n in root:
+        if n.filemode != MODE_TREE:
+            continue
+        for f in ledger.repo[n.id]:
+            out[(n.name, f.name)] = load_yaml(ledger.repo[f.id].data)
+    return out
+
+
+def _read(repo: pygit2.Repository, tree: pygit2.Tree, path: str):
+    data = gitrepo.blob_at(repo, tree, path)
+    return load_yaml(data) if data else None

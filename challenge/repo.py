@@ -1,0 +1,205 @@
+"""Reading a challenge repository with pygit2, without a work tree.
+
+Everything here works on commits and trees, so a runner can read a pull request's
+head (fetched as `refs/pull/<n>/head`) or a `submit/<team>/<name>` branch without
+checking anything out, and the code it reads never lands where it could run.
+"""
+
+from __future__ import annotations
+
+import functools
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pygit2
+
+from challenge.errors import GitrampError
+from challenge.kit import SPEC_FILE, Kit, load_kit
+
+# git file modes, as stored in trees
+MODE_BLOB = 0o100644
+MODE_EXECUTABLE = 0o100755
+MODE_LINK = 0o120000
+MODE_SUBMODULE = 0o160000
+MODE_TREE = 0o040000
+
+HUB_KITS = "kits"
+LEDGER_ROOT = "leaderboard_data"
+
+
+class RepoError(GitrampError):
+    pass
+
+
+@dataclass(frozen=True)
+class KitLocation:
+    """Where a kit sits in a repository: `kits/<name>` in a hub, the root in a kit repo."""
+
+    name: str
+    prefix: str  # "" for a standalone kit repository
+
+    def path(self, *parts: str) -> str:
+        return "/".join(p for p in (self.prefix, *parts) if p)
+
+    @property
+    def submissions(self) -> str:
+        return self.path("submissions")
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One file of a submission folder, as git stores it."""
+
+    path: str  # relative to the submission folder
+    mode: int
+    oid: str
+    size: int
+
+
+def open_repo(path: str | Path = ".") -> pygit2.Repository:
+    try:
+        return pygit2.Repository(str(path))
+    except (pygit2.GitError, KeyError):
+        raise RepoError(f"{path}: not a git repository; pass --repo with the challenge's "
+                        "repository (a hub with kits/<name>/ or a kit repository)") from None
+
+
+def repo_root(repo: pygit2.Repository) -> Path:
+    return Path(repo.workdir or repo.path).resolve()
+
+
+def default_branch(repo: pygit2.Repository) -> str:
+    """The full name of the branch HEAD points to (it may have no commit yet)."""
+    if repo.head_is_detached:
+        raise RepoError(f"{repo_root(repo)}: HEAD is detached; check out the default branch "
+                        "(main) so the ledger knows where to write")
+    ref = repo.references.get("HEAD")
+    return ref.target if isinstance(ref.target, str) else "refs/heads/main"
+
+
+def resolve_commit(repo: pygit2.Repository, rev: str) -> pygit2.Commit:
+    try:
+        obj = repo.revparse_single(rev)
+        return obj.peel(pygit2.Commit)
+    except (KeyError, ValueError, pygit2.GitError):
+        raise RepoError(f"{rev!r} names no commit in {repo_root(repo)}; fetch it first "
+                        "(for a pull request: git fetch origin pull/<n>/head:refs/pull/<n>/head)"
+                        ) from None
+
+
+def head_commit(repo: pygit2.Repository, branch: str | None = None) -> pygit2.Commit | None:
+    ref = repo.references.get(branch or default_branch(repo))
+    return repo[ref.target].peel(pygit2.Commit) if ref is not None else None
+
+
+def subtree(repo: pygit2.Repository, tree: pygit2.Tree, path: str) -> pygit2.Tree | None:
+    """The tree at `path` inside `tree`, or None when absent or not a folder."""
+    if not path:
+        return tree
+    try:
+        entry = tree[path]
+    except KeyError:
+        return None
+    return repo[entry.id] if entry.filemode == MODE_TREE else None
+
+
+def blob_at(repo: pygit2.Repository, tree: pygit2.Tree, path: str) -> bytes | None:
+    try:
+        entry = tree[path]
+    except KeyError:
+        return None
+    return repo[entry.id].data if entry.filemode in (MODE_BLOB, MODE_EXECUTABLE) else None
+
+
+def find_kits(repo: pygit2.Repository, tree: pygit2.Tree) -> list[KitLocation]:
+    """Kits of a hub (`kits/<name>/challenge.yml`) or of a kit repo (`challenge.yml`)."""
+    if SPEC_FILE in tree:
+        return [KitLocation(standalone_name(repo, tree), "")]
+    kits = subtree(repo, tree, HUB_KITS)
+    if kits is None:
+        return []
+    return [KitLocation(e.name, f"{HUB_KITS}/{e.name}") for e in kits
+            if e.filemode == MODE_TREE and SPEC_FILE in repo[e.id]]
+
+
+def standalone_name(repo: pygit2.Repository, tree: pygit2.Tree) -> str:
+    """A kit repository's challenge name: its folder's name, as for a kit in a hub."""
+    return repo_root(repo).name.removesuffix(".git")
+
+
+def list_files(repo: pygit2.Repository, tree: pygit2.Tree, prefix: str = "") -> list[FileEntry]:
+    """Every non-folder entry under `tree`, recursively, with its mode and size."""
+    out: list[FileEntry] = []
+    for e in tree:
+        path = f"{prefix}{e.name}"
+        if e.filemode == MODE_TREE:
+            out.extend(list_files(repo, repo[e.id], path + "/"))
+        elif e.filemode == MODE_SUBMODULE:
+            out.append(FileEntry(path, e.filemode, str(e.id), 0))
+        else:
+            size = repo.odb.read_header(e.id)[1]
+            out.append(FileEntry(path, e.filemode, str(e.id), size))
+    return out
+
+
+def export_tree(repo: pygit2.Repository, tree: pygit2.Tree, dest: Path,
+                skip: tuple[str, ...] = ()) -> Path:
+    """Write the regular files of `tree` under `dest` (links and submodules are skipped:
+    validation has rejected them already, and they must never be followed)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for e in tree:
+        if e.name in skip:
+            continue
+        target = dest / e.name
+        if e.filemode == MODE_TREE:
+            export_tree(repo, repo[e.id], target)
+        elif e.filemode in (MODE_BLOB, MODE_EXECUTABLE):
+            target.write_bytes(repo[e.id].data)
+    return dest
+
+
+def changed_paths(repo: pygit2.Repository, base: pygit2.Commit | None,
+                  head: pygit2.Commit) -> list[str]:
+    """Paths added, removed or changed between two commits (both sides of a rename)."""
+    if base is None:
+        return [f.path for f in list_files(repo, head.tree)]
+    diff = repo.diff(base.tree, head.tree)
+    paths: set[str] = set()
+    for d in diff.deltas:
+        paths.update((d.old_file.path, d.new_file.path))
+    return sorted(paths)
+
+
+def merge_base(repo: pygit2.Repository, a: pygit2.Commit, b: pygit2.Commit
+               ) -> pygit2.Commit | None:
+    oid = repo.merge_base(a.id, b.id)
+    return repo[oid] if oid is not None else None
+
+
+def load_kit_at(repo: pygit2.Repository, commit: pygit2.Commit, loc: KitLocation) -> Kit:
+    """The kit as committed (its trusted version), exported once per tree to a cache folder."""
+    kit_tree = subtree(repo, commit.tree, loc.prefix)
+    if kit_tree is None:
+        raise RepoError(f"commit {str(commit.id)[:10]} has no kit at {loc.prefix or '/'}")
+    return _load_exported_kit(repo_root(repo), str(kit_tree.id), loc.name)
+
+
+@functools.lru_cache(maxsize=64)
+def _load_exported_kit(root: Path, tree_id: str, name: str) -> Kit:
+    repo = pygit2.Repository(str(root))
+    dest = Path(_cache_dir()) / tree_id / name
+    if not (dest / SPEC_FILE).is_file():
+        tmp = Path(tempfile.mkdtemp(dir=_cache_dir()))
+        export_tree(repo, repo[tree_id], tmp / name, skip=("submissions",))
+        (dest.parent).mkdir(parents=True, exist_ok=True)
+        try:
+            (tmp / name).rename(dest)
+        except OSError:  # another process exported the same tree meanwhile
+            pass
+    return load_kit(dest)
+
+
+@functools.cache
+def _cache_dir() -> str:
+    return tempfile.mkdtemp(prefix="gitramp-kits-")

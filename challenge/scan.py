@@ -1,0 +1,81 @@
+"""Scanning: every submission branch whose current version has no final ledger record is
+validated (in order, so quotas count earlier ones of the same run) and then scored, up
+to `workers` at a time. Nothing recorded already is read beyond its ledger entry."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+from challenge import submission as subs
+from challenge.pipeline import Options, Outcome, Pipeline
+from scorer.result import ERROR
+
+
+def candidates(pipe: Pipeline) -> tuple[list[subs.Submission], list[Outcome]]:
+    """Submission branches not settled in the ledger, oldest commit first; and the
+    branches that are not usable submissions (each with its reason)."""
+    repo = pipe.repo
+    entries = pipe.ledger.entries()
+    todo, bad = [], []
+    for ref in subs.branch_refs(repo):
+        try:
+            sub = subs.from_branch(repo, ref)
+        except subs.SubmissionError as e:
+            bad.append(Outcome(None, "rejected", str(e)))
+            continue
+        if not pipe.settled(sub, entries):
+            todo.append(sub)
+    todo.sort(key=lambda s: (repo[s.commit].commit_time, s.ref))
+    return todo, bad
+
+
+def scan(repo_path: str | Path, options: Options, *, workers: int = 1, quiet: bool = False,
+         echo: Callable[[str], None] | None = None) -> list[Outcome]:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from challenge.cli.score import describe
+
+    console = Console(stderr=True, quiet=quiet)
+    echo = echo or console.print
+    pipe = Pipeline(repo_path, options)
+    todo, outcomes = candidates(pipe)
+    for o in outcomes:
+        echo(f"[yellow]skipped branch[/]: {o.message}")
+    if not todo:
+        echo("nothing new to score")
+        return outcomes
+    records = pipe.ledger.records()
+    accepted = []
+    for sub in todo:
+        team, name = subs.parse_branch(sub.ref)
+        v = pipe.validate(ref=sub.ref, team=team, name=name, records=records)
+        if v.ok:
+            accepted.append(v)
+        else:
+            out = pipe.reject(v)
+            outcomes.append(out)
+            echo(describe(out))
+    if not accepted:
+        return outcomes
+    with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
+                  MofNCompleteColumn(), console=console, disable=quiet) as bar:
+        task = bar.add_task(f"scoring {len(accepted)} submission(s), {workers} at a time",
+                            total=len(accepted))
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            futures = {pool.submit(pipe.score, v, None, records): v for v in accepted}
+            for f in as_completed(futures):
+                v = futures[f]
+                try:
+                    out = f.result()
+                except Exception as e:  # one broken scoring must not stop the others
+                    out = Outcome(v.submission, ERROR, f"scoring failed on the runner: "
+                                  f"{type(e).__name__}: {e}")
+                    print(f"gitramp scan: {v.submission.label}: {out.message}", file=sys.stderr)
+                outcomes.append(out)
+                bar.console.print(describe(out))
+                bar.advance(task)
+    return outcomes

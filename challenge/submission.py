@@ -1,0 +1,163 @@
+"""A submission: `<kit>/submissions/<name>/` at a commit, and who sent it.
+
+Sources: a pull request head (`refs/pull/<n>/head`, fetched; the team is the PR
+author's) or, locally, a branch `submit/<team>/<name>` (see docs/git-conventions.md).
+An optional `teams.yml` in the kit maps forge logins to team names:
+
+    teams:
+      red-pandas: [alice, bob]
+      solo: [carol]
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pygit2
+import yaml
+
+from challenge import repo as gitrepo
+from challenge.errors import GitrampError
+from challenge.repo import KitLocation
+
+BRANCH_PREFIX = "refs/heads/submit/"
+PR_REF = re.compile(r"refs/pull/(\d+)/head")
+TEAMS_FILE = "teams.yml"
+
+
+class SubmissionError(GitrampError):
+    pass
+
+
+@dataclass(frozen=True)
+class Submission:
+    kit: KitLocation
+    name: str
+    team: str
+    commit: str
+    tree: str  # id of the submission folder's tree: the key of this version
+    ref: str
+    base: str | None  # the commit the change is compared to (merge base with the default)
+    pr: int | None = None
+    author: str | None = None  # forge login, when it came from a pull request
+
+    @property
+    def challenge(self) -> str:
+        return self.kit.name
+
+    @property
+    def folder(self) -> str:
+        return self.kit.path("submissions", self.name)
+
+    @property
+    def label(self) -> str:
+        return f"{self.challenge}/{self.name}@{self.tree[:8]} ({self.team})"
+
+
+def parse_branch(refname: str) -> tuple[str, str] | None:
+    """`refs/heads/submit/<team>/<name>` -> (team, name); None for any other ref."""
+    if not refname.startswith(BRANCH_PREFIX):
+        return None
+    parts = refname[len(BRANCH_PREFIX):].split("/")
+    return (parts[0], parts[1]) if len(parts) == 2 and all(parts) else None
+
+
+def branch_refs(repo: pygit2.Repository) -> list[str]:
+    """Every local `submit/<team>/<name>` branch, sorted by name."""
+    return sorted(r for r in repo.references if parse_branch(r))
+
+
+def load_teams(repo: pygit2.Repository, commit: pygit2.Commit | None,
+               kit: KitLocation) -> dict[str, str]:
+    """{login: team} from the kit's `teams.yml` on the default branch (trusted copy)."""
+    if commit is None:
+        return {}
+    data = gitrepo.blob_at(repo, commit.tree, kit.path(TEAMS_FILE))
+    if not data:
+        return {}
+    raw = yaml.safe_load(data) or {}
+    teams = raw.get("teams", {}) if isinstance(raw, dict) else None
+    if not isinstance(teams, dict) or not all(
+            isinstance(v, list) for v in teams.values()):
+        raise SubmissionError(f"{kit.path(TEAMS_FILE)}: expected `teams: {{team: [login, ...]}}`")
+    return {str(login): str(team) for team, logins in teams.items() for login in logins}
+
+
+def team_of(login: str, teams: dict[str, str]) -> str:
+    return teams.get(login, login)
+
+
+def touched_submissions(paths: list[str], kits: list[KitLocation]) -> set[tuple[str, str]]:
+    """{(kit name, submission name)} of the submission folders that `paths` fall in."""
+    out = set()
+    for p in paths:
+        for k in kits:
+            root = k.submissions + "/"
+            if p.startswith(root) and "/" in p[len(root):]:
+                out.add((k.name, p[len(root):].split("/", 1)[0]))
+    return out
+
+
+def from_ref(repo: pygit2.Repository, ref: str, *, team: str | None = None,
+             name: str | None = None, pr: int | None = None, author: str | None = None,
+             base: str | None = None, kit: str | None = None) -> Submission:
+    """The submission a ref carries: the one `submissions/<name>/` folder it changes
+    against `base` (default: its merge base with the default branch)."""
+    head = gitrepo.resolve_commit(repo, ref)
+    default = gitrepo.head_commit(repo)
+    if base is not None:
+        base_commit = gitrepo.resolve_commit(repo, base)
+    else:
+        base_commit = gitrepo.merge_base(repo, default, head) if default else None
+    kits = gitrepo.find_kits(repo, (default or head).tree)
+    if kit is not None:
+        kits = [k for k in kits if k.name == kit]
+    if not kits:
+        raise SubmissionError(f"no kit found in {gitrepo.repo_root(repo)} (looked for "
+                              "challenge.yml and kits/<name>/challenge.yml)")
+    touched = touched_submissions(gitrepo.changed_paths(repo, base_commit, head), kits)
+    if name is not None:
+        touched = {t for t in touched if t[1] == name}
+    if not touched and name is not None:
+        # unchanged against the base (merged already): the folder must still exist
+        touched = {(k.name, name) for k in kits
+                   if gitrepo.subtree(repo, head.tree, k.path("submissions", name))}
+    if len(touched) != 1:
+        what = ", ".join(f"{k}/{n}" for k, n in sorted(touched)) or "none"
+        raise SubmissionError(
+            f"{ref} must change exactly one submissions/<name>/ folder of one kit "
+            f"(found: {what}); put each submission on its own branch or pull request")
+    kit_name, sub_name = touched.pop()
+    loc = next(k for k in kits if k.name == kit_name)
+    folder = gitrepo.subtree(repo, head.tree, loc.path("submissions", sub_name))
+    if folder is None:
+        raise SubmissionError(f"{ref} deletes {loc.path('submissions', sub_name)}/; "
+                              "a submission must add or change its folder")
+    if team is None:
+        team = team_of(author, load_teams(repo, default, loc)) if author else None
+    if not team:
+        raise SubmissionError(f"{ref}: no team known; name the branch submit/<team>/<name> "
+                              "or pass --team/--author")
+    return Submission(loc, sub_name, team, str(head.id), str(folder.id), ref,
+                      str(base_commit.id) if base_commit else None, pr, author)
+
+
+def from_branch(repo: pygit2.Repository, refname: str, **kw) -> Submission:
+    parsed = parse_branch(refname)
+    if parsed is None:
+        raise SubmissionError(f"{refname} is not a submission branch; name it "
+                              "submit/<team>/<name>")
+    team, name = parsed
+    return from_ref(repo, refname, team=team, name=name, **kw)
+
+
+def from_pr(repo: pygit2.Repository, number: int, author: str, **kw) -> Submission:
+    ref = f"refs/pull/{number}/head"
+    return from_ref(repo, ref, pr=number, author=author, **kw)
+
+
+def export(repo: pygit2.Repository, sub: Submission, dest: Path) -> Path:
+    """Write the submission's files to `dest/<name>/` for scoring; returns that folder."""
+    return gitrepo.export_tree(repo, repo[sub.tree], Path(dest) / sub.name)

@@ -1,0 +1,239 @@
+"""Validation of a submission before any of its code runs: one reason per broken rule.
+
+`check(...)` is a pure function of plain data (the paths the change touches, the
+submission folder's entries, the ledger's records, the time); `validate_refs(...)`
+reads those from git. Rules, each named in its reason:
+
+- scope: the change against the base touches one `submissions/<name>/` folder of one kit;
+- name: the submission's name is well formed, not reserved, free or already this team's;
+- files: the workflow's elements are all there, any other file matches `extra_files`;
+- limits: at most `limits.max_files` files and `limits.max_bytes` bytes; plain file names;
+- types: no symbolic link, submodule, executable or binary file;
+- phase: the challenge accepts submissions now;
+- quota: per day, per phase and the minimum interval, counted from the ledger.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pygit2
+
+from challenge import repo as gitrepo
+from challenge import submission as subs
+from challenge.kit import Kit
+from challenge.ledger import RESERVED_NAMES
+from challenge.phases import phase_at
+from challenge.quota import attempt_times, quota_reasons
+from challenge.repo import MODE_EXECUTABLE, MODE_LINK, MODE_SUBMODULE, FileEntry, KitLocation
+from scorer.result import REJECTED, Result
+from scorer.workflows import elements
+
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+FILE_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
+RULES = ("scope", "name", "files", "limits", "types", "phase", "quota")
+
+
+@dataclass(frozen=True)
+class Reason:
+    rule: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.rule}: {self.message}"
+
+
+@dataclass
+class Validation:
+    reasons: list[Reason] = field(default_factory=list)
+    submission: subs.Submission | None = None
+    phase: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.reasons
+
+    @property
+    def rule(self) -> str | None:
+        return self.reasons[0].rule if self.reasons else None
+
+    def message(self) -> str:
+        return "; ".join(str(r) for r in self.reasons)
+
+    def to_dict(self) -> dict:
+        s = self.submission
+        return {"ok": self.ok, "phase": self.phase,
+                "reasons": [{"rule": r.rule, "message": r.message} for r in self.reasons],
+                "submission": None if s is None else {
+                    "challenge": s.challenge, "name": s.name, "team": s.team,
+                    "commit": s.commit, "tree": s.tree}}
+
+
+def check_scope(changed: list[str], kits: list[KitLocation]) -> tuple[list[Reason],
+                                                                     tuple[str, str] | None]:
+    reasons = []
+    outside = [p for p in changed if not subs.touched_submissions([p], kits)]
+    if outside:
+        shown = ", ".join(outside[:5]) + (" ..." if len(outside) > 5 else "")
+        reasons.append(Reason("scope", f"the change touches files outside a submission folder "
+                              f"({shown}); a submission may change only its own "
+                              "submissions/<name>/ folder"))
+    touched = sorted(subs.touched_submissions(changed, kits))
+    if len(touched) > 1:
+        reasons.append(Reason("scope", "the change touches several submissions ("
+                              + ", ".join(f"{k}/{n}" for k, n in touched)
+                              + "); send each in its own pull request or branch"))
+    elif not touched and not outside:
+        reasons.append(Reason("scope", "the change adds no submission; put your files in "
+                              "submissions/<name>/ of the kit"))
+    return reasons, (touched[0] if len(touched) == 1 else None)
+
+
+def check_files(kit: Kit, name: str, team: str, files: list[FileEntry],
+                read: Callable[[FileEntry], bytes], records: Iterable[Result]) -> list[Reason]:
+    reasons = []
+    if not NAME_RE.fullmatch(name) or name in RESERVED_NAMES:
+        reasons.append(Reason("name", f"{name!r} is not a usable submission name; use up to 64 "
+                              "letters, digits, _ and - (not " + ", ".join(RESERVED_NAMES) + ")"))
+    owners = sorted({r.team for r in records if r.challenge == kit.name
+                     and r.submission == name and r.team and r.team != team})
+    if owners:
+        reasons.append(Reason("name", f"the submission name {name!r} belongs to team "
+                              f"{owners[0]}; choose another name"))
+
+    needed = elements(kit.workflow)
+    paths = {f.path for f in files}
+    missing = [e for e in needed if e not in paths]
+    unexpected = [p for p in sorted(paths) if p not in needed
+                  and not any(fnmatch.fnmatch(p, pat) for pat in kit.extra_files)]
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append("missing " + ", ".join(missing))
+        if unexpected:
+            parts.append("unexpected " + ", ".join(unexpected[:5]))
+        allowed = ", ".join(needed) + (" and files matching " + ", ".join(kit.extra_files)
+                                       if kit.extra_files else "")
+        reasons.append(Reason("files", "; ".join(parts) + f"; a {kit.workflow} submission "
+                              f"holds {allowed} (see submissions/starting_kit/)"))
+
+    limits = kit.limits
+    total = sum(f.size for f in files)
+    problems = []
+    if len(files) > limits.max_files:
+        problems.append(f"{len(files)} files (at most {limits.max_files})")
+    if total > limits.max_bytes:
+        problems.append(f"{total} bytes in all (at most {limits.max_bytes})")
+    bad_names = [f.path for f in files
+                 if not all(FILE_NAME_RE.fullmatch(part) for part in f.path.split("/"))]
+    if bad_names:
+        problems.append("file names other than letters, digits, _ . - ("
+                        + ", ".join(map(repr, bad_names[:5])) + ")")
+    if problems:
+        reasons.append(Reason("limits", "; ".join(problems) + "; make the submission smaller"))
+
+    kinds = []
+    for f in files:
+        if f.mode == MODE_LINK:
+            kinds.append(f"{f.path} is a symbolic link")
+        elif f.mode == MODE_SUBMODULE:
+            kinds.append(f"{f.path} is a submodule")
+        elif f.mode == MODE_EXECUTABLE:
+            kinds.append(f"{f.path} is executable (run: git update-index --chmod=-x {f.path})")
+        elif f.size <= limits.max_bytes and _is_binary(read(f)):
+            kinds.append(f"{f.path} is binary; a submission holds text source only")
+    if kinds:
+        reasons.append(Reason("types", "; ".join(kinds)))
+    return reasons
+
+
+def check_phase_and_quota(kit: Kit, team: str, tree: str | None, records: Iterable[Result],
+                          now: datetime) -> tuple[list[Reason], str]:
+    current = phase_at(kit, now)
+    if not current.accepts:
+        return [Reason("phase", f"the challenge accepts no submission now ("
+                       f"{current.describe()})")], current.name
+    times = attempt_times(records, kit.name, team, exclude_tree=tree)
+    return [Reason("quota", q.removeprefix("quota: "))
+            for q in quota_reasons(current.phase, times, now)], current.name
+
+
+def _is_binary(data: bytes) -> bool:
+    if b"\0" in data:
+        return True
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+def validate_refs(repo: pygit2.Repository, *, base: str | None, head: str, team: str | None,
+                  author: str | None = None, pr: int | None = None, ref: str | None = None,
+                  records: list[Result], now: datetime, name: str | None = None,
+                  kit_loader: Callable[[KitLocation], Kit] | None = None) -> Validation:
+    """Validate the change from `base` (default: merge base with the default branch) to
+    `head`. The kit's rules come from the default branch, never from the change itself."""
+    head_c = gitrepo.resolve_commit(repo, head)
+    default = gitrepo.head_commit(repo)
+    base_c = gitrepo.resolve_commit(repo, base) if base else (
+        gitrepo.merge_base(repo, default, head_c) if default else None)
+    trusted = default or base_c or head_c
+    kits = gitrepo.find_kits(repo, trusted.tree)
+    changed = gitrepo.changed_paths(repo, base_c, head_c)
+    scope, located = check_scope(changed, kits)
+    if not changed and name is not None:
+        # a branch merged already (open phase): its folder is still the submission
+        holders = [k for k in kits if gitrepo.subtree(repo, head_c.tree,
+                                                       k.path("submissions", name))]
+        if len(holders) == 1:
+            scope, located = [], (holders[0].name, name)
+    out = Validation(list(scope))
+    if located is None:
+        return out
+    kit_name, found = located
+    if name is not None and found != name:
+        out.reasons.append(Reason("scope", f"the branch is named for {name!r} but changes "
+                                  f"submissions/{found}/; rename one of them"))
+    name = found
+    loc = next(k for k in kits if k.name == kit_name)
+    kit = kit_loader(loc) if kit_loader else gitrepo.load_kit_at(repo, trusted, loc)
+    folder = gitrepo.subtree(repo, head_c.tree, loc.path("submissions", name))
+    if folder is None:
+        out.reasons.append(Reason("scope", f"the change deletes submissions/{name}/; a "
+                                  "submission must add or change its folder"))
+        return out
+    if team is None:
+        team = subs.team_of(author, subs.load_teams(repo, default, loc)) if author else None
+    if not team:
+        raise subs.SubmissionError("no team known: pass --team or --author")
+    out.submission = subs.Submission(loc, name, team, str(head_c.id), str(folder.id),
+                                     ref or head, str(base_c.id) if base_c else None, pr, author)
+    out.reasons += check(kit, out.submission, gitrepo.list_files(repo, folder),
+                         lambda f: repo[f.oid].data, records, now, out)
+    return out
+
+
+def check(kit: Kit, sub: subs.Submission, files: list[FileEntry],
+          read: Callable[[FileEntry], bytes], records: Iterable[Result], now: datetime,
+          into: Validation | None = None) -> list[Reason]:
+    """Every rule but scope, for a located submission."""
+    records = list(records)
+    reasons = check_files(kit, sub.name, sub.team, files, read, records)
+    timing, phase = check_phase_and_quota(kit, sub.team, sub.tree, records, now)
+    if into is not None:
+        into.phase = phase
+    return reasons + timing
+
+
+def rejected_result(kit: Kit, validation: Validation) -> Result:
+    """The ledger record of a rejection: the reasons, no score."""
+    sub = validation.submission
+    assert sub is not None
+    return Result(challenge=kit.name, submission=sub.name, status=REJECTED,
+                  reason=validation.message(), stage=validation.rule,
+                  score_names=[s.name for s in kit.scores])
