@@ -8,10 +8,11 @@ default branch stays small. Paths mirror the ledger: the record
 (read with allow_pickle=False) written byte-for-byte reproducibly, so equal content
 is one git blob.
 
-- Public repository: per fold i, `valid_idx_<i>` and `valid_pred_<i>` (predictions on
-  the fold's held-out training rows); labels once per scoring hash in
-  `<challenge>/.labels/<hash8>.npz` (`y_train`, encoded as the scorer encodes it).
-- Private ledger repository: per fold i, `test_pred_<i>`, and `y_test` in the labels
+- Public repository: `fold_sizes`, and over the folds in order, `valid_idx` (the
+  held-out training rows) and `valid_pred` (predictions on them), concatenated;
+  labels once per scoring hash in `<challenge>/.labels/<hash8>.npz` (`y_train`,
+  encoded as the scorer encodes it).
+- Private ledger repository: `test_pred` (folds stacked), and `y_test` in the labels
   file; test predictions never reach the public repository.
 
 Writes are compare-and-swap updates of the ref, retried, so concurrent runners never
@@ -106,14 +107,15 @@ def save(repo: str | Path, key: str, folds: Sequence[FoldPredictionsLike],
     if private_repo is not None and Path(private_repo).resolve() == Path(repo).resolve():
         raise StoreError(f"the private ledger {private_repo} is the public repository; "
                          f"give the separate private ledger repository")
-    public = {}
-    for i, f in enumerate(folds):
-        public[f"valid_idx_{i}"] = np.asarray(f.valid_idx, dtype=np.int64)
-        public[f"valid_pred_{i}"] = np.asarray(f.valid_pred)
+    # Few arrays per file: folds concatenated (valid) or stacked (test), read back by size.
+    public = {"fold_sizes": np.array([len(f.valid_idx) for f in folds], dtype=np.int64),
+              "valid_idx": np.concatenate([np.asarray(f.valid_idx, dtype=np.int64)
+                                           for f in folds]),
+              "valid_pred": np.concatenate([np.asarray(f.valid_pred) for f in folds])}
     _write(repo, {f"{key}.npz": public, _labels_path(key): {"y_train": np.asarray(y_train)}},
            f"Keep fold predictions of {key}")
     if private_repo is not None:
-        private = {f"test_pred_{i}": np.asarray(f.test_pred) for i, f in enumerate(folds)}
+        private = {"test_pred": np.stack([np.asarray(f.test_pred) for f in folds])}
         files = {f"{key}.npz": private}
         if y_test is not None:
             files[_labels_path(key)] = {"y_test": np.asarray(y_test)}
@@ -249,17 +251,18 @@ def load_many(repo: str | Path, wanted: Iterable[str], *,
         public = _read(pub_repo, pub_tree, f"{key}.npz")
         if public is None:
             continue
-        n = sum(1 for name in public if name.startswith("valid_idx_"))
         try:
-            idx = [public[f"valid_idx_{i}"] for i in range(n)]
-            preds = [public[f"valid_pred_{i}"] for i in range(n)]
-        except KeyError as e:
-            raise StoreError(f"{REF}:{key}.npz lacks {e}; re-score that submission") from e
+            bounds = np.cumsum(public["fold_sizes"])[:-1]
+            idx = np.split(public["valid_idx"], bounds)
+            preds = np.split(public["valid_pred"], bounds)
+        except (KeyError, ValueError) as e:
+            raise StoreError(f"{REF}:{key}.npz is not a predictions record ({e}); "
+                             f"re-score that submission") from e
         test = None
         if priv_repo is not None:
             private = _read(priv_repo, priv_tree, f"{key}.npz")
-            if private is not None and all(f"test_pred_{i}" in private for i in range(n)):
-                test = [private[f"test_pred_{i}"] for i in range(n)]
+            if private is not None and len(private.get("test_pred", ())) == len(idx):
+                test = list(private["test_pred"])
         out[key] = StoredPredictions(key, idx, preds, test)
     return out
 

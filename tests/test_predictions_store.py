@@ -21,8 +21,9 @@ class Fold:
 
 def _folds(seed: int, n_folds: int = 3) -> list[Fold]:
     rng = np.random.default_rng(seed)
-    return [Fold(np.sort(rng.choice(50, 10, replace=False)), rng.random((10, 3)),
-                 rng.random((20, 3))) for _ in range(n_folds)]
+    # Folds of different sizes, as KFold makes when n is not a multiple of the folds.
+    return [Fold(np.sort(rng.choice(50, 10 + i, replace=False)), rng.random((10 + i, 3)),
+                 rng.random((20, 3))) for i in range(n_folds)]
 
 
 @pytest.fixture
@@ -105,7 +106,8 @@ def test_pickled_or_object_arrays_are_refused(repos):
     import io
 
     buf = io.BytesIO()
-    np.savez(buf, valid_idx_0=np.arange(2), valid_pred_0=np.array([object()], dtype=object))
+    np.savez(buf, fold_sizes=np.array([1]), valid_idx=np.arange(1),
+             valid_pred=np.array([object()], dtype=object))
     blob = repo.create_blob(buf.getvalue())
     tree = store._insert(repo, None, f"{KEY}.npz".split("/"), blob)
     sig = pygit2.Signature("t", "t@example.org")
