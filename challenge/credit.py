@@ -13,7 +13,11 @@ Versions are named `<submission>@<tree16>`, as `lineage.parent` names them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
 
 from challenge.errors import GitrampError
 
@@ -74,3 +78,207 @@ def _children_first(versions: set[str], up: Mapping[str, str]) -> list[str]:
         raise LineageError(f"lineage forms a cycle through {', '.join(stuck)}; each "
                            f"submission's parent must be an earlier version")
     return order
+
+
+# ----------------------------------------------------------------- the ledger
+# Blending a challenge: read its records and stored predictions, blend, spread the
+# credit along lineage, and write `contributivity: {blend, historical}` into the records
+# (one commit) and the blend's summary into `leaderboard_data/<challenge>/blend.yml`.
+
+BLEND_FILE = "blend.yml"
+DECIMALS = 4
+
+
+@dataclass
+class CreditRow:
+    submission: str
+    team: str | None
+    version: str  # <submission>@<tree16>
+    path: str | None  # its ledger file under the current scoring hash, if any
+    blend: float  # percent
+    historical: float  # percent
+
+
+@dataclass
+class ChallengeCredit:
+    challenge: str
+    score: str  # the ranking score the blend optimises
+    lower_is_better: bool
+    precision: int
+    scoring_hash: str
+    n_folds: int = 0
+    blended_valid: float | None = None  # bagged over folds
+    best_single_valid: float | None = None
+    blended_test: float | None = None  # private: only with the private ledger
+    best_single_test: float | None = None
+    rows: list[CreditRow] = field(default_factory=list)  # by blend, then historical
+    skipped: dict[str, str] = field(default_factory=dict)  # version -> why not blended
+    written: list[str] = field(default_factory=list)  # ledger paths updated
+
+    def summary(self) -> dict:
+        """What `blend.yml` holds (public part)."""
+        return {"schema": 1, "challenge": self.challenge, "scoring_hash": self.scoring_hash,
+                "score": self.score, "lower_is_better": self.lower_is_better,
+                "n_submissions": sum(1 for r in self.rows if r.version not in self.skipped
+                                     and r.path), "n_folds": self.n_folds,
+                "blended_valid": self.blended_valid,
+                "best_single_valid": self.best_single_valid,
+                "contributivity": {r.version: {"blend": r.blend, "historical": r.historical}
+                                   for r in self.rows}}
+
+
+def blend_challenges(repo: str | Path, challenges: Sequence[str] | None = None, *,
+                     private_repo: str | Path | None = None, write: bool = True,
+                     max_members: int = 80, min_improvement: float = 0.0,
+                     ) -> list[ChallengeCredit]:
+    """Blend every kit of the repository (or those named) and, with `write`, record the
+    contributivities in the ledger (and the private blend summary in `private_repo`)."""
+    from challenge import repo as gitrepo
+    from challenge.ledger import Ledger
+
+    ledger = Ledger(repo)
+    head = ledger.head()
+    if head is None:
+        raise GitrampError(f"{repo}: the default branch has no commit; nothing to blend")
+    locs = {loc.name: loc for loc in gitrepo.find_kits(ledger.repo, head.tree)}
+    wanted = list(challenges) if challenges else sorted(locs)
+    unknown = [c for c in wanted if c not in locs]
+    if unknown:
+        raise GitrampError(f"no kit named {', '.join(unknown)} in {repo}; kits here: "
+                           f"{', '.join(sorted(locs)) or 'none'}")
+    out = []
+    for name in wanted:
+        kit = gitrepo.load_kit_at(ledger.repo, head, locs[name])
+        credit = blend_challenge(ledger, kit, private_repo=private_repo,
+                                 max_members=max_members, min_improvement=min_improvement)
+        if write:
+            _record(ledger, credit, private_repo)
+        out.append(credit)
+    return out
+
+
+def blend_challenge(ledger, kit, *, private_repo: str | Path | None = None,
+                    max_members: int = 80, min_improvement: float = 0.0) -> ChallengeCredit:
+    """Blend one challenge's scored records of the kit's current scoring hash."""
+    from challenge import predictions_store as store
+    from challenge.ledger import load_yaml
+    from scorer.blend import FoldInputs, batch_score_for, blend
+    from scorer.result import SCORED
+    from scorer.score_types import bind_scores
+
+    rank = bind_scores(kit)[0]
+    scoring_hash = kit.scoring_hash()
+    credit = ChallengeCredit(kit.name, rank.name, rank.lower_is_better, rank.precision,
+                             scoring_hash)
+    records = {path: load_yaml(ledger.repo[oid].data)
+               for path, oid in ledger.entries(kit.name).items()}
+    current = sorted(
+        ((p, r) for p, r in records.items() if r.get("status") == SCORED
+         and str(r.get("scoring_hash") or "")[:8] == scoring_hash[:8]),
+        key=lambda pr: (pr[1].get("submitted_at") or "", pr[1].get("scored_at") or "",
+                        pr[1]["submission"], pr[1].get("tree") or ""))
+    keys = {p: store.key_from_ledger_path(p) for p, _ in current}
+    stored = store.load_many(ledger.path, keys.values(), private_repo=private_repo)
+
+    members, first = [], None
+    for path, rec in current:
+        version = version_id(rec["submission"], rec.get("tree") or "")
+        s = stored.get(keys[path])
+        why = _unusable(s, first)
+        if why:
+            credit.skipped[version] = why
+            continue
+        first = first or s
+        members.append((path, rec, s))
+
+    blend_pct: dict[str, float] = {}
+    if members:
+        labels = store.load_labels(ledger.path, keys[members[0][0]], private_repo=private_repo)
+    if members and labels is None:
+        for _, rec, _ in members:
+            credit.skipped[version_id(rec["submission"], rec.get("tree") or "")] = (
+                "the labels stored with the predictions are missing; re-score it")
+        members = []
+    if members:
+        subs = [s for _, _, s in members]
+        with_test = labels.y_test is not None and all(s.test_preds for s in subs)
+        folds = [FoldInputs(subs[0].valid_idx[f], np.stack([s.valid_preds[f] for s in subs]),
+                            np.stack([s.test_preds[f] for s in subs]) if with_test else None)
+                 for f in range(subs[0].n_folds)]
+        result = blend(folds, labels.y_train, rank, rank.lower_is_better,
+                       y_test=labels.y_test if with_test else None,
+                       batch_score=batch_score_for(rank.type.name, rank.params),
+                       max_members=max_members, min_improvement=min_improvement)
+        credit.n_folds = len(folds)
+        credit.blended_valid, credit.best_single_valid = (result.bagged_valid,
+                                                          result.best_single_bagged_valid)
+        credit.blended_test, credit.best_single_test = (result.bagged_test,
+                                                        result.best_single_bagged_test)
+        for (_, rec, _), pct in zip(members, result.contributivity, strict=True):
+            blend_pct[version_id(rec["submission"], rec.get("tree") or "")] = float(pct)
+
+    # Lineage over every record of the challenge: credit may flow to any earlier version.
+    parent, share, team, path_of = {}, {}, {}, {}
+    for path, rec in records.items():
+        v = version_id(rec["submission"], rec.get("tree") or "")
+        lin = rec.get("lineage") or {}
+        parent[v] = lin.get("parent")
+        share[v] = float(lin.get("inherited_share") or 0.0)
+        team[v] = rec.get("team")
+        if str(rec.get("scoring_hash") or "")[:8] == scoring_hash[:8] or v not in path_of:
+            path_of[v] = path
+    historical = historical_contributivity(blend_pct, parent, share)
+    for v, hist in historical.items():
+        if v in blend_pct or hist > 0:
+            credit.rows.append(CreditRow(v.split("@")[0], team.get(v), v, path_of.get(v),
+                                         round(blend_pct.get(v, 0.0), DECIMALS),
+                                         round(hist, DECIMALS)))
+    credit.rows.sort(key=lambda r: (-r.blend, -r.historical, r.version))
+    return credit
+
+
+def _unusable(s, first) -> str | None:
+    if s is None:
+        return "no stored fold predictions (scored before they were kept); re-score it"
+    if first is None:
+        return None
+    if s.n_folds != first.n_folds or any(
+            not np.array_equal(a, b) for a, b in zip(s.valid_idx, first.valid_idx, strict=True)):
+        return "its folds differ from the other submissions'; re-score it"
+    if any(a.shape != b.shape for a, b in zip(s.valid_preds, first.valid_preds, strict=True)):
+        return "its predictions' shape differs from the other submissions'; re-score it"
+    return None
+
+
+def _record(ledger, credit: ChallengeCredit, private_repo: str | Path | None) -> None:
+    from challenge.ledger import LEDGER_ROOT, Ledger, dump_yaml, load_yaml
+
+    files: dict[str, bytes | None] = {}
+    head = ledger.head()
+    for row in credit.rows:
+        if row.path is None:
+            continue
+        rec = ledger.read(row.path) if head is not None else None
+        if rec is None:
+            continue
+        new = {"blend": row.blend, "historical": row.historical}
+        if rec.get("contributivity") != new:
+            rec["contributivity"] = new
+            files[row.path] = dump_yaml(rec)
+    summary_path = f"{LEDGER_ROOT}/{credit.challenge}/{BLEND_FILE}"
+    summary = credit.summary()
+    if ledger.read(summary_path) != summary:
+        files[summary_path] = dump_yaml(summary)
+    if files:
+        ledger.write(files, f"ledger: contributivity of {credit.challenge} "
+                            f"({len(credit.rows)} submissions, {credit.score} blended)")
+        credit.written = sorted(p for p in files if p != summary_path)
+    if private_repo is not None and credit.blended_test is not None:
+        private = Ledger(private_repo, create=True)
+        data = {"schema": 1, "challenge": credit.challenge,
+                "scoring_hash": credit.scoring_hash, "score": credit.score,
+                "blended_test": credit.blended_test,
+                "best_single_test": credit.best_single_test}
+        if private.head() is None or load_yaml(dump_yaml(data)) != private.read(summary_path):
+            private.write({summary_path: dump_yaml(data)},
+                          f"ledger: private blended score of {credit.challenge}")
