@@ -15,8 +15,9 @@ each in a process of its own from start to exit, and the results are compared:
   average and sum in different orders, which moves the last bits).
 
 Then it prints gitramp's time over ramp-blend's (whole processes, one run each).
-ramp-workflow is installed in `.venv-bench` at the repository root, created here on
-first use (it needs PyPI once); `make clean` removes it.
+ramp-workflow is installed in `.venv-bench` at the repository root with the versions
+pinned in `benchmarks/ramp-requirements.txt`, on first use (it needs PyPI once);
+`make clean` removes it.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_VENV = ROOT / ".venv-bench"
 RAMP_REQUIREMENT = "ramp-workflow==0.7.0"
+REQUIREMENTS = Path(__file__).with_name("ramp-requirements.txt")
 SIZES = (50, 200)
 N_TRAIN, N_TEST, N_CLASSES, N_FOLDS = 1000, 500, 3, 5
 VALID_FRACTION = 0.2
@@ -202,15 +204,18 @@ def read_ramp(kit: Path, n: int) -> dict:
 
 
 def ensure_bench_venv() -> Path:
-    """`.venv-bench` with ramp-workflow 0.7.0, created on first use."""
+    """`.venv-bench` with ramp-workflow 0.7.0 and the versions pinned in
+    `benchmarks/ramp-requirements.txt` (shared with bench_ramp_test.py), made on first use."""
     python = BENCH_VENV / "bin" / "python"
     stamp = BENCH_VENV / ".installed"
-    if not stamp.exists() or stamp.read_text().strip() != RAMP_REQUIREMENT:
-        print(f"creating {BENCH_VENV} with {RAMP_REQUIREMENT} (needs PyPI once) ...",
-              flush=True)
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(BENCH_VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", RAMP_REQUIREMENT],
-                       check=True)
+    if not python.exists():
+        print(f"creating {BENCH_VENV} (needs PyPI once) ...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(BENCH_VENV)], check=True)
+    if not (BENCH_VENV / "bin" / "ramp-blend").exists() or not stamp.exists() \
+            or stamp.read_text().strip() != RAMP_REQUIREMENT:
+        print(f"installing {REQUIREMENTS.name} into {BENCH_VENV} ...", flush=True)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet",
+                        "--disable-pip-version-check", "-r", str(REQUIREMENTS)], check=True)
         stamp.write_text(RAMP_REQUIREMENT + "\n")
     return python
 
