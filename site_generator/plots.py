@@ -44,12 +44,22 @@ def _svg(title: str, desc: str, body: list[str], width: int = W, height: int = H
             + "".join(body) + "</svg>\n")
 
 
+def _decimals(step: float) -> int:
+    """Decimals enough to tell ticks `step` apart, and no more (axis labels are rounded)."""
+    return max(0, -math.floor(math.log10(step)) + (1 if f"{step:.1e}"[2] != "0" else 0)) \
+        if step > 0 else 0
+
+
+def _nice_step(x: float) -> float:
+    """The smallest of 1, 2, 2.5, 5 times a power of ten that is at least `x`."""
+    mag = 10 ** math.floor(math.log10(x))
+    return min(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= x * (1 - 1e-12))
+
+
 def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     if hi <= lo:
         return [lo]
-    step = (hi - lo) / n
-    mag = 10 ** math.floor(math.log10(step))
-    step = min((m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= step), default=step)
+    step = _nice_step((hi - lo) / n)
     start = math.ceil(lo / step) * step
     out, v = [], start
     while v <= hi + step * 1e-9:
@@ -150,10 +160,12 @@ def _axes(v0: float, v1: float, y, precision: int, label: str) -> list[str]:
     out = [f'<line x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{TOP + ph}" stroke="#333"/>',
            f'<line x1="{LEFT}" x2="{LEFT + pw}" y1="{TOP + ph}" y2="{TOP + ph}" stroke="#333"/>',
            f'<text x="{LEFT}" y="{TOP - 14}" fill="#222">{escape(label)}</text>']
-    for v in _ticks(v0, v1):
+    ticks = _ticks(v0, v1)
+    digits = min(precision, _decimals(ticks[1] - ticks[0]) if len(ticks) > 1 else precision)
+    for v in ticks:
         out.append(f'<line x1="{LEFT}" x2="{LEFT + pw}" y1="{y(v):.1f}" y2="{y(v):.1f}" '
                    f'stroke="#e4e4e4"/><text x="{LEFT - 6}" y="{y(v) + 4:.1f}" '
-                   f'text-anchor="end" fill="#333">{_fmt(v, precision)}</text>')
+                   f'text-anchor="end" fill="#333">{_fmt(v, digits)}</text>')
     return out
 
 
@@ -174,15 +186,20 @@ def histogram(title: str, score: str, precision: int, values: list[float],
     """How the scored submissions' ranking values are spread."""
     if not values:
         return empty(title, "no scored submission yet")
-    lo, hi = min(values), max(values)
-    if hi <= lo:
-        lo, hi = lo - 0.5 * (abs(lo) or 1) * 0.01, hi + 0.5 * (abs(hi) or 1) * 0.01
-    width = (hi - lo) / bins
+    vmin, vmax = min(values), max(values)
+    if vmax <= vmin:
+        vmin, vmax = vmin - (abs(vmin) or 1) * 0.01, vmax + (abs(vmax) or 1) * 0.01
+    # bins on round numbers, so edges read well and show no false precision
+    width = _nice_step((vmax - vmin) / bins)
+    lo = math.floor(vmin / width) * width
+    bins = max(1, math.ceil((vmax - lo) / width + 1e-9))
+    digits = min(precision, _decimals(width))
     counts = [0] * bins
     for v in values:
         counts[min(int((v - lo) / width), bins - 1)] += 1
     top = max(counts)
-    w, pw, ph = W - RIGHT + 100, W - LEFT - RIGHT + 100, H - TOP - BOTTOM
+    pw, ph = W - LEFT - RIGHT + 100, H - TOP - BOTTOM
+    w = LEFT + pw + 40
     body = [f'<line x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{TOP + ph}" stroke="#333"/>',
             f'<line x1="{LEFT}" x2="{LEFT + pw}" y1="{TOP + ph}" y2="{TOP + ph}" stroke="#333"/>',
             f'<text x="{LEFT}" y="{TOP - 14}" fill="#222">submissions</text>']
@@ -200,12 +217,12 @@ def histogram(title: str, score: str, precision: int, values: list[float],
         a, b = lo + i * width, lo + (i + 1) * width
         body.append(f'<rect x="{LEFT + i * bw + 1:.1f}" y="{TOP + ph - bh:.1f}" '
                     f'width="{bw - 2:.1f}" height="{bh:.1f}" fill="{PALETTE[0]}">'
-                    f"<title>{c} submission(s) with {score} in [{_fmt(a, precision)}, "
-                    f"{_fmt(b, precision)})</title></rect>")
+                    f"<title>{c} submission(s) with {score} in [{_fmt(a, digits)}, "
+                    f"{_fmt(b, digits)})</title></rect>")
     for i in range(0, bins + 1, max(1, bins // 4)):
         xx = LEFT + i * bw
         body.append(f'<text x="{xx:.1f}" y="{H - BOTTOM + 18}" text-anchor="middle" '
-                    f'fill="#333">{_fmt(lo + i * width, precision)}</text>')
+                    f'fill="#333">{_fmt(lo + i * width, digits)}</text>')
     body.append(f'<text x="{LEFT + pw / 2}" y="{H - 8}" text-anchor="middle" fill="#222">'
                 f"{escape(score)}</text>")
     desc = (f"Histogram of {score} over {len(values)} scored submissions, from "

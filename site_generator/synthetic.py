@@ -237,17 +237,18 @@ def make_repo(path: Path, plans: list[Plan], *, hub: bool = True) -> SyntheticRe
             tree = repo.get(kit_oid)
     base = _commit(repo, tree.id, [], "kits", "refs/heads/main")
     challenges = {}
+    shown: set[str] = set()  # printed forms of every public number, across challenges
     for plan in plans:
         kit_dir = path / "kits" / plan.name if hub else path
         ch = SyntheticChallenge(plan.name, kit_dir, plan.code_visible, plan.revealed,
                                 plan.precision)
-        _fill(repo, path, private_root, base, plan, ch, hub)
+        _fill(repo, path, private_root, base, plan, ch, hub, shown)
         challenges[plan.name] = ch
     return SyntheticRepo(path, private_root, challenges)
 
 
 def _fill(repo, path: Path, private_root: Path, base, plan: Plan, ch: SyntheticChallenge,
-          hub: bool) -> None:
+          hub: bool, public_strings: set[str]) -> None:
     rng = random.Random(plan.seed)
     ledger = path / "leaderboard_data" / plan.name
     ledger.mkdir(parents=True, exist_ok=True)
@@ -259,7 +260,6 @@ def _fill(repo, path: Path, private_root: Path, base, plan: Plan, ch: SyntheticC
     span = (OPEN_END - CLOSED_START).total_seconds()
     times = sorted(rng.uniform(0, span * 0.9) for _ in range(plan.n_submissions))
     scoring_hash = hashlib.sha1(f"kit-{plan.name}-{plan.seed}".encode()).hexdigest()[:16]
-    public_strings: set[str] = set()
     base_tree = repo.get(base).tree
     folder = ["kits", plan.name, "submissions"] if hub else ["submissions"]
     for i in range(plan.n_submissions):
@@ -368,6 +368,9 @@ def _private_scores(result: Result, rng: random.Random, names, p: int,
                             for n in names}
     result.bagged["test"] = {n: distinct(result.bagged["valid"][n] + rng.gauss(0, 0.02))
                              for n in names}
+    # once revealed, the site prints their mean and std too
+    public_strings.update(f"{v:.{p}f}" for s in (result.mean("test"), result.std("test"))
+                          for v in s.values())
 
 
 def write_record(path: Path, private_root: Path, v: Version, copy_private: bool) -> None:

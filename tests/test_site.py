@@ -1,0 +1,273 @@
+"""The static site built from a synthetic but realistic repository: real git objects made
+with pygit2, ledger records made from `Result`, state files as organizers leave them."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import re
+from datetime import UTC, datetime
+from urllib.parse import unquote, urlsplit
+
+import pytest
+import yaml
+
+from challenge.cli.main import main as gitramp
+from scorer.result import SCORED, Result
+from site_generator import build
+from site_generator.synthetic import Plan, add_submission, demo_repo, make_repo
+from tests.site_checks import leaks, links_of, output_texts
+
+NOW = datetime(2026, 12, 20, tzinfo=UTC)  # inside the demo kits' open phase
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    root = tmp_path_factory.mktemp("site")
+    srepo = demo_repo(root / "repo")
+    summary = build(srepo.path, root / "site", now=NOW)
+    return srepo, root / "site", summary
+
+
+def expected_public_order(versions, lower_is_better=False):
+    scored = [v for v in versions if v.result.status == SCORED]
+    sign = 1 if lower_is_better else -1
+    scored.sort(key=lambda v: (sign * v.result.bagged["valid"]["acc"], v.result.submitted_at))
+    return scored
+
+
+# ---------------------------------------------------------------------------- visibility
+def test_closed_phase_site_holds_no_submission_code_and_no_private_score(demo):
+    srepo, site, _ = demo
+    closed = srepo.challenges["iris_closed"]
+    assert closed.versions and not closed.code_visible and not closed.revealed
+    # stray private copies exist on disk: the reveal did not happen, they must stay unread
+    assert any((srepo.path / "leaderboard_data/iris_closed/private").rglob("*.yml"))
+    found_lines, found_scores = leaks(site, closed, (srepo.challenges["iris_open"],))
+    assert found_lines == []
+    assert found_scores == []
+
+
+def test_the_leak_search_finds_code_and_private_scores_once_visible(demo):
+    """The same search on the open, revealed challenge must find both: it can fail."""
+    srepo, site, _ = demo
+    found_lines, found_scores = leaks(site, srepo.challenges["iris_open"])
+    assert len(found_lines) > 20
+    assert len(found_scores) > 20
+
+
+def test_a_public_record_holding_test_scores_does_not_leak_them(tmp_path):
+    srepo = make_repo(tmp_path / "repo", [Plan("c", "C", 6, n_teams=2, fail_every=0)])
+    ch = srepo.challenges["c"]
+    for v in ch.versions:  # a faulty writer put the private scores into the public ledger
+        f = srepo.path / "leaderboard_data/c" / v.name / f"{v.key}.yml"
+        f.write_text(v.result.to_yaml(part="full"))
+        assert "test:" in f.read_text()
+    build(srepo.path, tmp_path / "site", now=NOW)
+    assert leaks(tmp_path / "site", ch)[1] == []
+
+
+def test_open_phase_shows_code_highlighted_and_the_diff_from_the_parent(demo):
+    srepo, site, _ = demo
+    ch = srepo.challenges["iris_open"]
+    child = next(v for v in ch.versions if v.parent is not None)
+    page = site / "iris_open" / "s" / child.name / f"{child.key}.html"
+    text = page.read_text()
+    assert 'class="highlight"' in text
+    assert "Changes from its parent" in text
+    added = next(ln for ln in child.sources["classifier.py"].splitlines()
+                 if ln.startswith("TUNED_"))
+    assert re.search(r'class="gi">\+' + re.escape(added.split(" ")[0]), text)
+    parent_href = f"../{child.parent.name}/{child.parent.key}.html"
+    assert f'href="../../{"s/" + child.parent.name + "/" + child.parent.key}.html"' in text \
+        or parent_href in text
+    parent_page = (site / "iris_open/s" / child.parent.name / f"{child.parent.key}.html")
+    assert child.name in parent_page.read_text()  # listed among the parent's children
+
+
+# ------------------------------------------------------------------------------- boards
+def test_public_leaderboard_ranks_by_bagged_first_score_ties_to_earlier(demo):
+    srepo, site, _ = demo
+    ch = srepo.challenges["iris_open"]
+    data = json.loads((site / "iris_open/leaderboard.json").read_text())
+    got = [(r["submission"], r["rank"]) for r in data["submissions"]]
+    want = [(v.name, i + 1) for i, v in enumerate(expected_public_order(ch.versions))]
+    assert got == want
+    teams = [r["team"] for r in data["teams"]]
+    assert len(teams) == len(set(teams))
+    assert teams == list(dict.fromkeys(r["team"] for r in data["submissions"]))
+    failed = {r["submission"] for r in data["failed"]}
+    assert failed == {v.name for v in ch.versions if v.result.status != SCORED}
+    assert all(r["reason"] for r in data["failed"])
+
+
+def test_ties_go_to_the_earlier_submission_and_direction_is_respected(tmp_path):
+    srepo = make_repo(tmp_path / "repo", [Plan("c", "C", 6, n_teams=3, fail_every=0)])
+    vs = srepo.challenges["c"].versions
+    # equal ranking values for the last and the first: the first (earlier) must win
+    for v in (vs[0], vs[-1]):
+        v.result.bagged["valid"]["acc"] = 0.99
+        f = srepo.path / "leaderboard_data/c" / v.name / f"{v.key}.yml"
+        f.write_text(v.result.to_yaml(part="public"))
+    build(srepo.path, tmp_path / "site", now=NOW)
+    rows = json.loads((tmp_path / "site/c/leaderboard.json").read_text())["submissions"]
+    assert [r["submission"] for r in rows[:2]] == [vs[0].name, vs[-1].name]
+
+    # a kit ranking on a lower-is-better score ranks the smallest first
+    kit = srepo.path / "kits/c/challenge.yml"
+    kit.write_text(kit.read_text().replace("scores: [{name: acc, type: accuracy, precision: 4}, "
+                                           "{name: nll, type: log_loss, precision: 4}, ",
+                                           "scores: [{name: nll, type: log_loss, precision: 4}, "
+                                           "{name: acc, type: accuracy, precision: 4}, "))
+    build(srepo.path, tmp_path / "site", now=NOW)
+    rows = json.loads((tmp_path / "site/c/leaderboard.json").read_text())["submissions"]
+    values = [r["scores"]["nll"]["bagged"] for r in rows]
+    assert values == sorted(values) and len(values) == 6
+
+
+def test_private_board_appears_only_after_reveal_with_rank_changes(demo):
+    srepo, site, _ = demo
+    assert not (site / "iris_closed/private.html").exists()
+    assert "private" not in json.loads((site / "iris_closed/leaderboard.json").read_text())
+    data = json.loads((site / "iris_open/leaderboard.json").read_text())
+    priv = data["private"]["submissions"]
+    ch = srepo.challenges["iris_open"]
+    by_name = {v.name: v for v in ch.versions}
+    test_values = [by_name[r["submission"]].result.bagged["test"]["acc"] for r in priv]
+    assert test_values == sorted(test_values, reverse=True)
+    assert all(r["rank_change"] == r["public_rank"] - r["rank"] for r in priv)
+    assert any(r["rank_change"] != 0 for r in priv)
+    html = (site / "iris_open/private.html").read_text()
+    assert "places up" in html or "places down" in html
+
+
+def test_csv_matches_the_json_board(demo):
+    _, site, _ = demo
+    data = json.loads((site / "iris_open/leaderboard.json").read_text())
+    rows = list(csv.DictReader(io.StringIO((site / "iris_open/leaderboard.csv").read_text())))
+    assert [r["submission"] for r in rows] == [r["submission"] for r in data["submissions"]]
+    assert {"acc_bagged", "acc_mean", "acc_std", "nll_bagged", "f1_bagged", "train_time",
+            "test_time", "private_rank"} <= set(rows[0])
+    closed = (site / "iris_closed/leaderboard.csv").read_text().splitlines()[0]
+    assert "private" not in closed
+
+
+# -------------------------------------------------------------------------- static site
+def test_every_link_is_relative_and_resolves(demo):
+    _, site, _ = demo
+    pages = sorted(site.rglob("*.html"))
+    assert len(pages) > 50
+    checked = 0
+    for page in pages:
+        for what, link in links_of(page):
+            parts = urlsplit(link)
+            if parts.scheme or link.startswith("//"):
+                # only a README's outgoing link may name another host, never a resource
+                assert what == "a[href]" and parts.scheme == "https", (page, link)
+                continue
+            assert not link.startswith("/"), (page, link)
+            if not parts.path:
+                continue
+            target = (page.parent / unquote(parts.path)).resolve()
+            assert target.is_file(), f"{page.relative_to(site)} links to missing {link}"
+            assert site.resolve() in target.parents
+            checked += 1
+    assert checked > 500
+
+
+def test_readme_is_rendered_without_raw_html_or_remote_images(demo):
+    _, site, _ = demo
+    page = (site / "iris_open/index.html").read_text()
+    assert "<table>" in page and "<em>species</em>" in page
+    assert "<script>alert" not in page and "&lt;script&gt;alert" in page
+    assert "example.com/iris.png" not in page and "[image: a picture" in page
+    assert 'href="submissions/starting_kit/"' not in page  # kit files are not on the site
+    assert 'href="https://scikit-learn.org/"' in page
+
+
+def test_pages_name_no_other_host_for_any_resource(demo):
+    _, site, _ = demo
+    for name, text in output_texts(site).items():
+        if name.endswith((".html", ".svg", ".css", ".js")):
+            assert not re.search(r"""(src|@import|url)\s*[=(]\s*["']?(https?:)?//""", text), name
+
+
+def test_incremental_rebuild_renders_only_the_new_submission(tmp_path):
+    srepo = make_repo(tmp_path / "repo", [Plan("c", "C", 30, n_teams=4, code_visible=True)])
+    site = tmp_path / "site"
+    full = build(srepo.path, site, now=NOW)
+    assert full.pages_rendered == 30
+    pages = {p: p.stat().st_mtime_ns for p in (site / "c/s").rglob("*.html")}
+    again = build(srepo.path, site, now=NOW)
+    assert (again.pages_rendered, again.files_written) == (0, 0)
+
+    new = add_submission(srepo, "c")
+    after = build(srepo.path, site, now=NOW)
+    assert after.pages_rendered == 1 and after.pages_kept == 30
+    assert all(p.stat().st_mtime_ns == t for p, t in pages.items())
+    assert (site / "c/s" / new.name / f"{new.key}.html").is_file()
+    assert after.files_written < 15
+
+    # a record that disappears takes its page with it
+    (srepo.path / "leaderboard_data/c" / new.name / f"{new.key}.yml").unlink()
+    removed = build(srepo.path, site, now=NOW)
+    assert removed.files_removed >= 1
+    assert not (site / "c/s" / new.name / f"{new.key}.html").exists()
+
+
+def test_standalone_kit_repository_builds_one_challenge(tmp_path):
+    srepo = make_repo(tmp_path / "kit", [Plan("kit", "Standalone", 5, code_visible=True)],
+                      hub=False)
+    summary = build(srepo.path, tmp_path / "site", now=NOW)
+    assert summary.challenges == ["kit"]
+    v = next(v for v in srepo.challenges["kit"].versions if v.result.status == SCORED)
+    page = (tmp_path / "site/kit/s" / v.name / f"{v.key}.html").read_text()
+    assert 'class="highlight"' in page  # code found at submissions/<name> of the commit
+
+
+def test_cli_builds_the_site_and_reports_bad_input(demo, tmp_path, capsys):
+    srepo, _, _ = demo
+    assert gitramp(["site", "--repo", str(srepo.path), "--out", str(tmp_path / "o")]) == 0
+    assert "2 challenge(s)" in capsys.readouterr().out
+    assert (tmp_path / "o/index.html").is_file()
+    assert gitramp(["site", "--repo", str(tmp_path / "missing")]) == 2
+    assert "pass --repo" in capsys.readouterr().err
+
+
+def test_a_broken_ledger_record_is_reported_with_its_path(tmp_path, capsys):
+    srepo = make_repo(tmp_path / "repo", [Plan("c", "C", 2, n_teams=1)])
+    v = srepo.challenges["c"].versions[0]
+    f = srepo.path / "leaderboard_data/c" / v.name / f"{v.key}.yml"
+    f.write_text(yaml.safe_dump({"schema": 99}))
+    assert gitramp(["site", "--repo", str(srepo.path), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert str(f) in err and "schema" in err
+
+
+def test_index_lists_each_challenge_with_phase_and_dates(demo):
+    _, site, _ = demo
+    page = (site / "index.html").read_text()
+    for name in ("iris_open", "iris_closed"):
+        assert f'href="{name}/index.html"' in page
+    assert "open phase, until 2027-01-10" in page
+    assert 'datetime="2026-12-01T00:00Z"' in page
+
+
+def test_failed_submission_page_shows_reason_and_hides_log_while_closed(demo):
+    srepo, site, _ = demo
+    v = next(v for v in srepo.challenges["iris_closed"].versions
+             if v.result.status != SCORED)
+    page = (site / "iris_closed/s" / v.name / f"{v.key}.html").read_text()
+    assert v.result.status in page
+    assert html.escape(v.result.reason) in page
+    assert "Traceback" not in page
+
+
+def test_results_round_trip_as_the_ledger_writes_them(demo):
+    srepo, _, _ = demo
+    v = srepo.challenges["iris_open"].versions[0]
+    f = srepo.path / "leaderboard_data/iris_open" / v.name / f"{v.key}.yml"
+    r = Result.from_yaml(f.read_text())
+    assert r.tree == v.result.tree and "test" not in r.bagged
