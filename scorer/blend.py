@@ -32,7 +32,7 @@ import numpy as np
 MAX_MEMBERS = 80  # RAMP's cap on the ensemble size
 PROBA_EPS = 1e-15
 # Candidates are scored in chunks of at most this many prediction values.
-_CHUNK_VALUES = 1 << 24
+_CHUNK_VALUES = 1 << 22
 
 ScoreFn = Callable[[np.ndarray, np.ndarray], float]
 BatchScoreFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
