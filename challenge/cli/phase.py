@@ -1,0 +1,75 @@
+"""`gitramp phase`: show where each challenge is in time and what is visible, or
+`gitramp phase open`: start the open phase (merge the scored submissions into the
+default branch and make their code visible). Only this command changes visibility."""
+
+from __future__ import annotations
+
+import argparse
+
+from challenge.cli.ledger_args import add_json, add_now, add_repo, print_json
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser("phase", help="show phases, or open the open phase",
+                       description=__doc__)
+    p.add_argument("action", nargs="?", default="show", choices=("show", "open"))
+    add_repo(p)
+    p.add_argument("--challenge", action="append", default=None,
+                   help="only this challenge (repeatable; default: every kit)")
+    p.add_argument("--push", metavar="REMOTE", default=None,
+                   help="push the default branch to this remote afterwards")
+    add_now(p)
+    add_json(p)
+    return p
+
+
+def kits_of(ledger, names: list[str] | None):
+    from challenge import repo as gitrepo
+    from challenge.errors import GitrampError
+
+    head = ledger.head()
+    if head is None:
+        raise GitrampError(f"{ledger.path}: the default branch has no commit")
+    kits = gitrepo.find_kits(ledger.repo, head.tree)
+    if names:
+        unknown = set(names) - {k.name for k in kits}
+        if unknown:
+            raise GitrampError(f"no kit named {', '.join(sorted(unknown))}; kits here: "
+                               + ", ".join(k.name for k in kits))
+        kits = [k for k in kits if k.name in names]
+    return head, kits
+
+
+def run(args: argparse.Namespace) -> int:
+    from challenge import repo as gitrepo
+    from challenge.ledger import Ledger
+    from challenge.phases import phase_at, utcnow
+    from challenge.publish import open_code
+
+    ledger = Ledger(args.repo)
+    now = args.now or utcnow()
+    head, kits = kits_of(ledger, args.challenge)
+    rows = []
+    for loc in kits:
+        row = {"challenge": loc.name}
+        if args.action == "open":
+            commit, merged = open_code(ledger, loc, now)
+            row.update(commit=commit, merged=merged)
+            if not args.json:
+                print(f"{loc.name}: code visible; merged {len(merged)} submission(s)"
+                      + (f": {', '.join(merged)}" if merged else "")
+                      + ("" if commit else " (nothing new)"))
+        kit = gitrepo.load_kit_at(ledger.repo, head, loc)
+        current, state = phase_at(kit, now), ledger.state(loc.name)
+        row.update(phase=current.state, describe=current.describe(), **state.to_dict())
+        rows.append(row)
+    if args.push:
+        ledger.push(args.push)
+    if args.json:
+        print_json(rows)
+    elif args.action == "show":
+        for r in rows:
+            print(f"{r['challenge']}: {r['describe']}; code "
+                  f"{'visible' if r['code_visible'] else 'hidden'}; private scores "
+                  f"{'revealed' if r['revealed'] else 'not revealed'}")
+    return 0
