@@ -98,6 +98,8 @@ def _markdown() -> MarkdownIt:
     md.add_render_rule("link_open", _link_open)
     md.add_render_rule("link_close", _link_close)
     md.add_render_rule("image", _image)
+    md.add_render_rule("heading_open", _heading)
+    md.add_render_rule("heading_close", _heading)
     return md
 
 
@@ -127,6 +129,13 @@ def _link_open(self, tokens, idx, options, env):
 
 def _link_close(self, tokens, idx, options, env):
     return "" if tokens[idx].meta.get("dropped") else self.renderToken(tokens, idx, options, env)
+
+
+def _heading(self, tokens, idx, options, env):
+    """A README's headings sit under the page's own h1 and h2: shift them down two."""
+    level = min(6, int(tokens[idx].tag[1]) + 2)
+    tokens[idx].tag = f"h{level}"
+    return self.renderToken(tokens, idx, options, env)
 
 
 def _image(self, tokens, idx, options, env):
