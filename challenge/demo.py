@@ -33,7 +33,7 @@ import pygit2
 from rich.console import Console
 
 from challenge import repo as gitrepo
-from challenge.hub import commit_files, demo_phases, init_repo, kit_files, with_phases
+from challenge.hub import build_hub, commit_files
 from challenge.kit import load_kit
 from challenge.ledger import Ledger
 from challenge.pipeline import Options
@@ -107,21 +107,14 @@ class Demo:
             self.console.print(f"reusing {self.hub} (delete {self.out} to start afresh)")
             return kit.phases[0].start
         start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=1)
-        files: dict[str, bytes] = {}
-        for name in self.kit_names:
-            kit_files_ = kit_files(self.kits_dir / name, prefix=f"kits/{name}")
-            spec = f"kits/{name}/challenge.yml"
-            kit_files_[spec] = with_phases(kit_files_[spec], demo_phases(start))
-            files.update(kit_files_)
-        files["README.md"] = (b"# gitramp demo hub\n\nMade by `make demo`: kits under kits/, "
-                              b"results under leaderboard_data/.\n")
+        repo = build_hub(self.hub, self.kits_dir, self.kit_names, start)
+        extra = {"README.md": b"# gitramp demo hub\n\nMade by `make demo`: kits under kits/, "
+                              b"results under leaderboard_data/.\n"}
         readme = ROOT / "leaderboard_data" / "README.md"
         if readme.is_file():
-            files["leaderboard_data/README.md"] = readme.read_bytes()
-        repo = init_repo(self.hub)
-        commit_files(repo, "refs/heads/main", files, message="Hub with the example kits",
+            extra["leaderboard_data/README.md"] = readme.read_bytes()
+        commit_files(repo, "refs/heads/main", extra, message="Hub README and ledger schema",
                      author="organizer", when=start)
-        repo.set_head("refs/heads/main")
         self.console.print(f"created {self.hub} with kits {', '.join(self.kit_names)}; "
                            f"closed phase from {start:%Y-%m-%d %H:%M}Z")
         return start

@@ -101,3 +101,20 @@ def with_phases(spec: bytes, phases_block: str) -> bytes:
 def init_repo(path: Path, bare: bool = False) -> pygit2.Repository:
     path.mkdir(parents=True, exist_ok=True)
     return pygit2.init_repository(str(path), bare=bare, initial_head="main")
+
+
+def build_hub(dest: Path, kits_dir: Path, names: Iterable[str], start: datetime, *,
+              author: str = "organizer", **phase_options) -> pygit2.Repository:
+    """A hub repository at `dest` holding the named kits (with their starting kits and
+    public data), its phases rewritten to begin at `start`; HEAD on main."""
+    files: dict[str, bytes] = {}
+    for name in names:
+        kf = kit_files(Path(kits_dir) / name, prefix=f"kits/{name}")
+        spec = f"kits/{name}/challenge.yml"
+        kf[spec] = with_phases(kf[spec], demo_phases(start, **phase_options))
+        files.update(kf)
+    repo = init_repo(dest)
+    commit_files(repo, "refs/heads/main", files, message="Hub with its kits", author=author,
+                 when=start)
+    repo.set_head("refs/heads/main")
+    return repo

@@ -1,0 +1,65 @@
+"""Phases in time, from challenge.yml in UTC, and the visibility state."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from challenge import phases
+from challenge.kit import load_kit
+from tests.gitramp_hubs import KITS, START
+
+
+@pytest.fixture(scope="module")
+def kit(tmp_path_factory):
+    from challenge.hub import demo_phases, with_phases
+
+    d = tmp_path_factory.mktemp("kit") / "iris"
+    d.mkdir()
+    spec = (KITS / "iris" / "challenge.yml").read_bytes()
+    (d / "challenge.yml").write_bytes(with_phases(spec, demo_phases(START, closed_days=7,
+                                                                     open_days=21)))
+    return load_kit(d)
+
+
+@pytest.mark.parametrize("offset, state, accepts", [
+    (-timedelta(seconds=1), phases.BEFORE_START, False),
+    (timedelta(0), phases.CLOSED, True),  # a phase starts at its start, inclusive
+    (timedelta(days=7) - timedelta(seconds=1), phases.CLOSED, True),
+    (timedelta(days=7), phases.OPEN, True),  # ...and ends at its end, exclusive
+    (timedelta(days=28) - timedelta(seconds=1), phases.OPEN, True),
+    (timedelta(days=28), phases.ENDED, False),
+])
+def test_phase_at_each_boundary(kit, offset, state, accepts):
+    now = phases.phase_at(kit, START + offset)
+    assert (now.state, now.accepts) == (state, accepts)
+
+
+def test_gap_between_phases_accepts_nothing(kit):
+    from dataclasses import replace
+
+    closed, opened = kit.phases
+    gap = replace(kit, phases=(closed, replace(opened, start=opened.start + timedelta(days=1))))
+    now = phases.phase_at(gap, closed.end + timedelta(hours=1))
+    assert now.state == phases.BETWEEN and not now.accepts
+    assert "the open phase starts" in now.describe()
+
+
+def test_a_kit_without_phases_always_accepts(kit):
+    from dataclasses import replace
+
+    assert phases.phase_at(replace(kit, phases=()), START).state == phases.UNSCHEDULED
+
+
+def test_times_without_zone_are_utc():
+    assert phases.parse_time("2026-12-01T12:00") == phases.parse_time("2026-12-01T12:00Z")
+    assert phases.iso(phases.parse_time("2026-12-01T13:00+01:00")) == "2026-12-01T12:00:00Z"
+
+
+def test_visibility_defaults_closed_and_round_trips():
+    v = phases.Visibility.from_dict(None)
+    assert not v.code_visible and not v.revealed
+    v.code_visible, v.opened_at = True, "2026-12-08T00:00:00Z"
+    assert phases.Visibility.from_dict(v.to_dict()) == v
+    assert v.to_dict()["schema"] == 1
