@@ -251,28 +251,42 @@ def _unusable(s, first) -> str | None:
 
 
 def _record(ledger, credit: ChallengeCredit, private_repo: str | Path | None) -> None:
-    from challenge.ledger import LEDGER_ROOT, Ledger, dump_yaml, load_yaml
+    from challenge import repo as gitrepo
+    from challenge.ledger import LEDGER_ROOT, Ledger, dump_yaml, load_yaml, put_path
+    from challenge.repo import MODE_BLOB
 
-    files: dict[str, bytes | None] = {}
-    head = ledger.head()
-    for row in credit.rows:
-        if row.path is None:
-            continue
-        rec = ledger.read(row.path) if head is not None else None
-        if rec is None:
-            continue
-        new = {"blend": row.blend, "historical": row.historical}
-        if rec.get("contributivity") != new:
-            rec["contributivity"] = new
-            files[row.path] = dump_yaml(rec)
     summary_path = f"{LEDGER_ROOT}/{credit.challenge}/{BLEND_FILE}"
     summary = credit.summary()
-    if ledger.read(summary_path) != summary:
-        files[summary_path] = dump_yaml(summary)
-    if files:
-        ledger.write(files, f"ledger: contributivity of {credit.challenge} "
-                            f"({len(credit.rows)} submissions, {credit.score} blended)")
-        credit.written = sorted(p for p in files if p != summary_path)
+    written: list[str] = []
+
+    def build(repo, head):
+        # Re-read every record on the head being written to, so a record rewritten
+        # meanwhile by a runner keeps its new content and only gains its contributivity.
+        written.clear()
+        tree = head.tree if head is not None else None
+        files = {}
+        for row in credit.rows:
+            data = gitrepo.blob_at(repo, tree, row.path) if tree and row.path else None
+            if data is None:
+                continue
+            rec = load_yaml(data)
+            new = {"blend": row.blend, "historical": row.historical}
+            if rec.get("contributivity") != new:
+                rec["contributivity"] = new
+                files[row.path] = dump_yaml(rec)
+                written.append(row.path)
+        old = gitrepo.blob_at(repo, tree, summary_path) if tree else None
+        if old is None or load_yaml(old) != summary:
+            files[summary_path] = dump_yaml(summary)
+        if not files:
+            return None
+        for path, data in sorted(files.items()):
+            tree = repo[put_path(repo, tree, path, repo.create_blob(data), MODE_BLOB)]
+        return tree.id, [], (f"ledger: contributivity of {credit.challenge} ({len(written)} "
+                             f"record(s) updated, {credit.score} blended)")
+
+    if ledger.update(build) is not None:
+        credit.written = sorted(written)
     if private_repo is not None and credit.blended_test is not None:
         private = Ledger(private_repo, create=True)
         data = {"schema": 1, "challenge": credit.challenge,
