@@ -171,7 +171,7 @@ class Ledger:
                 else:
                     ref.set_target(commit, message.splitlines()[0])  # fails if it moved
                 return str(commit)
-            except (pygit2.GitError, pygit2.AlreadyExistsError, ValueError):
+            except (pygit2.GitError, pygit2.AlreadyExistsError, ValueError, OSError):
                 time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
         raise LedgerError(f"{self.path}: could not update {self.branch} after {ATTEMPTS} tries; "
                           "too many concurrent writers, try again")

@@ -9,7 +9,8 @@ files of the same name (difflib's matching blocks, line by line).
 
 Sharing code is required as well as ancestry: after the open phase the default
 branch merges every submission, so a branch started from it descends from all of
-them, but it derives only from those whose lines it kept.
+them, but it derives only from those whose code it kept: at least one non-blank line
+that is not boilerplate (a line of the kit's starting kit).
 """
 
 from __future__ import annotations
@@ -72,8 +73,24 @@ def inherited_share(child: dict[str, list[str]], parent: dict[str, list[str]]) -
     return kept / total
 
 
+def shares_code(child: dict[str, list[str]], parent: dict[str, list[str]],
+                boilerplate: frozenset[str] = frozenset()) -> bool:
+    """Whether the child keeps a distinctive line of the parent (not blank, not
+    boilerplate), compared without surrounding whitespace."""
+    mine = {ln.strip() for lines in child.values() for ln in lines} - boilerplate - {""}
+    return any(ln.strip() in mine for lines in parent.values() for ln in lines)
+
+
+def boilerplate_of(repo: pygit2.Repository, tree_id: str | None) -> frozenset[str]:
+    """The stripped lines of a starting kit's files: shared by everyone, credit to no one."""
+    if not tree_id:
+        return frozenset()
+    return frozenset(ln.strip() for lines in text_files(repo, tree_id).values()
+                     for ln in lines)
+
+
 def compute(repo: pygit2.Repository, commit: str, tree: str, challenge: str,
-            records: list[Result]) -> Lineage:
+            records: list[Result], boilerplate: frozenset[str] = frozenset()) -> Lineage:
     """The lineage of the submission whose folder is `tree` at `commit`."""
     by_commit: dict[str, list[Result]] = {}
     for r in records:
@@ -90,9 +107,9 @@ def compute(repo: pygit2.Repository, commit: str, tree: str, challenge: str,
             if (r.submission, r.tree) in seen_versions:
                 continue
             seen_versions.add((r.submission, r.tree))
-            share = inherited_share(child, text_files(repo, r.tree))
-            if share > 0:
-                found.append((distance, share, r))
+            parent = text_files(repo, r.tree)
+            if shares_code(child, parent, boilerplate):
+                found.append((distance, inherited_share(child, parent), r))
     if not found:
         return Lineage()
     found.sort(key=lambda x: (x[0], -x[1]))

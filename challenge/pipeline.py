@@ -160,8 +160,12 @@ class Pipeline:
                                       jobs=self.options.jobs, progress=progress, name=sub.name)
         result = self._stamp(scored.result, sub, kit, v.phase)
         records = self.ledger.records(sub.challenge) if records is None else records
-        result.lineage = lineage_mod.compute(self.repo, sub.commit, sub.tree, sub.challenge,
-                                             records).to_dict()
+        starting = gitrepo.subtree(self.repo, self.kit_commit.tree,
+                                   sub.kit.path("submissions", "starting_kit"))
+        result.lineage = lineage_mod.compute(
+            self.repo, sub.commit, sub.tree, sub.challenge, records,
+            lineage_mod.boilerplate_of(self.repo, str(starting.id) if starting else None)
+        ).to_dict()
         result.scored_at = iso(utcnow())
         if self.private is not None:
             self.private.record(result, private=True)
