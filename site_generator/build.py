@@ -29,7 +29,7 @@ from markupsafe import Markup
 from site_generator import code as codemod
 from site_generator import plots
 from site_generator.export import leaderboard_csv, leaderboard_json
-from site_generator.model import Challenge, Entry, read_repository, slug
+from site_generator.model import Challenge, Entry, RecordCache, read_repository, slug
 from site_generator.output import Output
 from site_generator.ranking import (
     PUBLIC,
@@ -45,6 +45,7 @@ from site_generator.ranking import (
 from site_generator.render import environment, markdown, templates_fingerprint
 
 ASSETS = "assets"
+CACHE_FILE = "gitramp-site-cache.json"  # in the repository's .git folder
 SPLIT_NAMES = {"train": "Train", "valid": "Validation", "test": "Private test"}
 
 
@@ -59,6 +60,7 @@ class BuildSummary:
     files_unchanged: int
     files_removed: int
     seconds: float
+    timings: dict[str, float] = field(default_factory=dict)  # read, pages (submission), ...
 
     def __str__(self) -> str:
         return (f"site: {len(self.challenges)} challenge(s), {self.submissions} submission(s) "
@@ -73,17 +75,22 @@ def build(repo_path: str | Path, out_dir: str | Path, *,
     """Build (or update) the site of the repository at `repo_path` into `out_dir`."""
     started = time.perf_counter()
     now = now or datetime.now(UTC)
-    repo = read_repository(repo_path)
+    git = codemod.open_repository(Path(repo_path))
+    cache = RecordCache(Path(git.path) / CACHE_FILE if git is not None else None)
+    repo = read_repository(repo_path, cache)
+    read = time.perf_counter() - started
     out = Output(Path(out_dir).resolve())
-    builder = _Builder(out, codemod.open_repository(repo.path), now)
+    builder = _Builder(out, git, now)
     builder.assets()
     views = [builder.challenge(ch) for ch in repo.challenges]
     builder.page("index.html", "index.html", root="", challenges=views)
     stats = out.finish()
+    total = time.perf_counter() - started
     return BuildSummary(out.root, [c.name for c in repo.challenges],
                         sum(len(c.entries) for c in repo.challenges), builder.rendered,
-                        stats.skipped, stats.written, stats.unchanged, stats.removed,
-                        time.perf_counter() - started)
+                        stats.skipped, stats.written, stats.unchanged, stats.removed, total,
+                        {"read": read, "submission_pages": builder.page_seconds,
+                         "other": total - read - builder.page_seconds})
 
 
 # ---------------------------------------------------------------------------- views
@@ -179,6 +186,7 @@ class _Builder:
         self.env = environment()
         self.fingerprint = templates_fingerprint()
         self.rendered = 0
+        self.page_seconds = 0.0
         # Globals, not context: imported macros see only globals.
         self.env.globals.update(page=page_of, team_page=team_page, pct=_pct,
                                 split_names=SPLIT_NAMES)
@@ -302,6 +310,11 @@ class _Builder:
 
     # ------------------------------------------------------------- submission pages
     def _submission_pages(self, ch: Challenge, view: ChallengeView, cdir: str) -> None:
+        started = time.perf_counter()
+        self._render_submissions(ch, view, cdir)
+        self.page_seconds += time.perf_counter() - started
+
+    def _render_submissions(self, ch: Challenge, view: ChallengeView, cdir: str) -> None:
         by_ref = _by_ref(ch.entries)
         children: dict[str, list[Entry]] = {}
         for e in ch.entries:

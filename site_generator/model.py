@@ -10,6 +10,8 @@ module hands out, so they cannot show what it withheld.
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,7 +120,61 @@ def find_kits(repo: Path) -> list[Path]:
     return sorted(p.parent for p in (repo / "kits").glob(f"*/{SPEC_FILE}"))
 
 
-def read_repository(path: str | Path) -> Repository:
+class RecordCache:
+    """Parsed ledger files kept between builds, keyed by path, size and mtime.
+
+    YAML parsing dominates reading a big ledger; a rebuild after one new result should
+    not parse the other ten thousand again. The cache lives outside the site (in the
+    repository's .git folder), and holds only what the files it mirrors hold.
+    """
+
+    VERSION = 1
+
+    def __init__(self, file: Path | None):
+        self.file = file
+        self.old: dict[str, list] = {}
+        self.new: dict[str, list] = {}
+        self.changed = False
+        if file is not None and file.is_file():
+            try:
+                data = json.loads(file.read_text())
+                if data.get("version") == self.VERSION:
+                    self.old = data["records"]
+            except (ValueError, KeyError, AttributeError):
+                pass  # a damaged cache only costs parsing again
+
+    def load(self, file: Path) -> tuple[Any, str]:
+        """The parsed content of `file` and the hash of its bytes."""
+        st = file.stat()
+        key = str(file)
+        hit = self.old.get(key)
+        if hit is not None and hit[0] == st.st_size and hit[1] == st.st_mtime_ns:
+            self.new[key] = hit
+            return hit[3], hit[2]
+        data = file.read_bytes()
+        digest = hashlib.sha1(data).hexdigest()
+        try:
+            parsed = yaml.load(data, Loader=_Loader)
+        except yaml.YAMLError as e:
+            raise SiteInputError(f"{file}: not valid YAML ({e}); the ledger is written by "
+                                 f"runners only, restore this file from git history") from None
+        self.new[key] = [st.st_size, st.st_mtime_ns, digest, parsed]
+        self.changed = True
+        return parsed, digest
+
+    def save(self) -> None:
+        if self.file is None or not (self.changed or set(self.old) != set(self.new)):
+            return
+        tmp = self.file.with_name(self.file.name + ".tmp")
+        try:
+            tmp.write_text(json.dumps({"version": self.VERSION, "records": self.new},
+                                      separators=(",", ":"), default=str))
+            os.replace(tmp, self.file)
+        except (OSError, TypeError, ValueError):
+            tmp.unlink(missing_ok=True)  # a cache that cannot be written is only slower
+
+
+def read_repository(path: str | Path, cache: RecordCache | None = None) -> Repository:
     repo = Path(path).resolve()
     if not repo.is_dir():
         raise SiteInputError(f"{repo}: no such folder; pass --repo with a challenge "
@@ -127,10 +183,13 @@ def read_repository(path: str | Path) -> Repository:
     if not kits:
         raise SiteInputError(f"{repo}: no kit found (looked for {SPEC_FILE} and "
                              f"kits/*/{SPEC_FILE}); pass --repo with a challenge repository")
-    return Repository(repo, [read_challenge(repo, k) for k in kits])
+    cache = cache or RecordCache(None)
+    out = Repository(repo, [read_challenge(repo, k, cache) for k in kits])
+    cache.save()
+    return out
 
 
-def read_challenge(repo: Path, kit_path: Path) -> Challenge:
+def read_challenge(repo: Path, kit_path: Path, cache: RecordCache | None = None) -> Challenge:
     kit = load_kit(kit_path)
     ledger = repo / LEDGER_DIR / kit.name
     state = read_state(ledger / STATE_FILE)
@@ -145,7 +204,7 @@ def read_challenge(repo: Path, kit_path: Path) -> Challenge:
         scores=score_columns(kit),
         phases=kit.phases,
         state=state,
-        entries=read_ledger(ledger, kit.name, state),
+        entries=read_ledger(ledger, kit.name, state, cache or RecordCache(None)),
     )
 
 
@@ -170,7 +229,8 @@ def read_state(path: Path) -> State:
                  revealed_at=_iso(raw.get("revealed_at")) or None)
 
 
-def read_ledger(ledger: Path, challenge: str, state: State) -> list[Entry]:
+def read_ledger(ledger: Path, challenge: str, state: State,
+                cache: RecordCache | None = None) -> list[Entry]:
     """Every record of `leaderboard_data/<challenge>/<name>/<key>.yml`, in a stable order."""
     if not ledger.is_dir():
         return []
@@ -179,27 +239,28 @@ def read_ledger(ledger: Path, challenge: str, state: State) -> list[Entry]:
         if not sub.is_dir() or sub.name == PRIVATE_DIR:
             continue
         for file in sorted(sub.glob("*.yml")):
-            entries.append(read_entry(file, ledger, challenge, state))
+            entries.append(read_entry(file, ledger, challenge, state,
+                                      cache or RecordCache(None)))
     entries.sort(key=lambda e: (e.submitted_at, e.name, e.key))
     return entries
 
 
-def read_entry(file: Path, ledger: Path, challenge: str, state: State) -> Entry:
-    data = file.read_bytes()
-    digest = hashlib.sha1(data)
+def read_entry(file: Path, ledger: Path, challenge: str, state: State,
+               cache: RecordCache) -> Entry:
+    raw, digest = cache.load(file)
     try:
-        result = Result.from_dict(yaml.load(data, Loader=_Loader))
-    except (yaml.YAMLError, ResultFormatError, TypeError, KeyError) as e:
+        result = Result.from_dict(raw)
+    except (ResultFormatError, TypeError, KeyError) as e:
         raise SiteInputError(f"{file}: not a ledger record ({e}); the ledger is written by "
                              f"runners only, restore this file from git history") from None
     result = withhold_private(result)
     if state.revealed:
         private = ledger / PRIVATE_DIR / file.parent.name / file.name
         if private.is_file():
-            pdata = private.read_bytes()
-            digest.update(b"\0" + pdata)
-            result = result.merge_private(yaml.load(pdata, Loader=_Loader) or {})
-    return Entry(challenge, file.parent.name, file.stem, result, digest.hexdigest())
+            praw, pdigest = cache.load(private)
+            digest += pdigest
+            result = result.merge_private(praw or {})
+    return Entry(challenge, file.parent.name, file.stem, result, digest)
 
 
 def withhold_private(result: Result) -> Result:
