@@ -26,6 +26,7 @@ import shutil
 import subprocess
 import sys
 import time
+from contextlib import redirect_stdout
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -181,7 +182,8 @@ class Demo:
 
     def scan(self, now: datetime) -> None:
         started = time.perf_counter()
-        outcomes = scan(self.hub, self.options(now), workers=self.workers)
+        outcomes = scan(self.hub, self.options(now), workers=self.workers,
+                        console=self.console)
         done = [o for o in outcomes if o.status != "skipped"]
         self.console.print(f"scan: {len(done)} outcome(s) in {time.perf_counter() - started:.1f} s")
 
@@ -207,7 +209,9 @@ class Demo:
             return
         from challenge.cli.main import main as cli
 
-        code = cli(["blend", "--repo", str(self.hub), "--private-ledger", str(self.private)])
+        with redirect_stdout(self.console.file):
+            code = cli(["blend", "--repo", str(self.hub), "--private-ledger",
+                        str(self.private)])
         if code:
             self.console.print(f"[yellow]blending exited with {code}[/]")
 
@@ -282,7 +286,8 @@ def run(out: Path, kits_dir: Path = ROOT / "kits", *, only: list[str] | None = N
     has_site = demo.build_site()
     from challenge.cli.main import main as cli
 
-    cli(["leaderboard", "--repo", str(demo.hub)])
+    with redirect_stdout(console.file):
+        cli(["leaderboard", "--repo", str(demo.hub)])
     console.rule("[bold]where to look")
     console.print(f"hub repository:   {demo.hub}  (git log --graph --all --oneline)")
     console.print(f"ledger:           {demo.hub / 'leaderboard_data'}")

@@ -7,10 +7,12 @@ and whose code it shares, the nearest in the commit graph is its *parent*, and t
 *inherited share* is the fraction of its lines that come unchanged from the parent's
 files of the same name (difflib's matching blocks, line by line).
 
-Sharing code is required as well as ancestry: after the open phase the default
-branch merges every submission, so a branch started from it descends from all of
-them, but it derives only from those whose code it kept: at least one non-blank line
-that is not boilerplate (a line of the kit's starting kit).
+An ancestor reached along first parents only (the submission's branch was started
+from it) always counts. One reached through another parent of a merge must also
+share code: after the open phase the default branch merges every submission, so a
+branch started from it descends from all of them, but it derives only from those
+whose code it kept, at least one non-blank line that is not boilerplate (a line of
+the kit's starting kit).
 """
 
 from __future__ import annotations
@@ -102,13 +104,13 @@ def compute(repo: pygit2.Repository, commit: str, tree: str, challenge: str,
     child = text_files(repo, tree)
     found: list[tuple[int, float, Result]] = []
     seen_versions: set[tuple[str, str]] = set()
-    for distance, oid in _ancestors(repo, commit):
+    for distance, oid, direct in _ancestors(repo, commit):
         for r in by_commit.get(oid, []):
             if (r.submission, r.tree) in seen_versions:
                 continue
-            seen_versions.add((r.submission, r.tree))
             parent = text_files(repo, r.tree)
-            if shares_code(child, parent, boilerplate):
+            if direct or shares_code(child, parent, boilerplate):
+                seen_versions.add((r.submission, r.tree))
                 found.append((distance, inherited_share(child, parent), r))
     if not found:
         return Lineage()
@@ -119,14 +121,16 @@ def compute(repo: pygit2.Repository, commit: str, tree: str, challenge: str,
 
 
 def _ancestors(repo: pygit2.Repository, commit: str):
-    """(distance, commit id) of `commit` and its ancestors, breadth first."""
+    """(distance, commit id, along first parents only) of `commit` and its ancestors,
+    breadth first; a commit reached both ways is given both ways."""
     start = repo[commit].peel(pygit2.Commit)
-    queue = deque([(0, start)])
-    seen = {str(start.id)}
+    queue = deque([(0, start, True)])
+    seen = {(str(start.id), True)}
     while queue:
-        d, c = queue.popleft()
-        yield d, str(c.id)
-        for p in c.parents:
-            if str(p.id) not in seen:
-                seen.add(str(p.id))
-                queue.append((d + 1, p))
+        d, c, direct = queue.popleft()
+        yield d, str(c.id), direct
+        for i, p in enumerate(c.parents):
+            key = (str(p.id), direct and i == 0)
+            if key not in seen:
+                seen.add(key)
+                queue.append((d + 1, p, key[1]))

@@ -5,7 +5,6 @@ to `workers` at a time. Nothing recorded already is read beyond its ledger entry
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
@@ -33,14 +32,14 @@ def candidates(pipe: Pipeline) -> tuple[list[subs.Submission], list[Outcome]]:
 
 
 def scan(repo_path: str | Path, options: Options, *, workers: int = 1, quiet: bool = False,
-         echo: Callable[[str], None] | None = None) -> list[Outcome]:
+         console=None) -> list[Outcome]:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from challenge.cli.score import describe
 
-    console = Console(stderr=True, quiet=quiet)
-    echo = echo or console.print
+    console = console or Console(stderr=True, quiet=quiet)
+    echo = console.print
     pipe = Pipeline(repo_path, options)
     todo, outcomes = candidates(pipe)
     for o in outcomes:
