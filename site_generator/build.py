@@ -336,6 +336,9 @@ class _Builder:
             if self.out.fresh(path, key):
                 continue
             code, note = None, "The code of submissions is shown once the open phase starts."
+            if ch.state.code_visible and self.git is None:
+                note = ("The code is not shown: this folder is no git repository, so the "
+                        "scored version of the code cannot be read.")
             if show_code:
                 code, note = self._code(e, parent, folder)
             r = e.result

@@ -57,7 +57,8 @@ def leaderboard_json(ch: Challenge, public: list[Row], best: list[Row],
     if private is not None:
         data["private"] = {"teams": [_row(r, page(r.entry)) for r in private_best or []],
                            "submissions": [_row(r, page(r.entry)) for r in private]}
-    return json.dumps(data, indent=1, allow_nan=False, default=str) + "\n"
+    # compact: the C encoder, several times faster than an indented dump on big boards
+    return json.dumps(data, separators=(",", ":"), allow_nan=False, default=str) + "\n"
 
 
 def leaderboard_csv(ch: Challenge, public: list[Row], private: list[Row] | None) -> str:

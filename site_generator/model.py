@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,14 +122,15 @@ def find_kits(repo: Path) -> list[Path]:
 
 
 class RecordCache:
-    """Parsed ledger files kept between builds, keyed by path, size and mtime.
+    """Parsed ledger records kept between builds, keyed by content (a git blob id, or a
+    file's path, size and mtime).
 
     YAML parsing dominates reading a big ledger; a rebuild after one new result should
     not parse the other ten thousand again. The cache lives outside the site (in the
-    repository's .git folder), and holds only what the files it mirrors hold.
+    repository's .git folder), and holds only what the records it mirrors hold.
     """
 
-    VERSION = 1
+    VERSION = 2
 
     def __init__(self, file: Path | None):
         self.file = file
@@ -143,22 +145,20 @@ class RecordCache:
             except (ValueError, KeyError, AttributeError):
                 pass  # a damaged cache only costs parsing again
 
-    def load(self, file: Path) -> tuple[Any, str]:
-        """The parsed content of `file` and the hash of its bytes."""
-        st = file.stat()
-        key = str(file)
-        hit = self.old.get(key)
-        if hit is not None and hit[0] == st.st_size and hit[1] == st.st_mtime_ns:
-            self.new[key] = hit
-            return hit[3], hit[2]
-        data = file.read_bytes()
+    def load(self, ref: RecordRef) -> tuple[Any, str]:
+        """The parsed record and a digest of its bytes."""
+        hit = self.old.get(ref.ident)
+        if hit is not None:
+            self.new[ref.ident] = hit
+            return hit[1], hit[0]
+        data = ref.fetch()
         digest = hashlib.sha1(data).hexdigest()
         try:
             parsed = yaml.load(data, Loader=_Loader)
         except yaml.YAMLError as e:
-            raise SiteInputError(f"{file}: not valid YAML ({e}); the ledger is written by "
-                                 f"runners only, restore this file from git history") from None
-        self.new[key] = [st.st_size, st.st_mtime_ns, digest, parsed]
+            raise SiteInputError(f"{ref.where}: not valid YAML ({e}); the ledger is written "
+                                 f"by runners only, restore this file from git history") from None
+        self.new[ref.ident] = [digest, parsed]
         self.changed = True
         return parsed, digest
 
@@ -174,6 +174,114 @@ class RecordCache:
             tmp.unlink(missing_ok=True)  # a cache that cannot be written is only slower
 
 
+# ------------------------------------------------------------------------ ledger sources
+@dataclass(frozen=True)
+class RecordRef:
+    name: str  # the submission folder
+    key: str  # the file's stem
+    ident: str  # changes whenever the content does
+    where: str  # for error messages
+    fetch: Callable[[], bytes]
+
+
+class GitLedger:
+    """The committed ledger (the default branch's tree), read through `challenge.ledger`.
+
+    Runners commit results without a work tree, so the branch, not the checkout, is
+    the ledger's truth."""
+
+    def __init__(self, ledger: Any):
+        self.ledger = ledger
+        self.repo = ledger.repo
+        self.tree = ledger.head().tree
+
+    def state(self, challenge: str) -> State:
+        from challenge.ledger import state_path
+
+        raw = self.ledger.read(state_path(challenge))
+        return _state(raw, f"{LEDGER_DIR}/{challenge}/{STATE_FILE}")
+
+    def records(self, challenge: str) -> list[RecordRef]:
+        out = []
+        for path, oid in self.ledger.entries(challenge).items():
+            _, _, name, file = path.split("/")
+            out.append(self._ref(name, file[:-4], path, oid))
+        return out
+
+    def private(self, challenge: str, name: str, key: str) -> RecordRef | None:
+        path = f"{LEDGER_DIR}/{challenge}/{PRIVATE_DIR}/{name}/{key}.yml"
+        try:
+            entry = self.tree[path]
+        except KeyError:
+            return None
+        return self._ref(name, key, path, entry.id)
+
+    def _ref(self, name: str, key: str, path: str, oid: Any) -> RecordRef:
+        repo = self.repo
+        return RecordRef(name, key, f"blob:{oid}", f"{path} (committed)",
+                         lambda: repo[oid].data)
+
+
+class FileLedger:
+    """The ledger as files of a folder: for a repository with no committed ledger."""
+
+    def __init__(self, root: Path):
+        self.root = root / LEDGER_DIR
+
+    def state(self, challenge: str) -> State:
+        path = self.root / challenge / STATE_FILE
+        if not path.is_file():
+            return State()
+        try:
+            raw = yaml.load(path.read_bytes(), Loader=_Loader)
+        except yaml.YAMLError as e:
+            raise SiteInputError(f"{path}: not valid YAML ({e}); fix or remove it") from None
+        return _state(raw, str(path))
+
+    def records(self, challenge: str) -> list[RecordRef]:
+        ledger = self.root / challenge
+        if not ledger.is_dir():
+            return []
+        return [self._ref(f) for sub in sorted(ledger.iterdir())
+                if sub.is_dir() and sub.name != PRIVATE_DIR for f in sorted(sub.glob("*.yml"))]
+
+    def private(self, challenge: str, name: str, key: str) -> RecordRef | None:
+        f = self.root / challenge / PRIVATE_DIR / name / f"{key}.yml"
+        return self._ref(f) if f.is_file() else None
+
+    @staticmethod
+    def _ref(f: Path) -> RecordRef:
+        st = f.stat()
+        return RecordRef(f.parent.name, f.stem, f"file:{f}:{st.st_size}:{st.st_mtime_ns}",
+                         str(f), f.read_bytes)
+
+
+def open_ledger(repo: Path) -> GitLedger | FileLedger:
+    """The committed ledger when the repository has one, else the files on disk."""
+    try:
+        from challenge.ledger import Ledger
+
+        ledger = Ledger(repo)
+        head = ledger.head()
+    except (GitrampError, ImportError, KeyError, ValueError):
+        return FileLedger(repo)
+    if head is None or LEDGER_DIR not in head.tree:
+        return FileLedger(repo)
+    return GitLedger(ledger)
+
+
+def _state(raw: Any, where: str) -> State:
+    if raw is None:
+        return State()
+    if not isinstance(raw, dict):
+        raise SiteInputError(f"{where}: expected a mapping {{code_visible, revealed, ...}}")
+    return State(code_visible=raw.get("code_visible") is True,
+                 opened_at=_iso(raw.get("opened_at")) or None,
+                 revealed=raw.get("revealed") is True,
+                 revealed_at=_iso(raw.get("revealed_at")) or None)
+
+
+# ------------------------------------------------------------------------------- reading
 def read_repository(path: str | Path, cache: RecordCache | None = None) -> Repository:
     repo = Path(path).resolve()
     if not repo.is_dir():
@@ -184,15 +292,16 @@ def read_repository(path: str | Path, cache: RecordCache | None = None) -> Repos
         raise SiteInputError(f"{repo}: no kit found (looked for {SPEC_FILE} and "
                              f"kits/*/{SPEC_FILE}); pass --repo with a challenge repository")
     cache = cache or RecordCache(None)
-    out = Repository(repo, [read_challenge(repo, k, cache) for k in kits])
+    source = open_ledger(repo)
+    out = Repository(repo, [read_challenge(repo, k, source, cache) for k in kits])
     cache.save()
     return out
 
 
-def read_challenge(repo: Path, kit_path: Path, cache: RecordCache | None = None) -> Challenge:
+def read_challenge(repo: Path, kit_path: Path, source: GitLedger | FileLedger,
+                   cache: RecordCache) -> Challenge:
     kit = load_kit(kit_path)
-    ledger = repo / LEDGER_DIR / kit.name
-    state = read_state(ledger / STATE_FILE)
+    state = source.state(kit.name)
     readme = kit_path / "README.md"
     return Challenge(
         name=kit.name,
@@ -204,7 +313,7 @@ def read_challenge(repo: Path, kit_path: Path, cache: RecordCache | None = None)
         scores=score_columns(kit),
         phases=kit.phases,
         state=state,
-        entries=read_ledger(ledger, kit.name, state, cache or RecordCache(None)),
+        entries=read_ledger(source, kit.name, state, cache),
     )
 
 
@@ -214,53 +323,30 @@ def score_columns(kit: Kit) -> list[ScoreColumn]:
     return [ScoreColumn(b.name, b.precision, b.lower_is_better) for b in bind_scores(kit)]
 
 
-def read_state(path: Path) -> State:
-    if not path.is_file():
-        return State()
-    try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader) or {}
-    except yaml.YAMLError as e:
-        raise SiteInputError(f"{path}: not valid YAML ({e}); fix or remove it") from None
-    if not isinstance(raw, dict):
-        raise SiteInputError(f"{path}: expected a mapping {{code_visible, revealed, ...}}")
-    return State(code_visible=raw.get("code_visible") is True,
-                 opened_at=_iso(raw.get("opened_at")) or None,
-                 revealed=raw.get("revealed") is True,
-                 revealed_at=_iso(raw.get("revealed_at")) or None)
+def read_ledger(source: GitLedger | FileLedger, challenge: str, state: State,
+                cache: RecordCache) -> list[Entry]:
+    """Every record of `leaderboard_data/<challenge>/<name>/<key>.yml`, oldest first.
 
-
-def read_ledger(ledger: Path, challenge: str, state: State,
-                cache: RecordCache | None = None) -> list[Entry]:
-    """Every record of `leaderboard_data/<challenge>/<name>/<key>.yml`, in a stable order."""
-    if not ledger.is_dir():
-        return []
+    Private records are looked at only when the state says they are revealed."""
     entries = []
-    for sub in sorted(ledger.iterdir()):
-        if not sub.is_dir() or sub.name == PRIVATE_DIR:
-            continue
-        for file in sorted(sub.glob("*.yml")):
-            entries.append(read_entry(file, ledger, challenge, state,
-                                      cache or RecordCache(None)))
+    for ref in source.records(challenge):
+        raw, digest = cache.load(ref)
+        try:
+            result = Result.from_dict(raw)
+        except (ResultFormatError, TypeError, KeyError) as e:
+            raise SiteInputError(f"{ref.where}: not a ledger record ({e}); the ledger is "
+                                 f"written by runners only, restore this file from git "
+                                 f"history") from None
+        result = withhold_private(result)
+        if state.revealed:
+            private = source.private(challenge, ref.name, ref.key)
+            if private is not None:
+                praw, pdigest = cache.load(private)
+                digest += pdigest
+                result = result.merge_private(praw or {})
+        entries.append(Entry(challenge, ref.name, ref.key, result, digest))
     entries.sort(key=lambda e: (e.submitted_at, e.name, e.key))
     return entries
-
-
-def read_entry(file: Path, ledger: Path, challenge: str, state: State,
-               cache: RecordCache) -> Entry:
-    raw, digest = cache.load(file)
-    try:
-        result = Result.from_dict(raw)
-    except (ResultFormatError, TypeError, KeyError) as e:
-        raise SiteInputError(f"{file}: not a ledger record ({e}); the ledger is written by "
-                             f"runners only, restore this file from git history") from None
-    result = withhold_private(result)
-    if state.revealed:
-        private = ledger / PRIVATE_DIR / file.parent.name / file.name
-        if private.is_file():
-            praw, pdigest = cache.load(private)
-            digest += pdigest
-            result = result.merge_private(praw or {})
-    return Entry(challenge, file.parent.name, file.stem, result, digest)
 
 
 def withhold_private(result: Result) -> Result:

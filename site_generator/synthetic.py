@@ -245,7 +245,28 @@ def make_repo(path: Path, plans: list[Plan], *, hub: bool = True) -> SyntheticRe
                                 plan.precision)
         _fill(repo, path, private_root, base, plan, ch, hub, shown)
         challenges[plan.name] = ch
+    commit_ledger(path, "ledger: results of the synthetic season")
     return SyntheticRepo(path, private_root, challenges)
+
+
+def _dir_tree(repo: pygit2.Repository, folder: Path) -> pygit2.Oid:
+    tb = repo.TreeBuilder()
+    for item in sorted(folder.iterdir()):
+        if item.is_dir():
+            tb.insert(item.name, _dir_tree(repo, item), pygit2.GIT_FILEMODE_TREE)
+        else:
+            tb.insert(item.name, repo.create_blob(item.read_bytes()), pygit2.GIT_FILEMODE_BLOB)
+    return tb.write()
+
+
+def commit_ledger(path: Path, message: str) -> str:
+    """Commit the work tree's `leaderboard_data/` on main, as a runner's ledger commit."""
+    repo = pygit2.Repository(str(path))
+    head = repo.head.peel(pygit2.Commit)
+    ledger = _dir_tree(repo, Path(path) / "leaderboard_data")
+    tb = repo.TreeBuilder(head.tree)
+    tb.insert("leaderboard_data", ledger, pygit2.GIT_FILEMODE_TREE)
+    return str(_commit(repo, tb.write(), [head.id], message, "HEAD"))
 
 
 def _fill(repo, path: Path, private_root: Path, base, plan: Plan, ch: SyntheticChallenge,
@@ -420,6 +441,7 @@ def add_submission(srepo: SyntheticRepo, challenge: str, seed: int = 99) -> Vers
     v = Version(challenge, result.team, name, key, result, sources)
     ch.versions.append(v)
     write_record(srepo.path, srepo.private_ledger, v, ch.revealed)
+    commit_ledger(srepo.path, f"ledger: {name}")
     return v
 
 

@@ -8,6 +8,7 @@ import html
 import io
 import json
 import re
+import shutil
 from datetime import UTC, datetime
 from urllib.parse import unquote, urlsplit
 
@@ -17,7 +18,7 @@ import yaml
 from challenge.cli.main import main as gitramp
 from scorer.result import SCORED, Result
 from site_generator import build
-from site_generator.synthetic import Plan, add_submission, demo_repo, make_repo
+from site_generator.synthetic import Plan, add_submission, commit_ledger, demo_repo, make_repo
 from tests.site_checks import leaks, links_of, output_texts
 
 NOW = datetime(2026, 12, 20, tzinfo=UTC)  # inside the demo kits' open phase
@@ -65,6 +66,7 @@ def test_a_public_record_holding_test_scores_does_not_leak_them(tmp_path):
         f = srepo.path / "leaderboard_data/c" / v.name / f"{v.key}.yml"
         f.write_text(v.result.to_yaml(part="full"))
         assert "test:" in f.read_text()
+    commit_ledger(srepo.path, "a faulty runner")
     build(srepo.path, tmp_path / "site", now=NOW)
     assert leaks(tmp_path / "site", ch)[1] == []
 
@@ -111,6 +113,7 @@ def test_ties_go_to_the_earlier_submission_and_direction_is_respected(tmp_path):
         v.result.bagged["valid"]["acc"] = 0.99
         f = srepo.path / "leaderboard_data/c" / v.name / f"{v.key}.yml"
         f.write_text(v.result.to_yaml(part="public"))
+    commit_ledger(srepo.path, "equal scores")
     build(srepo.path, tmp_path / "site", now=NOW)
     rows = json.loads((tmp_path / "site/c/leaderboard.json").read_text())["submissions"]
     assert [r["submission"] for r in rows[:2]] == [vs[0].name, vs[-1].name]
@@ -212,6 +215,7 @@ def test_incremental_rebuild_renders_only_the_new_submission(tmp_path):
 
     # a record that disappears takes its page with it
     (srepo.path / "leaderboard_data/c" / new.name / f"{new.key}.yml").unlink()
+    commit_ledger(srepo.path, "drop a record")
     removed = build(srepo.path, site, now=NOW)
     assert removed.files_removed >= 1
     assert not (site / "c/s" / new.name / f"{new.key}.html").exists()
@@ -241,9 +245,10 @@ def test_a_broken_ledger_record_is_reported_with_its_path(tmp_path, capsys):
     v = srepo.challenges["c"].versions[0]
     f = srepo.path / "leaderboard_data/c" / v.name / f"{v.key}.yml"
     f.write_text(yaml.safe_dump({"schema": 99}))
+    commit_ledger(srepo.path, "a broken record")
     assert gitramp(["site", "--repo", str(srepo.path), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
-    assert str(f) in err and "schema" in err
+    assert f"leaderboard_data/c/{v.name}/{v.key}.yml" in err and "schema" in err
 
 
 def test_index_lists_each_challenge_with_phase_and_dates(demo):
@@ -271,3 +276,23 @@ def test_results_round_trip_as_the_ledger_writes_them(demo):
     f = srepo.path / "leaderboard_data/iris_open" / v.name / f"{v.key}.yml"
     r = Result.from_yaml(f.read_text())
     assert r.tree == v.result.tree and "test" not in r.bagged
+
+
+def test_the_committed_ledger_is_read_not_the_work_tree(tmp_path):
+    """Runners commit results without a checkout: the branch is the ledger's truth."""
+    srepo = make_repo(tmp_path / "repo", [Plan("c", "C", 4, n_teams=2, fail_every=0)])
+    v = srepo.challenges["c"].versions[0]
+    (srepo.path / "leaderboard_data/c" / v.name / f"{v.key}.yml").unlink()  # stale checkout
+    build(srepo.path, tmp_path / "site", now=NOW)
+    rows = json.loads((tmp_path / "site/c/leaderboard.json").read_text())["submissions"]
+    assert v.name in {r["submission"] for r in rows} and len(rows) == 4
+
+
+def test_a_folder_without_git_is_read_from_its_files(tmp_path):
+    srepo = make_repo(tmp_path / "repo", [Plan("c", "C", 5, n_teams=2, code_visible=True)])
+    shutil.rmtree(srepo.path / ".git")
+    summary = build(srepo.path, tmp_path / "site", now=NOW)
+    assert summary.submissions == 5
+    v = srepo.challenges["c"].versions[0]
+    page = (tmp_path / "site/c/s" / v.name / f"{v.key}.html").read_text()
+    assert "no git repository" in page
