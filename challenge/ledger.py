@@ -14,6 +14,7 @@ moved it meanwhile, it rebuilds on top and tries again, so no result is ever los
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 import time
@@ -216,7 +217,7 @@ class Ledger:
                     return
             except pygit2.GitError:
                 pass
-            rem.fetch([f"+{self.branch}:{tracking}"])
+            rem.fetch([f"+{self.branch}:{tracking}"], callbacks=_PushCallbacks())
             theirs = repo[repo.references[tracking].target]
             self.update(lambda r, head, theirs=theirs: _merge_build(r, head, theirs))
         raise LedgerError(f"could not push {self.branch} to {remote} after {attempts} tries")
@@ -230,6 +231,14 @@ class _PushCallbacks(pygit2.RemoteCallbacks):
     def push_update_reference(self, refname, message):
         if message:
             self.rejected.append(f"{refname}: {message}")
+
+    def credentials(self, url, username_from_url, allowed_types):
+        # A workflow pushes over HTTPS with the job's token, given to that step's
+        # environment only (checkouts keep no credentials: persist-credentials: false).
+        token = os.environ.get("GITRAMP_PUSH_TOKEN")
+        if token and allowed_types & pygit2.enums.CredentialType.USERPASS_PLAINTEXT:
+            return pygit2.UserPass("x-access-token", token)
+        raise pygit2.Passthrough
 
 
 def _merge_build(repo: pygit2.Repository, head: pygit2.Commit | None, theirs: pygit2.Commit):
