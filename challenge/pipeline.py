@@ -141,7 +141,8 @@ class Pipeline:
         existing = self.ledger.read(Key.of(result).path())
         if existing and existing.get("status") == REJECTED and \
                 existing.get("reason") == result.reason:
-            return Outcome(sub, REJECTED, v.message(), Key.of(result).path(), result)
+            return Outcome(sub, REJECTED, v.message() + " (recorded earlier)",
+                           Key.of(result).path(), result)
         path = self.ledger.record(result)
         return Outcome(sub, REJECTED, v.message(), path, result)
 

@@ -149,7 +149,7 @@ def export_tree(repo: pygit2.Repository, tree: pygit2.Tree, dest: Path,
     validation has rejected them already, and they must never be followed)."""
     dest.mkdir(parents=True, exist_ok=True)
     for e in tree:
-        if e.name in skip:
+        if e.name in skip or e.name in (".", "..") or "/" in e.name or "\\" in e.name:
             continue
         target = dest / e.name
         if e.filemode == MODE_TREE:

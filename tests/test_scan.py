@@ -195,3 +195,16 @@ def test_a_pull_request_is_scored_for_its_authors_team(scanned, tmp_path, capsys
     assert code == 0 and out["status"] == "scored" and out["team"] == "pandas"
     rec = Ledger(hub_path).read(out["path"])
     assert (rec["pr"], rec["team"], rec["submission"]) == (12, "pandas", "pr_sub")
+
+
+@pytest.mark.docker
+def test_scan_with_the_docker_backend_records_the_image(docker_engine, tmp_path):
+    hub = make_hub(tmp_path)
+    submit(hub, "alice", "rf", example("iris", "random_forest"))
+    options = Options(backend="docker", private_ledger=tmp_path / "private", now=CLOSED_NOW,
+                      quick=True, data_dir=str(KITS / "{challenge}" / "hidden"))
+    outcomes = scan(tmp_path / "hub", options, quiet=True)
+    assert [(o.submission.name, o.status) for o in outcomes] == [("rf", "scored")], \
+        outcomes[0].message
+    record = Ledger(tmp_path / "hub").records("iris")[0]
+    assert record.backend == "docker" and "@sha256:" in record.image

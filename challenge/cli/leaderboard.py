@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 
 from challenge.cli.ledger_args import add_json, add_repo, print_json
 from scorer.result import SCORED, Result
@@ -39,6 +40,7 @@ def board(records: list[Result], private: dict[tuple[str, str], dict] | None = N
             "valid_std": r.std("valid").get(name) if r.folds else None, "test": test,
             "lower_is_better": r.lower_is_better.get(name, False),
             "precision": r.precision.get(name, 3), "parent": (r.lineage or {}).get("parent"),
+            "parent_team": (r.lineage or {}).get("parent_team"),
             "inherited": (r.lineage or {}).get("inherited_share"),
             "submitted_at": r.submitted_at, "reason": r.reason})
 
@@ -72,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
 
     ledger = Ledger(args.repo)
     _, kits = kits_of(ledger, args.challenge)
-    out, console = {}, Console()
+    # a pipe or a log gets a table as wide as a terminal's, not rich's 80 columns
+    out, console = {}, Console(width=None if sys.stdout.isatty() else 120)
     for loc in kits:
         state = ledger.state(loc.name)
         private = revealed_private(ledger, loc.name) if state.revealed else None
@@ -89,9 +92,9 @@ def run(args: argparse.Namespace) -> int:
             prec = row["precision"]
             mean = "" if row["valid_mean"] is None else \
                 f"{row['valid_mean']:.{prec}f} ± {row['valid_std']:.{prec}f}"
-            parent = row["parent"] or ""
-            if parent and row["inherited"] is not None:
-                parent += f" ({row['inherited']:.0%} kept)"
+            parent = (row["parent"] or "").split("@")[0]
+            if parent:
+                parent += f" ({row['parent_team']}, {row['inherited'] or 0:.0%} kept)"
             status = row["status"] if row["status"] == SCORED else \
                 f"[red]{row['status']}[/red]"
             table.add_row(str(row["rank"] or ""), row["team"] or "", row["submission"],
