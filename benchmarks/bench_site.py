@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from site_generator import build
-from site_generator.build import CACHE_FILE
+from site_generator.build import CACHE_DIR
 from site_generator.synthetic import add_submission, bench_repo
 
 
@@ -29,7 +29,7 @@ def measure(n: int, work: Path, code_visible: bool = False) -> dict[str, float]:
     add_submission(srepo, "bench")
     incr = build(srepo.path, site)
     assert incr.pages_rendered == 1, incr
-    (srepo.path / ".git" / CACHE_FILE).unlink()
+    shutil.rmtree(srepo.path / ".git" / CACHE_DIR)
     shutil.rmtree(site)
     return {"n": n, "make": made, "full": full.seconds, "read": full.timings["read"],
             "pages": full.timings["submission_pages"], "noop": noop.seconds,

@@ -45,7 +45,7 @@ from site_generator.ranking import (
 from site_generator.render import environment, markdown, templates_fingerprint
 
 ASSETS = "assets"
-CACHE_FILE = "gitramp-site-cache.json"  # in the repository's .git folder
+CACHE_DIR = "gitramp-site-cache"  # in the repository's .git folder
 SPLIT_NAMES = {"train": "Train", "valid": "Validation", "test": "Private test"}
 
 
@@ -76,7 +76,7 @@ def build(repo_path: str | Path, out_dir: str | Path, *,
     started = time.perf_counter()
     now = now or datetime.now(UTC)
     git = codemod.open_repository(Path(repo_path))
-    cache = RecordCache(Path(git.path) / CACHE_FILE if git is not None else None)
+    cache = RecordCache(Path(git.path) / CACHE_DIR if git is not None else None)
     repo = read_repository(repo_path, cache)
     read = time.perf_counter() - started
     out = Output(Path(out_dir).resolve())
@@ -88,7 +88,7 @@ def build(repo_path: str | Path, out_dir: str | Path, *,
     total = time.perf_counter() - started
     return BuildSummary(out.root, [c.name for c in repo.challenges],
                         sum(len(c.entries) for c in repo.challenges), builder.rendered,
-                        stats.skipped, stats.written, stats.unchanged, stats.removed, total,
+                        builder.kept, stats.written, stats.unchanged, stats.removed, total,
                         {"read": read, "submission_pages": builder.page_seconds,
                          "other": total - read - builder.page_seconds})
 
@@ -186,6 +186,7 @@ class _Builder:
         self.env = environment()
         self.fingerprint = templates_fingerprint()
         self.rendered = 0
+        self.kept = 0
         self.page_seconds = 0.0
         # Globals, not context: imported macros see only globals.
         self.env.globals.update(page=page_of, team_page=team_page, pct=_pct,
@@ -241,9 +242,16 @@ class _Builder:
         self.page(f"{cdir}/teams.html", "teams.html", **common)
         if revealed:
             self.page(f"{cdir}/private.html", "private.html", **common)
+        shared = [self.fingerprint, view.title, view.tabs, [vars(c) for c in ch.scores],
+                  view.has_contributivity, len(view.team_rows)]
         for t in view.teams:
-            self.page(f"{cdir}/{team_page(t.name)}", "team.html", team=t, ch=view,
-                      root="../../")
+            # a new result elsewhere leaves most team pages as they were: skip those
+            path = f"{cdir}/{team_page(t.name)}"
+            key = _key(shared, t.rank, [(r.entry.digest, r.entry.name, r.entry.key)
+                                        for r in t.rows], [e.digest for e in t.failed])
+            if not self.out.fresh(path, key):
+                self.out.write(path, self.render("team.html", team=t, ch=view, root="../../",
+                                                 code_css=False), inputs_key=key)
         self._lineage_page(ch, view, cdir)
         self.out.write(f"{cdir}/leaderboard.json", leaderboard_json(
             ch, public, best, private, private_best, failed, page_of))
@@ -258,8 +266,9 @@ class _Builder:
         for e in ch.entries:
             t = teams.setdefault(e.team, TeamView(e.team, None, None, [], [], 0))
             t.n += 1
-        for r in public:
-            teams[r.entry.team].rows.append(r)
+        for r in public:  # ranked within the team, so other teams' results leave it be
+            rows = teams[r.entry.team].rows
+            rows.append(Row(r.entry, len(rows) + 1, r.value, r.cells))
         for e in failed:
             teams[e.team].failed.append(e)
         for name, t in teams.items():
@@ -334,6 +343,7 @@ class _Builder:
                  else "", parent.team if parent else ""]
                 + [f"{k.name}/{k.key}/{k.team}" for k in kids]).encode()).hexdigest()
             if self.out.fresh(path, key):
+                self.kept += 1
                 continue
             code, note = None, "The code of submissions is shown once the open phase starts."
             if ch.state.code_visible and self.git is None:
@@ -363,6 +373,10 @@ class _Builder:
                                                   parent.result.commit,
                                                   f"{folder}/{parent.name}")
         return codemod.read_code(self.git, tree, parent_tree), ""
+
+
+def _key(*parts: Any) -> str:
+    return hashlib.sha1(json.dumps(parts, default=str).encode()).hexdigest()
 
 
 def _by_ref(entries: list[Entry]) -> dict[str, Entry]:

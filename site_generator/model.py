@@ -130,20 +130,26 @@ class RecordCache:
     repository's .git folder), and holds only what the records it mirrors hold.
     """
 
-    VERSION = 2
+    VERSION = 3
+    BUCKETS = 16  # files by the ident's hash: a new record rewrites one sixteenth
 
-    def __init__(self, file: Path | None):
-        self.file = file
+    def __init__(self, folder: Path | None):
+        self.folder = folder
         self.old: dict[str, list] = {}
         self.new: dict[str, list] = {}
-        self.changed = False
-        if file is not None and file.is_file():
+        self.dirty: set[int] = set()
+        if folder is None or not folder.is_dir():
+            return
+        for b in range(self.BUCKETS):
             try:
-                data = json.loads(file.read_text())
+                data = json.loads((folder / f"{b:02d}.json").read_text())
                 if data.get("version") == self.VERSION:
-                    self.old = data["records"]
-            except (ValueError, KeyError, AttributeError):
-                pass  # a damaged cache only costs parsing again
+                    self.old.update(data["records"])
+            except (OSError, ValueError, KeyError, AttributeError):
+                pass  # a missing or damaged bucket only costs parsing again
+
+    def _bucket(self, ident: str) -> int:
+        return int(hashlib.sha1(ident.encode()).hexdigest()[:4], 16) % self.BUCKETS
 
     def load(self, ref: RecordRef) -> tuple[Any, str]:
         """The parsed record and a digest of its bytes."""
@@ -159,19 +165,30 @@ class RecordCache:
             raise SiteInputError(f"{ref.where}: not valid YAML ({e}); the ledger is written "
                                  f"by runners only, restore this file from git history") from None
         self.new[ref.ident] = [digest, parsed]
-        self.changed = True
+        self.dirty.add(self._bucket(ref.ident))
         return parsed, digest
 
     def save(self) -> None:
-        if self.file is None or not (self.changed or set(self.old) != set(self.new)):
+        if self.folder is None:
             return
-        tmp = self.file.with_name(self.file.name + ".tmp")
+        self.dirty.update(self._bucket(i) for i in set(self.old) - set(self.new))
+        if not self.dirty:
+            return
+        buckets: dict[int, dict[str, list]] = {b: {} for b in self.dirty}
+        for ident, value in self.new.items():
+            b = self._bucket(ident)
+            if b in buckets:
+                buckets[b][ident] = value
         try:
-            tmp.write_text(json.dumps({"version": self.VERSION, "records": self.new},
-                                      separators=(",", ":"), default=str))
-            os.replace(tmp, self.file)
+            self.folder.mkdir(parents=True, exist_ok=True)
+            for b, records in buckets.items():
+                target = self.folder / f"{b:02d}.json"
+                tmp = target.with_name(target.name + ".tmp")
+                tmp.write_text(json.dumps({"version": self.VERSION, "records": records},
+                                          separators=(",", ":"), default=str))
+                os.replace(tmp, target)
         except (OSError, TypeError, ValueError):
-            tmp.unlink(missing_ok=True)  # a cache that cannot be written is only slower
+            pass  # a cache that cannot be written only makes the next build slower
 
 
 # ------------------------------------------------------------------------ ledger sources

@@ -49,15 +49,30 @@ def value(entry: Entry, name: str, split: str) -> float | None:
 
 
 def cells(entry: Entry, columns: list[ScoreColumn], split: str) -> dict[str, Cell]:
-    means = entry.result.mean(split) if entry.result.folds else {}
-    stds = entry.result.std(split) if entry.result.folds else {}
+    stats = fold_stats(entry, split)
+    bagged = entry.result.bagged.get(split, {})
     out = {}
     for c in columns:
-        b = entry.result.bagged.get(split, {}).get(c.name)
-        m, s = means.get(c.name), stds.get(c.name)
-        out[c.name] = Cell(float(b) if _finite(b) else None,
-                           float(m) if _finite(m) else None,
-                           float(s) if _finite(s) else None)
+        b = bagged.get(c.name)
+        m, s = stats.get(c.name, (None, None))
+        out[c.name] = Cell(float(b) if _finite(b) else None, m, s)
+    return out
+
+
+def fold_stats(entry: Entry, split: str) -> dict[str, tuple[float | None, float | None]]:
+    """{score: (mean, std)} over the folds holding `split`, in one pass (big boards)."""
+    values: dict[str, list[float]] = {}
+    for f in entry.result.folds:
+        for name, v in f.scores.get(split, {}).items():
+            values.setdefault(name, []).append(v)
+    out = {}
+    for name, vs in values.items():
+        if not all(_finite(v) for v in vs):
+            out[name] = (None, None)
+            continue
+        m = sum(vs) / len(vs)
+        s = math.sqrt(sum((v - m) ** 2 for v in vs) / len(vs)) if len(vs) > 1 else 0.0
+        out[name] = (m, s)
     return out
 
 

@@ -19,7 +19,7 @@ from challenge.cli.main import main as gitramp
 from scorer.result import SCORED, Result
 from site_generator import build
 from site_generator.synthetic import Plan, add_submission, commit_ledger, demo_repo, make_repo
-from tests.site_checks import leaks, links_of, output_texts
+from tests.site_checks import leaks, links_of, numbers_in, output_texts, private_strings
 
 NOW = datetime(2026, 12, 20, tzinfo=UTC)  # inside the demo kits' open phase
 
@@ -296,3 +296,15 @@ def test_a_folder_without_git_is_read_from_its_files(tmp_path):
     v = srepo.challenges["c"].versions[0]
     page = (tmp_path / "site/c/s" / v.name / f"{v.key}.html").read_text()
     assert "no git repository" in page
+
+
+def test_parse_cache_holds_no_unrevealed_private_score_and_survives_damage(demo, tmp_path):
+    srepo, _, _ = demo
+    cache = srepo.path / ".git" / "gitramp-site-cache"
+    buckets = sorted(cache.glob("*.json"))
+    assert buckets
+    secret = private_strings(srepo.challenges["iris_closed"])
+    assert not any(numbers_in(b.read_text()) & secret for b in buckets)
+    buckets[0].write_text("{not json")
+    again = build(srepo.path, tmp_path / "site", now=NOW)
+    assert again.submissions == 38
