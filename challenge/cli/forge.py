@@ -3,6 +3,13 @@ environment GitHub gives a job (GITHUB_REPOSITORY, GITHUB_API_URL, GITHUB_TOKEN,
 GITHUB_EVENT_PATH, GITHUB_OUTPUT).
 
     gitramp forge event --out pr.json          PR metadata from a pull_request event
+    gitramp forge bundle --repo R --from CLONE --pr N --sha SHA --out F
+                                               the PR head as a git bundle (artifact data)
+    gitramp forge intake --artifact DIR --repo R --sha SHA
+                                               take an artifact in, trusting only the API:
+                                               the PR is open at SHA, the bundle holds SHA
+    gitramp forge runner-labels --repo R --verdict v.json
+                                               the runner labels the kit asks for (gpu)
     gitramp forge check-head --pr N --sha SHA  the PR is open and its head is still SHA
     gitramp forge status --sha SHA --state S   a commit status
     gitramp forge report --pr N --sha SHA --outcome out.json
@@ -16,6 +23,7 @@ import argparse
 import json
 import os
 import re
+import subprocess
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -36,6 +44,23 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     e = sub.add_parser("event", help="write the PR metadata of a pull_request event")
     e.add_argument("--event", type=Path, help="event payload (default: $GITHUB_EVENT_PATH)")
     e.add_argument("--out", type=Path, required=True)
+
+    b = sub.add_parser("bundle", help="write the PR head as a git bundle")
+    b.add_argument("--repo", type=Path, required=True, help="trusted clone (default branch)")
+    b.add_argument("--from", dest="source", type=Path, required=True,
+                   help="the clone holding the PR head")
+    b.add_argument("--pr", type=int, required=True)
+    b.add_argument("--sha", required=True)
+    b.add_argument("--out", type=Path, required=True)
+
+    i = sub.add_parser("intake", help="check an artifact against the API and fetch its head")
+    i.add_argument("--artifact", type=Path, required=True)
+    i.add_argument("--repo", type=Path, required=True, help="trusted clone (default branch)")
+    i.add_argument("--sha", required=True, help="the head SHA the triggering run was for")
+
+    rl = sub.add_parser("runner-labels", help="the self-hosted runner labels a kit asks for")
+    rl.add_argument("--repo", type=Path, required=True)
+    rl.add_argument("--verdict", type=Path, required=True)
 
     c = sub.add_parser("check-head", help="check through the API that PR N is open at SHA")
     c.add_argument("--pr", type=int, required=True)
@@ -60,7 +85,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    return {"event": _event, "check-head": _check_head, "status": _status,
+    return {"event": _event, "bundle": _bundle, "intake": _intake,
+            "runner-labels": _runner_labels, "check-head": _check_head, "status": _status,
             "report": _report}[args.action](args)
 
 
@@ -95,11 +121,70 @@ def _event(args) -> int:
     return 0
 
 
-def _check_head(args) -> int:
-    """Trust nothing an artifact says: ask the forge for the PR, its author and head."""
+def _git(repo: Path, *args: str) -> str:
+    proc = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise GitrampError(f"git {' '.join(args[:2])} failed in {repo}: "
+                           f"{proc.stderr.strip()[-500:]}")
+    return proc.stdout
+
+
+def _bundle(args) -> int:
+    sha, ref = _sha(args.sha), f"refs/pull/{args.pr}/head"
+    _git(args.repo, "fetch", "--quiet", "--no-tags", str(args.source.resolve()), f"+{sha}:{ref}")
+    default = _git(args.repo, "symbolic-ref", "HEAD").strip()
+    exclude = [f"^{default}"] if _git(args.repo, "merge-base", default, sha).strip() != sha \
+        else []
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    _git(args.repo, "bundle", "create", "--quiet", str(args.out.resolve()), ref, *exclude)
+    print(f"{args.out}: {ref} at {sha}")
+    return 0
+
+
+def _intake(args) -> int:
+    """Take the unprivileged run's artifact in as data: its PR number is the only thing
+    read from it, and only what the API and git confirm is used."""
     sha = _sha(args.sha)
+    meta = json.loads((args.artifact / "pr.json").read_text())
+    number = meta.get("number") if isinstance(meta, dict) else None
+    if not isinstance(number, int) or isinstance(number, bool) or not 0 < number < 10**9:
+        raise GitrampError(f"{args.artifact}/pr.json holds no valid PR number")
+    pr = _checked_pull(number, sha)
+    bundle = (args.artifact / "submission.bundle").resolve()
+    ref = f"refs/pull/{number}/head"
+    _git(args.repo, "bundle", "verify", "--quiet", str(bundle))
+    heads = [line.split() for line in _git(args.repo, "bundle", "list-heads",
+                                           str(bundle)).splitlines() if line.strip()]
+    if heads != [[sha, ref]]:
+        raise GitrampError(f"the artifact's bundle must hold exactly {ref} at {sha[:10]}; "
+                           f"it holds {heads}")
+    _git(args.repo, "fetch", "--quiet", "--no-tags", str(bundle), f"+{ref}:{ref}")
+    _write_outputs({"pr": str(pr.number), "author": pr.author, "head_sha": pr.head_sha,
+                    "base_ref": pr.base_ref})
+    print(json.dumps(pr.to_dict()))
+    return 0
+
+
+def _runner_labels(args) -> int:
+    from challenge import repo as gitrepo
+
+    verdict = json.loads(args.verdict.read_text())
+    challenge = ((verdict.get("submission") or {}).get("challenge")
+                 if isinstance(verdict, dict) else None)
+    labels = ["self-hosted", "gitramp"]
+    r = gitrepo.open_repo(args.repo)
+    head = gitrepo.head_commit(r)
+    loc = next((k for k in gitrepo.find_kits(r, head.tree) if k.name == challenge), None)
+    if loc is not None and gitrepo.load_kit_at(r, head, loc).limits.gpus > 0:
+        labels.append("gpu")
+    _write_outputs({"runs_on": json.dumps(labels, separators=(",", ":"))})
+    print(json.dumps(labels))
+    return 0
+
+
+def _checked_pull(number: int, sha: str):
     forge = _forge()
-    pr = forge.pull(args.pr)
+    pr = forge.pull(number)
     if pr.state != "open":
         raise GitrampError(f"PR #{pr.number} is {pr.state}; only open pull requests are scored")
     if pr.head_sha != sha:
@@ -107,6 +192,12 @@ def _check_head(args) -> int:
                            f"{sha[:10]}; the new head will be validated and scored on its own")
     if pr.base_repo and pr.base_repo != os.environ.get("GITHUB_REPOSITORY", pr.base_repo):
         raise GitrampError(f"PR #{pr.number} targets {pr.base_repo}, not this repository")
+    return pr
+
+
+def _check_head(args) -> int:
+    """Trust nothing an artifact says: ask the forge for the PR, its author and head."""
+    pr = _checked_pull(args.pr, _sha(args.sha))
     _write_outputs({"pr": str(pr.number), "author": pr.author, "head_sha": pr.head_sha,
                     "base_ref": pr.base_ref})
     print(json.dumps(pr.to_dict()))

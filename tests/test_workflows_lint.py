@@ -1,0 +1,106 @@
+"""The workflows pass actionlint and zizmor (offline, default persona), and keep the
+hardening rules gitramp promises: pinned actions, no persisted credentials, minimal
+permissions, untrusted values only through `env:`, self-hosted only behind approval."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT, need
+
+WORKFLOWS = ROOT / ".github" / "workflows"
+FILES = sorted(WORKFLOWS.glob("*.yml"))
+PIN = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
+# Expressions allowed inside `run:`: none. Values reach scripts through env: only.
+EXPRESSION = re.compile(r"\$\{\{")
+
+
+def tool(name: str) -> str:
+    path = Path(sys.executable).with_name(name)
+    found = str(path) if path.exists() else shutil.which(name)
+    if not found:
+        need(f"{name} is not installed (pip install -e '.[dev]')")
+    return found
+
+
+def load(path: Path) -> dict:
+    data = yaml.safe_load(path.read_text())
+    data["on"] = data.pop(True, data.get("on"))  # YAML 1.1 reads `on:` as true
+    return data
+
+
+def test_actionlint_finds_nothing():
+    proc = subprocess.run([tool("actionlint"), "-no-color"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_zizmor_finds_nothing_offline():
+    proc = subprocess.run([tool("zizmor"), "--offline", "--no-progress", "--format", "plain",
+                           str(WORKFLOWS)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "No findings to report" in proc.stdout
+
+
+def test_the_expected_workflows_exist():
+    assert {f.name for f in FILES} >= {"submission.yml", "scoring.yml", "site.yml",
+                                        "organizer.yml", "ci.yml"}
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_hardening_rules(path: Path):
+    wf = load(path)
+    assert wf.get("permissions") == {}, "top-level permissions must be {}"
+    assert "concurrency" in wf
+    assert "pull_request_target" not in wf["on"]
+    for name, job in wf["jobs"].items():
+        where = f"{path.name}:{name}"
+        assert "timeout-minutes" in job, where
+        assert isinstance(job.get("permissions"), dict), where
+        for step in job.get("steps", []):
+            if "uses" in step:
+                assert PIN.match(step["uses"]), f"{where}: {step['uses']} is not pinned by SHA"
+                if step["uses"].startswith("actions/checkout@"):
+                    assert step.get("with", {}).get("persist-credentials") is False, where
+            if "run" in step:
+                assert not EXPRESSION.search(step["run"]), \
+                    f"{where}: `${{{{ }}}}` inside run: (pass it through env:)"
+        runs_on = job.get("runs-on")
+        if "self-hosted" in str(runs_on) or "fromJSON" in str(runs_on):
+            assert job.get("environment"), f"{where}: self-hosted jobs need an approval gate"
+
+
+def test_pins_carry_their_version_comment():
+    for path in FILES:
+        for line in path.read_text().splitlines():
+            if re.search(r"uses: \S+@[0-9a-f]{40}", line):
+                assert re.search(r"# v\d+\.\d+\.\d+$", line), f"{path.name}: {line.strip()}"
+
+
+def test_pull_request_job_is_unprivileged():
+    wf = load(WORKFLOWS / "submission.yml")
+    assert set(wf["on"]) == {"pull_request"}
+    text = (WORKFLOWS / "submission.yml").read_text()
+    assert "secrets." not in text and "github.token" not in text
+    for job in wf["jobs"].values():
+        assert set(job["permissions"].values()) <= {"read"}
+        assert job["runs-on"] == "ubuntu-latest"
+
+
+def test_scoring_waits_for_an_organizer_and_runs_in_docker():
+    wf = load(WORKFLOWS / "scoring.yml")
+    assert set(wf["on"]) == {"workflow_run"}
+    score = wf["jobs"]["score"]
+    assert score["environment"] == "gitramp-scoring" and score["needs"] == "plan"
+    runs = "\n".join(s.get("run", "") for s in score["steps"])
+    assert "--backend docker" in runs and "gitramp forge intake" in runs
+    plan_labels = "\n".join(s.get("run", "") for s in wf["jobs"]["plan"]["steps"])
+    assert "gitramp validate" in plan_labels
