@@ -108,8 +108,10 @@ def best_over_time(title: str, score: str, precision: int, lower_is_better: bool
         if mt is not None and t0 <= mt <= t1:
             body.append(f'<line x1="{x(mt):.1f}" x2="{x(mt):.1f}" y1="{TOP}" y2="{TOP + ph}" '
                         f'stroke="#888" stroke-dasharray="4 3"/>'
-                        f'<text x="{x(mt) + 4:.1f}" y="{TOP + 12}" fill="#444">'
-                        f"{escape(m.label)}</text>")
+                        + (f'<text x="{x(mt) + 4:.1f}" y="{TOP + 12}" fill="#444">'
+                           if x(mt) < LEFT + pw * 0.75 else
+                           f'<text x="{x(mt) - 4:.1f}" y="{TOP + 12}" fill="#444" '
+                           f'text-anchor="end">') + f"{escape(m.label)}</text>")
     end = t1
     ranked = sorted(teams.items(), key=lambda kv: kv[1][-1][1], reverse=not lower_is_better)
     shown = ranked[:max_teams]
