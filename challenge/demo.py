@@ -84,7 +84,7 @@ class Demo:
     def __init__(self, out: Path, kits_dir: Path, only: list[str] | None, backend: str,
                  workers: int, quick: bool, console: Console):
         self.out, self.kits_dir, self.workers, self.quick = out, kits_dir, workers, quick
-        self.hub, self.private, self.site = out / "hub", out / "private-ledger", out / "site"
+        self.hub, self.private, self.site = out / "hub", out / "private-ledger", out / "_site"
         self.console = console
         self.kit_names = sorted(p.parent.name for p in kits_dir.glob("*/challenge.yml")
                                 if only is None or p.parent.name in only)

@@ -19,6 +19,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("kit", type=Path, help="the kit folder (holding challenge.yml)")
     p.add_argument("out", type=Path, nargs="?", default=None,
                    help="the new repository (default: ./<kit name>)")
+    p.add_argument("--out", dest="out_option", type=Path, default=None,
+                   help="the new repository, as an option")
     p.add_argument("--all-submissions", action="store_true",
                    help="include every example submission, not only starting_kit")
     return p
@@ -60,7 +62,7 @@ def export_kit(kit_dir: Path, out: Path, *, all_submissions: bool = False) -> st
 def run(args: argparse.Namespace) -> int:
     from challenge.kit import load_kit
 
-    out = args.out or Path(load_kit(args.kit).name)
+    out = args.out or args.out_option or Path(load_kit(args.kit).name)
     commit = export_kit(args.kit, out, all_submissions=args.all_submissions)
     n = len(workflow_files())
     print(f"{out}: standalone kit repository, first commit {commit[:10]}, "

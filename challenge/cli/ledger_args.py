@@ -26,7 +26,7 @@ def add_json(p: argparse.ArgumentParser) -> None:
 def add_scoring(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", default="local", choices=("local", "docker"),
                    help="where submission code runs (default: local)")
-    p.add_argument("--data-dir", default=None,
+    p.add_argument("--data", "--data-dir", dest="data_dir", default=None,
                    help="the hidden data folder given to this runner; {challenge} is replaced "
                         "by the kit's name (default: the kit's public data)")
     p.add_argument("--private-ledger", type=Path, default=None,
@@ -35,7 +35,8 @@ def add_scoring(p: argparse.ArgumentParser) -> None:
     p.add_argument("--runner", default=None, help="this runner's name (default: host name)")
     p.add_argument("--rescore", action="store_true",
                    help="score again even if the ledger holds this version already")
-    p.add_argument("--quick", action="store_true", help="quick test: a subsample, 2 folds")
+    p.add_argument("--quick", "--quick-test", dest="quick", action="store_true",
+                   help="quick test: a subsample, 2 folds")
     p.add_argument("--push", metavar="REMOTE", default=None,
                    help="push the ledger to this remote afterwards, retrying if it moved")
     add_now(p)

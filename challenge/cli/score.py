@@ -18,7 +18,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     src.add_argument("--ref", help="a ref or commit holding the submission, such as "
                                    "submit/<team>/<name>")
     src.add_argument("--pr", type=int, help="a pull request number (its head fetched as "
-                                            "refs/pull/<n>/head, or given with --ref-of-pr)")
+                                            "refs/pull/<n>/head, or at --pr-ref)")
     p.add_argument("--pr-ref", default=None, help="with --pr: where its head is "
                                                   "(default refs/pull/<n>/head)")
     who = p.add_mutually_exclusive_group()
