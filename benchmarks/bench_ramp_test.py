@@ -70,7 +70,8 @@ class Case:
 
     @property
     def ratio(self) -> float:
-        return statistics.median(self.gitramp_s) / statistics.median(self.ramp_s)
+        # Best of the repeats: other processes on the machine only ever add time.
+        return min(self.gitramp_s) / min(self.ramp_s)
 
 
 # ----------------------------------------------------------------- environments
@@ -368,13 +369,15 @@ def main() -> None:
                   f"ramp-test {_times(case.ramp_s)}; gitramp {_times(case.gitramp_s)}",
                   flush=True)
     print(f"{'case':<38} {'jobs':>4} {'ramp-test s':>11} {'gitramp s':>10} {'ratio':>6} "
-          f"{'goal':>6} {'':>4}")
+          f"{'goal':>6} {'':>4} {'median ratio':>13}")
     for c in all_cases:
-        print(f"{c.label:<38} {c.jobs:>4} {statistics.median(c.ramp_s):>11.2f} "
-              f"{statistics.median(c.gitramp_s):>10.2f} {c.ratio:>6.2f} {'<= ' + str(c.goal):>6} "
-              f"{'pass' if c.ratio <= c.goal else 'FAIL':>4}")
-    print("seconds: median over the repeats (runs alternate which command goes first); "
-          "ratio = gitramp / ramp-test")
+        median = statistics.median(c.gitramp_s) / statistics.median(c.ramp_s)
+        verdict = "pass" if c.ratio <= c.goal else "FAIL"
+        print(f"{c.label:<38} {c.jobs:>4} {min(c.ramp_s):>11.2f} {min(c.gitramp_s):>10.2f} "
+              f"{c.ratio:>6.2f} {'<= ' + str(c.goal):>6} {verdict:>4} {median:>13.2f}")
+    print("seconds: best of the repeats (runs alternate which command goes first); "
+          "ratio = gitramp / ramp-test, judged on the best; the last column is the ratio of "
+          "the medians")
     missed = [c.label for c in all_cases if c.ratio > c.goal]
     print("goals: " + ("all met" if not missed else "NOT met for " + ", ".join(missed)))
     if speedup < 1.7:
