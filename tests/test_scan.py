@@ -208,3 +208,17 @@ def test_scan_with_the_docker_backend_records_the_image(docker_engine, tmp_path)
         outcomes[0].message
     record = Ledger(tmp_path / "hub").records("iris")[0]
     assert record.backend == "docker" and "@sha256:" in record.image
+
+
+def test_score_a_pull_request_head_given_by_ref(scanned, tmp_path, capsys):
+    hub_path, private = copy_of(scanned, tmp_path)
+    repo = pygit2.Repository(str(hub_path))
+    head = submit(repo, "x", "pr_ref", example("iris", "starting_kit"))
+    repo.references.create("refs/remotes/origin/pr/5", head)
+    capsys.readouterr()
+    assert cli(["score", "--repo", str(hub_path)]) == 2  # nothing to score named
+    code = cli(["score", "--repo", str(hub_path), "--pr", "5", "--ref",
+                "refs/remotes/origin/pr/5", "--author", "frank", "--quick", "--now",
+                "2026-12-01T03:00Z", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and (out["pr"], out["team"], out["status"]) == (5, "frank", "scored")

@@ -14,13 +14,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("score", help="validate, score and record one submission",
                        description=__doc__)
     add_repo(p)
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--ref", help="a ref or commit holding the submission, such as "
-                                   "submit/<team>/<name>")
-    src.add_argument("--pr", type=int, help="a pull request number (its head fetched as "
-                                            "refs/pull/<n>/head, or at --pr-ref)")
-    p.add_argument("--pr-ref", default=None, help="with --pr: where its head is "
-                                                  "(default refs/pull/<n>/head)")
+    p.add_argument("--ref", "--pr-ref", dest="ref", default=None,
+                   help="a ref or commit holding the submission, such as submit/<team>/<name>"
+                        "; with --pr, where the pull request's head is (default "
+                        "refs/pull/<n>/head)")
+    p.add_argument("--pr", type=int, default=None,
+                   help="the pull request number (recorded in the ledger)")
     who = p.add_mutually_exclusive_group()
     who.add_argument("--team", help="the submitting team (default: from the branch name)")
     who.add_argument("--author", help="the forge login of the author (mapped by teams.yml)")
@@ -32,11 +31,15 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from challenge import submission as subs
+    from challenge.errors import GitrampError
     from challenge.pipeline import SKIPPED, Outcome, Pipeline
     from scorer.result import SCORED
 
+    if args.ref is None and args.pr is None:
+        raise GitrampError("say what to score: --ref REF, or --pr N (and --ref if its head "
+                           "is not at refs/pull/N/head)")
     pipe = Pipeline(args.repo, options(args))
-    ref = args.pr_ref or (f"refs/pull/{args.pr}/head" if args.pr else args.ref)
+    ref = args.ref or f"refs/pull/{args.pr}/head"
     team, name = args.team, None
     parsed = subs.parse_branch(ref) or subs.parse_branch(f"refs/heads/{ref}")
     if parsed:
