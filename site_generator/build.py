@@ -42,7 +42,7 @@ from site_generator.ranking import (
     rank,
     team_best,
 )
-from site_generator.render import environment, markdown, templates_fingerprint
+from site_generator.render import RowTexts, environment, markdown, templates_fingerprint
 
 ASSETS = "assets"
 CACHE_DIR = "gitramp-site-cache"  # in the repository's .git folder
@@ -233,6 +233,7 @@ class _Builder:
             private_team_rows=private_best or [], failed=failed,
             n_submissions=len(ch.entries))
         view.teams = self._teams(ch, public, best, failed)
+        self.env.globals["row_text"] = RowTexts(ch.scores, page_of, team_page)
         self._plots(ch, view, public, cdir)
 
         common = {"ch": view, "root": "../"}

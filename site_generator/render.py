@@ -142,3 +142,43 @@ def _image(self, tokens, idx, options, env):
     """No image is fetched from anywhere: its alt text is shown instead."""
     alt = self.renderInlineAsText(tokens[idx].children or [], options, env)
     return f'<span class="img-alt">[image: {escape(alt)}]</span>'
+
+
+# ------------------------------------------------------------------------------ board rows
+class RowTexts:
+    """The cells of a board row, formatted once per entry and split however many boards
+    show it; big boards spend most of their time formatting and escaping cells."""
+
+    def __init__(self, columns, page, team_page):
+        self.columns = columns
+        self.page = page
+        self.team_page = team_page
+        self.memo: dict[int, dict] = {}
+
+    def __call__(self, row) -> dict:
+        key = id(row.cells)
+        hit = self.memo.get(key)
+        if hit is None or hit["_entry"] is not row.entry:
+            hit = self.memo[key] = self._format(row)
+        return hit
+
+    def _format(self, row) -> dict:
+        e, r = row.entry, row.entry.result
+        cells = []
+        for c in self.columns:
+            cell = row.cells[c.name]
+            cells.append((_sort(cell.bagged), num(cell.bagged, c.precision),
+                          _sort(cell.mean), plus_minus(cell, c.precision)))
+        contrib = r.contributivity
+        contrib_text = (Markup(f"{num(contrib.get('blend'), 1)}&nbsp;% / "
+                               f"{num(contrib.get('historical'), 1)}&nbsp;%")
+                        if contrib else Markup("–"))
+        fit, pred = r.fit_time, r.predict_time
+        return {"_entry": e, "href": url(self.page(e)), "team_href": url(self.team_page(e.team)),
+                "cells": cells, "contrib": (_sort(contrib.get("blend")), contrib_text),
+                "fit": (_sort(fit), seconds(fit)), "pred": (_sort(pred), seconds(pred)),
+                "submitted": (e.submitted_at, when(e.submitted_at))}
+
+
+def _sort(value) -> str:
+    return "" if value is None else repr(value)
