@@ -203,3 +203,36 @@ def _load_exported_kit(root: Path, tree_id: str, name: str) -> Kit:
 @functools.cache
 def _cache_dir() -> str:
     return tempfile.mkdtemp(prefix="gitramp-kits-")
+
+
+def sync_work_tree(repo: pygit2.Repository, old: pygit2.Commit | None,
+                   new: pygit2.Commit | None) -> list[str]:
+    """Bring a checked-out work tree and index from `old` to `new` after commits made
+    without them (ledger writes, `phase open`), like a fast-forward: only files still
+    as `old` had them are updated. Returns the paths left alone (changed locally)."""
+    if repo.is_bare or repo.workdir is None or old is None or new is None \
+            or old.id == new.id:
+        return []
+    zero = pygit2.Oid(raw=b"\0" * 20)
+    root = Path(repo.workdir)
+    index = repo.index
+    index.read()
+    kept = []
+    for d in repo.diff(old.tree, new.tree).deltas:
+        path = d.new_file.path
+        target = root / path
+        was = repo[d.old_file.id].data if d.old_file.id != zero else None
+        now = target.read_bytes() if target.is_file() and not target.is_symlink() else None
+        if now != was:
+            kept.append(path)
+        elif d.new_file.id == zero:
+            target.unlink(missing_ok=True)
+            if path in index:
+                index.remove(path)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(repo[d.new_file.id].data)
+            target.chmod(0o755 if d.new_file.mode == MODE_EXECUTABLE else 0o644)
+            index.add(path)
+    index.write()
+    return kept

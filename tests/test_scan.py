@@ -222,3 +222,17 @@ def test_score_a_pull_request_head_given_by_ref(scanned, tmp_path, capsys):
                 "2026-12-01T03:00Z", "--json"])
     out = json.loads(capsys.readouterr().out)
     assert code == 0 and (out["pr"], out["team"], out["status"]) == (5, "frank", "scored")
+
+
+def test_an_organizers_checkout_follows_the_commands(scanned, tmp_path):
+    hub_path, private = copy_of(scanned, tmp_path)
+    repo = pygit2.Repository(str(hub_path))
+    repo.checkout_head(strategy=pygit2.enums.CheckoutStrategy.FORCE)
+    assert repo.status() == {}
+    (hub_path / "notes.txt").write_text("mine\n")  # untracked work of the organizer
+    assert cli(["phase", "open", "--repo", str(hub_path)]) == 0
+    assert cli(["reveal", "--repo", str(hub_path), "--private-ledger", str(private)]) == 0
+    repo = pygit2.Repository(str(hub_path))
+    assert repo.status() == {"notes.txt": pygit2.enums.FileStatus.WT_NEW}
+    assert (hub_path / "kits/iris/submissions/rf/classifier.py").is_file()
+    assert (hub_path / "leaderboard_data/iris/state.yml").is_file()

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+from contextlib import contextmanager
 from pathlib import Path
+
+import pygit2
 
 from challenge.phases import parse_time
 
@@ -56,3 +60,22 @@ def options(args: argparse.Namespace):
 
 def print_json(data) -> None:
     print(json.dumps(data, indent=2, default=str))
+
+
+@contextmanager
+def work_tree_following(repo_path: Path):
+    """Around commands that commit to the checked-out default branch without touching
+    files: afterwards, bring the work tree along (files changed locally are left alone,
+    and named)."""
+    from challenge import repo as gitrepo
+
+    repo = gitrepo.open_repo(repo_path)
+    before = None if repo.is_bare or repo.head_is_unborn else repo.head.target
+    yield
+    if before is None:
+        return
+    repo = gitrepo.open_repo(repo_path)
+    kept = gitrepo.sync_work_tree(repo, repo[before], repo.head.peel(pygit2.Commit))
+    if kept:
+        print(f"note: {len(kept)} locally changed file(s) were left as they are, so the work "
+              "tree differs from the branch there: " + ", ".join(kept[:5]), file=sys.stderr)

@@ -41,6 +41,13 @@ def kits_of(ledger, names: list[str] | None):
 
 
 def run(args: argparse.Namespace) -> int:
+    from challenge.cli.ledger_args import work_tree_following
+
+    with work_tree_following(args.repo):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from challenge import repo as gitrepo
     from challenge.ledger import Ledger
     from challenge.phases import phase_at, utcnow

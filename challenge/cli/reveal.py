@@ -24,6 +24,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    from challenge.cli.ledger_args import work_tree_following
+
+    with work_tree_following(args.repo):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from challenge.cli.phase import kits_of
     from challenge.errors import GitrampError
     from challenge.ledger import Ledger

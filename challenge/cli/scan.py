@@ -20,6 +20,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    from challenge.cli.ledger_args import work_tree_following
+
+    with work_tree_following(args.repo):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from challenge.scan import scan
 
     outcomes = scan(args.repo, options(args), workers=args.workers, quiet=args.json)

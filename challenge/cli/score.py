@@ -30,6 +30,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    from challenge.cli.ledger_args import work_tree_following
+
+    with work_tree_following(args.repo):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from challenge import submission as subs
     from challenge.errors import GitrampError
     from challenge.pipeline import SKIPPED, Outcome, Pipeline
