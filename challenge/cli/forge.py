@@ -225,7 +225,11 @@ def _report(args) -> int:
     from scorer.result import REJECTED, SCORED
 
     sha = _sha(args.sha)
-    outcome = json.loads(args.outcome.read_text())
+    try:
+        outcome = json.loads(args.outcome.read_text())
+    except (OSError, ValueError):
+        raise GitrampError(f"{args.outcome} holds no outcome: the scoring step failed before "
+                           "recording one (see its log)") from None
     if "ok" in outcome:  # a `gitramp validate --json` verdict
         result, records = _validation_result(outcome), []
     else:

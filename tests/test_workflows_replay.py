@@ -1,0 +1,506 @@
+"""Replaying the workflows: each job's `run:` steps, in order, with the environment GitHub
+gives them, against a local bare repository (the hub on "GitHub") and the local GitHub
+server. `uses:` steps are emulated minimally: checkout clones the bare repository at the
+ref, upload/download-artifact copy folders, the Pages actions copy the site. Each job
+gets a token holding exactly the permissions its `permissions:` block grants, so the
+replay also proves those permissions are enough.
+
+A fork's pull request goes from opened to validated, approved, scored in Docker,
+recorded in the ledger, commented and given a status, and the site is built; a pull
+request touching `.github/` or another team's folder is rejected with its reason and
+never scored.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pygit2
+import pytest
+import yaml
+
+from challenge.hub import build_hub, commit_files
+from challenge.ledger import Ledger
+from scorer.result import SCORED, FoldResult, Result
+from tests.conftest import ROOT
+from tests.github_server import GitHubServer
+
+WORKFLOWS = ROOT / ".github" / "workflows"
+KITS = ROOT / "kits"
+HUB = "organizers/iris-hub"
+SITE_URL = "https://organizers.example/iris-hub"
+STATUS_FUNCS = ("success()", "failure()", "always()", "cancelled()")
+
+
+# --------------------------------------------------------------------------- expressions
+TOKEN = re.compile(r"""\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>\d+(?:\.\d+)?)
+                       |(?P<op>==|!=|&&|\|\||!|\(|\)|,)
+                       |(?P<name>[A-Za-z_][\w-]*(?:\.[\w-]+|\.\*)*))""", re.X)
+
+
+def evaluate(expr: str, ctx: dict):
+    """A GitHub Actions expression: literals, context paths, ==, !=, &&, ||, !, and the
+    functions the workflows use. && and || return an operand, as GitHub's do."""
+    out, pos, expr = [], 0, expr.strip()
+    while pos < len(expr):
+        m = TOKEN.match(expr, pos)
+        if not m or m.end() == pos:
+            raise ValueError(f"cannot parse expression {expr!r} at {pos}")
+        pos = m.end()
+        if m["str"]:
+            out.append(repr(m["str"][1:-1].replace("''", "'")))
+        elif m["num"]:
+            out.append(m["num"])
+        elif m["op"]:
+            out.append({"&&": " and ", "||": " or ", "!": " not "}.get(m["op"], m["op"]))
+        else:
+            name = m["name"]
+            if expr[pos:].lstrip().startswith("("):
+                out.append(f"_f[{name!r}]")
+            elif name in ("true", "false", "null"):
+                out.append({"true": "True", "false": "False", "null": "None"}[name])
+            else:
+                out.append(f"_get({name!r})")
+
+    def get(path: str):
+        value = ctx
+        for part in path.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        return value
+
+    funcs = {"success": lambda: ctx["_status"] == "success",
+             "failure": lambda: ctx["_status"] == "failure",
+             "always": lambda: True, "cancelled": lambda: False,
+             "fromJSON": json.loads, "toJSON": json.dumps,
+             "contains": lambda a, b: b in a, "startsWith": lambda a, b: a.startswith(b)}
+    return eval("".join(out), {"__builtins__": {}}, {"_get": get, "_f": funcs})  # noqa: S307
+
+
+def interpolate(value, ctx: dict):
+    if not isinstance(value, str):
+        return value
+    whole = re.fullmatch(r"\s*\$\{\{(.*?)\}\}\s*", value, re.S)
+    if whole:
+        return evaluate(whole[1], ctx)
+    return re.sub(r"\$\{\{(.*?)\}\}", lambda m: _text(evaluate(m[1], ctx)), value)
+
+
+def _text(v) -> str:
+    return "" if v is None else ("true" if v is True else "false" if v is False else str(v))
+
+
+def condition(step_or_job: dict, ctx: dict) -> bool:
+    cond = str(step_or_job.get("if", "")).strip()
+    cond = re.sub(r"^\$\{\{(.*)\}\}$", r"\1", cond, flags=re.S).strip()
+    if not cond:
+        return ctx["_status"] == "success"
+    if not any(f in cond for f in STATUS_FUNCS):
+        cond = f"success() && ({cond})"
+    return bool(evaluate(cond, ctx))
+
+
+# --------------------------------------------------------------------------- the runner
+@dataclass
+class JobRun:
+    name: str
+    result: str
+    outputs: dict[str, str]
+    steps: dict[str, dict]
+    log: list[str] = field(default_factory=list)
+    runs_on: object = None
+    environment: str | None = None
+
+
+@dataclass
+class Replay:
+    """GitHub, as far as the workflows can tell: a bare repository, the API server,
+    artifact storage and per-run environments."""
+
+    tmp: Path
+    origin: Path
+    github: GitHubServer
+    runner_env: dict[str, str]
+    vars: dict[str, str]
+    _runs: itertools.count = field(default_factory=lambda: itertools.count(9001))
+    _tokens: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    def workflow(self, name: str) -> dict:
+        data = yaml.safe_load((WORKFLOWS / name).read_text())
+        data["on"] = data.pop(True, data.get("on"))
+        return data
+
+    def run_workflow(self, name: str, event_name: str, event: dict,
+                     approve: bool = True) -> tuple[int, dict[str, JobRun]]:
+        wf = self.workflow(name)
+        assert event_name in wf["on"], f"{name} does not run on {event_name}"
+        run_id = next(self._runs)
+        event_path = self.tmp / f"event-{run_id}.json"
+        event_path.write_text(json.dumps(event))
+        jobs: dict[str, JobRun] = {}
+        for job_name, job in wf["jobs"].items():  # the workflows' needs follow file order
+            needs = job.get("needs", [])
+            needs = [needs] if isinstance(needs, str) else needs
+            needs_ctx = {n: {"result": jobs[n].result, "outputs": jobs[n].outputs}
+                         for n in needs}
+            ctx = self._context(event_name, event, run_id, wf, job, needs_ctx)
+            ctx["_status"] = "success" if all(jobs[n].result == "success" for n in needs) \
+                else "failure"
+            if not condition(job, ctx):
+                jobs[job_name] = JobRun(job_name, "skipped", {}, {})
+                continue
+            if job.get("environment") and not approve:
+                jobs[job_name] = JobRun(job_name, "waiting", {}, {})
+                continue
+            jobs[job_name] = self._run_job(job_name, job, ctx, event_path, run_id, wf)
+        return run_id, jobs
+
+    def _context(self, event_name, event, run_id, wf, job, needs_ctx) -> dict:
+        perms = job.get("permissions", wf.get("permissions", {})) or {}
+        token = f"ghs_job{next(self._tokens)}"
+        self.github.add_token(token, permissions={k.replace("-", "_"): v
+                                                  for k, v in perms.items()})
+        inputs = event.get("inputs", {}) if event_name == "workflow_dispatch" else {}
+        return {"github": {"event": event, "event_name": event_name, "token": token,
+                           "repository": HUB, "run_id": str(run_id)},
+                "vars": self.vars, "inputs": inputs, "needs": needs_ctx, "steps": {},
+                "runner": {}, "env": {}, "_perms": perms}
+
+    def _run_job(self, name, job, ctx, event_path, run_id, wf) -> JobRun:
+        work = self.tmp / f"run{run_id}-{name}"
+        workspace, temp = work / "workspace", work / "temp"
+        workspace.mkdir(parents=True)
+        temp.mkdir()
+        ctx["runner"] = {"temp": str(temp), "os": "Linux"}
+        runs_on = interpolate(job["runs-on"], ctx)
+        self_hosted = "self-hosted" in (runs_on if isinstance(runs_on, list) else [runs_on])
+        env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+               "HOME": str(self.tmp / "home"), "LANG": "C.UTF-8",
+               "CI": "true", "GITHUB_ACTIONS": "true", "RUNNER_OS": "Linux",
+               "RUNNER_TEMP": str(temp), "GITHUB_WORKSPACE": str(workspace),
+               "GITHUB_EVENT_NAME": ctx["github"]["event_name"],
+               "GITHUB_EVENT_PATH": str(event_path), "GITHUB_REPOSITORY": HUB,
+               "GITHUB_REPOSITORY_OWNER": HUB.split("/")[0], "GITHUB_RUN_ID": str(run_id),
+               "GITHUB_API_URL": self.github.api_url, "GITHUB_SERVER_URL": self.github.url,
+               "GITHUB_JOB": name}
+        if self_hosted:
+            env.update(self.runner_env)  # the runner host's .env
+        for k, v in (job.get("env") or {}).items():
+            env[k] = _text(interpolate(v, ctx))
+        run = JobRun(name, "success", {}, ctx["steps"], runs_on=runs_on,
+                     environment=(job.get("environment") or {}).get("name")
+                     if isinstance(job.get("environment"), dict) else job.get("environment"))
+        for i, step in enumerate(job["steps"]):
+            sid = step.get("id", f"_{i}")
+            if not condition(step, ctx):
+                ctx["steps"][sid] = {"outcome": "skipped", "conclusion": "skipped",
+                                     "outputs": {}}
+                continue
+            step_env = {**env, **{k: _text(interpolate(v, ctx))
+                                  for k, v in (step.get("env") or {}).items()}}
+            outputs: dict[str, str] = {}
+            try:
+                if "uses" in step:
+                    outputs = self._uses(step, ctx, workspace, run_id)
+                    ok = True
+                else:
+                    ok, outputs, text = self._shell(step["run"], step_env, workspace, temp)
+                    run.log.append(f"$ {step.get('name', sid)}\n{text}")
+            except StepFailed as e:
+                ok = False
+                run.log.append(f"{step.get('name', sid)}: {e}")
+            outcome = "success" if ok else "failure"
+            ctx["steps"][sid] = {"outcome": outcome, "conclusion": outcome, "outputs": outputs}
+            if not ok:
+                ctx["_status"] = run.result = "failure"
+        run.outputs = {k: _text(interpolate(v, ctx)) for k, v in
+                       (job.get("outputs") or {}).items()}
+        return run
+
+    # ------------------------------------------------------------------ run: steps
+    def _shell(self, script: str, env: dict, workspace: Path, temp: Path):
+        out_file = temp / f"output-{next(self._tokens)}"
+        out_file.touch()
+        script_file = temp / f"step-{next(self._tokens)}.sh"
+        script_file.write_text(script)
+        env = {**env, "GITHUB_OUTPUT": str(out_file), "GITHUB_ENV": str(temp / "env"),
+               "GITHUB_PATH": str(temp / "path")}
+        proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail",
+                               str(script_file)], cwd=workspace, env=env,
+                              capture_output=True, text=True, timeout=900)
+        return proc.returncode == 0, parse_outputs(out_file.read_text()), \
+            proc.stdout[-3000:] + proc.stderr[-3000:]
+
+    # ------------------------------------------------------------------ uses: steps
+    def _uses(self, step: dict, ctx: dict, workspace: Path, run_id: int) -> dict:
+        action = step["uses"].split("@")[0]
+        w = {k: _text(interpolate(v, ctx)) for k, v in (step.get("with") or {}).items()}
+        if action == "actions/checkout":
+            assert w.get("persist-credentials") == "false"
+            return self._checkout(workspace / w.get("path", "."), w.get("ref") or None, ctx)
+        if action in ("actions/upload-artifact", "actions/upload-pages-artifact"):
+            name = w.get("name", "github-pages")
+            src = Path(w["path"])
+            if not src.exists() or not any(src.iterdir()):
+                raise StepFailed(f"no files found at {src}")
+            shutil.copytree(src, self.tmp / "artifacts" / str(run_id) / name)
+            return {}
+        if action == "actions/download-artifact":
+            source_run = w.get("run-id") or str(run_id)
+            if source_run != str(run_id):
+                assert ctx["_perms"].get("actions") in ("read", "write"), \
+                    "downloading another run's artifact needs actions: read"
+            src = self.tmp / "artifacts" / source_run / w["name"]
+            if not src.exists():
+                raise StepFailed(f"artifact {w['name']} not found in run {source_run}")
+            shutil.copytree(src, w["path"], dirs_exist_ok=True)
+            return {}
+        if action == "actions/deploy-pages":
+            assert ctx["_perms"].get("pages") == "write"
+            assert ctx["_perms"].get("id-token") == "write"
+            return {"page_url": SITE_URL + "/"}
+        if action == "actions/setup-python":
+            return {}
+        raise AssertionError(f"no emulation for {action}")
+
+    def _checkout(self, dest: Path, ref: str | None, ctx: dict) -> dict:
+        git = ["git", "-c", "advice.detachedHead=false"]
+        subprocess.run([*git, "clone", "--quiet", str(self.origin), str(dest)], check=True)
+        subprocess.run([*git, "-C", str(dest), "fetch", "--quiet", "origin",
+                        "+refs/pull/*:refs/remotes/origin/pull/*"], check=True)
+        if ref is None and ctx["github"]["event_name"] == "pull_request":
+            raise AssertionError("checking out a pull_request's merge ref is not emulated")
+        if ref and re.fullmatch(r"[0-9a-f]{40}", ref):
+            subprocess.run([*git, "-C", str(dest), "checkout", "--quiet", "--detach", ref],
+                           check=True)
+        elif ref and ref.startswith("refs/pull/"):
+            remote = "refs/remotes/origin/pull/" + ref.removeprefix("refs/pull/")
+            subprocess.run([*git, "-C", str(dest), "checkout", "--quiet", "--detach", remote],
+                           check=True)
+        elif ref:
+            subprocess.run([*git, "-C", str(dest), "checkout", "--quiet", "-B", ref,
+                            f"origin/{ref}"], check=True)
+        # a fresh clone of the bare repository: no credentials are stored anywhere
+        assert "extraheader" not in (dest / ".git" / "config").read_text()
+        return {}
+
+
+class StepFailed(Exception):
+    pass
+
+
+def parse_outputs(text: str) -> dict[str, str]:
+    out, lines = {}, iter(text.splitlines())
+    for line in lines:
+        if "<<" in line and "=" not in line.split("<<")[0]:
+            key, marker = line.split("<<", 1)
+            out[key] = "\n".join(itertools.takewhile(lambda x, m=marker: x != m, lines))
+        elif "=" in line:
+            key, value = line.split("=", 1)
+            out[key] = value
+    return out
+
+
+# --------------------------------------------------------------------------- fixtures
+def git(*args: str, cwd: Path | None = None) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
+                          text=True).stdout
+
+
+@pytest.fixture
+def hub(tmp_path):
+    """The hub on "GitHub": a bare repository with the iris kit, in its closed phase."""
+    start = datetime.now(UTC) - timedelta(hours=1)
+    work = build_hub(tmp_path / "setup", KITS, ["iris"], start)
+    origin = tmp_path / "origin.git"
+    git("clone", "--quiet", "--bare", str(work.workdir or work.path), str(origin))
+    (tmp_path / "home").mkdir()
+    with GitHubServer() as github:
+        github.add_repo(HUB)
+        replay = Replay(tmp_path, origin, github,
+                        runner_env={"GITRAMP_DATA_DIR": str(KITS / "{challenge}" / "hidden"),
+                                    "GITRAMP_PRIVATE_LEDGER": str(tmp_path / "private")},
+                        vars={"GITRAMP_SITE_URL": SITE_URL})
+        yield replay
+
+
+def open_fork_pr(replay: Replay, author: str, files: dict[str, bytes], number: int,
+                 title: str = "My submission") -> tuple[str, dict]:
+    """A commit in `author`'s fork, pushed to the hub as refs/pull/<n>/head (as GitHub
+    does), the PR known to the API, and its `pull_request` event payload."""
+    fork = pygit2.Repository(str(replay.origin))
+    main = fork.references["refs/heads/main"].target
+    head = commit_files(fork, f"refs/pull/{number}/head", files, parent=main,
+                        message=title, author=author)
+    changed = sorted(files)
+    pull = replay.github.open_pull(HUB, number=number, author=author, head_sha=str(head),
+                                   head_repo=f"{author}/iris-hub", head_ref="my-submission",
+                                   base_sha=str(main), files=changed, title=title)
+    gh = replay.github
+    event = {"action": "opened", "number": number, "pull_request": gh.pull_json(pull),
+             "repository": gh.repo_json(HUB), "sender": gh.user_json(author)}
+    return str(head), event
+
+
+def workflow_run_event(replay: Replay, run_id: int, head_sha: str, author: str,
+                       conclusion: str, name: str = "gitramp submission") -> dict:
+    gh = replay.github
+    return {"action": "completed",
+            "workflow_run": {"id": run_id, "name": name, "event": "pull_request",
+                             "status": "completed", "conclusion": conclusion,
+                             "head_sha": head_sha, "head_branch": "my-submission",
+                             "head_repository": gh.repo_json(f"{author}/iris-hub"),
+                             "pull_requests": []},  # empty for a fork's PR, as on GitHub
+            "repository": gh.repo_json(HUB), "sender": gh.user_json(author)}
+
+
+def example(name: str) -> dict[str, bytes]:
+    folder = KITS / "iris" / "submissions" / name
+    return {f.name: f.read_bytes() for f in folder.glob("*.py")}
+
+
+def ledger_records(replay: Replay) -> list[Result]:
+    return Ledger(replay.origin).records("iris")
+
+
+def comments(replay: Replay, number: int) -> list[str]:
+    return [c["body"] for c in replay.github.comments_on(HUB, number)]
+
+
+def logs(jobs: dict[str, JobRun]) -> str:
+    return "\n".join(line for j in jobs.values() for line in j.log)
+
+
+# --------------------------------------------------------------------------- the replays
+@pytest.mark.docker
+@pytest.mark.slow
+def test_a_fork_pr_goes_from_opened_to_scored_commented_and_recorded(hub, docker_engine):
+    files = {f"kits/iris/submissions/alice_rf/{n}": d
+             for n, d in example("random_forest").items()}
+    sha, event = open_fork_pr(hub, "alice", files, number=7)
+
+    run_id, jobs = hub.run_workflow("submission.yml", "pull_request", event)
+    assert jobs["validate"].result == "success", logs(jobs)
+    assert (hub.tmp / "artifacts" / str(run_id) / "gitramp-submission" /
+            "submission.bundle").is_file()
+
+    # nothing runs on the self-hosted runner before an organizer approves
+    trigger = workflow_run_event(hub, run_id, sha, "alice", "success")
+    _, waiting = hub.run_workflow("scoring.yml", "workflow_run", trigger, approve=False)
+    assert waiting["plan"].result == "success", logs(waiting)
+    assert waiting["score"].result == "waiting" and ledger_records(hub) == []
+    assert hub.github.statuses_of(HUB, sha)[-1]["state"] == "pending"
+
+    _, jobs = hub.run_workflow("scoring.yml", "workflow_run", trigger)
+    assert jobs["plan"].outputs["runs_on"] == '["self-hosted","gitramp"]'
+    assert jobs["score"].runs_on == ["self-hosted", "gitramp"]
+    assert jobs["score"].environment == "gitramp-scoring"
+    assert jobs["score"].result == "success", logs(jobs)
+
+    (record,) = ledger_records(hub)
+    assert (record.status, record.submission, record.team, record.pr, record.commit) == \
+        (SCORED, "alice_rf", "alice", 7, sha)
+    assert record.backend == "docker"
+    (body,) = comments(hub, 7)
+    assert "**scored**" in body and "Rank **1** of 1" in body
+    assert f"{SITE_URL}/iris/s/alice_rf/" in body
+    test_values = _test_values(hub.tmp / "private")
+    assert test_values  # the private ledger on the runner holds the test scores
+    assert not {v for v in test_values if v in body}
+    status = hub.github.statuses_of(HUB, sha)[-1]
+    assert status["state"] == "success" and status["description"].startswith("scored: acc")
+    assert hub.github.pulls[(HUB, 7)].labels == ["gitramp:scored"]
+
+    # the site is rebuilt after scoring and deployed
+    site_trigger = workflow_run_event(hub, 1, sha, "alice", "success", name="gitramp scoring")
+    site_run, site = hub.run_workflow("site.yml", "workflow_run", site_trigger)
+    assert site["build"].result == "success" and site["deploy"].result == "success", logs(site)
+    pages = hub.tmp / "artifacts" / str(site_run) / "github-pages"
+    assert list(pages.rglob("alice_rf/*.html"))
+
+
+def _test_values(private: Path) -> set[str]:
+    """The private test scores, as the comment would print them."""
+    out: set[str] = set()
+    for path in private.rglob("*.yml") if private.exists() else []:
+        data = yaml.safe_load(path.read_text()) or {}
+        for split in (data.get("bagged") or {}).values():
+            for v in split.values():
+                out.update({f"{v:.3f}", f"{v:.4f}"})
+    return out
+
+
+def _record_alice(replay: Replay) -> None:
+    """alice's scored submission alice_rf already in the ledger (pushed to the hub)."""
+    work = replay.tmp / "organizer"
+    git("clone", "--quiet", str(replay.origin), str(work))
+    ledger = Ledger(work)
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    ledger.record(Result(challenge="iris", submission="alice_rf", status=SCORED, team="alice",
+                         score_names=["acc"], folds=[FoldResult({"valid": {"acc": 0.9}},
+                                                                1.0, 0.1)],
+                         bagged={"valid": {"acc": 0.9}}, tree="a" * 40, commit="b" * 40,
+                         scoring_hash="c" * 40, submitted_at=now, scored_at=now, pr=3))
+    ledger.push("origin")
+
+
+@pytest.mark.parametrize("case", ["github_folder", "other_team"])
+def test_a_pr_out_of_bounds_is_rejected_with_its_reason_and_never_scored(hub, case):
+    _record_alice(hub)
+    before = ledger_records(hub)
+    if case == "github_folder":
+        files = {"kits/iris/submissions/mallory_x/classifier.py":
+                 example("starting_kit")["classifier.py"],
+                 ".github/workflows/steal.yml": b"on: push\njobs: {}\n"}
+        expected = r"scope: the change touches files outside a submission folder " \
+                   r"\(\.github/workflows/steal\.yml\)"
+    else:
+        files = {"kits/iris/submissions/alice_rf/classifier.py":
+                 example("starting_kit")["classifier.py"]}
+        expected = r"name: the submission name 'alice_rf' belongs to team alice"
+    sha, event = open_fork_pr(hub, "mallory", files, number=11)
+
+    run_id, jobs = hub.run_workflow("submission.yml", "pull_request", event)
+    assert jobs["validate"].result == "failure"
+    assert re.search(expected, logs(jobs)), logs(jobs)
+    # the artifact is still uploaded, so the privileged side can tell the participant
+    trigger = workflow_run_event(hub, run_id, sha, "mallory", "failure")
+    _, jobs = hub.run_workflow("scoring.yml", "workflow_run", trigger)
+    assert jobs["plan"].result == "failure"
+    assert jobs["score"].result == "skipped"  # never reaches the self-hosted runner
+    (body,) = comments(hub, 11)
+    assert "**rejected**" in body and re.search(expected, body), body
+    assert hub.github.statuses_of(HUB, sha)[-1]["state"] == "failure"
+    assert hub.github.pulls[(HUB, 11)].labels == ["gitramp:rejected"]
+    assert ledger_records(hub) == before  # nothing recorded, nothing scored
+
+
+def test_an_artifact_lying_about_its_head_is_refused(hub):
+    files = {f"kits/iris/submissions/bob_a/{n}": d for n, d in example("starting_kit").items()}
+    sha, event = open_fork_pr(hub, "bob", files, number=5)
+    run_id, jobs = hub.run_workflow("submission.yml", "pull_request", event)
+    assert jobs["validate"].result == "success", logs(jobs)
+    # the PR moves on after the run: the run's head is no longer the PR's head
+    hub.github.push_to_pull(HUB, 5, "f" * 40)
+    trigger = workflow_run_event(hub, run_id, sha, "bob", "success")
+    _, jobs = hub.run_workflow("scoring.yml", "workflow_run", trigger)
+    assert jobs["plan"].result == "failure" and jobs["score"].result == "skipped"
+    assert "has moved" in logs(jobs)
+    assert comments(hub, 5) == [] and ledger_records(hub) == []
+
+
+def test_expressions_follow_github_rules():
+    ctx = {"_status": "failure", "steps": {"v": {"outcome": "failure"}},
+           "vars": {}, "github": {"event": {"workflow_run": {"event": "pull_request"}}}}
+    assert evaluate("failure() && steps.v.outcome == 'failure'", ctx) is True
+    assert evaluate("vars.X || './trusted'", ctx) == "./trusted"
+    assert evaluate("!cancelled()", ctx) is True
+    assert condition({"if": "github.event.workflow_run.event == 'pull_request'"}, ctx) is False
+    assert interpolate("${{ fromJSON('[\"a\",\"b\"]') }}", ctx) == ["a", "b"]
