@@ -1,6 +1,11 @@
-"""Scanning: every submission branch whose current version has no final ledger record is
+"""Scanning: every submission ref whose current version has no final ledger record is
 validated (in order, so quotas count earlier ones of the same run) and then scored, up
-to `workers` at a time. Nothing recorded already is read beyond its ledger entry."""
+to `workers` at a time. Nothing recorded already is read beyond its ledger entry.
+
+Submission refs are the branches `submit/<team>/<name>` and the fetched pull-request
+heads `refs/pull/<n>/head` whose team the ledger knows from an earlier version of the
+same pull request (a new pull request is scored first by `gitramp score --pr N
+--author LOGIN`, which is given the author by the forge)."""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from challenge import submission as subs
-from challenge.pipeline import Options, Outcome, Pipeline
+from challenge.pipeline import SKIPPED, Options, Outcome, Pipeline
 from scorer.result import ERROR
 
 
@@ -27,6 +32,23 @@ def candidates(pipe: Pipeline) -> tuple[list[subs.Submission], list[Outcome]]:
             continue
         if not pipe.settled(sub, entries):
             todo.append(sub)
+    pulls = sorted(r for r in repo.references if subs.PR_REF.fullmatch(r))
+    if pulls:
+        teams = {r.pr: r.team for r in sorted(pipe.ledger.records(),
+                                              key=lambda r: r.submitted_at or "") if r.pr}
+        for ref in pulls:
+            number = int(subs.PR_REF.fullmatch(ref).group(1))
+            if number not in teams:
+                bad.append(Outcome(None, SKIPPED, f"{ref}: no team known yet; score it with "
+                                   f"gitramp score --pr {number} --author LOGIN"))
+                continue
+            try:
+                sub = subs.from_ref(repo, ref, team=teams[number], pr=number)
+            except subs.SubmissionError as e:
+                bad.append(Outcome(None, "rejected", str(e)))
+                continue
+            if not pipe.settled(sub, entries):
+                todo.append(sub)
     todo.sort(key=lambda s: (repo[s.commit].commit_time, s.ref))
     return todo, bad
 
@@ -43,15 +65,15 @@ def scan(repo_path: str | Path, options: Options, *, workers: int = 1, quiet: bo
     pipe = Pipeline(repo_path, options)
     todo, outcomes = candidates(pipe)
     for o in outcomes:
-        echo(f"[yellow]skipped branch[/]: {o.message}")
+        echo(f"[yellow]skipped[/] {o.message}")
     if not todo:
         echo("nothing new to score")
         return outcomes
     records = pipe.ledger.records()
     accepted = []
     for sub in todo:
-        team, name = subs.parse_branch(sub.ref)
-        v = pipe.validate(ref=sub.ref, team=team, name=name, records=records)
+        name = sub.name if sub.pr is None else None  # a branch's name is its submission's
+        v = pipe.validate(ref=sub.ref, team=sub.team, name=name, pr=sub.pr, records=records)
         if v.ok:
             accepted.append(v)
         else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import timedelta
 
 import pygit2
 import pytest
@@ -236,3 +237,27 @@ def test_an_organizers_checkout_follows_the_commands(scanned, tmp_path):
     assert repo.status() == {"notes.txt": pygit2.enums.FileStatus.WT_NEW}
     assert (hub_path / "kits/iris/submissions/rf/classifier.py").is_file()
     assert (hub_path / "leaderboard_data/iris/state.yml").is_file()
+
+
+def test_scan_follows_pull_requests_whose_team_the_ledger_knows(scanned, tmp_path, capsys):
+    hub_path, private = copy_of(scanned, tmp_path)
+    repo = pygit2.Repository(str(hub_path))
+    first = submit(repo, "x", "via_pr", example("iris", "starting_kit"))
+    repo.references.create("refs/pull/3/head", first)
+    repo.references.create("refs/pull/4/head", submit(repo, "y", "unknown_pr",
+                                                      example("iris", "starting_kit")))
+    for ref in ("refs/heads/submit/x/via_pr", "refs/heads/submit/y/unknown_pr"):
+        repo.references.delete(ref)
+    cli(["score", "--repo", str(hub_path), "--pr", "3", "--author", "gina", "--quick",
+         "--now", "2026-12-01T03:00Z"])
+    # a second push to the same pull request
+    second = commit_files(repo, "refs/pull/3/head", {
+        "kits/iris/submissions/via_pr/classifier.py":
+        example("iris", "starting_kit")["classifier.py"] + b"# v2\n"}, message="v2")
+    options = Options(now=CLOSED_NOW + timedelta(hours=5), quick=True)
+    outcomes = scan(hub_path, options, quiet=True)
+    by_status = {o.status: o for o in outcomes}
+    assert by_status["scored"].submission.commit == str(second)
+    assert (by_status["scored"].submission.team, by_status["scored"].submission.pr) == \
+        ("gina", 3)
+    assert "refs/pull/4/head: no team known" in by_status["skipped"].message

@@ -1,5 +1,6 @@
-"""`gitramp scan`: score every submission branch (submit/<team>/<name>) whose current
-version is not in the ledger yet, up to --workers at a time.
+"""`gitramp scan`: score every submission ref whose current version is not in the ledger
+yet, up to --workers at a time: branches submit/<team>/<name>, and fetched pull-request
+heads refs/pull/<n>/head whose team an earlier version in the ledger gives.
 
 Exit 0 when every new submission was scored, 1 when any was rejected or failed."""
 
