@@ -55,6 +55,9 @@ def options(args: argparse.Namespace):
                 quick=args.quick)
     if args.runner:
         o.runner = args.runner
+    if args.private_ledger is None:
+        print("warning: no --private-ledger given: test scores will not be kept anywhere "
+              "(the public ledger never holds them)", file=sys.stderr)
     return o
 
 

@@ -80,7 +80,7 @@ def _score_with_progress(pipe, v, quiet: bool):
     from rich.progress import Progress
 
     kit = pipe.kit(v.submission.kit)
-    n = kit.cv.params.get("n_splits", 0) or None
+    n = None if pipe.options.quick else (kit.cv.params.get("n_splits", 0) or None)
     with Progress(console=Console(stderr=True), disable=quiet, transient=True) as bar:
         task = bar.add_task(f"scoring {v.submission.label}", total=n)
         return pipe.score(v, progress=lambda _i: bar.advance(task))
