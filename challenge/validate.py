@@ -94,16 +94,21 @@ def check_scope(changed: list[str], kits: list[KitLocation]) -> tuple[list[Reaso
 
 
 def check_files(kit: Kit, name: str, team: str, files: list[FileEntry],
-                read: Callable[[FileEntry], bytes], records: Iterable[Result]) -> list[Reason]:
+                read: Callable[[FileEntry], bytes], records: Iterable[Result],
+                on_default_branch: bool = False) -> list[Reason]:
     reasons = []
     if not NAME_RE.fullmatch(name) or name in RESERVED_NAMES:
         reasons.append(Reason("name", f"{name!r} is not a usable submission name; use up to 64 "
                               "letters, digits, _ and - (not " + ", ".join(RESERVED_NAMES) + ")"))
-    owners = sorted({r.team for r in records if r.challenge == kit.name
-                     and r.submission == name and r.team and r.team != team})
+    claims = [r for r in records if r.challenge == kit.name and r.submission == name
+              and r.team and r.status != REJECTED]
+    owners = sorted({r.team for r in claims} - {team})
     if owners:
         reasons.append(Reason("name", f"the submission name {name!r} belongs to team "
                               f"{owners[0]}; choose another name"))
+    elif on_default_branch and not claims:
+        reasons.append(Reason("name", f"submissions/{name}/ is part of the kit on the default "
+                              "branch (the organizers'); copy it under a new name"))
 
     needed = elements(kit.workflow)
     paths = {f.path for f in files}
@@ -213,17 +218,18 @@ def validate_refs(repo: pygit2.Repository, *, base: str | None, head: str, team:
         raise subs.SubmissionError("no team known: pass --team or --author")
     out.submission = subs.Submission(loc, name, team, str(head_c.id), str(folder.id),
                                      ref or head, str(base_c.id) if base_c else None, pr, author)
+    on_default = gitrepo.subtree(repo, trusted.tree, loc.path("submissions", name)) is not None
     out.reasons += check(kit, out.submission, gitrepo.list_files(repo, folder),
-                         lambda f: repo[f.oid].data, records, now, out)
+                         lambda f: repo[f.oid].data, records, now, out, on_default)
     return out
 
 
 def check(kit: Kit, sub: subs.Submission, files: list[FileEntry],
           read: Callable[[FileEntry], bytes], records: Iterable[Result], now: datetime,
-          into: Validation | None = None) -> list[Reason]:
+          into: Validation | None = None, on_default_branch: bool = False) -> list[Reason]:
     """Every rule but scope, for a located submission."""
     records = list(records)
-    reasons = check_files(kit, sub.name, sub.team, files, read, records)
+    reasons = check_files(kit, sub.name, sub.team, files, read, records, on_default_branch)
     timing, phase = check_phase_and_quota(kit, sub.team, sub.tree, records, now)
     if into is not None:
         into.phase = phase

@@ -141,3 +141,13 @@ def test_every_broken_rule_has_its_own_reason(hub):
     v = check(hub, "refs/heads/submit/red/rf", now=START - timedelta(days=1))
     assert rules(v) == ["scope", "files", "types", "phase"]
     assert v.to_dict()["ok"] is False and len(v.to_dict()["reasons"]) == 4
+
+
+def test_the_starting_kit_and_rejected_claims(hub):
+    submit(hub, "red", "starting_kit", {"classifier.py": b"x = 2\n"})
+    v = check(hub, "refs/heads/submit/red/starting_kit")
+    assert rules(v) == ["name"] and "the organizers'" in v.reasons[0].message
+    submit(hub, "red", "rf", RF)
+    refused = Result(challenge="iris", submission="rf", status="rejected", team="blue",
+                     tree="0" * 40, submitted_at="2026-11-30T00:00:00Z")
+    assert check(hub, "refs/heads/submit/red/rf", records=[refused]).ok
