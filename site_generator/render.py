@@ -71,6 +71,7 @@ def when(iso: str | None) -> Markup:
     return Markup(f'<time datetime="{escape(iso)}">{escape(shown)}</time>')
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def url(path: str) -> str:
     """Quote a relative path for an href, keeping its slashes."""
     return quote(path, safe="/#.-_~")
