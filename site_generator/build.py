@@ -309,14 +309,22 @@ class _Builder:
 
     def _lineage_page(self, ch: Challenge, view: ChallengeView, cdir: str) -> None:
         by_ref = _by_ref(ch.entries)
+        derived = [(e, by_ref.get(e.parent_ref or "")) for e in ch.entries if e.parent_ref]
+        path = f"{cdir}/lineage.html"
+        key = _key(self.fingerprint, view.title, view.tabs, [
+            (e.ref, e.name, e.key, e.team, e.submitted_at, e.parent_ref,
+             e.result.lineage.get("parent_team"), e.result.lineage.get("inherited_share"),
+             p and (p.ref, p.name, p.key, p.team, p.submitted_at)) for e, p in derived])
+        if self.out.fresh(path, key):  # most new results derive from nothing
+            return
         nodes = [plots.Node(e.ref, e.name, e.team, page_of(e), e.submitted_at)
                  for e in by_ref.values()]
         edges = [(e.parent_ref, e.ref) for e in by_ref.values()
                  if e.parent_ref and e.parent_ref in by_ref]
         graph = plots.lineage_graph(f"Lineage of {ch.title}", nodes, edges)
-        derived = [(e, by_ref.get(e.parent_ref or "")) for e in ch.entries if e.parent_ref]
-        self.page(f"{cdir}/lineage.html", "lineage.html", ch=view, root="../",
-                  graph=Markup(graph), derived=derived)
+        self.out.write(path, self.render("lineage.html", ch=view, root="../",
+                                         graph=Markup(graph), derived=derived, code_css=False),
+                       inputs_key=key)
 
     # ------------------------------------------------------------- submission pages
     def _submission_pages(self, ch: Challenge, view: ChallengeView, cdir: str) -> None:

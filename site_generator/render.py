@@ -101,6 +101,7 @@ def _markdown() -> MarkdownIt:
     md.add_render_rule("image", _image)
     md.add_render_rule("heading_open", _heading)
     md.add_render_rule("heading_close", _heading)
+    md.add_render_rule("th_open", _th_open)
     return md
 
 
@@ -136,6 +137,11 @@ def _heading(self, tokens, idx, options, env):
     """A README's headings sit under the page's own h1 and h2: shift them down two."""
     level = min(6, int(tokens[idx].tag[1]) + 2)
     tokens[idx].tag = f"h{level}"
+    return self.renderToken(tokens, idx, options, env)
+
+
+def _th_open(self, tokens, idx, options, env):
+    tokens[idx].attrSet("scope", "col")  # a README's table headers are column headers
     return self.renderToken(tokens, idx, options, env)
 
 

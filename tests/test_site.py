@@ -311,3 +311,18 @@ def test_parse_cache_holds_no_unrevealed_private_score_and_survives_damage(demo,
     buckets[0].write_bytes(b"\x00garbage")
     again = build(srepo.path, tmp_path / "site", now=NOW)
     assert again.submissions == 38
+
+
+def test_pages_carry_the_markup_assistive_technology_needs(demo):
+    _, site, _ = demo
+    pages = sorted(site.rglob("*.html"))
+    for page in pages:
+        text = page.read_text()
+        assert '<html lang="en">' in text and '<meta name="viewport"' in text, page
+        ours = re.sub(r'<article class="readme">.*?</article>', "", text, flags=re.S)
+        assert ours.count("<table") == ours.count("<caption>"), page  # README: no caption
+        assert re.search(r"<h1[ >]", text), page
+        for th in re.findall(r"<th\b[^>]*>", text):
+            assert "scope=" in th, (page, th)
+        for img in re.findall(r"<img\b[^>]*>", text):
+            assert re.search(r'alt="[^"]{10,}"', img), (page, img)
