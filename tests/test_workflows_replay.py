@@ -427,11 +427,11 @@ def test_a_fork_pr_goes_from_opened_to_scored_commented_and_recorded(hub, docker
 
 
 def _test_values(private: Path) -> set[str]:
-    """The private test scores, as the comment would print them."""
+    """The private test scores the runner kept, as a comment would print them."""
+    ledger = Ledger(private)
     out: set[str] = set()
-    for path in private.rglob("*.yml") if private.exists() else []:
-        data = yaml.safe_load(path.read_text()) or {}
-        for split in (data.get("bagged") or {}).values():
+    for path in ledger.entries("iris"):
+        for split in (ledger.read(path).get("bagged") or {}).values():
             for v in split.values():
                 out.update({f"{v:.3f}", f"{v:.4f}"})
     return out
