@@ -241,6 +241,10 @@ class Node:
     time: str
 
 
+def _clip(text: str, n: int) -> str:
+    return text if len(text) <= n else text[:n - 1] + "…"
+
+
 def lineage_graph(title: str, nodes: list[Node], edges: list[tuple[str, str]],
                   max_nodes: int = 300) -> str:
     """Parent -> child arrows, one column per generation, teams in colour; nodes link
@@ -266,7 +270,14 @@ def lineage_graph(title: str, nodes: list[Node], edges: list[tuple[str, str]],
         columns.setdefault(level(n.ref), []).append(n)
     teams = sorted({n.team for n in nodes})
     colour = {t: PALETTE[i % len(PALETTE)] for i, t in enumerate(teams)}
-    cw, rh, bw, bh = 190, 34, 170, 24
+    # each column in the order of its parents' rows, so arrows cross as little as may be
+    row_of: dict[str, int] = {}
+    for d in sorted(columns):
+        col = columns[d]
+        if d:
+            col.sort(key=lambda n: (row_of.get(parent.get(n.ref, ""), 0), n.time))
+        row_of.update((n.ref, i) for i, n in enumerate(col))
+    cw, rh, bw, bh = 222, 34, 200, 24
     rows = max(len(c) for c in columns.values())
     width, height = 20 + cw * len(columns), 40 + rh * rows + 18 * len(teams)
     pos = {n.ref: (10 + d * cw, 30 + i * rh) for d, col in columns.items()
@@ -282,7 +293,7 @@ def lineage_graph(title: str, nodes: list[Node], edges: list[tuple[str, str]],
         nx, ny = pos[n.ref]
         box = (f'<rect x="{nx}" y="{ny}" width="{bw}" height="{bh}" rx="4" fill="#fff" '
                f'stroke="{colour[n.team]}" stroke-width="2.5"/>'
-               f'<text x="{nx + 6}" y="{ny + 16}" fill="#111">{escape(n.label[:24])}</text>')
+               f'<text x="{nx + 6}" y="{ny + 16}" fill="#111">{escape(_clip(n.label, 28))}</text>')
         tip = f"<title>{escape(n.label)} by {escape(n.team)}</title>"
         if n.href:
             body.append(f'<a href="{escape(n.href)}">{tip}{box}</a>')
