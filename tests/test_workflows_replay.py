@@ -13,6 +13,7 @@ never scored.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import re
@@ -76,7 +77,15 @@ def evaluate(expr: str, ctx: dict):
             value = value.get(part) if isinstance(value, dict) else None
         return value
 
-    funcs = {"success": lambda: ctx["_status"] == "success",
+    def hash_files(*patterns: str) -> str:
+        root = Path(ctx["github"].get("workspace", "."))
+        files = sorted(p for pat in patterns for p in root.glob(pat) if p.is_file())
+        if not files:
+            return ""
+        return hashlib.sha256(b"".join(hashlib.sha256(p.read_bytes()).digest()
+                                       for p in files)).hexdigest()
+
+    funcs = {"success": lambda: ctx["_status"] == "success", "hashFiles": hash_files,
              "failure": lambda: ctx["_status"] == "failure",
              "always": lambda: True, "cancelled": lambda: False,
              "fromJSON": json.loads, "toJSON": json.dumps,
@@ -179,6 +188,7 @@ class Replay:
         workspace.mkdir(parents=True)
         temp.mkdir()
         ctx["runner"] = {"temp": str(temp), "os": "Linux"}
+        ctx["github"]["workspace"] = str(workspace)
         runs_on = interpolate(job["runs-on"], ctx)
         self_hosted = "self-hosted" in (runs_on if isinstance(runs_on, list) else [runs_on])
         env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
@@ -504,3 +514,16 @@ def test_expressions_follow_github_rules():
     assert evaluate("!cancelled()", ctx) is True
     assert condition({"if": "github.event.workflow_run.event == 'pull_request'"}, ctx) is False
     assert interpolate("${{ fromJSON('[\"a\",\"b\"]') }}", ctx) == ["a", "b"]
+
+
+def test_gitramp_is_installed_from_the_hub_or_from_pypi_in_a_standalone_kit(tmp_path):
+    step = next(s for s in yaml.safe_load((WORKFLOWS / "scoring.yml").read_text())
+                ["jobs"]["score"]["steps"] if s.get("name") == "Install gitramp")
+    spec = step["env"]["GITRAMP_PIP_SPEC"]
+    ctx = {"vars": {}, "github": {"workspace": str(tmp_path)}, "_status": "success"}
+    assert interpolate(spec.strip(), ctx) == "gitramp"
+    (tmp_path / "trusted").mkdir()
+    (tmp_path / "trusted" / "pyproject.toml").write_text("[project]\nname = 'gitramp'\n")
+    assert interpolate(spec.strip(), ctx) == "./trusted"
+    ctx["vars"]["GITRAMP_PIP_SPEC"] = "gitramp==0.1.0"
+    assert interpolate(spec.strip(), ctx) == "gitramp==0.1.0"
