@@ -134,7 +134,7 @@ class ChallengeView:
     n_submissions: int = 0
     alt_best: str = ""
     alt_hist: str = ""
-    open_mark: bool = False
+    open_mark: str = ""  # what the dashed line of the progress plot marks
 
     @property
     def n_teams(self) -> int:
@@ -287,7 +287,8 @@ class _Builder:
             marks = [plots.Mark(_iso(p.start), f"{p.name} phase") for p in ch.phases[1:]]
             if ch.state.opened_at:
                 marks = [plots.Mark(ch.state.opened_at, "code opened")]
-            view.open_mark = bool(marks)
+            view.open_mark = ("the opening of the code" if ch.state.opened_at else
+                              "the start of the open phase" if marks else "")
             teams = best_over_time(public, first.lower_is_better)
             overall = overall_best_over_time(public, first.lower_is_better)
             svg_best = plots.best_over_time(f"Best {first.name} over time", first.name,
