@@ -133,8 +133,11 @@ def _bundle(args) -> int:
     sha, ref = _sha(args.sha), f"refs/pull/{args.pr}/head"
     _git(args.repo, "fetch", "--quiet", "--no-tags", str(args.source.resolve()), f"+{sha}:{ref}")
     default = _git(args.repo, "symbolic-ref", "HEAD").strip()
-    exclude = [f"^{default}"] if _git(args.repo, "merge-base", default, sha).strip() != sha \
-        else []
+    # Leave out what the default branch has (the scorer's clone has it too), unless the
+    # head is already on it: a bundle may not be empty.
+    merged = subprocess.run(["git", "-C", str(args.repo), "merge-base", "--is-ancestor", sha,
+                             default], capture_output=True).returncode == 0
+    exclude = [] if merged else [f"^{default}"]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     _git(args.repo, "bundle", "create", "--quiet", str(args.out.resolve()), ref, *exclude)
     print(f"{args.out}: {ref} at {sha}")
