@@ -150,7 +150,7 @@ class Demo:
                 i += 1
         first_kit = self.main_kit
         if load_kit(self.kits_dir / first_kit).workflow == "classifier":
-            self.branch(repo, "carol", "broken_features", first_kit,
+            self.branch(repo, "dave", "broken_features", first_kit,
                         {"classifier.py": FAILING}, when + timedelta(minutes=i))
         # the same team again, one minute after its first: min_interval says no
         team, sub, kit = first_of[first_kit]
