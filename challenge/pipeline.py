@@ -74,6 +74,7 @@ class Pipeline:
         self._backend = None
         self._lock = threading.Lock()
         self._pending: list[Result] = []  # accepted in this run, not yet recorded
+        self._now = options.now or utcnow()
         default = self.ledger.head()
         if default is None:
             raise subs.SubmissionError(f"{repo_path}: the default branch has no commit yet")
@@ -85,7 +86,9 @@ class Pipeline:
 
     @property
     def now(self) -> datetime:
-        return self.options.now or utcnow()
+        """When submissions are validated: one instant for the whole run, so quotas and
+        `submitted_at` agree (the scoring itself may take minutes)."""
+        return self._now
 
     def backend(self):
         with self._lock:
