@@ -15,6 +15,7 @@ any static server):
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import time
@@ -73,6 +74,18 @@ class BuildSummary:
 def build(repo_path: str | Path, out_dir: str | Path, *,
           now: datetime | None = None) -> BuildSummary:
     """Build (or update) the site of the repository at `repo_path` into `out_dir`."""
+    # A big ledger is millions of small objects and the build makes no reference cycles
+    # worth collecting: the cyclic collector would rescan them all, again and again.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _build(repo_path, out_dir, now)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _build(repo_path: str | Path, out_dir: str | Path, now: datetime | None) -> BuildSummary:
     started = time.perf_counter()
     now = now or datetime.now(UTC)
     git = codemod.open_repository(Path(repo_path))
