@@ -243,17 +243,21 @@ def remove_stale(client) -> int:
     runner): those labelled gitramp=1 that are stopped or past their deadline.
     Running ones within their deadline belong to a concurrent scorer and stay."""
     import docker
+    import requests
 
     now, removed = time.time(), 0
-    for c in client.containers.list(all=True, filters={"label": f"{spec.LABEL}=1"}):
-        deadline = float(c.labels.get(spec.DEADLINE_LABEL, 0) or 0)
+    # sparse: no inspect per container, which fails when a concurrent scorer removes its
+    # own container between the listing and the inspect
+    for c in client.containers.list(all=True, sparse=True,
+                                    filters={"label": f"{spec.LABEL}=1"}):
+        deadline = float((c.attrs.get("Labels") or {}).get(spec.DEADLINE_LABEL, 0) or 0)
         if c.status in ("running", "paused", "created") and deadline > now:
             continue
         try:
             c.remove(force=True)
             removed += 1
-        except docker.errors.APIError:
-            pass
+        except (docker.errors.APIError, requests.RequestException):
+            pass  # best effort: a slow engine must not fail this scoring
     for v in client.volumes.list(filters={"label": f"{spec.LABEL}=1"}):
         if float((v.attrs.get("Labels") or {}).get(spec.DEADLINE_LABEL, 0) or 0) > now:
             continue
