@@ -435,6 +435,30 @@ def test_a_fork_pr_goes_from_opened_to_scored_commented_and_recorded(hub, docker
     pages = hub.tmp / "artifacts" / str(site_run) / "github-pages"
     assert list(pages.rglob("alice_rf/*.html"))
 
+    # organizers: rescore the PR (the one comment is edited), reveal, open the open phase
+    def dispatch(action: str, pr: str = "") -> dict[str, JobRun]:
+        event = {"inputs": {"action": action, "challenge": "iris", "pr": pr},
+                 "ref": "refs/heads/main", "repository": hub.github.repo_json(HUB),
+                 "sender": hub.github.user_json("organizer")}
+        _, jobs = hub.run_workflow("organizer.yml", "workflow_dispatch", event)
+        assert jobs["organize"].result == "success", logs(jobs)
+        assert jobs["organize"].runs_on == ["self-hosted", "gitramp"]
+        return jobs
+
+    scored_at = record.scored_at
+    dispatch("rescore", "7")
+    (rescored,) = ledger_records(hub)
+    assert rescored.scored_at >= scored_at and rescored.status == SCORED
+    assert len(comments(hub, 7)) == 1
+    assert sum(1 for m, path, _ in hub.github.log if m == "PATCH" and "comments" in path) == 1
+
+    dispatch("reveal")
+    assert Ledger(hub.origin).state("iris").revealed
+    dispatch("open-phase")
+    assert Ledger(hub.origin).state("iris").code_visible
+    main = pygit2.Repository(str(hub.origin)).revparse_single("main").peel(pygit2.Commit)
+    assert "kits/iris/submissions/alice_rf/classifier.py" in main.tree
+
 
 def _test_values(private: Path) -> set[str]:
     """The private test scores the runner kept, as a comment would print them."""
