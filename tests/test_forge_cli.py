@@ -119,3 +119,29 @@ def test_event_reads_a_pull_request_payload(world, capsys):
         (4, "alice", head, "alice/iris")
     event.write_text(json.dumps({"action": "push"}))
     assert cli(["forge", "event", "--event", str(event), "--out", str(tmp / "x.json")]) == 2
+
+
+def test_report_adds_a_check_run_with_a_github_app_login(world, monkeypatch):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    tmp, head, _, gh = world
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    gh.add_app_installation(
+        31, app_id=5, public_key_pem=key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    monkeypatch.delenv("GITHUB_TOKEN")
+    monkeypatch.setenv("GITRAMP_APP_ID", "5")
+    monkeypatch.setenv("GITRAMP_APP_INSTALLATION_ID", "31")
+    monkeypatch.setenv("GITRAMP_APP_PRIVATE_KEY", key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()).decode())
+    monkeypatch.setenv("GITRAMP_BOT_LOGIN", "gitramp[bot]")
+    verdict = tmp / "verdict.json"
+    verdict.write_text(json.dumps({"ok": False, "reasons": [{"rule": "files", "message": "x"}],
+                                   "submission": {"challenge": "x", "name": "s"}}))
+    assert cli(["forge", "report", "--pr", "4", "--sha", head, "--outcome", str(verdict),
+                "--repo", str(tmp / "trusted")]) == 0
+    (run,) = gh.check_runs
+    assert (run["name"], run["conclusion"], run["head_sha"]) == ("gitramp/score", "failure", head)
+    assert gh.comments_on(REPO, 4)[0]["user"] == "gitramp[bot]"

@@ -199,7 +199,7 @@ class Replay:
                "GITHUB_EVENT_PATH": str(event_path), "GITHUB_REPOSITORY": HUB,
                "GITHUB_REPOSITORY_OWNER": HUB.split("/")[0], "GITHUB_RUN_ID": str(run_id),
                "GITHUB_API_URL": self.github.api_url, "GITHUB_SERVER_URL": self.github.url,
-               "GITHUB_JOB": name}
+               "GITHUB_JOB": name, **self._refs(ctx)}
         if self_hosted:
             env.update(self.runner_env)  # the runner host's .env
         for k, v in (job.get("env") or {}).items():
@@ -233,6 +233,17 @@ class Replay:
         run.outputs = {k: _text(interpolate(v, ctx)) for k, v in
                        (job.get("outputs") or {}).items()}
         return run
+
+    def _refs(self, ctx: dict) -> dict[str, str]:
+        """GITHUB_REF and GITHUB_SHA as GitHub sets them for each event."""
+        event, name = ctx["github"]["event"], ctx["github"]["event_name"]
+        main = str(pygit2.Repository(str(self.origin)).references["refs/heads/main"].target)
+        if name == "pull_request":
+            pr = event["pull_request"]
+            return {"GITHUB_REF": f"refs/pull/{pr['number']}/merge",
+                    "GITHUB_SHA": pr["head"]["sha"], "GITHUB_HEAD_REF": pr["head"]["ref"],
+                    "GITHUB_BASE_REF": pr["base"]["ref"]}
+        return {"GITHUB_REF": "refs/heads/main", "GITHUB_SHA": main}
 
     # ------------------------------------------------------------------ run: steps
     def _shell(self, script: str, env: dict, workspace: Path, temp: Path):

@@ -161,7 +161,9 @@ def _intake(args) -> int:
     if heads != [[sha, ref]]:
         raise GitrampError(f"the artifact's bundle must hold exactly {ref} at {sha[:10]}; "
                            f"it holds {heads}")
-    _git(args.repo, "fetch", "--quiet", "--no-tags", str(bundle), f"+{ref}:{ref}")
+    # the bundle comes from an untrusted run: have git check every object it takes in
+    _git(args.repo, "-c", "fetch.fsckObjects=true", "fetch", "--quiet", "--no-tags",
+         str(bundle), f"+{ref}:{ref}")
     _write_outputs({"pr": str(pr.number), "author": pr.author, "head_sha": pr.head_sha,
                     "base_ref": pr.base_ref})
     print(json.dumps(pr.to_dict()))
@@ -255,6 +257,9 @@ def _report(args) -> int:
         label = LABELS["rejected"] if result.status == REJECTED else LABELS["failed"]
         desc = f"{result.status}: {result.reason or ''}"
     forge.set_status(sha, state, desc, target_url=url)
+    if getattr(forge, "app", False):  # a GitHub App login can also show a check run
+        forge.create_check_run(sha, "gitramp/score", "success" if state == "success"
+                               else "failure", desc[:120], body, details_url=url)
     for other in LABELS.values():
         if other != label:
             forge.remove_label(args.pr, other)
