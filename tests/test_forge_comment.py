@@ -47,8 +47,8 @@ def test_failure_comment_gives_reason_stage_and_a_fenced_log_tail():
                log_tail="\n".join(f"line {i}" for i in range(100)) + "\n```\n@admin <b>",
                score_names=["acc"])
     body = render(r, quota_left="1 submission left today")
-    assert "**error**" in body and "**Why:** classifier.py line 12" in body
-    assert "**Stage:** fit" in body
+    assert "**error**" in body and "- **Why:** classifier.py line 12" in body
+    assert "- **Stage:** fit" in body
     assert "line 99" in body and "line 10\n" not in body  # only the tail
     assert "````text" in body  # a fence longer than any run of backticks in the log
     assert "Rank" not in body

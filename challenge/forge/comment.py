@@ -117,9 +117,9 @@ def _scores(r: Result) -> list[str]:
 
 
 def _failure(r: Result) -> list[str]:
-    out = [f"**Why:** {_escape(r.reason or 'no reason was recorded; ask the organizers')}"]
+    out = [f"- **Why:** {_escape(r.reason or 'no reason was recorded; ask the organizers')}"]
     if r.stage:
-        out.append(f"**Stage:** {_escape(r.stage)}")
+        out.append(f"- **Stage:** {_escape(r.stage)}")
     tail = _tail(r.log_tail)
     if tail:
         fence = "`" * max(3, 1 + max((len(m) for m in re.findall(r"`+", tail)), default=0))
