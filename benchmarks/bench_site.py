@@ -39,7 +39,14 @@ def measure(n: int, work: Path, code_visible: bool = False) -> dict[str, float]:
         gc.enable()
     made = time.perf_counter() - t
     site = work / f"site{n}"
-    full, full_wall, full_cpu = timed(build, srepo.path, site)  # cold: no cache, no output
+    best = None
+    for _ in range(3 if n <= 2000 else 2):  # the best of a few cold builds: less noise
+        shutil.rmtree(srepo.path / ".git" / CACHE_DIR, ignore_errors=True)
+        shutil.rmtree(site, ignore_errors=True)
+        run = timed(build, srepo.path, site)  # cold: no parse cache, empty output folder
+        if best is None or run[2] < best[2]:
+            best = run
+    full, full_wall, full_cpu = best
     _, noop_wall, noop_cpu = timed(build, srepo.path, site)
     add_submission(srepo, "bench")
     incr, incr_wall, incr_cpu = timed(build, srepo.path, site)

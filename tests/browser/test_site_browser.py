@@ -244,3 +244,16 @@ def test_screenshots_at_desktop_and_phone_width(driver, server, demo, test_outpu
             path = test_output / f"site-{name}-{size_name}.png"
             assert driver.save_screenshot(str(path)) and path.stat().st_size > 10_000
     driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def test_boards_are_complete_and_ranked_without_javascript(driver, server, demo):
+    srepo, _ = demo
+    driver.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": True})
+    try:
+        driver.get(server + "iris_open/submissions.html")
+        names = [td.text for td in driver.find_elements(
+            "css selector", "table.board tbody tr td:nth-child(3)")]
+        assert names == [v.name for v in expected_order(srepo.challenges["iris_open"].versions)]
+        assert driver.find_elements("css selector", "table.board th button") == []
+    finally:
+        driver.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": False})
