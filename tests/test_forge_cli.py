@@ -145,3 +145,26 @@ def test_report_adds_a_check_run_with_a_github_app_login(world, monkeypatch):
     (run,) = gh.check_runs
     assert (run["name"], run["conclusion"], run["head_sha"]) == ("gitramp/score", "failure", head)
     assert gh.comments_on(REPO, 4)[0]["user"] == "gitramp[bot]"
+
+
+@pytest.mark.parametrize("gpus", [0, 1])
+def test_runner_labels_ask_for_a_gpu_runner_when_the_kit_needs_gpus(tmp_path, monkeypatch,
+                                                                    capsys, gpus):
+    from datetime import UTC, datetime
+
+    from challenge.hub import build_hub
+
+    kits = Path(__file__).resolve().parent.parent / "kits"
+    hub = build_hub(tmp_path / "hub", kits, ["iris"], datetime.now(UTC))
+    spec = hub.revparse_single("main:kits/iris/challenge.yml").data.replace(
+        b"cpus: 1,", f"cpus: 1, gpus: {gpus},".encode())
+    commit_files(hub, "refs/heads/main", {"kits/iris/challenge.yml": spec}, message="gpus")
+    verdict = tmp_path / "verdict.json"
+    verdict.write_text(json.dumps({"ok": True, "submission": {"challenge": "iris"}}))
+    monkeypatch.setenv("GITHUB_OUTPUT", str(tmp_path / "out"))
+    assert cli(["forge", "runner-labels", "--repo", str(tmp_path / "hub"),
+                "--verdict", str(verdict)]) == 0
+    expected = ["self-hosted", "gitramp"] + (["gpu"] if gpus else [])
+    assert json.loads(capsys.readouterr().out) == expected
+    compact = json.dumps(expected, separators=(",", ":"))
+    assert (tmp_path / "out").read_text() == f"runs_on={compact}\n"

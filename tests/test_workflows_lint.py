@@ -104,3 +104,20 @@ def test_scoring_waits_for_an_organizer_and_runs_in_docker():
     assert "--backend docker" in runs and "gitramp forge intake" in runs
     plan_labels = "\n".join(s.get("run", "") for s in wf["jobs"]["plan"]["steps"])
     assert "gitramp validate" in plan_labels
+
+
+@pytest.mark.parametrize("script", ["setup_runner.sh", "systemd/gitramp-runner-prepare"])
+def test_runner_scripts_parse_and_pass_shellcheck(script):
+    path = ROOT / "runners" / script
+    assert subprocess.run(["bash", "-n", str(path)]).returncode == 0
+    if shutil.which("shellcheck"):
+        proc = subprocess.run(["shellcheck", str(path)], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stdout
+
+
+def test_runner_unit_runs_one_wiped_just_in_time_job_per_start():
+    unit = (ROOT / "runners" / "systemd" / "gitramp-runner.service").read_text()
+    assert "ExecStartPre=+/usr/local/sbin/gitramp-runner-prepare" in unit
+    assert "--jitconfig" in unit and "Restart=always" in unit and "PrivateTmp=yes" in unit
+    prepare = (ROOT / "runners" / "systemd" / "gitramp-runner-prepare").read_text()
+    assert "generate-jitconfig" in prepare and 'rm -rf "${RUNNER_DIR:?}/_work"' in prepare
