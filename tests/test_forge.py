@@ -168,3 +168,15 @@ def test_local_forge_round_trip(tmp_path):
     assert forge.merge(pr.number, sha=str(head)) == str(head)
     assert str(repo.references["refs/heads/main"].target) == str(head)
     assert forge.open_pulls() == []
+
+
+def test_an_unreachable_api_is_retried_then_named():
+    with GitHubServer() as gh:
+        api = gh.api_url  # the port is closed once the server stops
+    sleeps: list[float] = []
+    adapter = RetryingAdapter(retries=2, backoff=0.01, sleep=sleeps.append)
+    forge = connect(env={"GITHUB_REPOSITORY": REPO, "GITHUB_API_URL": api,
+                         "GITHUB_TOKEN": "tok"}, adapter=adapter)
+    with pytest.raises(ForgeError, match="cannot reach GitHub's API.*GITHUB_API_URL"):
+        forge.pull(1)
+    assert sleeps == [0.01, 0.02]

@@ -84,7 +84,14 @@ class RetryingAdapter(HTTPAdapter):
     def send(self, request, **kwargs):  # type: ignore[override]
         attempt = 0
         while True:
-            response = super().send(request, **kwargs)
+            try:
+                response = super().send(request, **kwargs)
+            except requests.ConnectionError:  # refused or reset: the API may be restarting
+                if attempt >= self.retries:
+                    raise
+                self.sleep(self.backoff * 2 ** attempt)
+                attempt += 1
+                continue
             wait = retry_wait(request.method or "GET", response.status_code, response.headers,
                               attempt, backoff=self.backoff, max_wait=self.max_wait,
                               now=time.time())
