@@ -74,24 +74,30 @@ class BuildSummary:
 def build(repo_path: str | Path, out_dir: str | Path, *,
           now: datetime | None = None) -> BuildSummary:
     """Build (or update) the site of the repository at `repo_path` into `out_dir`."""
-    # A big ledger is millions of small objects and the build makes no reference cycles
-    # worth collecting: the cyclic collector would rescan them all, again and again.
+    # A big ledger is millions of small objects. The cyclic collector would rescan them
+    # again and again while they are read, so it pauses; then they are frozen (never
+    # scanned) and it runs again for the garbage that rendering makes.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _build(repo_path, out_dir, now)
+        return _build(repo_path, out_dir, now, collecting)
     finally:
+        gc.unfreeze()
         if collecting:
             gc.enable()
 
 
-def _build(repo_path: str | Path, out_dir: str | Path, now: datetime | None) -> BuildSummary:
+def _build(repo_path: str | Path, out_dir: str | Path, now: datetime | None,
+           collecting: bool) -> BuildSummary:
     started = time.perf_counter()
     now = now or datetime.now(UTC)
     git = codemod.open_repository(Path(repo_path))
     cache = RecordCache(Path(git.path) / CACHE_DIR if git is not None else None)
     repo = read_repository(repo_path, cache)
     read = time.perf_counter() - started
+    gc.freeze()
+    if collecting:
+        gc.enable()
     out = Output(Path(out_dir).resolve())
     builder = _Builder(out, git, now)
     builder.assets()
