@@ -56,6 +56,10 @@ def run(args) -> int:
         raise GitrampError(f"{kit.path / 'submissions' / names[0] if names else kit.path}: no "
                            f"such submission; available: {available} (or {ALL})")
     backend = get_backend(args.backend)
+    if args.backend == "local":
+        from scorer.backends.local import preimport
+
+        preimport([kit.submission_dir(n) for n in names])  # overlaps the data loading
     dataset = load_data(kit, args.data)
     console.print(f"[bold]{kit.title}[/] ({kit.workflow}, {len(names)} submission"
                   f"{'s' if len(names) > 1 else ''}, data: {dataset.source})")

@@ -16,13 +16,21 @@ import time
 from pathlib import Path
 
 from scorer.backends.base import FoldCallback, IngestJob, RunOutcome
-from scorer.backends.forkserver import get_server
+from scorer.backends.forkserver import get_server, library_imports
 from scorer.outputs import OUTPUT_ALLOWLIST, InvalidOutput
 
 
 def warm_up() -> None:
-    """Start the fork server now, so its imports overlap the scorer's own work."""
-    get_server()
+    """Start the fork server now, as a fork of this process once it has imported the
+    libraries both need: a command calls this first, before it loads any data."""
+    get_server(fork=True)
+
+
+def preimport(submission_dirs: list[Path]) -> None:
+    """Have the fork server import, in the background, the libraries these submissions
+    import, so that no fold pays for them."""
+    files = [f for d in submission_dirs for f in Path(d).glob("*.py")]
+    get_server().preimport(library_imports(files))
 
 
 class LocalBackend:
@@ -30,6 +38,7 @@ class LocalBackend:
 
     def run(self, job: IngestJob, on_fold_done: FoldCallback | None = None) -> RunOutcome:
         server = get_server()
+        server.preimport(library_imports(list(Path(job.submission_dir).glob("*.py"))))
         with tempfile.TemporaryDirectory(prefix="gitramp-out-") as tmp:
             out, logs = Path(tmp, "out"), Path(tmp, "logs")
             out.mkdir()
