@@ -43,7 +43,7 @@ from site_generator.ranking import (
     rank,
     team_best,
 )
-from site_generator.render import RowTexts, environment, markdown, templates_fingerprint
+from site_generator.render import environment, markdown, templates_fingerprint
 
 ASSETS = "assets"
 CACHE_DIR = "gitramp-site-cache"  # in the repository's .git folder
@@ -103,6 +103,7 @@ def _build(repo_path: str | Path, out_dir: str | Path, now: datetime | None,
     builder.assets()
     views = [builder.challenge(ch) for ch in repo.challenges]
     builder.page("index.html", "index.html", root="", challenges=views)
+    builder.row_texts.clear()
     stats = out.finish()
     total = time.perf_counter() - started
     return BuildSummary(out.root, [c.name for c in repo.challenges],
@@ -210,6 +211,8 @@ class _Builder:
         # Globals, not context: imported macros see only globals.
         self.env.globals.update(page=page_of, team_page=team_page, pct=_pct,
                                 split_names=SPLIT_NAMES)
+        self.row_texts = self.env.globals["row_text"]
+        self.row_texts.configure(page_of, team_page)
 
     def render(self, template: str, **context: Any) -> str:
         return self.env.get_template(template).render(**context)
@@ -252,7 +255,7 @@ class _Builder:
             private_team_rows=private_best or [], failed=failed,
             n_submissions=len(ch.entries))
         view.teams = self._teams(ch, public, best, failed)
-        self.env.globals["row_text"] = RowTexts(ch.scores, page_of, team_page)
+        self.row_texts.clear()
         self._plots(ch, view, public, cdir)
 
         common = {"ch": view, "root": "../"}

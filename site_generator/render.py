@@ -25,6 +25,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters.update(num=num, pm=plus_minus, secs=seconds, when=when, url=url,
                        change=change)
+    env.globals["row_text"] = RowTexts()
     return env
 
 
@@ -154,25 +155,32 @@ def _image(self, tokens, idx, options, env):
 # ------------------------------------------------------------------------------ board rows
 class RowTexts:
     """The cells of a board row, formatted once per entry and split however many boards
-    show it; big boards spend most of their time formatting and escaping cells."""
+    show it; big boards spend most of their time formatting and escaping cells.
 
-    def __init__(self, columns, page, team_page):
-        self.columns = columns
-        self.page = page
-        self.team_page = team_page
+    One instance serves a whole build: Jinja caches imported macro modules with the
+    globals they first saw, so this object is never replaced, only cleared."""
+
+    def __init__(self):
+        self.page = self.team_page = None
         self.memo: dict[int, dict] = {}
 
-    def __call__(self, row) -> dict:
+    def configure(self, page, team_page) -> None:
+        self.page, self.team_page = page, team_page
+
+    def clear(self) -> None:
+        self.memo.clear()
+
+    def __call__(self, row, columns) -> dict:
         key = id(row.cells)
         hit = self.memo.get(key)
-        if hit is None or hit["_entry"] is not row.entry:
-            hit = self.memo[key] = self._format(row)
+        if hit is None or hit["_entry"] is not row.entry or hit["_columns"] is not columns:
+            hit = self.memo[key] = self._format(row, columns)
         return hit
 
-    def _format(self, row) -> dict:
+    def _format(self, row, columns) -> dict:
         e, r = row.entry, row.entry.result
         cells = []
-        for c in self.columns:
+        for c in columns:
             cell = row.cells[c.name]
             cells.append((_sort(cell.bagged), num(cell.bagged, c.precision),
                           _sort(cell.mean), plus_minus(cell, c.precision)))
@@ -181,7 +189,8 @@ class RowTexts:
                                f"{num(contrib.get('historical'), 1)}&nbsp;%")
                         if contrib else Markup("–"))
         fit, pred = r.fit_time, r.predict_time
-        return {"_entry": e, "href": url(self.page(e)), "team_href": url(self.team_page(e.team)),
+        return {"_entry": e, "_columns": columns, "href": url(self.page(e)),
+                "team_href": url(self.team_page(e.team)),
                 "cells": cells, "contrib": (_sort(contrib.get("blend")), contrib_text),
                 "fit": (_sort(fit), seconds(fit)), "pred": (_sort(pred), seconds(pred)),
                 "submitted": (e.submitted_at, when(e.submitted_at))}

@@ -1,7 +1,7 @@
 """Synthetic challenge repositories shaped like the real thing, for tests and benchmarks.
 
 A real git repository (pygit2) holding a hub with small kits, one commit per
-submission version on `submit/<team>/<name>` branches (a derived submission's commit
+submission version on `submit/<team>/<name>-<challenge>` branches (a derived submission's commit
 descends from its parent's), and a ledger of `Result` records laid out as runners
 write it: public records, `state.yml`, and private records kept apart (in a private
 ledger folder, copied under `private/` only when revealed). The caller gets back
@@ -304,7 +304,8 @@ def _fill(repo, path: Path, private_root: Path, base, plan: Plan, ch: SyntheticC
             ptree = repo.get(parent_commit).tree if parent else base_tree
             tree = _tree_with(repo, ptree, folder + [name], folder_tree)
             commit = str(_commit(repo, tree, [parent_commit],
-                                 f"{name}: submission {i}", f"refs/heads/submit/{team}/{name}"))
+                                 f"{name}: submission {i}",
+                                 f"refs/heads/submit/{team}/{name}-{plan.name}"))
         status = SCORED
         failure = None
         if plan.fail_every and i % plan.fail_every == plan.fail_every - 1:
@@ -451,8 +452,10 @@ def demo_repo(path: Path) -> SyntheticRepo:
     return make_repo(path, [
         Plan("iris_open", "Iris species (open phase)", 24, n_teams=5, code_visible=True,
              revealed=True, seed=1),
-        Plan("iris_closed", "Iris species (closed phase)", 14, n_teams=4, code_visible=False,
-             revealed=False, leave_private_copies=True, derive_share=0.0, seed=2),
+        # other score columns than its neighbour's: pages must not mix the two up
+        Plan("iris_closed", "Iris species (closed phase)", 14, n_teams=4, n_scores=2,
+             code_visible=False, revealed=False, leave_private_copies=True, derive_share=0.0,
+             seed=2),
     ])
 
 

@@ -156,6 +156,10 @@ def test_csv_matches_the_json_board(demo):
             "test_time", "private_rank"} <= set(rows[0])
     closed = (site / "iris_closed/leaderboard.csv").read_text().splitlines()[0]
     assert "private" not in closed
+    # each challenge shows its own score columns, even on pages built one after the other
+    assert "nll_bagged" in closed and "f1_bagged" not in closed
+    page = (site / "iris_closed/submissions.html").read_text()
+    assert ">nll</abbr>" in page and ">f1</abbr>" not in page
 
 
 # -------------------------------------------------------------------------- static site
