@@ -11,13 +11,14 @@ import marshal
 import re
 import shutil
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
 import yaml
 
 from challenge.cli.main import main as gitramp
-from scorer.result import SCORED, Result
+from scorer.result import SCORED, FoldResult, Result
 from site_generator import build
 from site_generator.synthetic import Plan, add_submission, commit_ledger, demo_repo, make_repo
 from tests.site_checks import leaks, links_of, numbers_in, output_texts, private_strings
@@ -330,3 +331,45 @@ def test_pages_carry_the_markup_assistive_technology_needs(demo):
             assert "scope=" in th, (page, th)
         for img in re.findall(r"<img\b[^>]*>", text):
             assert re.search(r'alt="[^"]{10,}"', img), (page, img)
+
+
+def test_every_example_kit_of_this_repository_gets_a_working_site(tmp_path):
+    """The kits in kits/ (their scores, directions, READMEs), with a few results each."""
+    from challenge.kit import load_kit
+    from site_generator.model import score_columns
+
+    root = Path(__file__).resolve().parent.parent
+    hub = tmp_path / "hub"
+    kits = sorted(p.parent for p in (root / "kits").glob("*/challenge.yml"))
+    assert kits
+    for kit_dir in kits:
+        shutil.copytree(kit_dir, hub / "kits" / kit_dir.name,
+                        ignore=shutil.ignore_patterns("data", "hidden", "__pycache__"))
+        columns = score_columns(load_kit(hub / "kits" / kit_dir.name))
+        for i in range(4):
+            vals = {c.name: 0.5 + 0.1 * i for c in columns}
+            r = Result(challenge=kit_dir.name, submission=f"sub_{i}", status=SCORED,
+                       score_names=[c.name for c in columns],
+                       lower_is_better={c.name: c.lower_is_better for c in columns},
+                       folds=[FoldResult({"train": dict(vals), "valid": dict(vals)}, 1.0, 0.1)],
+                       bagged={"valid": dict(vals)}, team=f"team{i % 2}",
+                       tree=f"{i:040x}", scoring_hash="ab" * 8,
+                       submitted_at=f"2026-12-0{i + 1}T00:00:00Z")
+            f = hub / "leaderboard_data" / kit_dir.name / r.submission / f"{i:016x}-abababab.yml"
+            f.parent.mkdir(parents=True, exist_ok=True)
+            f.write_text(r.to_yaml(part="public"))
+    site = tmp_path / "site"
+    summary = build(hub, site, now=NOW)
+    assert summary.challenges == [k.name for k in kits]
+    for kit_dir in kits:
+        data = json.loads((site / kit_dir.name / "leaderboard.json").read_text())
+        names = [c["name"] for c in data["scores"]]
+        first = data["scores"][0]
+        values = [r["scores"][first["name"]]["bagged"] for r in data["submissions"]]
+        assert values == sorted(values, reverse=not first["lower_is_better"])
+        page = (site / kit_dir.name / "submissions.html").read_text()
+        assert all(f">{n}</abbr>" in page for n in names)
+    for page in site.rglob("*.html"):
+        for _, link in links_of(page):
+            if "://" not in link and not link.startswith("#"):
+                assert (page.parent / unquote(link.split("#")[0])).resolve().is_file(), link
