@@ -2,11 +2,11 @@
 
 The container's PID 1 only waits. The ingestion entry point runs in `exec`s inside
 it (one per group of folds, `job.jobs` groups at once), so the engine itself
-reports how each ended. When they are done the container is frozen, /out is read
-through the archive stream (scorer/backends/docker_io.py), and the container is
-killed; its OOMKilled state then says whether the kernel ever killed anything in
-it for memory. Nothing the submission prints or writes can set a status: statuses
-come from the engine (exit codes, OOMKilled), the clock and the archive reader.
+reports how each ended. When they are done /out is read through the archive
+stream (scorer/backends/docker_io.py) and the container is killed; its OOMKilled
+state then says whether the kernel ever killed anything in it for memory.
+Nothing the submission prints or writes can set a status: statuses come from
+the engine (exit codes, OOMKilled), the clock and the archive reader.
 
 Protections are in scorer/backends/docker_spec.py; the image in runners/ (see
 runners/IMAGE.md) and scorer/backends/docker_image.py for its tag.
@@ -28,6 +28,7 @@ from scorer.backends.docker_io import LogCapture, OutputLimit, UnsafeOutput, rea
 
 CODE_DIR = Path(scorer.__file__).resolve().parent  # mounted read-only, never baked in
 STOP_GRACE = 10  # seconds to wait for a killed container to be reported stopped
+POLL = 0.05  # seconds between two questions to the engine about a running exec
 
 
 class DockerBackend:
@@ -45,7 +46,7 @@ class DockerBackend:
             import docker
 
             try:
-                self._client = docker.from_env(timeout=120)
+                self._client = docker.from_env(timeout=300)
                 self._client.ping()
             except docker.errors.DockerException as e:
                 raise GitrampError(
@@ -127,20 +128,33 @@ class _Execs:
         try:
             for chunk in self.client.api.exec_start(exec_id, stream=True):
                 capture.feed(chunk)
-        except Exception:  # the container was killed under the stream: the end of it
-            pass
+        except Exception:  # killed under the stream, or silent past the client's timeout
+            try:
+                while self.client.api.exec_inspect(exec_id).get("Running"):
+                    time.sleep(0.5)
+            except Exception:  # the container is gone: so is the run
+                pass
 
     def wait(self, timeout: float) -> bool:
-        """True when every run ended within `timeout` seconds."""
+        """True when every run ended within `timeout` seconds. The engine says when a
+        run's process ended; its output stream can stay open much longer, held by
+        whatever the submission left running."""
         deadline = time.monotonic() + timeout
-        for *_, thread in self.runs:
-            thread.join(max(0.0, deadline - time.monotonic()))
-        return not any(thread.is_alive() for *_, thread in self.runs)
+        pending = [(exec_id, thread) for _, exec_id, _, thread in self.runs]
+        while pending and time.monotonic() < deadline:
+            exec_id, thread = pending[0]
+            thread.join(min(POLL, max(0.0, deadline - time.monotonic())))
+            if not self.client.api.exec_inspect(exec_id).get("Running"):
+                pending.pop(0)
+        if pending:
+            return False
+        for *_, thread in self.runs:  # the last output, if the stream is still open
+            thread.join(0.2)
+        return True
 
     def exit_codes(self) -> list[int | None]:
         codes = []
-        for _, exec_id, _, thread in self.runs:
-            thread.join(STOP_GRACE)
+        for _, exec_id, _, _ in self.runs:
             info = self.client.api.exec_inspect(exec_id)
             codes.append(None if info.get("Running") else info.get("ExitCode"))
         return codes
@@ -166,16 +180,19 @@ def _only(folds: list[int], callback: FoldCallback | None) -> FoldCallback | Non
 
 
 def _read_back(container, max_bytes: int) -> tuple[dict[str, bytes], Exception | None]:
-    """/out through the archive stream, with every process of the container frozen so
-    nothing left behind can change it while it is read."""
-    container.pause()
+    """/out through the archive stream of the running container (its tmpfs volume
+    is only mounted while it runs). Whatever the submission left running may still
+    change the files: the reader then fails, and that is the submission's problem."""
+    chunks, _ = container.get_archive(spec.OUT, chunk_size=1024**2)
     try:
-        chunks, _ = container.get_archive(spec.OUT, chunk_size=1024**2)
         return read_outputs(chunks, max_bytes), None
     except (OutputLimit, UnsafeOutput) as e:
         return {}, e
     finally:
-        container.unpause()
+        # The engine holds the container while it sends the archive: read it to the
+        # end (bounded: /out is a tmpfs capped in bytes and files), or kill would wait.
+        for _ in chunks:
+            pass
 
 
 def _stop(container) -> None:

@@ -54,9 +54,17 @@ def read_outputs(chunks: Iterable[bytes], max_bytes: int, root: str = "out") -> 
     """The files of /out by name. Names off the allowlist map to b"" (never read), so
     the scorer can say which unexpected file was there."""
     files: dict[str, bytes] = {}
-    total = 0
     # Tar adds 512-byte headers and padding per member; allow for them on the stream.
     reader = _ChunkReader(chunks, cap=2 * max_bytes + 1024**2)
+    try:
+        return _read_members(reader, max_bytes, root, files)
+    except (tarfile.TarError, EOFError, OSError) as e:
+        raise UnsafeOutput(f"the output folder could not be read as plain files ({e}); "
+                           "was something still writing to it?") from None
+
+
+def _read_members(reader, max_bytes: int, root: str, files: dict[str, bytes]):
+    total = 0
     with tarfile.open(fileobj=reader, mode="r|") as tar:
         for member in tar:
             name = member.name
@@ -71,12 +79,13 @@ def read_outputs(chunks: Iterable[bytes], max_bytes: int, root: str = "out") -> 
                                    "be regular files written by the workflow")
             if not member.isreg():
                 raise UnsafeOutput(f"{base} is not a regular file")
+            total += member.size  # every file counts, named on the allowlist or not
+            if total > max_bytes:
+                raise OutputLimit(f"the output folder holds more than {max_bytes} bytes "
+                                  f"(reached at {base})")
             if not OUTPUT_ALLOWLIST.match(base):
                 files[base] = b""
                 continue
-            total += member.size
-            if member.size > max_bytes or total > max_bytes:
-                raise OutputLimit(f"the outputs reach {total} bytes (limit {max_bytes})")
             f = tar.extractfile(member)
             files[base] = f.read() if f else b""
     return files

