@@ -141,9 +141,10 @@ def test_log_capture_keeps_head_and_tail_and_marks_the_cut():
     assert set(seen) == {0, 1, 2}
 
 
-def test_status_comes_from_clock_engine_and_reader_in_that_order():
+def test_status_comes_from_engine_clock_and_reader_in_that_order():
     limits = Limits()
-    assert decide(True, True, OutputLimit("x"), [1], limits)[0] == "timeout"
+    assert decide(True, True, OutputLimit("x"), [1], limits)[0] == "oom"
+    assert decide(True, False, OutputLimit("x"), [1], limits)[0] == "timeout"
     assert decide(False, True, OutputLimit("x"), [0], limits)[0] == "oom"
     assert decide(False, False, OutputLimit("x"), [0], limits)[0] == "output_limit"
     assert decide(False, False, UnsafeOutput("x"), [0], limits)[0] == "invalid_output"

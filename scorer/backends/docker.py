@@ -212,11 +212,13 @@ def _stop(container) -> None:
 def decide(timed_out: bool, oom: bool, problem: Exception | None,
            exit_codes: list[int | None], limits) -> tuple[str, str | None]:
     """The run's status from what the engine, the clock and the archive reader saw."""
-    if timed_out:
-        return "timeout", f"stopped after {limits.timeout} s of wall-clock time"
+    # An out-of-memory kill comes first: it is the cause when a submission, having
+    # lost a process to it, then also runs out of time.
     if oom:
         return "oom", (f"the kernel killed a process of the submission for going over "
                        f"the memory limit of {limits.memory}")
+    if timed_out:
+        return "timeout", f"stopped after {limits.timeout} s of wall-clock time"
     if isinstance(problem, OutputLimit):
         return "output_limit", str(problem)
     if isinstance(problem, UnsafeOutput):
