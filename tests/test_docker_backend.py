@@ -30,7 +30,8 @@ IRIS = ROOT / "kits" / "iris"
 # ------------------------------------------------------------------ container settings
 def _options(**limits):
     return spec.container_options(Limits(**limits), image="img", submission_dir=ROOT,
-                                  inputs_dir=ROOT, code_dir=ROOT, volume="vol", deadline=0)
+                                  inputs_dir=ROOT, start_dir=ROOT, code_dir=ROOT,
+                                  volume="vol", deadline=0)
 
 
 def test_container_has_every_protection_sized_from_the_limits():

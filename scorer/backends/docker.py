@@ -2,8 +2,11 @@
 
 The container's PID 1 only waits. The ingestion entry point runs in `exec`s inside
 it (one per group of folds, `job.jobs` groups at once), so the engine itself
-reports how each ended. When they are done /out is read through the archive
-stream (scorer/backends/docker_io.py) and the container is killed; its OOMKilled
+reports how each ended. The container and its first exec are started ahead, while
+the previous submission is being scored (docker_slot.py, docker_warm.py), so a
+run does not wait for the container to start nor for the scientific imports.
+When the runs are done /out is read through the archive stream
+(scorer/backends/docker_io.py) and the container is killed; its OOMKilled
 state then says whether the kernel ever killed anything in it for memory.
 Nothing the submission prints or writes can set a status: statuses come from
 the engine (exit codes, OOMKilled), the clock and the archive reader.
@@ -14,6 +17,7 @@ runners/IMAGE.md) and scorer/backends/docker_image.py for its tag.
 
 from __future__ import annotations
 
+import atexit
 import signal
 import threading
 import time
@@ -24,21 +28,29 @@ from challenge.errors import GitrampError
 from scorer.backends import docker_spec as spec
 from scorer.backends.base import FoldCallback, IngestJob, RunOutcome
 from scorer.backends.docker_image import image_tag
-from scorer.backends.docker_io import LogCapture, OutputLimit, UnsafeOutput, read_outputs
+from scorer.backends.docker_io import OutputLimit, UnsafeOutput, read_outputs
+from scorer.backends.docker_slot import Slot
 
 CODE_DIR = Path(scorer.__file__).resolve().parent  # mounted read-only, never baked in
 STOP_GRACE = 10  # seconds to wait for a killed container to be reported stopped
-POLL = 0.05  # seconds between two questions to the engine about a running exec
 
 
 class DockerBackend:
     name = "docker"
 
-    def __init__(self, image: str | None = None, client=None):
-        """`image`: a tag or id; by default the tag of runners/ (built by `make image`)."""
+    def __init__(self, image: str | None = None, client=None, warm: bool = True):
+        """`image`: a tag or id; by default the tag of runners/ (built by `make image`).
+        `warm`: after each run, prepare a container for the next one in the background."""
         self.image = image
+        self.warm = warm
         self._client = client
         self._cleaned = False
+        self._lock = threading.Lock()
+        self._spares: dict[tuple, Slot] = {}
+        self._preparing: set[tuple] = set()
+        self._threads: list[threading.Thread] = []
+        self._closed = False
+        atexit.register(self.close)
 
     @property
     def client(self):
@@ -74,109 +86,74 @@ class DockerBackend:
             self._cleaned = True
         tag, image = self.image_for(job)
         limits = job.limits
-        container = volume = None
+        slot = self._take(image.id, limits)
         try:
-            deadline = time.time() + limits.timeout + 120  # stale for remove_stale after
-            volume = client.volumes.create(**spec.output_volume_options(limits, deadline))
-            container = client.containers.create(**spec.container_options(
-                limits, image=image.id, submission_dir=Path(job.submission_dir).resolve(),
-                inputs_dir=Path(job.inputs_dir).resolve(), code_dir=CODE_DIR,
-                volume=volume.name, deadline=deadline))
-            container.start()
-            execs = _Execs(client, container.id, job, on_fold_done)
-            timed_out = not execs.wait(limits.timeout)
+            slot.start(job, on_fold_done)
+            timed_out = not slot.wait(limits.timeout)
             outputs, problem = {}, None
             if not timed_out:
-                outputs, problem = _read_back(container, limits.max_output_bytes)
-            _stop(container)
-            oom = bool(container.attrs["State"].get("OOMKilled"))
-            status, message = decide(timed_out, oom, problem, execs.exit_codes(), limits)
-            log, truncated = execs.log()
+                outputs, problem = _read_back(slot.container, limits.max_output_bytes)
+            _stop(slot.container)
+            oom = bool(slot.container.attrs["State"].get("OOMKilled"))
+            status, message = decide(timed_out, oom, problem, slot.exit_codes(), limits)
+            log, truncated = slot.log()
             return RunOutcome(status=status, outputs=outputs if status in ("ok", "error")
                               else {}, log=log, log_truncated=truncated, message=message,
                               image=f"{tag}@{image.id}")
         finally:
-            _remove(container, volume)
+            slot.remove()
+            if self.warm:
+                self._prepare_spare(image.id, limits)
 
+    # ------------------------------------------------------------------ warm slots
+    def _take(self, image_id: str, limits) -> Slot:
+        with self._lock:
+            spare = self._spares.pop((image_id, limits), None)
+        if spare is not None and spare.fresh:
+            return spare
+        if spare is not None:
+            spare.remove()
+        return Slot(self.client, image_id, limits, CODE_DIR)
 
-class _Execs:
-    """The ingestion runs, one per group of folds, each streamed by a thread."""
+    def _prepare_spare(self, image_id: str, limits) -> None:
+        """Start the next submission's container now, in the background: the same
+        image and limits are the likely next request (a runner scoring a queue)."""
+        key = (image_id, limits)
+        with self._lock:
+            if key in self._spares or key in self._preparing:
+                return
+            self._preparing.add(key)
 
-    def __init__(self, client, container_id: str, job: IngestJob,
-                 on_fold_done: FoldCallback | None):
-        self.client = client
-        groups = max(1, min(job.jobs, job.n_folds))
-        folds = [list(range(job.n_folds))[g::groups] for g in range(groups)]
-        env = spec.environment(job.limits)
-        threads = str(max(1, spec.thread_count(job.limits) // groups))
-        env.update(dict.fromkeys(spec.THREAD_VARIABLES, threads))
-        cap = max(1024, job.limits.log_bytes // groups)
-        self.runs = []
-        for fold_group in folds:
-            cmd = ["python3", "-m", "scorer.ingest", "--workflow", job.workflow,
-                   "--submission", spec.SUBMISSION, "--inputs", spec.INPUTS, "--out", spec.OUT,
-                   "--folds", ",".join(map(str, fold_group))]
-            exec_id = client.api.exec_create(container_id, cmd, user=f"{spec.UID}:{spec.UID}",
-                                             workdir="/tmp", environment=env)["Id"]
-            capture = LogCapture(cap, _only(fold_group, on_fold_done))
-            thread = threading.Thread(target=self._stream, args=(exec_id, capture), daemon=True)
-            self.runs.append((fold_group, exec_id, capture, thread))
-        for *_, thread in self.runs:
-            thread.start()
-
-    def _stream(self, exec_id: str, capture: LogCapture) -> None:
-        try:
-            for chunk in self.client.api.exec_start(exec_id, stream=True):
-                capture.feed(chunk)
-        except Exception:  # killed under the stream, or silent past the client's timeout
+        def prepare() -> None:
+            if self._closed:
+                return
             try:
-                while self.client.api.exec_inspect(exec_id).get("Running"):
-                    time.sleep(0.5)
-            except Exception:  # the container is gone: so is the run
-                pass
+                slot = Slot(self.client, image_id, limits, CODE_DIR)
+            except Exception:
+                return  # the next run prepares its own, and reports what fails
+            finally:
+                with self._lock:
+                    self._preparing.discard(key)
+            with self._lock:
+                old = self._spares.get(key)
+                self._spares[key] = slot
+            if old is not None:
+                old.remove()
 
-    def wait(self, timeout: float) -> bool:
-        """True when every run ended within `timeout` seconds. The engine says when a
-        run's process ended; its output stream can stay open much longer, held by
-        whatever the submission left running."""
-        deadline = time.monotonic() + timeout
-        pending = [(exec_id, thread) for _, exec_id, _, thread in self.runs]
-        while pending and time.monotonic() < deadline:
-            exec_id, thread = pending[0]
-            thread.join(min(POLL, max(0.0, deadline - time.monotonic())))
-            if not self.client.api.exec_inspect(exec_id).get("Running"):
-                pending.pop(0)
-        if pending:
-            return False
-        for *_, thread in self.runs:  # the last output, if the stream is still open
-            thread.join(0.2)
-        return True
+        thread = threading.Thread(target=prepare, daemon=True)
+        self._threads.append(thread)
+        thread.start()
 
-    def exit_codes(self) -> list[int | None]:
-        codes = []
-        for _, exec_id, _, _ in self.runs:
-            info = self.client.api.exec_inspect(exec_id)
-            codes.append(None if info.get("Running") else info.get("ExitCode"))
-        return codes
-
-    def log(self) -> tuple[str, bool]:
-        if len(self.runs) == 1:
-            capture = self.runs[0][2]
-            return capture.text(), capture.truncated
-        parts = [f"--- folds {','.join(map(str, g))} ---\n{c.text()}" for g, _, c, _ in self.runs]
-        return "\n".join(parts), any(c.truncated for _, _, c, _ in self.runs)
-
-
-def _only(folds: list[int], callback: FoldCallback | None) -> FoldCallback | None:
-    if callback is None:
-        return None
-    seen: set[int] = set()
-
-    def report(i: int) -> None:
-        if i in folds and i not in seen:
-            seen.add(i)
-            callback(i)
-    return report
+    def close(self) -> None:
+        """Remove the prepared containers (also done when the interpreter exits)."""
+        self._closed = True
+        for thread in self._threads:
+            thread.join(STOP_GRACE)
+        with self._lock:
+            spares, self._spares = list(self._spares.values()), {}
+        for slot in spares:
+            slot.remove()
+        self._closed = False
 
 
 def _read_back(container, max_bytes: int) -> tuple[dict[str, bytes], Exception | None]:
@@ -236,25 +213,6 @@ def decide(timed_out: bool, oom: bool, problem: Exception | None,
             name = f"signal {code - 128}"
         return "error", f"the submission's process was killed by {name}"
     return "error", f"the submission's process exited with status {code}"
-
-
-def _remove(container, volume) -> None:
-    import docker
-
-    if container is not None:
-        try:
-            container.remove(force=True)
-        except docker.errors.APIError:
-            pass
-    if volume is not None:
-        for _ in range(20):  # the engine may release the volume a moment after removal
-            try:
-                volume.remove(force=True)
-                break
-            except docker.errors.NotFound:
-                break
-            except docker.errors.APIError:
-                time.sleep(0.1)
 
 
 def remove_stale(client) -> int:

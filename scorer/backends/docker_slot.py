@@ -1,0 +1,170 @@
+"""A slot: one started container waiting for one submission, used once.
+
+Its mounts are staging folders of the host (read-only inside): the submission and
+inputs are copied in when the submission is known, then a start file per group of
+folds lets the waiting ingestion processes (scorer/backends/docker_warm.py) go.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from challenge.kit import Limits
+from scorer.backends import docker_spec as spec
+from scorer.backends.base import FoldCallback, IngestJob
+from scorer.backends.docker_io import LogCapture
+
+POLL = 0.02  # seconds between two questions to the engine about a running exec
+IDLE = 300  # seconds a prepared slot may wait before it is thrown away
+# Run as a file: the scorer.backends package imports more of gitramp than the image has.
+WARM = f"{spec.CODE}/scorer/backends/docker_warm.py"
+
+
+class Slot:
+    def __init__(self, client, image_id: str, limits: Limits, code_dir: Path):
+        self.client, self.limits = client, limits
+        self.created = time.monotonic()
+        self.container = self.volume = None
+        self.stage = Path(tempfile.mkdtemp(prefix="gitramp-slot-"))
+        self.runs: list[tuple[str, LogCapture, threading.Thread]] = []
+        try:
+            for d in ("submission", "inputs", "start"):
+                (self.stage / d).mkdir()
+            for d in (self.stage, *self.stage.iterdir()):
+                d.chmod(0o755)
+            deadline = time.time() + IDLE + limits.timeout + 120  # stale after that
+            self.volume = client.volumes.create(**spec.output_volume_options(limits, deadline))
+            self.container = client.containers.create(**spec.container_options(
+                limits, image=image_id, submission_dir=self.stage / "submission",
+                inputs_dir=self.stage / "inputs", start_dir=self.stage / "start",
+                code_dir=code_dir, volume=self.volume.name, deadline=deadline))
+            self.container.start()
+            self._add_run()
+        except BaseException:
+            self.remove()
+            raise
+
+    @property
+    def fresh(self) -> bool:
+        return time.monotonic() - self.created < IDLE
+
+    def _add_run(self) -> None:
+        group = len(self.runs)
+        exec_id = self.client.api.exec_create(
+            self.container.id, ["python3", "-P", WARM, str(group)],
+            user=f"{spec.UID}:{spec.UID}", workdir="/tmp",
+            environment=spec.environment(self.limits))["Id"]
+        capture = LogCapture(self.limits.log_bytes)
+        thread = threading.Thread(target=self._stream, args=(exec_id, capture), daemon=True)
+        thread.start()
+        self.runs.append((exec_id, capture, thread))
+
+    def _stream(self, exec_id: str, capture: LogCapture) -> None:
+        try:
+            for chunk in self.client.api.exec_start(exec_id, stream=True):
+                capture.feed(chunk)
+        except Exception:  # killed under the stream, or silent past the client's timeout
+            pass
+
+    # ------------------------------------------------------------------ one run
+    def start(self, job: IngestJob, on_fold_done: FoldCallback | None) -> list[list[int]]:
+        """Copy the submission and inputs in, then let the ingestion processes go."""
+        shutil.copytree(job.submission_dir, self.stage / "submission", symlinks=True,
+                        dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+        for f in Path(job.inputs_dir).iterdir():
+            _link_or_copy(f, self.stage / "inputs" / f.name)
+        groups = max(1, min(job.jobs, job.n_folds))
+        folds = [list(range(job.n_folds))[g::groups] for g in range(groups)]
+        while len(self.runs) < groups:
+            self._add_run()
+        threads = max(1, spec.thread_count(self.limits) // groups)
+        env = dict.fromkeys(spec.THREAD_VARIABLES, str(threads))
+        for g, fold_group in enumerate(folds):
+            capture = self.runs[g][1]
+            capture.cap = max(1024, self.limits.log_bytes // groups)
+            capture.on_fold_done = _only(fold_group, on_fold_done)
+            argv = ["--workflow", job.workflow, "--submission", spec.SUBMISSION,
+                    "--inputs", spec.INPUTS, "--out", spec.OUT,
+                    "--folds", ",".join(map(str, fold_group))]
+            tmp = self.stage / "start" / f".go_{g}.json"
+            tmp.write_text(json.dumps({"argv": argv, "env": env, "threads": threads}))
+            tmp.chmod(0o444)
+            tmp.rename(self.stage / "start" / f"go_{g}.json")  # appears whole
+        self.groups = folds
+        return folds
+
+    def wait(self, timeout: float) -> bool:
+        """True when every run ended within `timeout` seconds. The engine says when a
+        run's process ended; its output stream can stay open much longer, held by
+        whatever the submission left running."""
+        deadline = time.monotonic() + timeout
+        pending = [(exec_id, thread) for exec_id, _, thread in self.runs[:len(self.groups)]]
+        while pending and time.monotonic() < deadline:
+            exec_id, thread = pending[0]
+            thread.join(min(POLL, max(0.0, deadline - time.monotonic())))
+            if not self.client.api.exec_inspect(exec_id).get("Running"):
+                pending.pop(0)
+        if pending:
+            return False
+        for _, _, thread in self.runs:  # the last output, if the stream is still open
+            thread.join(0.2)
+        return True
+
+    def exit_codes(self) -> list[int | None]:
+        codes = []
+        for exec_id, _, _ in self.runs[:len(self.groups)]:
+            info = self.client.api.exec_inspect(exec_id)
+            codes.append(None if info.get("Running") else info.get("ExitCode"))
+        return codes
+
+    def log(self) -> tuple[str, bool]:
+        runs = self.runs[:len(self.groups)]
+        if len(runs) == 1:
+            return runs[0][1].text(), runs[0][1].truncated
+        parts = [f"--- folds {','.join(map(str, g))} ---\n{c.text()}"
+                 for g, (_, c, _) in zip(self.groups, runs, strict=True)]
+        return "\n".join(parts), any(c.truncated for _, c, _ in runs)
+
+    def remove(self) -> None:
+        import docker
+
+        if self.container is not None:
+            try:
+                self.container.remove(force=True)
+            except docker.errors.APIError:
+                pass
+        if self.volume is not None:
+            for _ in range(20):  # the engine may release the volume a moment later
+                try:
+                    self.volume.remove(force=True)
+                    break
+                except docker.errors.NotFound:
+                    break
+                except docker.errors.APIError:
+                    time.sleep(0.1)
+        shutil.rmtree(self.stage, ignore_errors=True)
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    try:
+        os.link(src, dst, follow_symlinks=False)
+    except OSError:
+        shutil.copy2(src, dst, follow_symlinks=False)
+
+
+def _only(folds: list[int], callback: FoldCallback | None) -> FoldCallback | None:
+    if callback is None:
+        return None
+    seen: set[int] = set()
+
+    def report(i: int) -> None:
+        if i in folds and i not in seen:
+            seen.add(i)
+            callback(i)
+    return report
