@@ -18,6 +18,7 @@ import numpy as np
 from challenge.kit import Kit
 from scorer import reasons
 from scorer.backends.base import Backend, IngestJob, RunOutcome
+from scorer.backends.docker_image import kit_requirements_hash
 from scorer.cv import make_folds
 from scorer.data import Dataset, load_data, subsample
 from scorer.inputs import write_inputs
@@ -74,7 +75,8 @@ def score_submission(kit: Kit, submission_dir: Path, *, backend: Backend | None 
     with tempfile.TemporaryDirectory(prefix="gitramp-in-") as tmp:
         inputs = write_inputs(ds, folds, kit.labels, Path(tmp) / "inputs")
         job = IngestJob(kit.workflow, Path(submission_dir).resolve(), inputs, len(folds),
-                        kit.limits, jobs=jobs)
+                        kit.limits, jobs=jobs,
+                        requirements_hash=kit_requirements_hash(kit.requirements))
         outcome = backend.run(job, progress)
         Path(tmp, "inputs").chmod(0o755)  # let the temporary folder be removed
     base.image = outcome.image
