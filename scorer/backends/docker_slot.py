@@ -66,11 +66,22 @@ class Slot:
         self.runs.append((exec_id, capture, thread))
 
     def _stream(self, exec_id: str, capture: LogCapture) -> None:
+        for _ in range(3):
+            try:
+                for chunk in self.client.api.exec_start(exec_id, stream=True):
+                    capture.feed(chunk)
+                return
+            except Exception:  # killed under the stream, or silent past the client's timeout
+                if not self._never_started(exec_id):
+                    return
+                time.sleep(0.2)  # the engine was too busy to start it: ask again
+
+    def _never_started(self, exec_id: str) -> bool:
         try:
-            for chunk in self.client.api.exec_start(exec_id, stream=True):
-                capture.feed(chunk)
-        except Exception:  # killed under the stream, or silent past the client's timeout
-            pass
+            info = self.client.api.exec_inspect(exec_id)
+        except Exception:
+            return False
+        return not info.get("Running") and info.get("ExitCode") is None and not info.get("Pid")
 
     # ------------------------------------------------------------------ one run
     def start(self, job: IngestJob, on_fold_done: FoldCallback | None) -> list[list[int]]:
@@ -108,7 +119,11 @@ class Slot:
         while pending and time.monotonic() < deadline:
             exec_id, thread = pending[0]
             thread.join(min(POLL, max(0.0, deadline - time.monotonic())))
-            if not self.client.api.exec_inspect(exec_id).get("Running"):
+            info = self.client.api.exec_inspect(exec_id)
+            # Not running and an exit code: ended. No exit code while its stream
+            # thread lives: not started yet (see _stream), so keep waiting.
+            if not info.get("Running") and (info.get("ExitCode") is not None
+                                            or not thread.is_alive()):
                 pending.pop(0)
         if pending:
             return False
