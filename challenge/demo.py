@@ -202,11 +202,6 @@ class Demo:
             self.console.print(f"{loc.name}: private scores revealed ({count} new)")
 
     def blend(self) -> None:
-        try:
-            import challenge.cli.blend  # noqa: F401
-        except ImportError:
-            self.console.print("blending: `gitramp blend` is not available yet; skipped")
-            return
         from challenge.cli.main import main as cli
 
         with redirect_stdout(self.console.file):
@@ -216,11 +211,8 @@ class Demo:
             self.console.print(f"[yellow]blending exited with {code}[/]")
 
     def build_site(self) -> bool:
-        try:
-            from site_generator import build
-        except ImportError:
-            self.console.print("site: the site generator is not available yet; skipped")
-            return False
+        from site_generator import build
+
         self.console.print(str(build(self.hub, self.site)))
         return True
 

@@ -214,6 +214,7 @@ class Ledger:
             try:
                 rem.push([f"{self.branch}:{self.branch}"], callbacks=callbacks)
                 if not callbacks.rejected:
+                    self._push_side_refs(remote, attempts)
                     return
             except pygit2.GitError:
                 pass
@@ -221,6 +222,18 @@ class Ledger:
             theirs = repo[repo.references[tracking].target]
             self.update(lambda r, head, theirs=theirs: _merge_build(r, head, theirs))
         raise LedgerError(f"could not push {self.branch} to {remote} after {attempts} tries")
+
+
+    def _push_side_refs(self, remote: str, attempts: int) -> None:
+        """Refs kept beside the ledger branch (fold predictions, for blending) travel with
+        it, merged the same way when another runner pushed first."""
+        for ref in SIDE_REFS:
+            if ref != self.branch and ref in self.repo.references:
+                Ledger(self.path, branch=ref).push(remote, attempts)
+
+
+# Written by runners next to the ledger, off the default branch: see predictions_store.
+SIDE_REFS = ("refs/gitramp/predictions",)
 
 
 class _PushCallbacks(pygit2.RemoteCallbacks):

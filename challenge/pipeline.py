@@ -198,10 +198,8 @@ class Pipeline:
         return Path(self.options.data_dir.format(challenge=kit.name))
 
     def _keep_predictions(self, result: Result, scored) -> None:
-        try:
-            from challenge import predictions_store
-        except ImportError:
-            return
+        from challenge import predictions_store
+
         key = predictions_store.record_key(result.challenge, result.submission, result.tree,
                                            result.scoring_hash)
         try:
@@ -210,3 +208,23 @@ class Pipeline:
                                    y_test=scored.y_test)
         except Exception as e:  # blending is extra: never lose a result over it
             warnings.warn(f"fold predictions of {key} not kept: {e}", stacklevel=2)
+
+    def blend(self, outcomes: list[Outcome]) -> str | None:
+        """Re-blend the challenges that got a new score, so contributivity stays current.
+
+        Returns a line for the person running the command, or None when nothing was
+        scored. Blending is extra: a failure is reported, never raised, and loses nothing.
+        """
+        from challenge.credit import blend_challenges
+        from scorer.result import SCORED
+
+        challenges = sorted({o.submission.challenge for o in outcomes
+                             if o.status == SCORED and o.submission is not None})
+        if not challenges:
+            return None
+        try:
+            credits = blend_challenges(self.ledger.path, challenges,
+                                       private_repo=self.options.private_ledger)
+        except Exception as e:
+            return f"blending {', '.join(challenges)} failed: {type(e).__name__}: {e}"
+        return "contributivity updated for " + ", ".join(c.challenge for c in credits)

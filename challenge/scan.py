@@ -99,4 +99,7 @@ def scan(repo_path: str | Path, options: Options, *, workers: int = 1, quiet: bo
                 outcomes.append(out)
                 bar.console.print(describe(out))
                 bar.advance(task)
+    line = pipe.blend(outcomes)  # contributivity follows every new score
+    if line:
+        echo(line)
     return outcomes

@@ -25,6 +25,7 @@ from scorer.inputs import write_inputs
 from scorer.outputs import FoldOutput, InvalidOutput, parse_error, parse_outputs
 from scorer.result import INVALID_OUTPUT, SCORED, FoldResult, Result
 from scorer.score_types import BoundScore, bind_scores
+from scorer.score_types import preload as preload_metrics
 
 QUICK_FOLDS = 2
 LOG_TAIL_CHARS = 4000
@@ -77,6 +78,7 @@ def score_submission(kit: Kit, submission_dir: Path, *, backend: Backend | None 
         job = IngestJob(kit.workflow, Path(submission_dir).resolve(), inputs, len(folds),
                         kit.limits, jobs=jobs,
                         requirements_hash=kit_requirements_hash(kit.requirements))
+        preload_metrics()
         outcome = backend.run(job, progress)
         Path(tmp, "inputs").chmod(0o755)  # let the temporary folder be removed
     base.image = outcome.image

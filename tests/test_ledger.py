@@ -9,7 +9,7 @@ import pygit2
 import pytest
 
 from challenge.hub import commit_files, init_repo
-from challenge.ledger import Key, Ledger, LedgerError, is_final
+from challenge.ledger import SIDE_REFS, Key, Ledger, LedgerError, is_final
 from scorer.result import Result
 
 
@@ -121,6 +121,24 @@ def test_push_retries_on_top_of_a_remote_that_moved(tmp_path, repo_path):
     clones[1].push("origin")  # rejected first (non fast-forward), then merged and pushed
     merged = Ledger(remote, branch="refs/heads/main")
     assert sorted(r.submission for r in merged.records()) == ["s1", "s2"]
+
+
+def test_fold_predictions_travel_with_the_ledger_when_pushed(tmp_path, repo_path):
+    remote = tmp_path / "remote.git"
+    pygit2.clone_repository(str(repo_path), str(remote), bare=True)
+    runners = []
+    for name in ("runner1", "runner2"):
+        pygit2.clone_repository(str(remote), str(tmp_path / name))
+        runners.append(Ledger(tmp_path / name))
+    for i, ledger in enumerate(runners, 1):
+        ledger.record(result(i))
+        side = Ledger(ledger.path, branch=SIDE_REFS[0])
+        side.write({f"iris/s{i}.npz": b"fold predictions %d" % i}, f"predictions of s{i}")
+    for ledger in runners:
+        ledger.push("origin")  # the second finds both refs moved and merges each
+    pushed = pygit2.Repository(str(remote))
+    tree = pushed.revparse_single(SIDE_REFS[0]).peel(pygit2.Tree)
+    assert sorted(e.name for e in tree["iris"]) == ["s1.npz", "s2.npz"]
 
 
 def test_quota_and_phase_rejections_are_not_final():

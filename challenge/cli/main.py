@@ -18,14 +18,16 @@ VERBS = ("test", "score", "scan", "leaderboard", "phase", "reveal", "blend", "si
          "init", "validate", "forge")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with `only`, just that verb's module is imported (each verb imports
+    what it needs, and a command should not pay for the others)."""
     parser = argparse.ArgumentParser(
         prog="gitramp",
         description="Run collaborative data-science challenges on git and CI.")
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
     sub.required = True
-    for verb in VERBS:
+    for verb in VERBS if only not in VERBS else (only,):
         try:
             module = importlib.import_module(f"challenge.cli.{verb}")
         except ModuleNotFoundError as e:
@@ -43,6 +45,11 @@ def entry() -> None:
     import atexit
     import os
 
+    # The scorer's own arithmetic is light; idle BLAS/OpenMP thread pools in this process
+    # and the fork server only compete with the folds, which get the kit's CPU count
+    # through threadpoolctl (scorer/backends/forkserver.py). Set before numpy loads.
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
     code = main()
     atexit._run_exitfuncs()  # the fork server's shutdown, temporary folders
     sys.stdout.flush()
@@ -51,7 +58,8 @@ def entry() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv[0] if argv else None).parse_args(argv)
     try:
         return int(args._run(args) or 0)
     except GitrampError as e:

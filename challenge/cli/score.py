@@ -6,6 +6,7 @@ recorded in the ledger), 2 on a usage error."""
 from __future__ import annotations
 
 import argparse
+import sys
 
 from challenge.cli.ledger_args import add_repo, add_scoring, options, print_json
 
@@ -64,6 +65,9 @@ def _run(args: argparse.Namespace) -> int:
         out = pipe.reject(v)
     else:
         out = _score_with_progress(pipe, v, args.json)
+        line = pipe.blend([out])  # contributivity follows every new score
+        if line and not args.json:
+            print(line, file=sys.stderr)
     if args.push:
         pipe.ledger.push(args.push)
         if pipe.private is not None and "origin" in pipe.private.repo.remotes.names():
