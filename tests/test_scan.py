@@ -63,6 +63,15 @@ def test_scan_scores_each_new_branch_and_records_it(scanned):
     assert all("test" in r.bagged for r in private if r.status == "scored")
 
 
+def test_scan_leaves_current_contributivity_on_every_scored_record(scanned):
+    tmp, _, _ = scanned
+    records = {r.submission: r for r in Ledger(tmp / "hub").records("iris")}
+    scored = [r for r in records.values() if r.status == "scored"]
+    assert all(set(r.contributivity) == {"blend", "historical"} for r in scored)
+    assert sum(r.contributivity["blend"] for r in scored) == pytest.approx(100)
+    assert not records["broken"].contributivity
+
+
 def test_rescanning_scores_nothing(scanned):
     tmp, options, _ = scanned
     before = Ledger(tmp / "hub").head().id
