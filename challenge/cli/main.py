@@ -24,7 +24,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gitramp",
         description="Run collaborative data-science challenges on git and CI.")
-    parser.add_argument("--version", action="version", version=_version())
+    parser.add_argument("--version", action=_Version, nargs=0,
+                        help="show the installed version and exit")
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
     sub.required = True
     for verb in VERBS if only not in VERBS else (only,):
@@ -68,6 +69,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+class _Version(argparse.Action):
+    """--version, looked up only when asked (importlib.metadata costs ~15 ms a start)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser.exit(message=_version() + "\n")
 
 
 def _version() -> str:
