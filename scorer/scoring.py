@@ -154,7 +154,7 @@ def _failed(base: Result, outcome: RunOutcome, error: dict | None, kit: Kit) -> 
 def _tail(text: str, truncated: bool = False) -> str:
     # Progress markers say nothing to a participant; a section left empty goes too.
     text = re.sub(r"(?m)^ingest: fold \d+ done\n?", "", text)
-    text = re.sub(r"(?m)^--- fold_\d+ ---\n(?=\s*(--- fold_|\Z))", "", text).strip()
+    text = re.sub(r"(?m)^--- worker_\d+ ---\n(?=\s*(--- worker_|\Z))", "", text).strip()
     if len(text) > LOG_TAIL_CHARS or truncated:
         return "[... log truncated ...]\n" + text[-LOG_TAIL_CHARS:]
     return text

@@ -1,4 +1,4 @@
-"""The local backend: each fold in a child process, for a participant's own machine.
+"""The local backend: folds in child processes, for a participant's own machine.
 
 Children are forked from a fork server (scorer/backends/forkserver.py) that
 imported numpy, pandas and scikit-learn once, while the scorer was loading data,
@@ -43,38 +43,43 @@ class LocalBackend:
             out, logs = Path(tmp, "out"), Path(tmp, "logs")
             out.mkdir()
             logs.mkdir()
-            threads = max(1, int(job.limits.cpus) // max(1, job.jobs))
+            # One child per worker, each taking every jobs-th fold: it reads the inputs
+            # and imports the submission once, not once per fold.
+            workers = max(1, min(job.jobs, job.n_folds))
+            threads = max(1, int(job.limits.cpus) // workers)
+            running = {k: server.submit(
+                workflow=job.workflow, submission=str(job.submission_dir),
+                inputs=str(job.inputs_dir), out=str(out),
+                folds=list(range(k, job.n_folds, workers)),
+                log=str(logs / f"worker_{k}.log"), threads=threads) for k in range(workers)}
             deadline = time.monotonic() + job.limits.timeout
-            pending, running = list(range(job.n_folds)), {}
+            reported: set[int] = set()
             status, message = "ok", None
             try:
-                while (pending or running) and status == "ok":
-                    while pending and len(running) < max(1, job.jobs):
-                        i = pending.pop(0)
-                        running[i] = server.submit(
-                            workflow=job.workflow, submission=str(job.submission_dir),
-                            inputs=str(job.inputs_dir), out=str(out), folds=[i],
-                            log=str(logs / f"fold_{i}.log"), threads=threads)
+                while running and status == "ok":
                     if time.monotonic() > deadline:
                         status = "timeout"
                         message = (f"the submission did not finish within "
                                    f"{job.limits.timeout} s and was stopped")
                         break
-                    for i, fold_job in list(running.items()):
-                        if not fold_job.done.wait(0.005):
+                    for k, worker in list(running.items()):
+                        if not worker.done.wait(0.005):
                             continue
-                        del running[i]
-                        if fold_job.exit != 0:
+                        del running[k]
+                        if worker.exit != 0:
                             status = "error"
-                            if fold_job.exit and fold_job.exit < 0:
-                                message = f"fold {i} was killed by signal {-fold_job.exit}"
-                        elif on_fold_done:
-                            on_fold_done(i)
+                            if worker.exit and worker.exit < 0:
+                                message = f"its process was killed by signal {-worker.exit}"
+                    if on_fold_done:  # a fold's timing record is the last file it writes
+                        for i in range(job.n_folds):
+                            if i not in reported and (out / f"fold_{i}.json").exists():
+                                reported.add(i)
+                                on_fold_done(i)
             finally:
-                for fold_job in running.values():
-                    fold_job.kill()
-                for fold_job in running.values():
-                    fold_job.done.wait(5)
+                for worker in running.values():
+                    worker.kill()
+                for worker in running.values():
+                    worker.done.wait(5)
             log, truncated = _read_logs(logs, job.limits.log_bytes)
             try:
                 outputs = read_output_dir(out, job.limits.max_output_bytes)
