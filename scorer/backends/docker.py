@@ -33,6 +33,7 @@ from scorer.backends.docker_slot import Slot
 
 CODE_DIR = Path(scorer.__file__).resolve().parent  # mounted read-only, never baked in
 STOP_GRACE = 10  # seconds to wait for a killed container to be reported stopped
+PREPARE_WAIT = 120  # seconds close() waits for a container still being prepared
 
 
 class DockerBackend:
@@ -49,7 +50,7 @@ class DockerBackend:
         self._spares: dict[tuple, Slot] = {}
         self._preparing: set[tuple] = set()
         self._threads: list[threading.Thread] = []
-        self._closed = False
+        self._generation = 0  # bumped by close(): spares prepared before it are stale
         atexit.register(self.close)
 
     @property
@@ -87,6 +88,8 @@ class DockerBackend:
         tag, image = self.image_for(job)
         limits = job.limits
         slot = self._take(image.id, limits)
+        if self.warm:  # the next submission's container starts while this one runs
+            self._prepare_spare(image.id, limits)
         try:
             slot.start(job, on_fold_done)
             timed_out = not slot.wait(limits.timeout)
@@ -102,8 +105,6 @@ class DockerBackend:
                               image=f"{tag}@{image.id}")
         finally:
             slot.remove()
-            if self.warm:
-                self._prepare_spare(image.id, limits)
 
     # ------------------------------------------------------------------ warm slots
     def _take(self, image_id: str, limits) -> Slot:
@@ -124,9 +125,9 @@ class DockerBackend:
                 return
             self._preparing.add(key)
 
+        generation = self._generation
+
         def prepare() -> None:
-            if self._closed:
-                return
             try:
                 slot = Slot(self.client, image_id, limits, CODE_DIR)
             except Exception:
@@ -135,10 +136,13 @@ class DockerBackend:
                 with self._lock:
                     self._preparing.discard(key)
             with self._lock:
-                old = self._spares.get(key)
-                self._spares[key] = slot
-            if old is not None:
-                old.remove()
+                stale = generation != self._generation  # close() came meanwhile
+                old = None if stale else self._spares.get(key)
+                if not stale:
+                    self._spares[key] = slot
+            for unused in (slot if stale else None, old):
+                if unused is not None:
+                    unused.remove()
 
         thread = threading.Thread(target=prepare, daemon=True)
         self._threads.append(thread)
@@ -146,14 +150,14 @@ class DockerBackend:
 
     def close(self) -> None:
         """Remove the prepared containers (also done when the interpreter exits)."""
-        self._closed = True
-        for thread in self._threads:
-            thread.join(STOP_GRACE)
+        with self._lock:
+            self._generation += 1
+        for thread in self._threads:  # a container being prepared is removed when ready
+            thread.join(PREPARE_WAIT)
         with self._lock:
             spares, self._spares = list(self._spares.values()), {}
         for slot in spares:
             slot.remove()
-        self._closed = False
 
 
 def _read_back(container, max_bytes: int) -> tuple[dict[str, bytes], Exception | None]:
