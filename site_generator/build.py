@@ -9,7 +9,9 @@ any static server):
     <challenge>/submissions.html       every scored submission
     <challenge>/private.html           the private board (only once revealed)
     <challenge>/failed.html, teams.html, team/<team>.html, lineage.html
-    <challenge>/s/<name>/<version>.html one page per submission version
+    <challenge>/s/<name>~<version>.html one page per submission version (one folder for
+                                       all: a folder per submission made a large site's
+                                       build grow faster than linearly)
     <challenge>/leaderboard.json, leaderboard.csv, *.svg
 """
 
@@ -182,7 +184,13 @@ def current_phase(ch: Challenge, now: datetime) -> dict[str, str]:
 
 def page_of(entry: Entry) -> str:
     """A submission page, relative to its challenge folder."""
-    return f"s/{slug(entry.name)}/{slug(entry.key)}.html"
+    return submission_page(entry.name, entry.key)
+
+
+def submission_page(name: str, key: str) -> str:
+    """The page of version `key` (its ledger file's stem) of submission `name`, relative
+    to the challenge's folder; PR comments link to it too."""
+    return f"s/{slug(name)}~{slug(key)}.html"  # "~" never occurs in a slug
 
 
 def team_page(team: str) -> str:
@@ -386,8 +394,8 @@ class _Builder:
             r = e.result
             splits = [s for s in ("train", "valid", "test") if any(s in f.scores for f in r.folds)]
             summary = {s: _summary(r, s) for s in splits}
-            html = self.render("submission.html", ch=view, e=e, r=r, root="../../../",
-                               croot="../../", self_href=page_of(e).rsplit("/", 1)[-1],
+            html = self.render("submission.html", ch=view, e=e, r=r, root="../../",
+                               croot="../", self_href=page_of(e).rsplit("/", 1)[-1],
                                parent=parent, children=kids, code=code, code_note=note,
                                splits=splits, summary=summary, code_css=code is not None)
             self.out.write(path, html, inputs_key=key)

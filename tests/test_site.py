@@ -77,17 +77,17 @@ def test_open_phase_shows_code_highlighted_and_the_diff_from_the_parent(demo):
     srepo, site, _ = demo
     ch = srepo.challenges["iris_open"]
     child = next(v for v in ch.versions if v.parent is not None)
-    page = site / "iris_open" / "s" / child.name / f"{child.key}.html"
+    page = site / "iris_open" / "s" / f"{child.name}~{child.key}.html"
     text = page.read_text()
     assert 'class="highlight"' in text
     assert "Changes from its parent" in text
     added = next(ln for ln in child.sources["classifier.py"].splitlines()
                  if ln.startswith("TUNED_"))
     assert re.search(r'class="gi">\+' + re.escape(added.split(" ")[0]), text)
-    parent_href = f"../{child.parent.name}/{child.parent.key}.html"
-    assert f'href="../../{"s/" + child.parent.name + "/" + child.parent.key}.html"' in text \
+    parent_href = f"{child.parent.name}~{child.parent.key}.html"
+    assert f'href="../{"s/" + child.parent.name + "~" + child.parent.key}.html"' in text \
         or parent_href in text
-    parent_page = (site / "iris_open/s" / child.parent.name / f"{child.parent.key}.html")
+    parent_page = (site / "iris_open/s" / f"{child.parent.name}~{child.parent.key}.html")
     assert child.name in parent_page.read_text()  # listed among the parent's children
 
 
@@ -216,7 +216,7 @@ def test_incremental_rebuild_renders_only_the_new_submission(tmp_path):
     after = build(srepo.path, site, now=NOW)
     assert after.pages_rendered == 1 and after.pages_kept == 30
     assert all(p.stat().st_mtime_ns == t for p, t in pages.items())
-    assert (site / "c/s" / new.name / f"{new.key}.html").is_file()
+    assert (site / "c/s" / f"{new.name}~{new.key}.html").is_file()
     assert after.files_written < 15
 
     # a record that disappears takes its page with it
@@ -224,7 +224,7 @@ def test_incremental_rebuild_renders_only_the_new_submission(tmp_path):
     commit_ledger(srepo.path, "drop a record")
     removed = build(srepo.path, site, now=NOW)
     assert removed.files_removed >= 1
-    assert not (site / "c/s" / new.name / f"{new.key}.html").exists()
+    assert not (site / "c/s" / f"{new.name}~{new.key}.html").exists()
 
 
 def test_standalone_kit_repository_builds_one_challenge(tmp_path):
@@ -233,7 +233,7 @@ def test_standalone_kit_repository_builds_one_challenge(tmp_path):
     summary = build(srepo.path, tmp_path / "site", now=NOW)
     assert summary.challenges == ["kit"]
     v = next(v for v in srepo.challenges["kit"].versions if v.result.status == SCORED)
-    page = (tmp_path / "site/kit/s" / v.name / f"{v.key}.html").read_text()
+    page = (tmp_path / "site/kit/s" / f"{v.name}~{v.key}.html").read_text()
     assert 'class="highlight"' in page  # code found at submissions/<name> of the commit
 
 
@@ -270,7 +270,7 @@ def test_failed_submission_page_shows_reason_and_hides_log_while_closed(demo):
     srepo, site, _ = demo
     v = next(v for v in srepo.challenges["iris_closed"].versions
              if v.result.status != SCORED)
-    page = (site / "iris_closed/s" / v.name / f"{v.key}.html").read_text()
+    page = (site / "iris_closed/s" / f"{v.name}~{v.key}.html").read_text()
     assert v.result.status in page
     assert html.escape(v.result.reason) in page
     assert "Traceback" not in page
@@ -300,7 +300,7 @@ def test_a_folder_without_git_is_read_from_its_files(tmp_path):
     summary = build(srepo.path, tmp_path / "site", now=NOW)
     assert summary.submissions == 5
     v = srepo.challenges["c"].versions[0]
-    page = (tmp_path / "site/c/s" / v.name / f"{v.key}.html").read_text()
+    page = (tmp_path / "site/c/s" / f"{v.name}~{v.key}.html").read_text()
     assert "no git repository" in page
 
 

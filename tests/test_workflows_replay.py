@@ -431,7 +431,7 @@ def test_a_fork_pr_goes_from_opened_to_scored_commented_and_recorded(hub, docker
     assert record.backend == "docker"
     (body,) = comments(hub, 7)
     assert "**scored**" in body and "Rank **1** of 1" in body
-    assert f"{SITE_URL}/iris/s/alice_rf/" in body
+    assert f"{SITE_URL}/iris/s/alice_rf~" in body
     test_values = _test_values(hub.tmp / "private")
     assert test_values  # the private ledger on the runner holds the test scores
     assert not {v for v in test_values if v in body}
@@ -444,7 +444,7 @@ def test_a_fork_pr_goes_from_opened_to_scored_commented_and_recorded(hub, docker
     site_run, site = hub.run_workflow("site.yml", "workflow_run", site_trigger)
     assert site["build"].result == "success" and site["deploy"].result == "success", logs(site)
     pages = hub.tmp / "artifacts" / str(site_run) / "github-pages"
-    assert list(pages.rglob("alice_rf/*.html"))
+    assert list(pages.rglob("s/alice_rf~*.html"))
 
     # organizers: rescore the PR (the one comment is edited), reveal, open the open phase
     def dispatch(action: str, pr: str = "") -> dict[str, JobRun]:

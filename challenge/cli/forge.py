@@ -302,8 +302,10 @@ def _ledger_result(repo: Path, outcome: dict):
 def _page_url(site: str | None, outcome: dict, result) -> str | None:
     if not site or not outcome.get("path"):
         return site
-    stem = Path(outcome["path"]).stem
-    return f"{site.rstrip('/')}/{result.challenge}/s/{result.submission}/{stem}.html"
+    from site_generator.build import submission_page
+
+    page = submission_page(result.submission, Path(outcome["path"]).stem)
+    return f"{site.rstrip('/')}/{result.challenge}/{page}"
 
 
 def _quota_left(repo: Path, result, records) -> str | None:

@@ -226,7 +226,7 @@ def test_screenshots_at_desktop_and_phone_width(driver, server, demo, test_outpu
                  if v.parent is not None and v.result.status == SCORED)
     shots = {"index": "index.html", "leaderboard": "iris_open/index.html",
              "private": "iris_open/private.html", "lineage": "iris_open/lineage.html",
-             "submission": f"iris_open/s/{child.name}/{child.key}.html",
+             "submission": f"iris_open/s/{child.name}~{child.key}.html",
              "closed": "iris_closed/index.html"}
     for size_name, (width, height) in (("desktop", DESKTOP), ("phone", PHONE)):
         for name, page in shots.items():
