@@ -95,11 +95,6 @@ class Result:
     def predict_time(self) -> float:
         return sum(f.predict_time for f in self.folds)
 
-    def is_better(self, a: float, b: float, name: str | None = None) -> bool:
-        """Whether score value `a` beats `b` on score `name` (the ranking one by default)."""
-        name = name or self.ranking_score
-        return a < b if self.lower_is_better.get(name, False) else a > b
-
     # ----------------------------------------------------------- serialisation
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

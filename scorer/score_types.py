@@ -41,12 +41,6 @@ class BoundScore:
     def __call__(self, y_true: np.ndarray, y_pred: np.ndarray) -> float:
         return float(self.type.fn(y_true, y_pred, **self.params))
 
-    def better(self, a: float, b: float) -> bool:
-        return a < b if self.lower_is_better else a > b
-
-    def worst(self) -> float:
-        return np.inf if self.lower_is_better else -np.inf
-
 
 def preload() -> None:
     """Import the metrics now: the scorer calls this before the folds run, so the

@@ -9,7 +9,7 @@ import argparse
 import math
 import sys
 
-from challenge.cli.ledger_args import add_json, add_repo, print_json
+from challenge.cli.ledger_args import add_challenges, add_json, add_repo, print_json
 from scorer.result import SCORED, Result
 
 
@@ -17,8 +17,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("leaderboard", help="print the current leaderboard",
                        description=__doc__)
     add_repo(p)
-    p.add_argument("--challenge", action="append", default=None,
-                   help="only this challenge (repeatable; default: every kit)")
+    add_challenges(p)
     p.add_argument("--best", action="store_true", help="only each team's best submission")
     add_json(p)
     return p

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from contextlib import contextmanager
@@ -23,6 +24,17 @@ def add_now(p: argparse.ArgumentParser) -> None:
                    help="validate as if it were this UTC time (ISO 8601); default: the clock")
 
 
+def add_challenges(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--challenge", action="append", default=None,
+                   help="only this challenge (repeatable; default: every kit)")
+
+
+def add_push(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--push", metavar="REMOTE", default=None,
+                   help="push the default branch (the ledger) to this remote afterwards, "
+                        "retrying on top if it moved")
+
+
 def add_json(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
@@ -41,8 +53,7 @@ def add_scoring(p: argparse.ArgumentParser) -> None:
                    help="score again even if the ledger holds this version already")
     p.add_argument("--quick", "--quick-test", dest="quick", action="store_true",
                    help="quick test: a subsample, 2 folds")
-    p.add_argument("--push", metavar="REMOTE", default=None,
-                   help="push the ledger to this remote afterwards, retrying if it moved")
+    add_push(p)
     add_now(p)
     add_json(p)
 
@@ -63,6 +74,16 @@ def options(args: argparse.Namespace):
 
 def print_json(data) -> None:
     print(json.dumps(data, indent=2, default=str))
+
+
+def following_work_tree(run):
+    """A verb's `run` that commits to the checked-out branch, wrapped so the work tree
+    follows (see work_tree_following)."""
+    @functools.wraps(run)
+    def wrapped(args: argparse.Namespace) -> int:
+        with work_tree_following(args.repo):
+            return run(args)
+    return wrapped
 
 
 @contextmanager

@@ -6,7 +6,15 @@ from __future__ import annotations
 
 import argparse
 
-from challenge.cli.ledger_args import add_json, add_now, add_repo, print_json
+from challenge.cli.ledger_args import (
+    add_challenges,
+    add_json,
+    add_now,
+    add_push,
+    add_repo,
+    following_work_tree,
+    print_json,
+)
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -14,10 +22,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
                        description=__doc__)
     p.add_argument("action", nargs="?", default="show", choices=("show", "open"))
     add_repo(p)
-    p.add_argument("--challenge", action="append", default=None,
-                   help="only this challenge (repeatable; default: every kit)")
-    p.add_argument("--push", metavar="REMOTE", default=None,
-                   help="push the default branch to this remote afterwards")
+    add_challenges(p)
+    add_push(p)
     add_now(p)
     add_json(p)
     return p
@@ -40,14 +46,8 @@ def kits_of(ledger, names: list[str] | None):
     return head, kits
 
 
+@following_work_tree
 def run(args: argparse.Namespace) -> int:
-    from challenge.cli.ledger_args import work_tree_following
-
-    with work_tree_following(args.repo):
-        return _run(args)
-
-
-def _run(args: argparse.Namespace) -> int:
     from challenge import repo as gitrepo
     from challenge.ledger import Ledger
     from challenge.phases import phase_at, utcnow

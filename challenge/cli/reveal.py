@@ -6,7 +6,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from challenge.cli.ledger_args import add_json, add_now, add_repo, print_json
+from challenge.cli.ledger_args import (
+    add_challenges,
+    add_json,
+    add_now,
+    add_push,
+    add_repo,
+    following_work_tree,
+    print_json,
+)
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -14,23 +22,15 @@ def add_parser(sub) -> argparse.ArgumentParser:
     add_repo(p)
     p.add_argument("--private-ledger", type=Path, required=True,
                    help="the private ledger repository the runners wrote")
-    p.add_argument("--challenge", action="append", default=None,
-                   help="only this challenge (repeatable; default: every kit)")
-    p.add_argument("--push", metavar="REMOTE", default=None,
-                   help="push the default branch to this remote afterwards")
+    add_challenges(p)
+    add_push(p)
     add_now(p)
     add_json(p)
     return p
 
 
+@following_work_tree
 def run(args: argparse.Namespace) -> int:
-    from challenge.cli.ledger_args import work_tree_following
-
-    with work_tree_following(args.repo):
-        return _run(args)
-
-
-def _run(args: argparse.Namespace) -> int:
     from challenge.cli.phase import kits_of
     from challenge.errors import GitrampError
     from challenge.ledger import Ledger

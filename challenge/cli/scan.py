@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import argparse
 
-from challenge.cli.ledger_args import add_repo, add_scoring, options, print_json
+from challenge.cli.ledger_args import (
+    add_repo,
+    add_scoring,
+    following_work_tree,
+    options,
+    print_json,
+)
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -20,14 +26,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     return p
 
 
+@following_work_tree
 def run(args: argparse.Namespace) -> int:
-    from challenge.cli.ledger_args import work_tree_following
-
-    with work_tree_following(args.repo):
-        return _run(args)
-
-
-def _run(args: argparse.Namespace) -> int:
     from challenge.scan import scan
 
     outcomes = scan(args.repo, options(args), workers=args.workers, quiet=args.json)

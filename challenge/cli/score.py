@@ -8,7 +8,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from challenge.cli.ledger_args import add_repo, add_scoring, options, print_json
+from challenge.cli.ledger_args import (
+    add_repo,
+    add_scoring,
+    following_work_tree,
+    options,
+    print_json,
+)
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -30,14 +36,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     return p
 
 
+@following_work_tree
 def run(args: argparse.Namespace) -> int:
-    from challenge.cli.ledger_args import work_tree_following
-
-    with work_tree_following(args.repo):
-        return _run(args)
-
-
-def _run(args: argparse.Namespace) -> int:
     from challenge import submission as subs
     from challenge.errors import GitrampError
     from challenge.pipeline import SKIPPED, Outcome, Pipeline
