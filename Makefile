@@ -20,7 +20,7 @@ data: $(STAMP)
 	$(BIN)/python -m kits.make_data
 
 demo: $(STAMP) data
-	$(BIN)/python -m challenge.demo
+	$(BIN)/python -m gitramp.demo
 
 test: $(STAMP) data
 	$(BIN)/ruff check .

@@ -94,7 +94,7 @@ def main() -> None:
             check=True, capture_output=True))
         naive = timed(lambda: naive_scan(hub))
         outcomes: list = []
-        inproc = timed(lambda: outcomes.extend(scan(hub, Options(), workers=2, quiet=True)))
+        inproc = timed(lambda: outcomes.extend(scan(hub, Options(), workers=2)))
         gitramp = str(Path(sys.executable).with_name("gitramp"))
         proc = None
 

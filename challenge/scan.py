@@ -9,8 +9,9 @@ same pull request (a new pull request is scored first by `gitramp score --pr N
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
 from pathlib import Path
 
 from challenge import submission as subs
@@ -53,21 +54,24 @@ def candidates(pipe: Pipeline) -> tuple[list[subs.Submission], list[Outcome]]:
     return todo, bad
 
 
-def scan(repo_path: str | Path, options: Options, *, workers: int = 1, quiet: bool = False,
-         console=None) -> list[Outcome]:
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+@dataclass
+class ScanEvents:
+    """What a caller (the command line) hears while a scan runs; the scan prints nothing."""
 
-    from challenge.cli.score import describe
+    noted: Callable[[Outcome], None] = lambda _o: None  # skipped or rejected before scoring
+    scoring: Callable[[int], None] = lambda _n: None  # how many will be scored
+    scored: Callable[[Outcome], None] = lambda _o: None  # one submission done, any status
+    blended: Callable[[str], None] = lambda _line: None
 
-    console = console or Console(stderr=True, quiet=quiet)
-    echo = console.print
+
+def scan(repo_path: str | Path, options: Options, *, workers: int = 1,
+         events: ScanEvents | None = None) -> list[Outcome]:
+    ev = events or ScanEvents()
     pipe = Pipeline(repo_path, options)
     todo, outcomes = candidates(pipe)
     for o in outcomes:
-        echo(f"[yellow]skipped[/] {o.message}")
+        ev.noted(o)
     if not todo:
-        echo("nothing new to score")
         return outcomes
     records = pipe.ledger.records()
     accepted = []
@@ -79,27 +83,22 @@ def scan(repo_path: str | Path, options: Options, *, workers: int = 1, quiet: bo
         else:
             out = pipe.reject(v)
             outcomes.append(out)
-            echo(describe(out))
+            ev.noted(out)
     if not accepted:
         return outcomes
-    with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
-                  MofNCompleteColumn(), console=console, disable=quiet) as bar:
-        task = bar.add_task(f"scoring {len(accepted)} submission(s), {workers} at a time",
-                            total=len(accepted))
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            futures = {pool.submit(pipe.score, v, None, records): v for v in accepted}
-            for f in as_completed(futures):
-                v = futures[f]
-                try:
-                    out = f.result()
-                except Exception as e:  # one broken scoring must not stop the others
-                    out = Outcome(v.submission, ERROR, f"scoring failed on the runner: "
-                                  f"{type(e).__name__}: {e}")
-                    print(f"gitramp scan: {v.submission.label}: {out.message}", file=sys.stderr)
-                outcomes.append(out)
-                bar.console.print(describe(out))
-                bar.advance(task)
+    ev.scoring(len(accepted))
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        futures = {pool.submit(pipe.score, v, None, records): v for v in accepted}
+        for f in as_completed(futures):
+            v = futures[f]
+            try:
+                out = f.result()
+            except Exception as e:  # one broken scoring must not stop the others
+                out = Outcome(v.submission, ERROR, f"scoring failed on the runner: "
+                              f"{type(e).__name__}: {e}")
+            outcomes.append(out)
+            ev.scored(out)
     line = pipe.blend(outcomes)  # contributivity follows every new score
     if line:
-        echo(line)
+        ev.blended(line)
     return outcomes

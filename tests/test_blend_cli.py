@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from challenge import predictions_store as store
-from challenge.cli.main import main
 from challenge.hub import commit_files, init_repo, kit_files
 from challenge.ledger import LEDGER_ROOT, Ledger
 from challenge.repo import find_kits, load_kit_at
+from gitramp.main import main
 from scorer.result import ERROR, SCORED, FoldResult, Result
 from scorer.scoring import FoldPredictions
 

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from challenge.cli.main import main
+from gitramp.main import main
 from tests.conftest import ROOT
 
 IRIS = ROOT / "kits" / "iris"

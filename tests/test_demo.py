@@ -8,8 +8,8 @@ import pygit2
 import pytest
 from rich.console import Console
 
-from challenge import demo
 from challenge.ledger import Ledger
+from gitramp import demo
 from tests.gitramp_hubs import KITS
 
 

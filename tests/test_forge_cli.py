@@ -10,8 +10,8 @@ from pathlib import Path
 import pygit2
 import pytest
 
-from challenge.cli.main import main as cli
 from challenge.hub import commit_files, init_repo
+from gitramp.main import main as cli
 from tests.github_server import GitHubServer
 
 REPO = "hub/iris"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pygit2
 import pytest
 
-from challenge.cli.main import main as cli
 from challenge.errors import GitrampError
 from challenge.hub import commit_files
 from challenge.validate import validate_refs
+from gitramp.main import main as cli
 from tests.gitramp_hubs import CLOSED_NOW, KITS, example
 
 
@@ -24,7 +24,7 @@ def test_init_exports_a_kit_repository_without_hidden_data(tmp_path, capsys):
     assert (out / "challenge.yml").is_file()  # checked out for the organizer
     assert "standalone kit repository" in capsys.readouterr().out
     with pytest.raises(GitrampError, match="not empty"):
-        from challenge.cli.init import export_kit
+        from gitramp.commands.init import export_kit
 
         export_kit(KITS / "iris", out)
 

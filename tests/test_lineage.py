@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from challenge import lineage
-from challenge.demo import improve
 from challenge.hub import commit_files
+from gitramp.demo import improve
 from scorer.result import Result
 from tests.gitramp_hubs import example, make_hub, submit
 

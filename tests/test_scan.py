@@ -9,14 +9,14 @@ from datetime import timedelta
 import pygit2
 import pytest
 
-from challenge.cli.main import main as cli
-from challenge.demo import FAILING
 from challenge.hub import commit_files
 from challenge.ledger import Ledger
 from challenge.pipeline import Options, Pipeline
 from challenge.publish import reveal
 from challenge.scan import scan
 from challenge.submission import from_branch
+from gitramp.demo import FAILING
+from gitramp.main import main as cli
 from tests.gitramp_hubs import CLOSED_NOW, KITS, OPEN_NOW, example, make_hub, submit
 
 
@@ -29,7 +29,7 @@ def scanned(tmp_path_factory):
     submit(hub, "carol", "broken", {"classifier.py": FAILING})
     options = Options(private_ledger=tmp / "private", now=CLOSED_NOW, quick=True,
                       data_dir=str(KITS / "{challenge}" / "hidden"), runner="test-runner")
-    outcomes = scan(tmp / "hub", options, workers=2, quiet=True)
+    outcomes = scan(tmp / "hub", options, workers=2)
     return tmp, options, outcomes
 
 
@@ -75,7 +75,7 @@ def test_scan_leaves_current_contributivity_on_every_scored_record(scanned):
 def test_rescanning_scores_nothing(scanned):
     tmp, options, _ = scanned
     before = Ledger(tmp / "hub").head().id
-    outcomes = scan(tmp / "hub", options, workers=2, quiet=True)
+    outcomes = scan(tmp / "hub", options, workers=2)
     assert outcomes == []
     assert Ledger(tmp / "hub").head().id == before
 
@@ -213,7 +213,7 @@ def test_scan_with_the_docker_backend_records_the_image(docker_engine, tmp_path)
     submit(hub, "alice", "rf", example("iris", "random_forest"))
     options = Options(backend="docker", private_ledger=tmp_path / "private", now=CLOSED_NOW,
                       quick=True, data_dir=str(KITS / "{challenge}" / "hidden"))
-    outcomes = scan(tmp_path / "hub", options, quiet=True)
+    outcomes = scan(tmp_path / "hub", options)
     assert [(o.submission.name, o.status) for o in outcomes] == [("rf", "scored")], \
         outcomes[0].message
     record = Ledger(tmp_path / "hub").records("iris")[0]
@@ -264,7 +264,7 @@ def test_scan_follows_pull_requests_whose_team_the_ledger_knows(scanned, tmp_pat
         "kits/iris/submissions/via_pr/classifier.py":
         example("iris", "starting_kit")["classifier.py"] + b"# v2\n"}, message="v2")
     options = Options(now=CLOSED_NOW + timedelta(hours=5), quick=True)
-    outcomes = scan(hub_path, options, quiet=True)
+    outcomes = scan(hub_path, options)
     by_status = {o.status: o for o in outcomes}
     assert by_status["scored"].submission.commit == str(second)
     assert (by_status["scored"].submission.team, by_status["scored"].submission.pr) == \

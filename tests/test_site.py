@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 import yaml
 
-from challenge.cli.main import main as gitramp
+from gitramp.main import main as gitramp
 from scorer.result import SCORED, FoldResult, Result
 from site_generator import build
 from site_generator.synthetic import Plan, add_submission, commit_ledger, demo_repo, make_repo

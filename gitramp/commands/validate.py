@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from challenge.cli.ledger_args import add_json, add_now, add_repo, print_json
+from gitramp.options import add_json, add_now, add_repo, print_json
 
 
 def add_parser(sub) -> argparse.ArgumentParser:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from challenge.cli.ledger_args import (
+from gitramp.options import (
     add_repo,
     add_scoring,
     following_work_tree,

@@ -39,7 +39,8 @@ from challenge.kit import load_kit
 from challenge.ledger import Ledger
 from challenge.pipeline import Options
 from challenge.publish import open_code, reveal
-from challenge.scan import scan
+from challenge.scan import ScanEvents, scan
+from gitramp.commands.score import describe
 
 ROOT = Path(__file__).resolve().parents[1]
 TEAMS = ("alice", "bob", "carol")
@@ -183,8 +184,11 @@ class Demo:
     def scan(self, now: datetime) -> None:
         started = time.perf_counter()
         outcomes = scan(self.hub, self.options(now), workers=self.workers,
-                        console=self.console)
+                        events=ScanEvents(scored=lambda o: self.console.print(describe(o)),
+                                          noted=lambda o: self.console.print(describe(o))))
         done = [o for o in outcomes if o.status != "skipped"]
+        if not done:
+            self.console.print("nothing new to score")
         self.console.print(f"scan: {len(done)} outcome(s) in {time.perf_counter() - started:.1f} s")
 
     def open_phase(self, now: datetime) -> None:
@@ -202,7 +206,7 @@ class Demo:
             self.console.print(f"{loc.name}: private scores revealed ({count} new)")
 
     def blend(self) -> None:
-        from challenge.cli.main import main as cli
+        from gitramp.main import main as cli
 
         with redirect_stdout(self.console.file):
             code = cli(["blend", "--repo", str(self.hub), "--private-ledger",
@@ -276,7 +280,7 @@ def run(out: Path, kits_dir: Path = ROOT / "kits", *, only: list[str] | None = N
     demo.blend()
     demo.refresh_work_tree()
     has_site = demo.build_site()
-    from challenge.cli.main import main as cli
+    from gitramp.main import main as cli
 
     with redirect_stdout(console.file):
         cli(["leaderboard", "--repo", str(demo.hub)])
@@ -299,7 +303,7 @@ def load_kit_phases_open(demo: Demo) -> datetime:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m challenge.demo", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m gitramp.demo", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", type=Path, default=ROOT / "_demo")
     p.add_argument("--kits", type=Path, default=ROOT / "kits")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from challenge.cli.ledger_args import add_json, add_repo, print_json
+from gitramp.options import add_json, add_repo, print_json
 
 
 def add_parser(sub) -> argparse.ArgumentParser:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from challenge.cli.ledger_args import (
+from gitramp.options import (
     add_challenges,
     add_json,
     add_now,

@@ -9,7 +9,7 @@ import argparse
 import math
 import sys
 
-from challenge.cli.ledger_args import add_challenges, add_json, add_repo, print_json
+from gitramp.options import add_challenges, add_json, add_repo, print_json
 from scorer.result import SCORED, Result
 
 
@@ -67,9 +67,9 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from challenge.cli.phase import kits_of
     from challenge.ledger import Ledger
     from challenge.publish import revealed_private
+    from gitramp.commands.phase import kits_of
 
     ledger = Ledger(args.repo)
     _, kits = kits_of(ledger, args.challenge)

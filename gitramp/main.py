@@ -1,6 +1,6 @@
 """The `gitramp` command: parses arguments and dispatches to one module per verb.
 
-Each verb is a module of this package with `add_parser(subparsers)` and
+Each verb is a module of gitramp/commands/ with `add_parser(subparsers)` and
 `run(args) -> int`; adding a verb means adding a module and naming it in VERBS.
 """
 
@@ -12,8 +12,7 @@ import sys
 
 from challenge.errors import GitrampError
 
-# Modules of challenge/cli/, in the order `gitramp --help` lists them. A verb whose
-# module is absent (not yet written) is skipped, so the CLI never breaks on import.
+# Modules of gitramp/commands/, in the order `gitramp --help` lists them.
 VERBS = ("test", "score", "scan", "leaderboard", "phase", "reveal", "blend", "site",
          "init", "validate", "forge")
 
@@ -29,12 +28,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
     sub.required = True
     for verb in VERBS if only not in VERBS else (only,):
-        try:
-            module = importlib.import_module(f"challenge.cli.{verb}")
-        except ModuleNotFoundError as e:
-            if e.name == f"challenge.cli.{verb}":
-                continue
-            raise
+        module = importlib.import_module(f"gitramp.commands.{verb}")
         p = module.add_parser(sub)
         p.set_defaults(_run=module.run)
     return parser

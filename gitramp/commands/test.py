@@ -43,7 +43,7 @@ def run(args) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from challenge.kit import load_kit
-    from challenge.report import print_result, status_table
+    from gitramp.report import print_result, status_table
     from scorer.backends import get_backend
     from scorer.data import load_data
     from scorer.scoring import score_submission

@@ -1,0 +1,1 @@
+"""The `gitramp` command line: the top layer. Nothing imports it."""

@@ -1,0 +1,3 @@
+from gitramp.main import entry
+
+entry()

@@ -1,0 +1,73 @@
+"""`gitramp scan`: score every submission ref whose current version is not in the ledger
+yet, up to --workers at a time: branches submit/<team>/<name>, and fetched pull-request
+heads refs/pull/<n>/head whose team an earlier version in the ledger gives.
+
+Exit 0 when every new submission was scored, 1 when any was rejected or failed."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from challenge.ledger import Ledger
+from challenge.scan import ScanEvents, scan
+from gitramp.commands.score import describe
+from gitramp.options import (
+    add_repo,
+    add_scoring,
+    following_work_tree,
+    options,
+    print_json,
+)
+from scorer.result import SCORED
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser("scan", help="score every submission branch not yet in the ledger",
+                       description=__doc__)
+    add_repo(p)
+    p.add_argument("--workers", type=int, default=1, help="submissions scored at once")
+    add_scoring(p)
+    return p
+
+
+@following_work_tree
+def run(args: argparse.Namespace) -> int:
+    outcomes = scan(args.repo, options(args), workers=args.workers,
+                    events=None if args.json else _console_events())
+    if not args.json and not any(o.status != "skipped" for o in outcomes):
+        print("nothing new to score", file=sys.stderr)
+    if args.json:
+        print_json([o.to_dict() for o in outcomes])
+    if args.push:
+        Ledger(args.repo).push(args.push)
+    return 0 if all(o.status in (SCORED, "skipped") for o in outcomes) else 1
+
+
+def _console_events() -> ScanEvents:
+    """Skips and rejections as lines, scoring as a progress bar, on stderr."""
+    console = Console(stderr=True)
+    bar = Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
+                   MofNCompleteColumn(), console=console)
+    task = None
+
+    def scoring(n: int) -> None:
+        nonlocal task
+        bar.start()
+        task = bar.add_task(f"scoring {n} submission(s)", total=n)
+
+    def scored(out) -> None:
+        bar.console.print(describe(out))
+        bar.advance(task)
+        if bar.finished:
+            bar.stop()
+
+    def noted(out) -> None:
+        console.print(("[yellow]skipped[/] " + out.message) if out.status == "skipped"
+                      else describe(out), markup=out.status == "skipped", highlight=False)
+
+    return ScanEvents(noted=noted, scoring=scoring, scored=scored,
+                      blended=lambda line: console.print(line, markup=False))
