@@ -36,7 +36,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 image: $(STAMP)
-	bash runners/build_image.sh
+	$(BIN)/gitramp image build
 
 clean:
 	rm -rf $(VENV) .venv-bench _site _demo test-output

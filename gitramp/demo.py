@@ -30,6 +30,7 @@ from contextlib import redirect_stdout
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import docker
 import pygit2
 from rich.console import Console
 
@@ -40,9 +41,12 @@ from challenge.ledger import Ledger
 from challenge.pipeline import Options
 from challenge.publish import open_code, reveal
 from challenge.scan import ScanEvents, scan
+from gitramp.commands.init import EXAMPLES, LEDGER_README
 from gitramp.commands.score import describe
+from gitramp.main import main as cli
+from scorer.backends.docker_image import build_command, image_tag
+from site_generator import build
 
-ROOT = Path(__file__).resolve().parents[1]
 TEAMS = ("alice", "bob", "carol")
 
 FAILING = b'''"""A submission that fails while fitting: the demo shows the reason it gets."""
@@ -112,9 +116,7 @@ class Demo:
         repo = build_hub(self.hub, self.kits_dir, self.kit_names, start)
         extra = {"README.md": b"# gitramp demo hub\n\nMade by `make demo`: kits under kits/, "
                               b"results under leaderboard_data/.\n"}
-        readme = ROOT / "leaderboard_data" / "README.md"
-        if readme.is_file():
-            extra["leaderboard_data/README.md"] = readme.read_bytes()
+        extra["leaderboard_data/README.md"] = LEDGER_README.read_bytes()
         commit_files(repo, "refs/heads/main", extra, message="Hub README and ledger schema",
                      author="organizer", when=start)
         self.console.print(f"created {self.hub} with kits {', '.join(self.kit_names)}; "
@@ -206,8 +208,6 @@ class Demo:
             self.console.print(f"{loc.name}: private scores revealed ({count} new)")
 
     def blend(self) -> None:
-        from gitramp.main import main as cli
-
         with redirect_stdout(self.console.file):
             code = cli(["blend", "--repo", str(self.hub), "--private-ledger",
                         str(self.private)])
@@ -215,8 +215,6 @@ class Demo:
             self.console.print(f"[yellow]blending exited with {code}[/]")
 
     def build_site(self) -> bool:
-        from site_generator import build
-
         self.console.print(str(build(self.hub, self.site)))
         return True
 
@@ -243,19 +241,15 @@ def _docker_unavailable() -> str | None:
     try:
         if subprocess.run(["docker", "info"], capture_output=True, timeout=20).returncode:
             return "no Docker engine answers `docker info`"
-        import docker
-
-        from scorer.backends.docker_image import image_tag
-
         docker.from_env().images.get(image_tag())
     except (OSError, subprocess.TimeoutExpired):
         return "no Docker engine answers `docker info`"
     except Exception:
-        return "the scoring image is not built (`make image`)"
+        return f"the scoring image is not built (`{build_command()}`)"
     return None
 
 
-def run(out: Path, kits_dir: Path = ROOT / "kits", *, only: list[str] | None = None,
+def run(out: Path, kits_dir: Path = EXAMPLES, *, only: list[str] | None = None,
         backend: str = "auto", workers: int = 2, quick: bool = False,
         console: Console | None = None) -> Demo:
     console = console or Console()
@@ -280,8 +274,6 @@ def run(out: Path, kits_dir: Path = ROOT / "kits", *, only: list[str] | None = N
     demo.blend()
     demo.refresh_work_tree()
     has_site = demo.build_site()
-    from gitramp.main import main as cli
-
     with redirect_stdout(console.file):
         cli(["leaderboard", "--repo", str(demo.hub)])
     console.rule("[bold]where to look")
@@ -305,8 +297,10 @@ def load_kit_phases_open(demo: Demo) -> datetime:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m gitramp.demo", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--out", type=Path, default=ROOT / "_demo")
-    p.add_argument("--kits", type=Path, default=ROOT / "kits")
+    p.add_argument("--out", type=Path, default=Path("_demo"))
+    p.add_argument("--kits", type=Path, default=EXAMPLES,
+                   help="a folder of kits with their data (default: gitramp's examples, "
+                   "whose data `make data` writes)")
     p.add_argument("--only", action="append", default=None, help="only this kit (repeatable)")
     p.add_argument("--backend", default="auto", choices=("auto", "local", "docker"))
     p.add_argument("--workers", type=int, default=2)

@@ -3,7 +3,8 @@
 For each kit, writes the public copies (`kits/<kit>/data/`, what participants get)
 and the hidden copies (`kits/<kit>/hidden/data/`, what a runner holds: a larger
 training set and the private test set with its labels). Nothing is downloaded.
-Run with `python -m kits.make_data` (or `make data`); it is idempotent.
+Run with `python -m kits.make_data` (or `make data`); it is idempotent. `gitramp init`
+of an example kit uses `public_files` (the module ships with gitramp as gitramp.kits).
 """
 
 from __future__ import annotations
@@ -63,10 +64,22 @@ def split(df: pd.DataFrame, target: str, classification: bool, seed: int = 42):
     return hidden_train, private_test, public_train, public_test
 
 
-def write(kit: str) -> None:
+def tables(kit: str):
+    """(hidden train, private test, public train, public test) of an example kit."""
     df, target = BUILDERS[kit]()
     classification = df[target].dtype == object
-    hidden_train, private_test, public_train, public_test = split(df, target, classification)
+    return split(df, target, classification)
+
+
+def public_files(kit: str) -> dict[str, bytes]:
+    """{path in the kit: content} of an example kit's public data."""
+    _, _, public_train, public_test = tables(kit)
+    return {"data/train.csv": public_train.to_csv(index=False).encode(),
+            "data/test.csv": public_test.to_csv(index=False).encode()}
+
+
+def write(kit: str) -> None:
+    hidden_train, private_test, public_train, public_test = tables(kit)
     for folder, train, test in ((KITS / kit / "data", public_train, public_test),
                                 (KITS / kit / "hidden" / "data", hidden_train, private_test)):
         folder.mkdir(parents=True, exist_ok=True)

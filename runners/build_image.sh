@@ -1,43 +1,30 @@
 #!/usr/bin/env bash
 # Builds the scoring image with no container registry: debootstrap a minimal Debian
-# bookworm with python3, install the pinned wheels of runners/requirements.txt (plus a
-# kit's own requirements) into it, `docker import` the result. See runners/IMAGE.md.
+# bookworm with python3, install the pinned wheels of the requirements file into it,
+# `docker import` the result. See runners/IMAGE.md.
 #
-#   bash runners/build_image.sh [--kit DIR] [--force]
-#   BASE_IMAGE=python:3.11-slim-bookworm bash runners/build_image.sh   # registry path
+# Run it through the command line, which derives the tag (a hash of this recipe and the
+# requirements), reuses an existing image, and writes the requirements file (the
+# recipe's requirements.txt plus a kit's own `requirements:`):
 #
-# The tag is a hash of the recipe and the requirements; an existing tag is reused.
-# Needs root (debootstrap), docker, and PyPI (or a pip index/mirror) for the wheels.
+#   gitramp image build [--kit DIR] [--force]
+#   BASE_IMAGE=python:3.11-slim-bookworm gitramp image build   # with a registry
+#
+# Direct use: build_image.sh TAG REQUIREMENTS_FILE (PYTHON: the python whose pip fetches
+# the wheels). Needs root (debootstrap), docker, and PyPI (or a pip index/mirror).
 set -euo pipefail
 
+[ $# -eq 2 ] || { echo "usage: $0 TAG REQUIREMENTS_FILE (see gitramp image build)" >&2; exit 2; }
+tag="$1"
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(dirname "$here")"
-py="${PYTHON:-$root/.venv/bin/python}"
-[ -x "$py" ] || py=python3
+py="${PYTHON:-python3}"
 suite="${DEBIAN_SUITE:-bookworm}"
 mirror="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-
-kit=() force=0
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --kit) kit=(--kit "$2"); shift 2 ;;
-    --force) force=1; shift ;;
-    *) echo "usage: $0 [--kit DIR] [--force]" >&2; exit 2 ;;
-  esac
-done
-
-cd "$root"
-tag="$("$py" -m scorer.backends.docker_image tag "${kit[@]}")"
-if [ "$force" = 0 ] && docker image inspect "$tag" >/dev/null 2>&1; then
-  echo "image: $tag exists, reusing it"
-  exit 0
-fi
 
 start=$(date +%s)
 work="$(mktemp -d /tmp/gitramp-image.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
-cp "$here/requirements.txt" "$work/requirements.txt"
-"$py" -m scorer.backends.docker_image requirements "${kit[@]}" >>"$work/requirements.txt"
+cp "$2" "$work/requirements.txt"
 
 if [ -n "${BASE_IMAGE:-}" ]; then
   echo "image: docker build FROM $BASE_IMAGE -> $tag"

@@ -60,10 +60,8 @@ python3 -m venv "$home/venv"
 "$home/venv/bin/pip" install --quiet --upgrade pip
 "$home/venv/bin/pip" install --quiet "$spec"
 
-# 3. the scoring image, built without a registry (runners/IMAGE.md)
-if [ -f "$spec/runners/build_image.sh" ]; then
-  PYTHON="$home/venv/bin/python" bash "$spec/runners/build_image.sh"
-fi
+# 3. the scoring image, built without a registry with the installed recipe (runners/IMAGE.md)
+"$home/venv/bin/gitramp" image build
 
 # 4. hidden data readable, private ledger writable by the runner user only
 mkdir -p "$private" "${data_dir%%\{challenge\}*}"

@@ -1,6 +1,8 @@
 """`gitramp init`: export a kit as a standalone challenge repository, with the workflows
 that score its pull requests and the ledger's README; the hidden data stays out.
 
+KIT is a kit folder, or the name of an example kit that ships with gitramp (iris,
+diabetes, cancer); an example's public data is generated when the kit has none.
 The new repository's folder name is the challenge's name (its ledger folder)."""
 
 from __future__ import annotations
@@ -9,14 +11,23 @@ import argparse
 from pathlib import Path
 
 from challenge.errors import GitrampError
+from challenge.hub import commit_files, init_repo, kit_files
+from challenge.kit import load_kit
 
-ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = Path(__file__).resolve().parents[1]
+# What `gitramp init` installs, shipped in the package: links to this repository's own
+# .github/workflows/ and leaderboard_data/README.md in a checkout, copies in a wheel.
+TEMPLATES = PACKAGE / "templates"
+LEDGER_README = TEMPLATES / "leaderboard_data" / "README.md"
+# The example kits (a link to kits/ in a checkout), without their data.
+EXAMPLES = PACKAGE / "kits"
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("init", help="export a kit as a standalone repository",
                        description=__doc__)
-    p.add_argument("kit", type=Path, help="the kit folder (holding challenge.yml)")
+    p.add_argument("kit", type=Path,
+                   help="the kit folder (holding challenge.yml), or an example kit's name")
     p.add_argument("out", type=Path, nargs="?", default=None,
                    help="the new repository (default: ./<kit name>)")
     p.add_argument("--out", dest="out_option", type=Path, default=None,
@@ -27,30 +38,45 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def workflow_files() -> dict[str, bytes]:
-    """The scoring workflows: the package's templates, else this hub's own workflows."""
-    for folder in (Path(__file__).resolve().parents[1] / "templates" / "workflows",
-                   ROOT / ".github" / "workflows"):
-        files = sorted(folder.glob("*.yml")) if folder.is_dir() else []
-        files = [f for f in files if not f.name.startswith("ci")]
-        if files:
-            return {f".github/workflows/{f.name}": f.read_bytes() for f in files}
-    return {}
+    """The scoring workflows (not gitramp's own CI)."""
+    files = sorted((TEMPLATES / "workflows").glob("*.yml"))
+    return {f".github/workflows/{f.name}": f.read_bytes() for f in files}
+
+
+def find_kit(kit: Path) -> Path:
+    """The kit folder: `kit` itself, or the example kit of that name when no such
+    folder exists."""
+    example = EXAMPLES / kit.name
+    if not kit.exists() and len(kit.parts) == 1 and (example / "challenge.yml").is_file():
+        return example
+    return kit
+
+
+def example_data(kit_dir: Path, files: dict[str, bytes]) -> dict[str, bytes]:
+    """An example kit's public data, generated when the kit folder lacks it (a wheel
+    ships the examples without data); {} for any other kit."""
+    if kit_dir.resolve().parent != EXAMPLES.resolve():
+        return {}
+    # imported here: scikit-learn's datasets cost half a second, for examples only
+    from gitramp.kits import make_data
+
+    if kit_dir.name not in make_data.BUILDERS:
+        return {}
+    return {path: data for path, data in make_data.public_files(kit_dir.name).items()
+            if path not in files}
 
 
 def export_kit(kit_dir: Path, out: Path, *, all_submissions: bool = False) -> str:
     """Create the repository; returns its first commit's id."""
-    from challenge.hub import commit_files, init_repo, kit_files
-    from challenge.kit import load_kit
-
+    kit_dir = find_kit(kit_dir)
     kit = load_kit(kit_dir)
     if out.exists() and any(out.iterdir()):
         raise GitrampError(f"{out} exists and is not empty; choose a new folder")
     files = kit_files(kit.path, submissions=None if all_submissions else ("starting_kit",))
+    files.update(example_data(kit.path, files))
     files[".gitignore"] = b"hidden/\n__pycache__/\n*.pyc\n"
     files.update(workflow_files())
-    readme = ROOT / "leaderboard_data" / "README.md"
-    if readme.is_file():
-        files["leaderboard_data/README.md"] = readme.read_bytes()
+    files["leaderboard_data/README.md"] = LEDGER_README.read_bytes()
     repo = init_repo(out)
     commit = commit_files(repo, "refs/heads/main", files,
                           message=f"{kit.title}: challenge kit exported by gitramp init")
@@ -60,9 +86,7 @@ def export_kit(kit_dir: Path, out: Path, *, all_submissions: bool = False) -> st
 
 
 def run(args: argparse.Namespace) -> int:
-    from challenge.kit import load_kit
-
-    out = args.out or args.out_option or Path(load_kit(args.kit).name)
+    out = args.out or args.out_option or Path(load_kit(find_kit(args.kit)).name)
     commit = export_kit(args.kit, out, all_submissions=args.all_submissions)
     n = len(workflow_files())
     print(f"{out}: standalone kit repository, first commit {commit[:10]}, "

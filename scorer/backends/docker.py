@@ -27,7 +27,7 @@ import scorer
 from challenge.errors import GitrampError
 from scorer.backends import docker_spec as spec
 from scorer.backends.base import FoldCallback, IngestJob, RunOutcome
-from scorer.backends.docker_image import image_tag
+from scorer.backends.docker_image import build_command, image_tag
 from scorer.backends.docker_io import OutputLimit, UnsafeOutput, read_outputs
 from scorer.backends.docker_slot import Slot
 
@@ -74,11 +74,10 @@ class DockerBackend:
         try:
             return tag, self.client.images.get(tag)
         except docker.errors.ImageNotFound:
-            kit_hint = " --kit <your kit>" if job.requirements_hash else ""
             raise GitrampError(
-                f"the scoring image {tag} is not built. Build it with `make image` "
-                f"(or `bash runners/build_image.sh{kit_hint}`); it takes about a minute "
-                "and needs no registry.") from None
+                f"the scoring image {tag} is not built. Build it with "
+                f"`{build_command(job.requirements_hash)}` (`make image` in a checkout of "
+                "gitramp); it takes about a minute and needs no registry.") from None
 
     def run(self, job: IngestJob, on_fold_done: FoldCallback | None = None) -> RunOutcome:
         client = self.client

@@ -1,23 +1,23 @@
 """The scoring image's name: a tag derived from a hash of everything that builds it.
 
-The recipe lives in `runners/` (build_image.sh, Dockerfile, requirements.txt). A kit
-may add its own pip requirements (`requirements:` in challenge.yml); they get their
-own image, tagged `<base hash>-<kit requirements hash>`. Same inputs, same tag: the
-build script skips a tag that exists, and a changed input gives a new tag, so a
-stale image is never used by mistake.
+The recipe (build_image.sh, Dockerfile, requirements.txt) ships with the package in
+scorer/backends/image/: in a checkout those are links to runners/, where the files
+live; a wheel holds copies. A kit may add its own pip requirements (`requirements:` in
+challenge.yml); they get their own image, tagged `<base hash>-<kit requirements hash>`.
+Same inputs, same tag: an existing tag is reused, and a changed input gives a new tag,
+so a stale image is never used by mistake.
 
-    python -m scorer.backends.docker_image tag [--kit DIR]
-    python -m scorer.backends.docker_image requirements [--kit DIR]
+`gitramp image tag [--kit DIR]` prints the tag, `gitramp image build [--kit DIR]`
+builds the image (gitramp/commands/image.py).
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
-RUNNERS = Path(__file__).resolve().parents[2] / "runners"
+RECIPE_DIR = Path(__file__).resolve().parent / "image"
 RECIPE = ("build_image.sh", "Dockerfile", "requirements.txt")
 REPOSITORY = "gitramp-scorer"
 UID = 10001  # the unprivileged user submissions run as
@@ -36,42 +36,31 @@ def kit_requirements_hash(requirements: Sequence[str]) -> str | None:
     return hashlib.sha256("\n".join(reqs).encode()).hexdigest()[:12]
 
 
-def recipe_hash(runners: Path = RUNNERS) -> str:
+def recipe_hash(recipe_dir: Path = RECIPE_DIR) -> str:
     h = hashlib.sha256()
     for name in RECIPE:
-        f = runners / name
+        f = recipe_dir / name
         h.update(name.encode() + b"\0" + (f.read_bytes() if f.is_file() else b"") + b"\0")
     return h.hexdigest()[:12]
 
 
-def image_tag(requirements_hash: str | None = None, runners: Path = RUNNERS) -> str:
-    tag = recipe_hash(runners)
+def image_tag(requirements_hash: str | None = None, recipe_dir: Path = RECIPE_DIR) -> str:
+    tag = recipe_hash(recipe_dir)
     if requirements_hash:
         tag += "-" + requirements_hash[:12]
     return f"{REPOSITORY}:{tag}"
 
 
-def _kit_requirements(kit_dir: str | None) -> list[str]:
-    if not kit_dir:
-        return []
-    from challenge.kit import load_kit  # only the CLI needs the kit loader
-
-    return normalise_requirements(load_kit(kit_dir).requirements)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m scorer.backends.docker_image")
-    parser.add_argument("what", choices=("tag", "requirements"),
-                        help="print the image tag, or the kit's extra requirements")
-    parser.add_argument("--kit", help="a kit folder whose challenge.yml adds requirements")
-    args = parser.parse_args(argv)
-    reqs = _kit_requirements(args.kit)
-    if args.what == "tag":
-        print(image_tag(kit_requirements_hash(reqs)))
-    else:
-        print("\n".join(reqs))
-    return 0
+def build_command(requirements_hash: str | None = None) -> str:
+    """The command that builds the image `image_tag(requirements_hash)` names."""
+    if requirements_hash:
+        return "gitramp image build --kit <kit path>"
+    return "gitramp image build"
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+def image_requirements(kit_requirements: Sequence[str] = (),
+                       recipe_dir: Path = RECIPE_DIR) -> str:
+    """The whole pip requirements file of an image: the recipe's, then the kit's."""
+    base = (recipe_dir / "requirements.txt").read_text()
+    extra = normalise_requirements(kit_requirements)
+    return base + "".join(f"{line}\n" for line in extra)

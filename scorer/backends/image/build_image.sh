@@ -1,0 +1,1 @@
+../../../runners/build_image.sh
