@@ -9,7 +9,7 @@ import pygit2
 import pytest
 
 from challenge.forge.base import COMMENT_MARKER, ForgeError
-from challenge.forge.github import RetryingAdapter, connect, retry_wait
+from challenge.forge.github import connect, retry_wait, retrying_adapter
 from challenge.forge.local import LocalForge
 from tests.github_server import GitHubServer
 
@@ -31,8 +31,8 @@ def forge_for(gh: GitHubServer, token: str | None = "tok", sleeps: list | None =
     base = {"GITHUB_REPOSITORY": REPO, "GITHUB_API_URL": gh.api_url}
     if token:
         base["GITHUB_TOKEN"] = token
-    adapter = RetryingAdapter(retries=5, backoff=0.01, max_wait=5,
-                              sleep=(sleeps.append if sleeps is not None else time.sleep))
+    adapter = retrying_adapter(retries=5, backoff=0.01, max_wait=5,
+                               sleep=(sleeps.append if sleeps is not None else time.sleep))
     return connect(env={**base, **env}, adapter=adapter)
 
 
@@ -174,7 +174,7 @@ def test_an_unreachable_api_is_retried_then_named():
     with GitHubServer() as gh:
         api = gh.api_url  # the port is closed once the server stops
     sleeps: list[float] = []
-    adapter = RetryingAdapter(retries=2, backoff=0.01, sleep=sleeps.append)
+    adapter = retrying_adapter(retries=2, backoff=0.01, sleep=sleeps.append)
     forge = connect(env={"GITHUB_REPOSITORY": REPO, "GITHUB_API_URL": api,
                          "GITHUB_TOKEN": "tok"}, adapter=adapter)
     with pytest.raises(ForgeError, match="cannot reach GitHub's API.*GITHUB_API_URL"):

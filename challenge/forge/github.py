@@ -5,14 +5,14 @@ Authentication: a plain token (`GITHUB_TOKEN`, the workflow's own) for statuses,
 comments, labels and merges; optionally a GitHub App installation (`GITRAMP_APP_ID`,
 `GITRAMP_APP_INSTALLATION_ID`, `GITRAMP_APP_PRIVATE_KEY`), which check runs need.
 Rate limits (403/429 with rate-limit headers or Retry-After) and gateway errors are
-retried with backoff by the session's transport, below github3.py.
+retried with backoff by the session's transport (urllib3's Retry), below github3.py.
 """
 
 from __future__ import annotations
 
 import contextlib
-import email.utils
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 
@@ -20,6 +20,8 @@ import github3
 import requests
 from github3 import exceptions as gh_errors
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import InvalidHeader, MaxRetryError, ResponseError
+from urllib3.util.retry import Retry
 
 from challenge.forge.base import (
     STATUS_CONTEXT,
@@ -67,39 +69,61 @@ def retry_wait(method: str, status: int, headers: Mapping[str, str], attempt: in
 def _seconds(retry_after: str, now: float) -> float:
     if retry_after.strip().isdigit():
         return float(retry_after)
-    try:
-        return email.utils.parsedate_to_datetime(retry_after).timestamp() - now
-    except (TypeError, ValueError):
+    try:  # an HTTP date, which urllib3 reads relative to the clock
+        return Retry(retry_after_max=sys.maxsize).parse_retry_after(retry_after) \
+            + time.time() - now
+    except InvalidHeader:
         return 60.0
 
 
-class RetryingAdapter(HTTPAdapter):
-    """Repeats rate-limited and gateway-failed requests, waiting as the server asks."""
+class GitHubRetry(Retry):
+    """urllib3's Retry (attempts, connection errors, Retry-After) with GitHub's rules on
+    top, as `retry_wait` states them: a 403 is retried only when it is a rate limit,
+    X-RateLimit-Reset sets the wait when Retry-After is absent, a wait longer than
+    `max_wait` returns the response instead, and a 500 is repeated only for idempotent
+    methods. `sleep` is what waits (the tests record the waits instead)."""
 
-    def __init__(self, retries: int = 5, backoff: float = 1.0, max_wait: float = 120.0,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
-        super().__init__()
-        self.retries, self.backoff, self.max_wait, self.sleep = retries, backoff, max_wait, sleep
+    def __init__(self, *args, max_wait: float = 120.0,
+                 sleep: Callable[[float], None] = time.sleep, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_wait, self.sleeper = max_wait, sleep
+        self.wait: float | None = None  # set by `increment` for a retried response
 
-    def send(self, request, **kwargs):  # type: ignore[override]
-        attempt = 0
-        while True:
-            try:
-                response = super().send(request, **kwargs)
-            except requests.ConnectionError:  # refused or reset: the API may be restarting
-                if attempt >= self.retries:
-                    raise
-                self.sleep(self.backoff * 2 ** attempt)
-                attempt += 1
-                continue
-            wait = retry_wait(request.method or "GET", response.status_code, response.headers,
-                              attempt, backoff=self.backoff, max_wait=self.max_wait,
-                              now=time.time())
-            if wait is None or attempt >= self.retries:
-                return response
-            response.close()
-            self.sleep(wait)
-            attempt += 1
+    def new(self, **kw) -> GitHubRetry:
+        return super().new(max_wait=self.max_wait, sleep=self.sleeper, **kw)
+
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        return status_code in self.status_forcelist and (
+            status_code != 500 or method in IDEMPOTENT)
+
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None,
+                  _stacktrace=None):
+        wait = None
+        if response is not None and error is None:
+            wait = retry_wait(method or "GET", response.status, response.headers,
+                              len(self.history), backoff=self.backoff_factor,
+                              max_wait=self.max_wait, now=time.time())
+            if wait is None:  # final: the connection pool returns this response as it is
+                raise MaxRetryError(_pool, url, ResponseError(f"status {response.status}"))
+        retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        retry.wait = wait
+        return retry
+
+    def get_backoff_time(self) -> float:
+        return self.backoff_factor * 2 ** max(0, len(self.history) - 1)
+
+    def sleep(self, response=None) -> None:
+        self.sleeper(self.wait if self.wait is not None else self.get_backoff_time())
+
+
+def retrying_adapter(retries: int = 5, backoff: float = 1.0, max_wait: float = 120.0,
+                     sleep: Callable[[float], None] = time.sleep) -> HTTPAdapter:
+    """A transport that repeats rate-limited and gateway-failed requests, and refused
+    connections (the API may be restarting), waiting as the server asks."""
+    return HTTPAdapter(max_retries=GitHubRetry(
+        total=retries, backoff_factor=backoff, max_wait=max_wait, sleep=sleep,
+        allowed_methods=None, status_forcelist=(403, *RETRY_STATUSES),
+        respect_retry_after_header=True, raise_on_status=False, redirect=False))
 
 
 def client(api_url: str | None = None, *, adapter: HTTPAdapter | None = None) -> github3.GitHub:
@@ -108,7 +132,7 @@ def client(api_url: str | None = None, *, adapter: HTTPAdapter | None = None) ->
     api_url = (api_url or PUBLIC_API).rstrip("/")
     gh = (github3.GitHub() if api_url == PUBLIC_API
           else github3.GitHubEnterprise(api_url.removesuffix("/api/v3")))
-    adapter = adapter or RetryingAdapter()
+    adapter = adapter or retrying_adapter()
     gh.session.mount("https://", adapter)
     gh.session.mount("http://", adapter)
     return gh
