@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-
 from challenge.errors import GitrampError
+from pygit2.enums import FileMode
 
 
 class LineageError(GitrampError):
@@ -160,11 +160,12 @@ def blend_challenges(repo: str | Path, challenges: Sequence[str] | None = None, 
 def blend_challenge(ledger, kit, *, private_repo: str | Path | None = None,
                     max_members: int = 80, min_improvement: float = 0.0) -> ChallengeCredit:
     """Blend one challenge's scored records of the kit's current scoring hash."""
-    from challenge import predictions_store as store
-    from challenge.ledger import load_yaml
     from scorer.blend import FoldInputs, batch_score_for, blend
     from scorer.result import SCORED
     from scorer.score_types import bind_scores
+
+    from challenge import predictions_store as store
+    from challenge.ledger import load_yaml
 
     rank = bind_scores(kit)[0]
     scoring_hash = kit.scoring_hash()
@@ -253,7 +254,6 @@ def _unusable(s, first) -> str | None:
 def _record(ledger, credit: ChallengeCredit, private_repo: str | Path | None) -> None:
     from challenge import repo as gitrepo
     from challenge.ledger import LEDGER_ROOT, Ledger, dump_yaml, load_yaml, put_path
-    from challenge.repo import MODE_BLOB
 
     summary_path = f"{LEDGER_ROOT}/{credit.challenge}/{BLEND_FILE}"
     summary = credit.summary()
@@ -281,7 +281,7 @@ def _record(ledger, credit: ChallengeCredit, private_repo: str | Path | None) ->
         if not files:
             return None
         for path, data in sorted(files.items()):
-            tree = repo[put_path(repo, tree, path, repo.create_blob(data), MODE_BLOB)]
+            tree = repo[put_path(repo, tree, path, repo.create_blob(data), FileMode.BLOB)]
         return tree.id, [], (f"ledger: contributivity of {credit.challenge} ({len(written)} "
                              f"record(s) updated, {credit.score} blended)")
 

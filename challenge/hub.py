@@ -12,10 +12,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pygit2
+from challenge.phases import iso
+from pygit2.enums import FileMode
 
 from challenge.ledger import put_path
-from challenge.phases import iso
-from challenge.repo import MODE_BLOB, MODE_EXECUTABLE
 
 SKIP_DIRS = {"hidden", "__pycache__", ".pytest_cache", "leaderboard_data", ".git"}
 
@@ -56,8 +56,8 @@ def commit_files(repo: pygit2.Repository, ref: str | None, files: dict[str, byte
     execs = set(executable)
     for path, data in sorted(files.items()):
         oid = repo.create_blob(data) if data is not None else None
-        tree = repo[put_path(repo, tree, path, oid, MODE_EXECUTABLE if path in execs
-                             else MODE_BLOB)]
+        tree = repo[put_path(repo, tree, path, oid, FileMode.BLOB_EXECUTABLE if path in execs
+                             else FileMode.BLOB)]
     if tree is None:
         tree = repo[repo.TreeBuilder().write()]
     sig = signature(author, when)

@@ -24,12 +24,13 @@ from pathlib import Path
 
 import pygit2
 import yaml
-
-from challenge import repo as gitrepo
 from challenge.errors import GitrampError
 from challenge.phases import Visibility
-from challenge.repo import LEDGER_ROOT, MODE_BLOB, MODE_TREE
+from pygit2.enums import FileMode
 from scorer.result import REJECTED, Result
+
+from challenge import repo as gitrepo
+from challenge.repo import LEDGER_ROOT
 
 STATE_FILE = "state.yml"
 PRIVATE_DIR = "private"
@@ -122,13 +123,13 @@ class Ledger:
             return out
         repo = self.repo
         for c in root:
-            if c.filemode != MODE_TREE or (challenge and c.name != challenge):
+            if c.filemode != FileMode.TREE or (challenge and c.name != challenge):
                 continue
             for n in repo[c.id]:
-                if n.filemode != MODE_TREE or n.name == PRIVATE_DIR:
+                if n.filemode != FileMode.TREE or n.name == PRIVATE_DIR:
                     continue
                 for f in repo[n.id]:
-                    if f.name.endswith(".yml") and f.filemode == MODE_BLOB:
+                    if f.name.endswith(".yml") and f.filemode == FileMode.BLOB:
                         out[f"{LEDGER_ROOT}/{c.name}/{n.name}/{f.name}"] = f.id
         return out
 
@@ -183,7 +184,7 @@ class Ledger:
             tree = head.tree if head else None
             for path, data in sorted(files.items()):
                 oid = repo.create_blob(data) if data is not None else None
-                tree = repo[put_path(repo, tree, path, oid, MODE_BLOB)]
+                tree = repo[put_path(repo, tree, path, oid, FileMode.BLOB)]
             return tree.id, [], message
         return self.update(build)
 
@@ -283,8 +284,8 @@ def _put(repo, tree, parts: list[str], oid, mode) -> pygit2.Oid:
         new, new_mode = oid, mode
     else:
         child = repo[existing.id] if existing is not None and \
-            existing.filemode == MODE_TREE else None
-        new, new_mode = _put(repo, child, parts[1:], oid, mode), MODE_TREE
+            existing.filemode == FileMode.TREE else None
+        new, new_mode = _put(repo, child, parts[1:], oid, mode), FileMode.TREE
         if len(repo[new]) == 0:
             new = None
     if new is None:

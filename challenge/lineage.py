@@ -22,8 +22,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 import pygit2
-
-from challenge.repo import MODE_BLOB, MODE_EXECUTABLE, MODE_TREE
+from pygit2.enums import FileMode
 from scorer.result import REJECTED, Result
 
 
@@ -52,9 +51,9 @@ def text_files(repo: pygit2.Repository, tree_id: str, prefix: str = "") -> dict[
     except (KeyError, ValueError):
         return out
     for e in tree:
-        if e.filemode == MODE_TREE:
+        if e.filemode == FileMode.TREE:
             out.update(text_files(repo, str(e.id), f"{prefix}{e.name}/"))
-        elif e.filemode in (MODE_BLOB, MODE_EXECUTABLE):
+        elif e.filemode in (FileMode.BLOB, FileMode.BLOB_EXECUTABLE):
             try:
                 out[prefix + e.name] = repo[e.id].data.decode("utf-8").splitlines()
             except UnicodeDecodeError:

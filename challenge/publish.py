@@ -14,6 +14,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import pygit2
+from challenge.phases import Visibility, iso
+from pygit2.enums import FileMode
+from scorer.result import SCORED, Result
 
 from challenge import repo as gitrepo
 from challenge.ledger import (
@@ -25,9 +28,7 @@ from challenge.ledger import (
     put_path,
     state_path,
 )
-from challenge.phases import Visibility, iso
-from challenge.repo import LEDGER_ROOT, MODE_BLOB, MODE_TREE, KitLocation
-from scorer.result import SCORED, Result
+from challenge.repo import LEDGER_ROOT, KitLocation
 
 
 def latest_scored(records: list[Result], challenge: str) -> list[Result]:
@@ -59,7 +60,7 @@ def open_code(ledger: Ledger, loc: KitLocation, now: datetime) -> tuple[str | No
             folder = loc.path("submissions", r.submission)
             current = gitrepo.subtree(repo, tree, folder)
             if current is None or str(current.id) != r.tree:
-                tree = repo[put_path(repo, tree, folder, pygit2.Oid(hex=r.tree), MODE_TREE)]
+                tree = repo[put_path(repo, tree, folder, pygit2.Oid(hex=r.tree), FileMode.TREE)]
                 merged.append(r.submission)
             if r.commit != str(head.id) and not repo.descendant_of(head.id, r.commit) and \
                     pygit2.Oid(hex=r.commit) not in parents:
@@ -70,7 +71,7 @@ def open_code(ledger: Ledger, loc: KitLocation, now: datetime) -> tuple[str | No
         if not state.code_visible:
             state.code_visible, state.opened_at = True, iso(now)
             tree = repo[put_path(repo, tree, state_path(loc.name),
-                                 repo.create_blob(dump_yaml(state.to_dict())), MODE_BLOB)]
+                                 repo.create_blob(dump_yaml(state.to_dict())), FileMode.BLOB)]
         elif not merged:
             return None
         names = ", ".join(merged) or "none"
@@ -98,13 +99,13 @@ def reveal(ledger: Ledger, private: Ledger, challenge: str, now: datetime) -> tu
         for path, data in sorted(files.items()):
             if tree is not None and gitrepo.blob_at(repo, tree, path) == data:
                 continue
-            tree = repo[put_path(repo, tree, path, repo.create_blob(data), MODE_BLOB)]
+            tree = repo[put_path(repo, tree, path, repo.create_blob(data), FileMode.BLOB)]
             count += 1
         state = Visibility.from_dict(_read(repo, tree, state_path(challenge)) if tree else None)
         if not state.revealed:
             state.revealed, state.revealed_at = True, iso(now)
             tree = repo[put_path(repo, tree, state_path(challenge),
-                                 repo.create_blob(dump_yaml(state.to_dict())), MODE_BLOB)]
+                                 repo.create_blob(dump_yaml(state.to_dict())), FileMode.BLOB)]
         elif not count:
             return None
         return tree.id, [], f"reveal: {challenge} private scores ({count} record(s))\n"
@@ -122,7 +123,7 @@ def revealed_private(ledger: Ledger, challenge: str) -> dict[tuple[str, str], di
     if root is None:
         return out
     for n in root:
-        if n.filemode != MODE_TREE:
+        if n.filemode != FileMode.TREE:
             continue
         for f in ledger.repo[n.id]:
             out[(n.name, f.name)] = load_yaml(ledger.repo[f.id].data)

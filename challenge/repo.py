@@ -13,16 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pygit2
+from pygit2.enums import CheckoutNotify, CheckoutStrategy, FileMode
 
 from challenge.errors import GitrampError
 from challenge.kit import SPEC_FILE, Kit, load_kit
-
-# git file modes, as stored in trees
-MODE_BLOB = 0o100644
-MODE_EXECUTABLE = 0o100755
-MODE_LINK = 0o120000
-MODE_SUBMODULE = 0o160000
-MODE_TREE = 0o040000
 
 HUB_KITS = "kits"
 LEDGER_ROOT = "leaderboard_data"
@@ -101,7 +95,7 @@ def subtree(repo: pygit2.Repository, tree: pygit2.Tree, path: str) -> pygit2.Tre
         entry = tree[path]
     except KeyError:
         return None
-    return repo[entry.id] if entry.filemode == MODE_TREE else None
+    return repo[entry.id] if entry.filemode == FileMode.TREE else None
 
 
 def blob_at(repo: pygit2.Repository, tree: pygit2.Tree, path: str) -> bytes | None:
@@ -109,7 +103,8 @@ def blob_at(repo: pygit2.Repository, tree: pygit2.Tree, path: str) -> bytes | No
         entry = tree[path]
     except KeyError:
         return None
-    return repo[entry.id].data if entry.filemode in (MODE_BLOB, MODE_EXECUTABLE) else None
+    readable = entry.filemode in (FileMode.BLOB, FileMode.BLOB_EXECUTABLE)
+    return repo[entry.id].data if readable else None
 
 
 def find_kits(repo: pygit2.Repository, tree: pygit2.Tree) -> list[KitLocation]:
@@ -120,7 +115,7 @@ def find_kits(repo: pygit2.Repository, tree: pygit2.Tree) -> list[KitLocation]:
     if kits is None:
         return []
     return [KitLocation(e.name, f"{HUB_KITS}/{e.name}") for e in kits
-            if e.filemode == MODE_TREE and SPEC_FILE in repo[e.id]]
+            if e.filemode == FileMode.TREE and SPEC_FILE in repo[e.id]]
 
 
 def standalone_name(repo: pygit2.Repository, tree: pygit2.Tree) -> str:
@@ -133,9 +128,9 @@ def list_files(repo: pygit2.Repository, tree: pygit2.Tree, prefix: str = "") -> 
     out: list[FileEntry] = []
     for e in tree:
         path = f"{prefix}{e.name}"
-        if e.filemode == MODE_TREE:
+        if e.filemode == FileMode.TREE:
             out.extend(list_files(repo, repo[e.id], path + "/"))
-        elif e.filemode == MODE_SUBMODULE:
+        elif e.filemode == FileMode.COMMIT:
             out.append(FileEntry(path, e.filemode, str(e.id), 0))
         else:
             size = repo.odb.read_header(e.id)[1]
@@ -152,9 +147,9 @@ def export_tree(repo: pygit2.Repository, tree: pygit2.Tree, dest: Path,
         if e.name in skip or e.name in (".", "..") or "/" in e.name or "\\" in e.name:
             continue
         target = dest / e.name
-        if e.filemode == MODE_TREE:
+        if e.filemode == FileMode.TREE:
             export_tree(repo, repo[e.id], target)
-        elif e.filemode in (MODE_BLOB, MODE_EXECUTABLE):
+        elif e.filemode in (FileMode.BLOB, FileMode.BLOB_EXECUTABLE):
             target.write_bytes(repo[e.id].data)
     return dest
 
@@ -213,26 +208,27 @@ def sync_work_tree(repo: pygit2.Repository, old: pygit2.Commit | None,
     if repo.is_bare or repo.workdir is None or old is None or new is None \
             or old.id == new.id:
         return []
-    zero = pygit2.Oid(raw=b"\0" * 20)
-    root = Path(repo.workdir)
-    index = repo.index
-    index.read()
-    kept = []
-    for d in repo.diff(old.tree, new.tree).deltas:
-        path = d.new_file.path
-        target = root / path
-        was = repo[d.old_file.id].data if d.old_file.id != zero else None
-        now = target.read_bytes() if target.is_file() and not target.is_symlink() else None
-        if now != was:
-            kept.append(path)
-        elif d.new_file.id == zero:
-            target.unlink(missing_ok=True)
-            if path in index:
-                index.remove(path)
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(repo[d.new_file.id].data)
-            target.chmod(0o755 if d.new_file.mode == MODE_EXECUTABLE else 0o644)
-            index.add(path)
-    index.write()
-    return kept
+
+    class Conflicts(pygit2.CheckoutCallbacks):
+        def __init__(self) -> None:
+            super().__init__()
+            self.paths: list[str] = []
+
+        def checkout_notify_flags(self) -> CheckoutNotify:
+            return CheckoutNotify.CONFLICT
+
+        def checkout_notify(self, why, path, baseline, target, workdir) -> None:
+            self.paths.append(path)
+
+    # libgit2 compares the work tree with HEAD's tree: point HEAD at `old` meanwhile, so
+    # a safe checkout of `new` updates the files that still match `old` and reports (as
+    # conflicts, left alone) those changed locally.
+    branch = None if repo.head_is_detached else repo.head.name
+    conflicts = Conflicts()
+    repo.set_head(old.id)
+    try:
+        repo.checkout_tree(new.tree, callbacks=conflicts,
+                           strategy=CheckoutStrategy.SAFE | CheckoutStrategy.ALLOW_CONFLICTS)
+    finally:
+        repo.set_head(branch or new.id)
+    return sorted(conflicts.paths)

@@ -22,16 +22,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import pygit2
+from challenge.kit import Kit
+from challenge.phases import phase_at
+from challenge.quota import attempt_times, quota_reasons
+from pygit2.enums import FileMode
+from scorer.result import REJECTED, Result
+from scorer.workflows import elements
 
 from challenge import repo as gitrepo
 from challenge import submission as subs
-from challenge.kit import Kit
 from challenge.ledger import RESERVED_NAMES
-from challenge.phases import phase_at
-from challenge.quota import attempt_times, quota_reasons
-from challenge.repo import MODE_EXECUTABLE, MODE_LINK, MODE_SUBMODULE, FileEntry, KitLocation
-from scorer.result import REJECTED, Result
-from scorer.workflows import elements
+from challenge.repo import FileEntry, KitLocation
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 FILE_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
@@ -143,11 +144,11 @@ def check_files(kit: Kit, name: str, team: str, files: list[FileEntry],
 
     kinds = []
     for f in files:
-        if f.mode == MODE_LINK:
+        if f.mode == FileMode.LINK:
             kinds.append(f"{f.path} is a symbolic link")
-        elif f.mode == MODE_SUBMODULE:
+        elif f.mode == FileMode.COMMIT:
             kinds.append(f"{f.path} is a submodule")
-        elif f.mode == MODE_EXECUTABLE:
+        elif f.mode == FileMode.BLOB_EXECUTABLE:
             kinds.append(f"{f.path} is executable (run: git update-index --chmod=-x {f.path})")
         elif f.size <= limits.max_bytes and _is_binary(read(f)):
             kinds.append(f"{f.path} is binary; a submission holds text source only")

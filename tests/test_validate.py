@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from pygit2.enums import FileMode
+from scorer.result import Result
+from tests.gitramp_hubs import CLOSED_NOW, START, example, make_hub, submit
 
 from challenge import repo as gitrepo
 from challenge.hub import commit_files
 from challenge.ledger import put_path
 from challenge.validate import validate_refs
-from scorer.result import Result
-from tests.gitramp_hubs import CLOSED_NOW, START, example, make_hub, submit
 
 RF = example("iris", "random_forest")
 
@@ -85,10 +86,10 @@ def test_links_submodules_executables_and_binaries(hub):
     tree = hub[commit].tree
     folder = gitrepo.subtree(hub, tree, "kits/iris/submissions/rf")
     tb = hub.TreeBuilder(folder)
-    tb.insert("link", hub.create_blob(b"../../challenge.yml"), gitrepo.MODE_LINK)
-    tb.insert("sub", hub[commit].id, gitrepo.MODE_SUBMODULE)
-    tb.insert("weights.bin", hub.create_blob(b"\x00\x01\x02"), gitrepo.MODE_BLOB)
-    new_tree = put_path(hub, tree, "kits/iris/submissions/rf", tb.write(), gitrepo.MODE_TREE)
+    tb.insert("link", hub.create_blob(b"../../challenge.yml"), FileMode.LINK)
+    tb.insert("sub", hub[commit].id, FileMode.COMMIT)
+    tb.insert("weights.bin", hub.create_blob(b"\x00\x01\x02"), FileMode.BLOB)
+    new_tree = put_path(hub, tree, "kits/iris/submissions/rf", tb.write(), FileMode.TREE)
     sig = hub[commit].author
     c = hub.create_commit(None, sig, sig, "odd files", new_tree, [commit])
     hub.references.create("refs/heads/submit/red/rf", c, force=True)
