@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from challenge.errors import GitrampError
 from pygit2.enums import FileMode
+
+from challenge.errors import GitrampError
 
 
 class LineageError(GitrampError):
@@ -160,12 +161,11 @@ def blend_challenges(repo: str | Path, challenges: Sequence[str] | None = None, 
 def blend_challenge(ledger, kit, *, private_repo: str | Path | None = None,
                     max_members: int = 80, min_improvement: float = 0.0) -> ChallengeCredit:
     """Blend one challenge's scored records of the kit's current scoring hash."""
+    from challenge import predictions_store as store
+    from challenge.ledger import load_yaml
     from scorer.blend import FoldInputs, batch_score_for, blend
     from scorer.result import SCORED
     from scorer.score_types import bind_scores
-
-    from challenge import predictions_store as store
-    from challenge.ledger import load_yaml
 
     rank = bind_scores(kit)[0]
     scoring_hash = kit.scoring_hash()

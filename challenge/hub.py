@@ -12,10 +12,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pygit2
-from challenge.phases import iso
 from pygit2.enums import FileMode
 
 from challenge.ledger import put_path
+from challenge.phases import iso
 
 SKIP_DIRS = {"hidden", "__pycache__", ".pytest_cache", "leaderboard_data", ".git"}
 

@@ -24,13 +24,13 @@ from pathlib import Path
 
 import pygit2
 import yaml
-from challenge.errors import GitrampError
-from challenge.phases import Visibility
 from pygit2.enums import FileMode
-from scorer.result import REJECTED, Result
 
 from challenge import repo as gitrepo
+from challenge.errors import GitrampError
+from challenge.phases import Visibility
 from challenge.repo import LEDGER_ROOT
+from scorer.result import REJECTED, Result
 
 STATE_FILE = "state.yml"
 PRIVATE_DIR = "private"

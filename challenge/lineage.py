@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import pygit2
 from pygit2.enums import FileMode
+
 from scorer.result import REJECTED, Result
 
 

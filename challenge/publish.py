@@ -14,9 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pygit2
-from challenge.phases import Visibility, iso
 from pygit2.enums import FileMode
-from scorer.result import SCORED, Result
 
 from challenge import repo as gitrepo
 from challenge.ledger import (
@@ -28,7 +26,9 @@ from challenge.ledger import (
     put_path,
     state_path,
 )
+from challenge.phases import Visibility, iso
 from challenge.repo import LEDGER_ROOT, KitLocation
+from scorer.result import SCORED, Result
 
 
 def latest_scored(records: list[Result], challenge: str) -> list[Result]:

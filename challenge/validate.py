@@ -22,17 +22,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import pygit2
-from challenge.kit import Kit
-from challenge.phases import phase_at
-from challenge.quota import attempt_times, quota_reasons
 from pygit2.enums import FileMode
-from scorer.result import REJECTED, Result
-from scorer.workflows import elements
 
 from challenge import repo as gitrepo
 from challenge import submission as subs
+from challenge.kit import Kit
 from challenge.ledger import RESERVED_NAMES
+from challenge.phases import phase_at
+from challenge.quota import attempt_times, quota_reasons
 from challenge.repo import FileEntry, KitLocation
+from scorer.result import REJECTED, Result
+from scorer.workflows import elements
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 FILE_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")

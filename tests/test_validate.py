@@ -6,13 +6,13 @@ from datetime import timedelta
 
 import pytest
 from pygit2.enums import FileMode
-from scorer.result import Result
-from tests.gitramp_hubs import CLOSED_NOW, START, example, make_hub, submit
 
 from challenge import repo as gitrepo
 from challenge.hub import commit_files
 from challenge.ledger import put_path
 from challenge.validate import validate_refs
+from scorer.result import Result
+from tests.gitramp_hubs import CLOSED_NOW, START, example, make_hub, submit
 
 RF = example("iris", "random_forest")
 
