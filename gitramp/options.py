@@ -6,12 +6,13 @@ import argparse
 import functools
 import json
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 import pygit2
 
+from challenge import repo as gitrepo
 from challenge.phases import parse_time
+from challenge.pipeline import Options
 
 
 def add_repo(p: argparse.ArgumentParser) -> None:
@@ -58,9 +59,7 @@ def add_scoring(p: argparse.ArgumentParser) -> None:
     add_json(p)
 
 
-def options(args: argparse.Namespace):
-    from challenge.pipeline import Options
-
+def options(args: argparse.Namespace) -> Options:
     o = Options(backend=args.backend, data_dir=args.data_dir,
                 private_ledger=args.private_ledger, rescore=args.rescore, now=args.now,
                 quick=args.quick)
@@ -77,29 +76,20 @@ def print_json(data) -> None:
 
 
 def following_work_tree(run):
-    """A verb's `run` that commits to the checked-out branch, wrapped so the work tree
-    follows (see work_tree_following)."""
+    """A verb's `run` that commits to the checked-out default branch without touching
+    files, wrapped so that afterwards the work tree follows the branch (files changed
+    locally are left alone, and named)."""
     @functools.wraps(run)
     def wrapped(args: argparse.Namespace) -> int:
-        with work_tree_following(args.repo):
-            return run(args)
+        repo = gitrepo.open_repo(args.repo)
+        before = None if repo.is_bare or repo.head_is_unborn else repo.head.target
+        code = run(args)
+        if before is not None:
+            repo = gitrepo.open_repo(args.repo)
+            kept = gitrepo.sync_work_tree(repo, repo[before], repo.head.peel(pygit2.Commit))
+            if kept:
+                print(f"note: {len(kept)} locally changed file(s) were left as they are, so "
+                      "the work tree differs from the branch there: " + ", ".join(kept[:5]),
+                      file=sys.stderr)
+        return code
     return wrapped
-
-
-@contextmanager
-def work_tree_following(repo_path: Path):
-    """Around commands that commit to the checked-out default branch without touching
-    files: afterwards, bring the work tree along (files changed locally are left alone,
-    and named)."""
-    from challenge import repo as gitrepo
-
-    repo = gitrepo.open_repo(repo_path)
-    before = None if repo.is_bare or repo.head_is_unborn else repo.head.target
-    yield
-    if before is None:
-        return
-    repo = gitrepo.open_repo(repo_path)
-    kept = gitrepo.sync_work_tree(repo, repo[before], repo.head.peel(pygit2.Commit))
-    if kept:
-        print(f"note: {len(kept)} locally changed file(s) were left as they are, so the work "
-              "tree differs from the branch there: " + ", ".join(kept[:5]), file=sys.stderr)

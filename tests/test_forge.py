@@ -10,8 +10,8 @@ import pytest
 
 from challenge.forge.base import COMMENT_MARKER, ForgeError
 from challenge.forge.github import connect, retry_wait, retrying_adapter
-from challenge.forge.local import LocalForge
 from tests.github_server import GitHubServer
+from tests.local_forge import LocalForge
 
 SHA = "a" * 40
 REPO = "hub/iris"

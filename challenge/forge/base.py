@@ -1,14 +1,13 @@
-"""The forge protocol: what gitramp asks of a code-hosting service, and nothing more.
+"""What gitramp exchanges with a code-hosting service: pull requests, comments, commit
+statuses, and gitramp's marker on its own comment.
 
-Two implementations: `local.LocalForge` (pure git, for the demo and tests) and
-`github.GitHubForge` (github3.py, github.com or GitHub Enterprise). Workflow steps
-reach them through `gitramp forge ...`, never directly.
+The forge is GitHub (`github.GitHubForge`, github3.py: github.com or GitHub Enterprise);
+workflow steps reach it through `gitramp forge ...`, never directly.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from challenge.errors import GitrampError
 
@@ -53,33 +52,6 @@ class Comment:
     id: int
     author: str
     body: str
-
-
-class Forge(Protocol):
-    """Operations on one repository of a forge."""
-
-    def open_pulls(self) -> list[PullRequest]: ...
-
-    def pull(self, number: int) -> PullRequest: ...
-
-    def pull_files(self, number: int) -> list[str]: ...
-
-    def comments(self, number: int) -> list[Comment]: ...
-
-    def upsert_comment(self, number: int, body: str) -> Comment:
-        """Create gitramp's comment on the PR, or edit it if it exists (found by marker)."""
-        ...
-
-    def set_status(self, sha: str, state: str, description: str, *,
-                   context: str = STATUS_CONTEXT, target_url: str | None = None) -> None: ...
-
-    def add_labels(self, number: int, *labels: str) -> None: ...
-
-    def remove_label(self, number: int, label: str) -> None: ...
-
-    def merge(self, number: int, *, sha: str, message: str = "") -> str:
-        """Merge the PR if its head is still `sha`; returns the merge commit's id."""
-        ...
 
 
 def with_marker(body: str) -> str:

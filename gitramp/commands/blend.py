@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from challenge.credit import blend_challenges
+from challenge.errors import GitrampError
 from gitramp.options import add_json, add_repo, print_json
 
 
@@ -32,9 +34,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from challenge.credit import blend_challenges
-    from challenge.errors import GitrampError
-
     if args.max_members < 1:
         raise GitrampError(f"--max-members must be at least 1, got {args.max_members}")
     if args.private_ledger is not None and not Path(args.private_ledger).exists():

@@ -6,6 +6,11 @@ from __future__ import annotations
 
 import argparse
 
+from challenge import repo as gitrepo
+from challenge.errors import GitrampError
+from challenge.ledger import Ledger
+from challenge.phases import phase_at, utcnow
+from challenge.publish import open_code
 from gitramp.options import (
     add_challenges,
     add_json,
@@ -30,9 +35,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def kits_of(ledger, names: list[str] | None):
-    from challenge import repo as gitrepo
-    from challenge.errors import GitrampError
-
     head = ledger.head()
     if head is None:
         raise GitrampError(f"{ledger.path}: the default branch has no commit")
@@ -48,11 +50,6 @@ def kits_of(ledger, names: list[str] | None):
 
 @following_work_tree
 def run(args: argparse.Namespace) -> int:
-    from challenge import repo as gitrepo
-    from challenge.ledger import Ledger
-    from challenge.phases import phase_at, utcnow
-    from challenge.publish import open_code
-
     ledger = Ledger(args.repo)
     now = args.now or utcnow()
     head, kits = kits_of(ledger, args.challenge)

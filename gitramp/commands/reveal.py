@@ -6,6 +6,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from challenge.errors import GitrampError
+from challenge.ledger import Ledger
+from challenge.phases import utcnow
+from challenge.publish import reveal
+from gitramp.commands.phase import kits_of
 from gitramp.options import (
     add_challenges,
     add_json,
@@ -31,12 +36,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 @following_work_tree
 def run(args: argparse.Namespace) -> int:
-    from challenge.errors import GitrampError
-    from challenge.ledger import Ledger
-    from challenge.phases import utcnow
-    from challenge.publish import reveal
-    from gitramp.commands.phase import kits_of
-
     if not Path(args.private_ledger).exists():
         raise GitrampError(f"{args.private_ledger}: no private ledger here; pass the folder "
                            "the runners were given with --private-ledger")

@@ -1,7 +1,8 @@
-"""The local forge: pull requests, comments, statuses and labels on a plain git
-repository, for the demo and tests. Pull-request heads are `refs/pull/<n>/head` refs
-(what a runner fetches from GitHub); everything else a forge remembers sits in one
-JSON file in the git directory, never in the work tree.
+"""A local forge for the tests: pull requests, comments, statuses and labels on a
+plain git repository, with the operations of challenge.forge.github.GitHubForge.
+Pull-request heads are `refs/pull/<n>/head` refs (what a runner fetches from GitHub);
+everything else a forge remembers sits in one JSON file in the git directory, never in
+the work tree.
 """
 
 from __future__ import annotations
