@@ -8,6 +8,7 @@ environment through a .pth file (installing them from an index would take minute
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -33,8 +34,20 @@ def run(args, cwd: Path, **kw) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> Path:
-    """A virtual environment holding the wheel; returns its bin/ folder."""
-    tmp = tmp_path_factory.mktemp("wheel")
+    """A virtual environment holding the wheel; returns its bin/ folder. Built once for
+    all test workers (builds in the same checkout would collide on build/)."""
+    shared = tmp_path_factory.getbasetemp().parent
+    with open(shared / "wheel.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        tmp = shared / "wheel"
+        if not (tmp / "venv" / "bin" / "gitramp").is_file():
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir()
+            _install(tmp)
+    return tmp / "venv" / "bin"
+
+
+def _install(tmp: Path) -> None:
     built = run([sys.executable, "-m", "build", "--wheel", "--outdir", tmp / "dist", ROOT],
                 cwd=tmp)
     assert built.returncode == 0, built.stderr[-3000:]
@@ -48,7 +61,6 @@ def installed(tmp_path_factory) -> Path:
     done = run([sys.executable, "-m", "pip", "--python", venv / "bin" / "python", "install",
                 "--quiet", "--no-deps", "--no-index", wheel], cwd=tmp)
     assert done.returncode == 0, done.stderr[-3000:]
-    return venv / "bin"
 
 
 def test_the_wheel_holds_file_contents_not_links(tmp_path, installed):
