@@ -1,5 +1,9 @@
-"""Errors a user can act on. The CLI prints their message, without a traceback, and exits 2."""
+"""Errors a user can act on. The CLI prints their message, without a traceback, and exits 2.
 
+Defined by the scorer (the bottom layer, which raises them too); re-exported here so
+the layers above import them from their own package.
+"""
 
-class GitrampError(Exception):
-    """Base of every error whose message says what is wrong and what to do."""
+from scorer.errors import GitrampError, KitError
+
+__all__ = ["GitrampError", "KitError"]

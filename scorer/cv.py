@@ -8,12 +8,13 @@ import inspect
 import numpy as np
 import pandas as pd
 
-from challenge.kit import Kit, KitError
+from scorer.errors import KitError
+from scorer.task import Task
 
 Fold = tuple[np.ndarray, np.ndarray]
 
 
-def make_folds(kit: Kit, X: pd.DataFrame, y: np.ndarray) -> list[Fold]:
+def make_folds(kit: Task, X: pd.DataFrame, y: np.ndarray) -> list[Fold]:
     problem = kit.problem()
     if problem is not None and hasattr(problem, "get_cv"):
         folds = list(problem.get_cv(X, y))
@@ -25,7 +26,7 @@ def make_folds(kit: Kit, X: pd.DataFrame, y: np.ndarray) -> list[Fold]:
     return out
 
 
-def _splitter(kit: Kit):
+def _splitter(kit: Task):
     import sklearn.model_selection as ms
 
     cls = getattr(ms, kit.cv.type, None)
@@ -43,7 +44,7 @@ def _splitter(kit: Kit):
                        f"accept {kit.cv.params}: {e}") from None
 
 
-def _groups(kit: Kit, X: pd.DataFrame):
+def _groups(kit: Task, X: pd.DataFrame):
     if kit.cv.groups is None:
         return None
     if kit.cv.groups not in X.columns:

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from challenge.errors import GitrampError
-from challenge.kit import Kit
+from scorer.errors import GitrampError
+from scorer.task import Task
 
 
 @dataclass
@@ -31,7 +31,7 @@ class DataError(GitrampError):
     pass
 
 
-def load_data(kit: Kit, data_dir: Path | None = None) -> Dataset:
+def load_data(kit: Task, data_dir: Path | None = None) -> Dataset:
     root = Path(data_dir) if data_dir else kit.path
     problem = kit.problem()
     parts = []
@@ -46,7 +46,7 @@ def load_data(kit: Kit, data_dir: Path | None = None) -> Dataset:
     return Dataset(X_train, y_train, X_test, y_test, root)
 
 
-def _read_csv(kit: Kit, file: Path, split: str) -> tuple[pd.DataFrame, np.ndarray]:
+def _read_csv(kit: Task, file: Path, split: str) -> tuple[pd.DataFrame, np.ndarray]:
     if not file.is_file():
         hint = ("run `make data` (or `python -m kits.make_data`) to generate the example "
                 "kits' data" if "kits" in file.parts else f"check data.{split} in challenge.yml")
@@ -62,7 +62,7 @@ def _frame(X) -> pd.DataFrame:
     return X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X))
 
 
-def _target(kit: Kit, y: np.ndarray, split: str, root: Path) -> np.ndarray:
+def _target(kit: Task, y: np.ndarray, split: str, root: Path) -> np.ndarray:
     if kit.is_classification:
         y = y.astype(str)
         unknown = sorted(set(np.unique(y)) - set(kit.labels))
@@ -77,7 +77,7 @@ def _target(kit: Kit, y: np.ndarray, split: str, root: Path) -> np.ndarray:
             f"{root}: the {split} target of a regression kit must be numeric") from None
 
 
-def subsample(ds: Dataset, kit: Kit, n_train: int = 200, n_test: int = 100,
+def subsample(ds: Dataset, kit: Task, n_train: int = 200, n_test: int = 100,
               seed: int = 0) -> Dataset:
     """A small, stratified where it can be, slice of the data for --quick-test."""
     rng = np.random.default_rng(seed)

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from scorer.workflows import Task, get_workflow
+from scorer.workflows import WorkflowTask, get_workflow
 
 FOLD_DONE = "ingest: fold {} done"
 
@@ -50,7 +50,7 @@ def load_inputs(inputs: Path):
         n = len([k for k in z.files if k.startswith("train_")])
         folds = [(z[f"train_{i}"], z[f"valid_{i}"]) for i in range(n)]
     labels = json.loads((inputs / "labels.json").read_text())
-    return X_train, y_train, X_test, folds, Task(tuple(labels))
+    return X_train, y_train, X_test, folds, WorkflowTask(tuple(labels))
 
 
 def load_elements(submission: Path, names: tuple[str, ...]) -> dict:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from challenge.kit import Limits
-from scorer.backends.base import RunOutcome
+from scorer.backends.base import IngestOutcome
+from scorer.task import Limits
 
 STAGE_WORDS = {"load": "importing its files", "fit": "training (fit)",
                "predict": "predicting", "validate": "checking its predictions"}
 
 
-def explain(outcome: RunOutcome, error: dict | None, limits: Limits) -> str:
+def explain(outcome: IngestOutcome, error: dict | None, limits: Limits) -> str:
     status = outcome.status
     if status == "timeout":
         return (f"The submission ran longer than this challenge's limit of {limits.timeout} s "

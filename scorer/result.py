@@ -36,7 +36,7 @@ class ResultFormatError(ValueError):
 
 
 @dataclass
-class FoldResult:
+class FoldScores:
     """Scores of one CV fold: {split: {score name: value}} and its times in seconds."""
 
     scores: dict[str, dict[str, float]]
@@ -52,7 +52,7 @@ class Result:
     score_names: list[str] = field(default_factory=list)  # ranking score first
     lower_is_better: dict[str, bool] = field(default_factory=dict)
     precision: dict[str, int] = field(default_factory=dict)
-    folds: list[FoldResult] = field(default_factory=list)
+    folds: list[FoldScores] = field(default_factory=list)
     bagged: dict[str, dict[str, float]] = field(default_factory=dict)  # {split: {name: v}}
     reason: str | None = None  # for a participant: what went wrong and what to do
     stage: str | None = None  # load, fit, predict, validate, ...
@@ -149,8 +149,8 @@ class Result:
         if kwargs["status"] not in STATUSES:
             raise ResultFormatError(
                 f"status {kwargs['status']!r} is not one of {', '.join(STATUSES)}")
-        kwargs["folds"] = [FoldResult(**f) if "fit_time" in f else
-                           FoldResult(scores=f["scores"], fit_time=0.0, predict_time=0.0)
+        kwargs["folds"] = [FoldScores(**f) if "fit_time" in f else
+                           FoldScores(scores=f["scores"], fit_time=0.0, predict_time=0.0)
                            for f in d.get("folds", [])]
         return cls(**kwargs)
 

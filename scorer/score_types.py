@@ -19,6 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from scorer.errors import KitError
+from scorer.problem import load_problem
+
 
 @dataclass(frozen=True)
 class ScoreType:
@@ -48,6 +51,8 @@ def preload() -> None:
     import sklearn.metrics  # noqa: F401
 
 
+# Each metric imports sklearn.metrics when first called: loading a kit needs only the
+# names of the types, and that import takes a good part of a second.
 def _labels(y_pred: np.ndarray) -> np.ndarray:
     return y_pred.argmax(axis=1) if y_pred.ndim == 2 else y_pred
 
@@ -126,8 +131,6 @@ def kit_score_types(kit_path: Path | None) -> dict[str, ScoreType]:
 
 @cache
 def _kit_types(kit_path: str) -> dict[str, ScoreType]:
-    from challenge.kit import KitError, load_problem
-
     out = dict(BUILTIN)
     problem = load_problem(Path(kit_path))
     extra = getattr(problem, "score_types", {}) if problem else {}
@@ -149,12 +152,15 @@ def score_type_names(kit_path: Path | None = None) -> list[str]:
     return sorted(kit_score_types(kit_path))
 
 
-def bind_scores(kit) -> list[BoundScore]:
-    """The kit's scores, ranking score first, each with its direction settled."""
-    types = kit_score_types(kit.path)
+def bind_scores(task) -> list[BoundScore]:
+    """The scores of a task (scorer.task.Task, which imports this module), ranking
+    score first, each with its direction settled."""
+    types = kit_score_types(task.path)
     out = []
-    for spec in kit.scores:
+    for spec in task.scores:
         stype = types[spec.type]
-        lib = stype.lower_is_better if spec.lower_is_better is None else spec.lower_is_better
-        out.append(BoundScore(spec.name, stype, spec.precision, lib, dict(spec.params)))
+        lower_is_better = (stype.lower_is_better if spec.lower_is_better is None
+                           else spec.lower_is_better)
+        out.append(BoundScore(spec.name, stype, spec.precision, lower_is_better,
+                              dict(spec.params)))
     return out

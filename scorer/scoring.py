@@ -1,4 +1,5 @@
-"""Scores one submission: data and folds in, a Result (and fold predictions) out.
+"""Scores one submission: data and folds in, a ScoringRun (its Result, and the fold
+predictions for blending) out.
 
 Everything here runs in the scorer's own process and never imports submission
 code: a backend runs that code and returns raw files, which are parsed strictly,
@@ -15,17 +16,18 @@ from pathlib import Path
 
 import numpy as np
 
-from challenge.kit import Kit
 from scorer import reasons
-from scorer.backends.base import Backend, IngestJob, RunOutcome
+from scorer.backends.base import Backend, IngestJob, IngestOutcome
 from scorer.backends.docker_image import kit_requirements_hash
+from scorer.backends.local import LocalBackend
 from scorer.cv import make_folds
 from scorer.data import Dataset, load_data, subsample
 from scorer.inputs import write_inputs
 from scorer.outputs import FoldOutput, InvalidOutput, parse_error, parse_outputs
-from scorer.result import INVALID_OUTPUT, SCORED, FoldResult, Result
+from scorer.result import INVALID_OUTPUT, SCORED, FoldScores, Result
 from scorer.score_types import BoundScore, bind_scores
 from scorer.score_types import preload as preload_metrics
+from scorer.task import Task
 
 QUICK_FOLDS = 2
 LOG_TAIL_CHARS = 4000
@@ -33,6 +35,8 @@ LOG_TAIL_CHARS = 4000
 
 @dataclass
 class FoldPredictions:
+    """One fold model's predictions on the rows it held out and on the test rows."""
+
     train_idx: np.ndarray
     valid_idx: np.ndarray
     valid_pred: np.ndarray
@@ -40,7 +44,10 @@ class FoldPredictions:
 
 
 @dataclass
-class Scored:
+class ScoringRun:
+    """Everything one scoring run produced: the ledger record and, for blending, the
+    fold predictions and the labels they are scored against."""
+
     result: Result
     predictions: list[FoldPredictions]  # empty unless scored
     y_train: np.ndarray  # encoded: class indices in the kit's label order, or floats
@@ -48,17 +55,15 @@ class Scored:
     error: dict | None = None  # the submission's own failure record (stage, file, traceback)
 
 
-def score_submission(kit: Kit, submission_dir: Path, *, backend: Backend | None = None,
+def score_submission(kit: Task, submission_dir: Path, *, backend: Backend | None = None,
                      data_dir: Path | None = None, quick: bool = False, jobs: int = 1,
                      progress: Callable[[int], None] | None = None,
-                     name: str | None = None, dataset: Dataset | None = None) -> Scored:
+                     name: str | None = None, dataset: Dataset | None = None) -> ScoringRun:
     """Train and score `submission_dir` on every fold of the kit.
 
     `dataset` lets a caller scoring many submissions load the data once.
     """
     if backend is None:
-        from scorer.backends.local import LocalBackend
-
         backend = LocalBackend()
     scores = bind_scores(kit)
     ds = dataset or load_data(kit, data_dir)
@@ -84,7 +89,7 @@ def score_submission(kit: Kit, submission_dir: Path, *, backend: Backend | None 
     base.image = outcome.image
     error = parse_error(outcome.outputs)
     if outcome.status != "ok":
-        return Scored(_failed(base, outcome, error, kit), [], y_train, y_test, error)
+        return ScoringRun(_failed(base, outcome, error, kit), [], y_train, y_test, error)
     try:
         fold_outputs = parse_outputs(outcome.outputs, len(folds), len(y_train), len(y_test),
                                      len(kit.labels))
@@ -92,27 +97,27 @@ def score_submission(kit: Kit, submission_dir: Path, *, backend: Backend | None 
         base.status, base.stage = INVALID_OUTPUT, "validate"
         base.reason = reasons.invalid_output(str(e))
         base.log_tail = _tail(outcome.log)
-        return Scored(base, [], y_train, y_test)
+        return ScoringRun(base, [], y_train, y_test)
 
     base.folds, preds = [], []
     for (tr, va), out in zip(folds, fold_outputs, strict=True):
-        base.folds.append(_fold_result(scores, y_train, y_test, tr, va, out))
+        base.folds.append(_fold_scores(scores, y_train, y_test, tr, va, out))
         preds.append(FoldPredictions(tr, va, out.train[va], out.test))
     base.bagged = bagged_scores(scores, preds, y_train, y_test)
     base.log_tail = _tail(outcome.log)
-    return Scored(base, preds, y_train, y_test)
+    return ScoringRun(base, preds, y_train, y_test)
 
 
-def encode(kit: Kit, y: np.ndarray) -> np.ndarray:
+def encode(kit: Task, y: np.ndarray) -> np.ndarray:
     if not kit.is_classification:
         return np.asarray(y, dtype=float)
     index = {label: i for i, label in enumerate(kit.labels)}
     return np.array([index[v] for v in np.asarray(y).astype(str)], dtype=np.int64)
 
 
-def _fold_result(scores: list[BoundScore], y_train, y_test, tr, va,
-                 out: FoldOutput) -> FoldResult:
-    return FoldResult(
+def _fold_scores(scores: list[BoundScore], y_train, y_test, tr, va,
+                 out: FoldOutput) -> FoldScores:
+    return FoldScores(
         scores={"train": _all(scores, y_train[tr], out.train[tr]),
                 "valid": _all(scores, y_train[va], out.train[va]),
                 "test": _all(scores, y_test, out.test)},
@@ -140,7 +145,7 @@ def _all(scores: list[BoundScore], y_true: np.ndarray, y_pred: np.ndarray) -> di
     return {s.name: s(y_true, y_pred) for s in scores}
 
 
-def _failed(base: Result, outcome: RunOutcome, error: dict | None, kit: Kit) -> Result:
+def _failed(base: Result, outcome: IngestOutcome, error: dict | None, kit: Task) -> Result:
     base.status = outcome.status
     base.stage = (error or {}).get("stage")
     base.reason = reasons.explain(outcome, error, kit.limits)

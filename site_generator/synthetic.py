@@ -21,7 +21,7 @@ from pathlib import Path
 import pygit2
 import yaml
 
-from scorer.result import SCORED, FoldResult, Result
+from scorer.result import SCORED, FoldScores, Result
 
 SIGNATURE = pygit2.Signature("gitramp synthetic", "synthetic@example.invalid", 1764547200, 0)
 SCORE_TYPES = (("acc", "accuracy", False), ("nll", "log_loss", True), ("f1", "f1", False),
@@ -363,7 +363,7 @@ def _scores(result: Result, rng: random.Random, q: float, names, lower, plan: Pl
     for _ in range(plan.n_folds):
         scores = {"train": {n: value(n, min(0.999, q + 0.06)) for n in names},
                   "valid": {n: value(n, q) for n in names}}
-        result.folds.append(FoldResult(scores, fit_time=rng.uniform(0.05, 2.5),
+        result.folds.append(FoldScores(scores, fit_time=rng.uniform(0.05, 2.5),
                                        predict_time=rng.uniform(0.005, 0.2)))
     result.bagged = {"valid": {n: value(n, q + 0.005) for n in names}}
     p = plan.precision

@@ -12,7 +12,7 @@ from challenge.hub import commit_files, init_repo, kit_files
 from challenge.ledger import LEDGER_ROOT, Ledger
 from challenge.repo import find_kits, load_kit_at
 from gitramp.main import main
-from scorer.result import ERROR, SCORED, FoldResult, Result
+from scorer.result import ERROR, SCORED, FoldScores, Result
 from scorer.scoring import FoldPredictions
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,7 +43,7 @@ class Hub:
         tree = f"{self.count:040x}"
         result = Result(challenge="iris", submission=name, status=status, team=team,
                         score_names=["acc"], lower_is_better={"acc": False},
-                        folds=[FoldResult({"valid": {"acc": 0.5}}, 1.0, 0.1)],
+                        folds=[FoldScores({"valid": {"acc": 0.5}}, 1.0, 0.1)],
                         tree=tree, commit=tree, scoring_hash=self.kit.scoring_hash(),
                         submitted_at=f"2026-12-0{self.count}T00:00:00Z",
                         lineage={"parent": parent, "parent_team": None, "ancestors": [],

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from challenge.forge.base import COMMENT_MARKER
 from challenge.forge.comment import public_rank, render
-from scorer.result import FoldResult, Result
+from scorer.result import FoldScores, Result
 
 PRIVATE = 0.8123456  # a test-split value that must never appear
 
 
 def scored(name: str = "rf", valid: float = 0.95, team: str = "alice",
            submitted: str = "2026-12-02T10:00:00Z") -> Result:
-    folds = [FoldResult({"train": {"acc": 0.99, "nll": 0.1},
+    folds = [FoldScores({"train": {"acc": 0.99, "nll": 0.1},
                          "valid": {"acc": valid - 0.01 * i, "nll": 0.3},
                          "test": {"acc": PRIVATE, "nll": PRIVATE}}, 1.5, 0.25)
              for i in range(2)]

@@ -37,19 +37,17 @@ def test_phase_at_each_boundary(kit, offset, state, accepts):
 
 
 def test_gap_between_phases_accepts_nothing(kit):
-    from dataclasses import replace
-
     closed, opened = kit.phases
-    gap = replace(kit, phases=(closed, replace(opened, start=opened.start + timedelta(days=1))))
+    later = opened.model_copy(update={"start": opened.start + timedelta(days=1)})
+    gap = kit.model_copy(update={"phases": (closed, later)})
     now = phases.phase_at(gap, closed.end + timedelta(hours=1))
     assert now.state == phases.BETWEEN and not now.accepts
     assert "the open phase starts" in now.describe()
 
 
 def test_a_kit_without_phases_always_accepts(kit):
-    from dataclasses import replace
-
-    assert phases.phase_at(replace(kit, phases=()), START).state == phases.UNSCHEDULED
+    unscheduled = kit.model_copy(update={"phases": ()})
+    assert phases.phase_at(unscheduled, START).state == phases.UNSCHEDULED
 
 
 def test_times_without_zone_are_utc():

@@ -9,7 +9,8 @@ from challenge.quota import attempt_times, quota_reasons
 from scorer.result import Result
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
-PHASE = Phase("closed", T0, T0 + timedelta(days=7), per_day=3, total=5, min_interval=600)
+PHASE = Phase(name="closed", start=T0, end=T0 + timedelta(days=7), per_day=3, total=5,
+              min_interval=600)
 
 
 def test_per_day_boundary_third_accepted_fourth_refused():

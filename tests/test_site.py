@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from gitramp.main import main as gitramp
-from scorer.result import SCORED, FoldResult, Result
+from scorer.result import SCORED, FoldScores, Result
 from site_generator import build
 from site_generator.synthetic import Plan, add_submission, commit_ledger, demo_repo, make_repo
 from tests.site_checks import leaks, links_of, numbers_in, output_texts, private_strings
@@ -351,7 +351,7 @@ def test_every_example_kit_of_this_repository_gets_a_working_site(tmp_path):
             r = Result(challenge=kit_dir.name, submission=f"sub_{i}", status=SCORED,
                        score_names=[c.name for c in columns],
                        lower_is_better={c.name: c.lower_is_better for c in columns},
-                       folds=[FoldResult({"train": dict(vals), "valid": dict(vals)}, 1.0, 0.1)],
+                       folds=[FoldScores({"train": dict(vals), "valid": dict(vals)}, 1.0, 0.1)],
                        bagged={"valid": dict(vals)}, team=f"team{i % 2}",
                        tree=f"{i:040x}", scoring_hash="ab" * 8,
                        submitted_at=f"2026-12-0{i + 1}T00:00:00Z")

@@ -30,7 +30,7 @@ import yaml
 
 from challenge.hub import build_hub, commit_files
 from challenge.ledger import Ledger
-from scorer.result import SCORED, FoldResult, Result
+from scorer.result import SCORED, FoldScores, Result
 from tests.conftest import ROOT
 from tests.github_server import GitHubServer
 
@@ -489,7 +489,7 @@ def _record_alice(replay: Replay) -> None:
     ledger = Ledger(work)
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     ledger.record(Result(challenge="iris", submission="alice_rf", status=SCORED, team="alice",
-                         score_names=["acc"], folds=[FoldResult({"valid": {"acc": 0.9}},
+                         score_names=["acc"], folds=[FoldScores({"valid": {"acc": 0.9}},
                                                                 1.0, 0.1)],
                          bagged={"valid": {"acc": 0.9}}, tree="a" * 40, commit="b" * 40,
                          scoring_hash="c" * 40, submitted_at=now, scored_at=now, pr=3))

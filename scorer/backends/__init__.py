@@ -3,12 +3,13 @@ locked-down container). `get_backend(name)` builds one by name."""
 
 from __future__ import annotations
 
-from challenge.errors import GitrampError
+from scorer.errors import GitrampError
 
 NAMES = ("local", "docker")
 
 
 def get_backend(name: str, **options):
+    # Imported on demand: the Docker backend brings the Docker SDK and requests.
     if name == "local":
         from scorer.backends.local import LocalBackend
 

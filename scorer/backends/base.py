@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from challenge.kit import Limits
+from scorer.task import Limits
 
 
 @dataclass(frozen=True)
@@ -28,8 +28,9 @@ class IngestJob:
 
 
 @dataclass
-class RunOutcome:
-    """What came back from running the submission; `outputs` are raw bytes by file name."""
+class IngestOutcome:
+    """What came back from running an IngestJob: how it ended, and the raw bytes it
+    wrote by file name (read strictly by scorer/outputs.py). No score is in here."""
 
     status: str  # "ok", or a failure status of scorer.result (error, timeout, oom, ...)
     outputs: dict[str, bytes] = field(default_factory=dict)
@@ -45,5 +46,5 @@ FoldCallback = Callable[[int], None]
 class Backend(Protocol):
     name: str
 
-    def run(self, job: IngestJob, on_fold_done: FoldCallback | None = None) -> RunOutcome:
+    def run(self, job: IngestJob, on_fold_done: FoldCallback | None = None) -> IngestOutcome:
         ...

@@ -24,12 +24,12 @@ import time
 from pathlib import Path
 
 import scorer
-from challenge.errors import GitrampError
 from scorer.backends import docker_spec as spec
-from scorer.backends.base import FoldCallback, IngestJob, RunOutcome
+from scorer.backends.base import FoldCallback, IngestJob, IngestOutcome
 from scorer.backends.docker_image import build_command, image_tag
 from scorer.backends.docker_io import OutputLimit, UnsafeOutput, read_outputs
 from scorer.backends.docker_slot import Slot
+from scorer.errors import GitrampError
 
 CODE_DIR = Path(scorer.__file__).resolve().parent  # mounted read-only, never baked in
 STOP_GRACE = 10  # seconds to wait for a killed container to be reported stopped
@@ -79,7 +79,7 @@ class DockerBackend:
                 f"`{build_command(job.requirements_hash)}` (`make image` in a checkout of "
                 "gitramp); it takes about a minute and needs no registry.") from None
 
-    def run(self, job: IngestJob, on_fold_done: FoldCallback | None = None) -> RunOutcome:
+    def run(self, job: IngestJob, on_fold_done: FoldCallback | None = None) -> IngestOutcome:
         client = self.client
         if not self._cleaned:
             remove_stale(client)
@@ -99,7 +99,7 @@ class DockerBackend:
             oom = bool(slot.container.attrs["State"].get("OOMKilled"))
             status, message = decide(timed_out, oom, problem, slot.exit_codes(), limits)
             log, truncated = slot.log()
-            return RunOutcome(status=status, outputs=outputs if status in ("ok", "error")
+            return IngestOutcome(status=status, outputs=outputs if status in ("ok", "error")
                               else {}, log=log, log_truncated=truncated, message=message,
                               image=f"{tag}@{image.id}")
         finally:

@@ -15,10 +15,10 @@ import threading
 import time
 from pathlib import Path
 
-from challenge.kit import Limits
 from scorer.backends import docker_spec as spec
 from scorer.backends.base import FoldCallback, IngestJob
 from scorer.backends.docker_io import LogCapture
+from scorer.task import Limits
 
 POLL = 0.02  # seconds between two questions to the engine about a running exec
 IDLE = 300  # seconds a prepared slot may wait before it is thrown away

@@ -26,8 +26,8 @@ from pathlib import Path
 
 from docker.types import DeviceRequest, Mount, Ulimit
 
-from challenge.kit import Limits, parse_size
 from scorer.backends.docker_image import UID
+from scorer.task import Limits, parse_size
 
 LABEL = "gitramp"  # every container and volume of this backend carries gitramp=1
 DEADLINE_LABEL = "gitramp.deadline"  # epoch seconds after which it is stale
@@ -42,7 +42,7 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"
 
 
 def parse_bytes(value: str | int) -> int:
-    """'2g' -> 2147483648, with the kit's own size rules (challenge.kit.parse_size)."""
+    """'2g' -> 2147483648, with the kit's own size rules (scorer.task.parse_size)."""
     size = parse_size(value)
     if size is None:
         raise ValueError(f"not a size: {value!r} (expected e.g. 512m or 4g)")

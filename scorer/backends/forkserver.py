@@ -144,6 +144,8 @@ def _child(args: dict, server_fds: tuple[int, ...]) -> None:
         os.dup2(log, 2)
         sys.stdout = os.fdopen(1, "w", buffering=1)
         sys.stderr = os.fdopen(2, "w", buffering=1)
+        # Preloaded by the server (PRELOAD): not at the top, so that importing this
+        # module costs a process nothing (numpy, pandas) until it starts a server.
         from scorer import ingest
 
         with _controller.limit(limits=args["threads"]):

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from scorer.backends.base import FoldCallback, IngestJob, RunOutcome
+from scorer.backends.base import FoldCallback, IngestJob, IngestOutcome
 from scorer.backends.forkserver import get_server, library_imports
 from scorer.outputs import OUTPUT_ALLOWLIST, InvalidOutput
 
@@ -36,7 +36,7 @@ def preimport(submission_dirs: list[Path]) -> None:
 class LocalBackend:
     name = "local"
 
-    def run(self, job: IngestJob, on_fold_done: FoldCallback | None = None) -> RunOutcome:
+    def run(self, job: IngestJob, on_fold_done: FoldCallback | None = None) -> IngestOutcome:
         server = get_server()
         server.preimport(library_imports(list(Path(job.submission_dir).glob("*.py"))))
         with tempfile.TemporaryDirectory(prefix="gitramp-out-") as tmp:
@@ -87,7 +87,7 @@ class LocalBackend:
                 status, outputs, message = "output_limit", {}, str(e)
             except InvalidOutput as e:
                 status, outputs, message = "invalid_output", {}, str(e)
-            return RunOutcome(status=status, outputs=outputs, log=log,
+            return IngestOutcome(status=status, outputs=outputs, log=log,
                               log_truncated=truncated, message=message)
 
 

@@ -23,7 +23,10 @@ NAMES = ("estimator", "classifier", "regressor",
 
 
 @dataclass(frozen=True)
-class Task:
+class WorkflowTask:
+    """What a workflow knows of the task, in the submission's process (which has no
+    pydantic, nor the kit): the class labels in the kit's order."""
+
     labels: tuple[str, ...]  # empty for regression
 
     @property
@@ -49,7 +52,7 @@ def element(modules: dict[str, ModuleType], file: str, attr: str):
     return getattr(module, attr)
 
 
-def class_probabilities(model, proba, task: Task) -> np.ndarray:
+def class_probabilities(model, proba, task: WorkflowTask) -> np.ndarray:
     """`predict_proba` output as (n, k) floats in the kit's label order.
 
     Columns follow the model's `classes_` when it has them (scikit-learn's

@@ -1,12 +1,12 @@
 """`feature_extractor.py` defines `class FeatureExtractor` with `fit(X_df, y)` and
 `transform(X_df)`; its output feeds `regressor.py`'s `Regressor`."""
 
-from scorer.workflows import Task, element
+from scorer.workflows import WorkflowTask, element
 
 ELEMENTS = ("feature_extractor.py", "regressor.py")
 
 
-def fit(modules, X, y, task: Task):
+def fit(modules, X, y, task: WorkflowTask):
     extractor = element(modules, "feature_extractor.py", "FeatureExtractor")()
     extractor.fit(X, y)
     regressor = element(modules, "regressor.py", "Regressor")()
@@ -14,6 +14,6 @@ def fit(modules, X, y, task: Task):
     return extractor, regressor
 
 
-def predict(model, X, task: Task):
+def predict(model, X, task: WorkflowTask):
     extractor, regressor = model
     return regressor.predict(extractor.transform(X))
