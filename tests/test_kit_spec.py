@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import re
 import shutil
 
+import jsonschema
 import pytest
 import yaml
 
+from challenge.hub import demo_phases, with_phases
 from challenge.kit import KitError, load_kit
+from challenge.kit_schema import SCHEMA_FILE, schema_text
 from tests.conftest import ROOT
+from tests.hostile.sandbox_kit import SMALL_LIMITS
 
 IRIS = ROOT / "kits" / "iris"
 
@@ -27,7 +33,7 @@ def _edit(kit_dir, change):
     (kit_dir / "challenge.yml").write_text(yaml.safe_dump(spec))
 
 
-@pytest.mark.parametrize("change, key, found, allowed", [
+BAD_SPECS = [
     (lambda s: s.update(workflow="clasifier"), "workflow", "'clasifier'", "classifier"),
     (lambda s: s["scores"][1].update(type="nlll"), "scores[1].type", "'nlll'", "log_loss"),
     (lambda s: s["scores"].append({"name": "acc", "type": "f1"}), "scores[3].name", "'acc'",
@@ -43,7 +49,14 @@ def _edit(kit_dir, change):
     (lambda s: s["data"].update(train="../../etc/passwd"), "data.train", "'../../etc/passwd'",
      "relative path inside the kit"),
     (lambda s: s.update(colour="blue"), "colour", "'blue'", "one of the keys"),
-])
+]
+# Those a JSON Schema can say (not: score types a problem.py may add, names used twice,
+# a phase ending before it starts).
+IN_JSON_SCHEMA = {"workflow", "scores", "limits.memory", "limits.timeot", "prediction.type",
+                  "phases[1].start", "data.train", "colour"}
+
+
+@pytest.mark.parametrize("change, key, found, allowed", BAD_SPECS)
 def test_each_schema_error_names_file_key_found_and_allowed(kit_dir, change, key, found,
                                                            allowed):
     _edit(kit_dir, change)
@@ -126,3 +139,73 @@ def test_unknown_splitter_lists_the_real_ones(kit_dir):
     with pytest.raises(KitError, match=re.escape("found 'KFoldz'")) as e:
         make_folds(kit, ds.X_train, ds.y_train)
     assert "StratifiedKFold" in str(e.value)
+
+
+# ------------------------------------------------------------------ the JSON Schema
+def _as_text(value):
+    """YAML as an editor's schema check sees it: times stay text."""
+    if isinstance(value, dict):
+        return {k: _as_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_text(v) for v in value]
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _schema_errors(spec) -> list[str]:
+    """Every key the schema blames, nested (anyOf, if/then) errors included."""
+    validator = jsonschema.Draft202012Validator(json.loads(SCHEMA_FILE.read_text()))
+    out, todo = [], list(validator.iter_errors(_as_text(spec)))
+    while todo:
+        e = todo.pop()
+        key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in e.absolute_path)
+        out.append(key.lstrip("."))
+        if e.validator == "additionalProperties":  # names the key in its message only
+            out += [f"{key}.{k}".lstrip(".") for k in e.instance if k not in e.schema.get(
+                "properties", {})]
+        todo += e.context or []
+    return out
+
+
+def test_shipped_json_schema_is_the_one_the_models_generate():
+    assert json.loads(SCHEMA_FILE.read_text()) == json.loads(schema_text()), \
+        "regenerate it: python -m challenge.kit_schema --write"
+    assert SCHEMA_FILE.read_text() == schema_text()
+
+
+def _fixture_specs():
+    """Every challenge.yml of the repository's kits and of the tests' own kits."""
+    for file in sorted((ROOT / "kits").glob("*/challenge.yml")):
+        yield file.parent.name, file.read_bytes()
+    iris = (ROOT / "kits" / "iris" / "challenge.yml").read_bytes()
+    yield "demo phases", with_phases(iris, demo_phases(dt.datetime(2026, 12, 1, tzinfo=dt.UTC)))
+    small = yaml.safe_load(iris)
+    small["limits"] = SMALL_LIMITS
+    yield "hostile sandbox", yaml.safe_dump(small).encode()
+    shorthand = yaml.safe_load(iris)
+    shorthand.update(scores=["accuracy", {"name": "f1"}], cv=None, data=None)
+    yield "shorthand", yaml.safe_dump(shorthand).encode()
+
+
+@pytest.mark.parametrize("name, text", list(_fixture_specs()), ids=lambda v: str(v)[:20])
+def test_json_schema_accepts_every_kit_the_loader_accepts(tmp_path, name, text):
+    (tmp_path / "challenge.yml").write_bytes(text)
+    load_kit(tmp_path)
+    assert _schema_errors(yaml.safe_load(text)) == []
+
+
+def test_example_kits_point_editors_at_the_schema():
+    for file in sorted((ROOT / "kits").glob("*/challenge.yml")):
+        first = file.read_text().splitlines()[0]
+        assert first.startswith("# yaml-language-server: $schema="), file
+        target = (file.parent / first.split("$schema=", 1)[1]).resolve()
+        assert target == SCHEMA_FILE, file
+
+
+@pytest.mark.parametrize("change, key, found, allowed",
+                         [case for case in BAD_SPECS if case[1] in IN_JSON_SCHEMA])
+def test_json_schema_rejects_what_it_can_express_at_the_same_key(change, key, found, allowed):
+    spec = yaml.safe_load((IRIS / "challenge.yml").read_text())
+    change(spec)
+    assert key in _schema_errors(spec)
