@@ -52,7 +52,8 @@ class Submission:
         return self.kit.path("submissions", self.name)
 
     @property
-    def label(self) -> str:
+    def title(self) -> str:
+        """For people reading progress: `<challenge>/<name>@<tree8> (<team>)`."""
         return f"{self.challenge}/{self.name}@{self.tree[:8]} ({self.team})"
 
 
@@ -100,48 +101,87 @@ def touched_submissions(paths: list[str], kits: list[KitLocation]) -> set[tuple[
     return out
 
 
+@dataclass(frozen=True)
+class Change:
+    """What a ref changes, read from git: its head, the base it is compared to (default:
+    the merge base with the default branch), the default branch's head (whose kits and
+    teams are trusted) and the paths that differ. Validation and every reader of a
+    submission start here."""
+
+    ref: str
+    head: pygit2.Commit
+    base: pygit2.Commit | None
+    default: pygit2.Commit | None
+    kits: list[KitLocation]  # of the trusted commit
+    changed: list[str]
+
+    @property
+    def trusted(self) -> pygit2.Commit:
+        """Where the kit's rules are read: the default branch, never the change itself."""
+        return self.default or self.base or self.head
+
+    def folder(self, repo: pygit2.Repository, loc: KitLocation,
+               name: str) -> pygit2.Tree | None:
+        """`submissions/<name>/` at the head, or None when the change removes it."""
+        return gitrepo.subtree(repo, self.head.tree, loc.path("submissions", name))
+
+    def holders(self, repo: pygit2.Repository, name: str) -> list[KitLocation]:
+        """The kits holding `submissions/<name>/` at the head (for a ref merged already,
+        which changes nothing against its base)."""
+        return [k for k in self.kits if self.folder(repo, k, name) is not None]
+
+
+def read_change(repo: pygit2.Repository, head: str, base: str | None = None) -> Change:
+    head_c = gitrepo.resolve_commit(repo, head)
+    default = gitrepo.head_commit(repo)
+    base_c = gitrepo.resolve_commit(repo, base) if base else (
+        gitrepo.merge_base(repo, default, head_c) if default else None)
+    trusted = default or base_c or head_c
+    return Change(head, head_c, base_c, default, gitrepo.find_kits(repo, trusted.tree),
+                  gitrepo.changed_paths(repo, base_c, head_c))
+
+
+def submission_of(repo: pygit2.Repository, change: Change, loc: KitLocation, name: str, *,
+                  team: str | None = None, author: str | None = None,
+                  pr: int | None = None) -> Submission:
+    """The submission `submissions/<name>/` of the kit at `loc` that `change` carries;
+    the team is `team`, else the author's team in the trusted `teams.yml`."""
+    folder = change.folder(repo, loc, name)
+    if folder is None:
+        raise SubmissionError(f"{change.ref} deletes {loc.path('submissions', name)}/; "
+                              "a submission must add or change its folder")
+    if team is None and author:
+        team = team_of(author, load_teams(repo, change.default, loc))
+    if not team:
+        raise SubmissionError(f"{change.ref}: no team known; name the branch "
+                              "submit/<team>/<name> or pass --team/--author")
+    return Submission(loc, name, team, str(change.head.id), str(folder.id), change.ref,
+                      str(change.base.id) if change.base else None, pr, author)
+
+
 def from_ref(repo: pygit2.Repository, ref: str, *, team: str | None = None,
              name: str | None = None, pr: int | None = None, author: str | None = None,
-             base: str | None = None, kit: str | None = None) -> Submission:
+             base: str | None = None) -> Submission:
     """The submission a ref carries: the one `submissions/<name>/` folder it changes
     against `base` (default: its merge base with the default branch)."""
-    head = gitrepo.resolve_commit(repo, ref)
-    default = gitrepo.head_commit(repo)
-    if base is not None:
-        base_commit = gitrepo.resolve_commit(repo, base)
-    else:
-        base_commit = gitrepo.merge_base(repo, default, head) if default else None
-    kits = gitrepo.find_kits(repo, (default or head).tree)
-    if kit is not None:
-        kits = [k for k in kits if k.name == kit]
-    if not kits:
+    change = read_change(repo, ref, base)
+    if not change.kits:
         raise SubmissionError(f"no kit found in {gitrepo.repo_root(repo)} (looked for "
                               "challenge.yml and kits/<name>/challenge.yml)")
-    touched = touched_submissions(gitrepo.changed_paths(repo, base_commit, head), kits)
+    touched = touched_submissions(change.changed, change.kits)
     if name is not None:
         touched = {t for t in touched if t[1] == name}
     if not touched and name is not None:
         # unchanged against the base (merged already): the folder must still exist
-        touched = {(k.name, name) for k in kits
-                   if gitrepo.subtree(repo, head.tree, k.path("submissions", name))}
+        touched = {(k.name, name) for k in change.holders(repo, name)}
     if len(touched) != 1:
         what = ", ".join(f"{k}/{n}" for k, n in sorted(touched)) or "none"
         raise SubmissionError(
             f"{ref} must change exactly one submissions/<name>/ folder of one kit "
             f"(found: {what}); put each submission on its own branch or pull request")
     kit_name, sub_name = touched.pop()
-    loc = next(k for k in kits if k.name == kit_name)
-    folder = gitrepo.subtree(repo, head.tree, loc.path("submissions", sub_name))
-    if folder is None:
-        raise SubmissionError(f"{ref} deletes {loc.path('submissions', sub_name)}/; "
-                              "a submission must add or change its folder")
-    if team is None:
-        team = team_of(author, load_teams(repo, default, loc)) if author else None
-    if not team:
-        raise SubmissionError(f"{ref}: no team known; name the branch submit/<team>/<name> "
-                              "or pass --team/--author")
-    return Submission(loc, sub_name, team, str(head.id), str(folder.id), ref,
-                      str(base_commit.id) if base_commit else None, pr, author)
+    loc = next(k for k in change.kits if k.name == kit_name)
+    return submission_of(repo, change, loc, sub_name, team=team, author=author, pr=pr)
 
 
 def from_branch(repo: pygit2.Repository, refname: str, **kw) -> Submission:

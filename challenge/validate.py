@@ -18,7 +18,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import pygit2
@@ -29,14 +29,13 @@ from challenge import submission as subs
 from challenge.kit import Kit
 from challenge.ledger import RESERVED_NAMES
 from challenge.phases import phase_at
-from challenge.quota import attempt_times, quota_reasons
+from challenge.quota import attempt_times, quota_left
 from challenge.repo import FileEntry, KitLocation
 from scorer.result import REJECTED, Result
 from scorer.workflows import elements
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 FILE_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
-RULES = ("scope", "name", "files", "limits", "types", "phase", "quota")
 
 
 @dataclass(frozen=True)
@@ -165,7 +164,7 @@ def check_phase_and_quota(kit: Kit, team: str, tree: str | None, records: Iterab
                        f"{current.describe()})")], current.name
     times = attempt_times(records, kit.name, team, exclude_tree=tree)
     return [Reason("quota", q.removeprefix("quota: "))
-            for q in quota_reasons(current.phase, times, now)], current.name
+            for q in quota_left(current.phase, times, now).reasons()], current.name
 
 
 def _is_binary(data: bytes) -> bool:
@@ -184,18 +183,13 @@ def validate_refs(repo: pygit2.Repository, *, base: str | None, head: str, team:
                   kit_loader: Callable[[KitLocation], Kit] | None = None) -> Validation:
     """Validate the change from `base` (default: merge base with the default branch) to
     `head`. The kit's rules come from the default branch, never from the change itself."""
-    head_c = gitrepo.resolve_commit(repo, head)
-    default = gitrepo.head_commit(repo)
-    base_c = gitrepo.resolve_commit(repo, base) if base else (
-        gitrepo.merge_base(repo, default, head_c) if default else None)
-    trusted = default or base_c or head_c
-    kits = gitrepo.find_kits(repo, trusted.tree)
-    changed = gitrepo.changed_paths(repo, base_c, head_c)
-    scope, located = check_scope(changed, kits)
-    if not changed and name is not None:
+    change = subs.read_change(repo, head, base)
+    if ref is not None:
+        change = replace(change, ref=ref)
+    scope, located = check_scope(change.changed, change.kits)
+    if not change.changed and name is not None:
         # a branch merged already (open phase): its folder is still the submission
-        holders = [k for k in kits if gitrepo.subtree(repo, head_c.tree,
-                                                       k.path("submissions", name))]
+        holders = change.holders(repo, name)
         if len(holders) == 1:
             scope, located = [], (holders[0].name, name)
     out = Validation(list(scope))
@@ -206,20 +200,17 @@ def validate_refs(repo: pygit2.Repository, *, base: str | None, head: str, team:
         out.reasons.append(Reason("scope", f"the branch is named for {name!r} but changes "
                                   f"submissions/{found}/; rename one of them"))
     name = found
-    loc = next(k for k in kits if k.name == kit_name)
-    kit = kit_loader(loc) if kit_loader else gitrepo.load_kit_at(repo, trusted, loc)
-    folder = gitrepo.subtree(repo, head_c.tree, loc.path("submissions", name))
+    loc = next(k for k in change.kits if k.name == kit_name)
+    kit = kit_loader(loc) if kit_loader else gitrepo.load_kit_at(repo, change.trusted, loc)
+    folder = change.folder(repo, loc, name)
     if folder is None:
         out.reasons.append(Reason("scope", f"the change deletes submissions/{name}/; a "
                                   "submission must add or change its folder"))
         return out
-    if team is None:
-        team = subs.team_of(author, subs.load_teams(repo, default, loc)) if author else None
-    if not team:
-        raise subs.SubmissionError("no team known: pass --team or --author")
-    out.submission = subs.Submission(loc, name, team, str(head_c.id), str(folder.id),
-                                     ref or head, str(base_c.id) if base_c else None, pr, author)
-    on_default = gitrepo.subtree(repo, trusted.tree, loc.path("submissions", name)) is not None
+    out.submission = subs.submission_of(repo, change, loc, name, team=team, author=author,
+                                        pr=pr)
+    on_default = gitrepo.subtree(repo, change.trusted.tree,
+                                 loc.path("submissions", name)) is not None
     out.reasons += check(kit, out.submission, gitrepo.list_files(repo, folder),
                          lambda f: repo[f.oid].data, records, now, out, on_default)
     return out

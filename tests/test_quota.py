@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from challenge.kit import Phase
-from challenge.quota import attempt_times, quota_reasons
+from challenge.quota import attempt_times, quota_left
 from scorer.result import Result
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
@@ -16,29 +16,29 @@ PHASE = Phase(name="closed", start=T0, end=T0 + timedelta(days=7), per_day=3, to
 def test_per_day_boundary_third_accepted_fourth_refused():
     now = T0 + timedelta(hours=10)
     two = [now - timedelta(hours=2), now - timedelta(hours=1)]
-    assert quota_reasons(PHASE, two, now) == []
-    reasons = quota_reasons(PHASE, two + [now - timedelta(minutes=30)], now)
+    assert quota_left(PHASE, two, now).reasons() == []
+    reasons = quota_left(PHASE, two + [now - timedelta(minutes=30)], now).reasons()
     assert len(reasons) == 1 and "3 submission(s) for today" in reasons[0]
     assert "2026-12-02T00:00:00Z" in reasons[0]
 
 
 def test_per_day_counts_from_midnight_utc():
     late = [T0 + timedelta(hours=23, minutes=m) for m in (0, 20, 40)]
-    assert quota_reasons(PHASE, late, T0 + timedelta(hours=23, minutes=59))
-    assert quota_reasons(PHASE, late, T0 + timedelta(days=1)) == []
+    assert quota_left(PHASE, late, T0 + timedelta(hours=23, minutes=59)).reasons()
+    assert quota_left(PHASE, late, T0 + timedelta(days=1)).reasons() == []
 
 
 def test_min_interval_exactly_at_the_boundary():
     last = T0 + timedelta(hours=1)
-    assert quota_reasons(PHASE, [last], last + timedelta(seconds=599))
-    assert quota_reasons(PHASE, [last], last + timedelta(seconds=600)) == []
+    assert quota_left(PHASE, [last], last + timedelta(seconds=599)).reasons()
+    assert quota_left(PHASE, [last], last + timedelta(seconds=600)).reasons() == []
 
 
 def test_total_per_phase():
     five = [T0 + timedelta(days=d) for d in range(5)]
-    reasons = quota_reasons(PHASE, five, T0 + timedelta(days=5, hours=1))
+    reasons = quota_left(PHASE, five, T0 + timedelta(days=5, hours=1)).reasons()
     assert reasons == ["quota: your team has used all 5 submission(s) of the closed phase"]
-    assert quota_reasons(PHASE, five[:4], T0 + timedelta(days=5, hours=1)) == []
+    assert quota_left(PHASE, five[:4], T0 + timedelta(days=5, hours=1)).reasons() == []
 
 
 def test_attempts_come_from_the_ledger_and_rejections_cost_nothing():
@@ -53,3 +53,18 @@ def test_attempts_come_from_the_ledger_and_rejections_cost_nothing():
     assert [t.minute for t in times] == [0, 10]
     assert [t.minute for t in attempt_times(records, "iris", "red", exclude_tree="b" * 40)] \
         == [0]
+
+
+def test_quota_left_counts_only_attempts_inside_the_phase_window():
+    """The PR comment's "left today" and validation share one count: an attempt made
+    today before the phase started does not use the phase's daily quota."""
+    start = T0 + timedelta(hours=12)
+    phase = Phase(name="open", start=start, end=start + timedelta(days=7), per_day=2)
+    before = [T0 + timedelta(hours=1), T0 + timedelta(hours=2)]  # same day, earlier phase
+    now = start + timedelta(hours=1)
+    left = quota_left(phase, before, now)
+    assert left.today == 2 and left.reasons() == []
+    assert left.describe() == "2 submission(s) left today (open phase)"
+    left = quota_left(phase, before + [start + timedelta(minutes=5)], now)
+    assert left.today == 1 and left.describe() == "1 submission(s) left today (open phase)"
+    assert quota_left(None, before, now).describe() is None

@@ -86,7 +86,7 @@ def _score_with_progress(pipe, v, quiet: bool):
     kit = pipe.kit(v.submission.kit)
     n = None if pipe.options.quick else (kit.cv.params.get("n_splits", 0) or None)
     with Progress(console=Console(stderr=True), disable=quiet, transient=True) as bar:
-        task = bar.add_task(f"scoring {v.submission.label}", total=n)
+        task = bar.add_task(f"scoring {v.submission.title}", total=n)
         return pipe.score(v, progress=lambda _i: bar.advance(task))
 
 

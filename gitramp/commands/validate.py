@@ -6,6 +6,11 @@ from __future__ import annotations
 
 import argparse
 
+from challenge import repo as gitrepo
+from challenge import submission as subs
+from challenge.ledger import Ledger
+from challenge.phases import utcnow
+from challenge.validate import validate_refs
 from gitramp.options import add_json, add_now, add_repo, print_json
 
 
@@ -27,12 +32,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from challenge import repo as gitrepo
-    from challenge import submission as subs
-    from challenge.ledger import Ledger
-    from challenge.phases import utcnow
-    from challenge.validate import validate_refs
-
     repo = gitrepo.open_repo(args.repo)
     team = args.team
     parsed = subs.parse_branch(args.head) or subs.parse_branch(f"refs/heads/{args.head}")
