@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import statistics
 import time
+from pathlib import Path
 
 from challenge.kit import load_kit
 from scorer.data import load_data
 from scorer.scoring import score_submission
-from tests.conftest import ROOT
 
+ROOT = Path(__file__).resolve().parents[1]  # the repository (benchmarks import no test)
 IRIS = ROOT / "kits" / "iris"
 ROUNDS = 5
 GOAL = 0.5

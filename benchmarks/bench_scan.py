@@ -18,17 +18,20 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import yaml
+
+from challenge import submission as subs
+from challenge.hub import build_hub, commit_files
+from challenge.ledger import Key, Ledger, dump_yaml
+from challenge.pipeline import Options, Pipeline
+from challenge.scan import scan
+from scorer.result import Result
+
 N = 1000
 GOAL = 2.0
 
 
 def build(root: Path) -> Path:
-    from challenge import submission as subs
-    from challenge.hub import build_hub, commit_files
-    from challenge.ledger import Key, Ledger, dump_yaml
-    from challenge.pipeline import Options, Pipeline
-    from scorer.result import Result
-
     kits = Path(__file__).resolve().parents[1] / "kits"
     start = datetime(2026, 12, 1, tzinfo=UTC)
     repo = build_hub(root / "hub", kits, ["iris"], start)
@@ -60,12 +63,6 @@ def timed(fn) -> float:
 
 
 def naive_scan(hub: Path) -> int:
-    import yaml
-
-    from challenge import submission as subs
-    from challenge.ledger import Ledger
-    from challenge.pipeline import Options, Pipeline
-
     pipe = Pipeline(hub, Options())
     ledger = Ledger(hub)
     todo = 0
@@ -79,10 +76,6 @@ def naive_scan(hub: Path) -> int:
 
 
 def main() -> None:
-    from challenge.ledger import Ledger
-    from challenge.pipeline import Options
-    from challenge.scan import scan
-
     with tempfile.TemporaryDirectory(prefix="gitramp-bench-scan-") as tmp:
         t = time.perf_counter()
         hub = build(Path(tmp))

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from site_generator import build
 from site_generator.build import CACHE_DIR
-from site_generator.synthetic import add_submission, bench_repo
+from synthetic import add_submission, bench_repo
 
 
 def timed(fn, *args):

@@ -8,7 +8,8 @@ or lost: the historical contributivities add up to the blend total. Credit stops
 a submission whose parent is unknown (not among the versions given), which keeps
 all it receives. See docs/contributivity.md for a worked example.
 
-Versions are named `<submission>@<tree16>`, as `lineage.parent` names them.
+Versions are named by their version label, `<submission>@<tree16>`
+(`challenge.ledger.version_label`), as `lineage.parent` names them.
 """
 
 from __future__ import annotations
@@ -20,15 +21,24 @@ from pathlib import Path
 import numpy as np
 from pygit2.enums import FileMode
 
+from challenge import predictions_store as store
+from challenge import repo as gitrepo
 from challenge.errors import GitrampError
+from challenge.ledger import (
+    LEDGER_ROOT,
+    Ledger,
+    dump_yaml,
+    load_yaml,
+    put_path,
+    version_label,
+)
+from scorer.blend import FoldInputs, batch_score_for, blend
+from scorer.result import SCORED
+from scorer.score_types import bind_scores
 
 
 class LineageError(GitrampError):
     """Lineage that cannot carry credit (a cycle, or a share outside 0..1)."""
-
-
-def version_id(submission: str, tree: str) -> str:
-    return f"{submission}@{tree[:16]}"
 
 
 def historical_contributivity(blend: Mapping[str, float],
@@ -94,7 +104,7 @@ DECIMALS = 4
 class CreditRow:
     submission: str
     team: str | None
-    version: str  # <submission>@<tree16>
+    version: str  # its version label, <submission>@<tree16>
     path: str | None  # its ledger file under the current scoring hash, if any
     blend: float  # percent
     historical: float  # percent
@@ -134,9 +144,6 @@ def blend_challenges(repo: str | Path, challenges: Sequence[str] | None = None, 
                      ) -> list[ChallengeCredit]:
     """Blend every kit of the repository (or those named) and, with `write`, record the
     contributivities in the ledger (and the private blend summary in `private_repo`)."""
-    from challenge import repo as gitrepo
-    from challenge.ledger import Ledger
-
     ledger = Ledger(repo)
     head = ledger.head()
     if head is None:
@@ -158,15 +165,9 @@ def blend_challenges(repo: str | Path, challenges: Sequence[str] | None = None, 
     return out
 
 
-def blend_challenge(ledger, kit, *, private_repo: str | Path | None = None,
+def blend_challenge(ledger: Ledger, kit, *, private_repo: str | Path | None = None,
                     max_members: int = 80, min_improvement: float = 0.0) -> ChallengeCredit:
     """Blend one challenge's scored records of the kit's current scoring hash."""
-    from challenge import predictions_store as store
-    from challenge.ledger import load_yaml
-    from scorer.blend import FoldInputs, batch_score_for, blend
-    from scorer.result import SCORED
-    from scorer.score_types import bind_scores
-
     rank = bind_scores(kit)[0]
     scoring_hash = kit.scoring_hash()
     credit = ChallengeCredit(kit.name, rank.name, rank.lower_is_better, rank.precision,
@@ -183,7 +184,7 @@ def blend_challenge(ledger, kit, *, private_repo: str | Path | None = None,
 
     members, first = [], None
     for path, rec in current:
-        version = version_id(rec["submission"], rec.get("tree") or "")
+        version = version_label(rec["submission"], rec.get("tree") or "")
         s = stored.get(keys[path])
         why = _unusable(s, first)
         if why:
@@ -197,7 +198,7 @@ def blend_challenge(ledger, kit, *, private_repo: str | Path | None = None,
         labels = store.load_labels(ledger.path, keys[members[0][0]], private_repo=private_repo)
     if members and labels is None:
         for _, rec, _ in members:
-            credit.skipped[version_id(rec["submission"], rec.get("tree") or "")] = (
+            credit.skipped[version_label(rec["submission"], rec.get("tree") or "")] = (
                 "the labels stored with the predictions are missing; re-score it")
         members = []
     if members:
@@ -216,12 +217,12 @@ def blend_challenge(ledger, kit, *, private_repo: str | Path | None = None,
         credit.blended_test, credit.best_single_test = (result.bagged_test,
                                                         result.best_single_bagged_test)
         for (_, rec, _), pct in zip(members, result.contributivity, strict=True):
-            blend_pct[version_id(rec["submission"], rec.get("tree") or "")] = float(pct)
+            blend_pct[version_label(rec["submission"], rec.get("tree") or "")] = float(pct)
 
     # Lineage over every record of the challenge: credit may flow to any earlier version.
     parent, share, team, path_of = {}, {}, {}, {}
     for path, rec in records.items():
-        v = version_id(rec["submission"], rec.get("tree") or "")
+        v = version_label(rec["submission"], rec.get("tree") or "")
         lin = rec.get("lineage") or {}
         parent[v] = lin.get("parent")
         share[v] = float(lin.get("inherited_share") or 0.0)
@@ -251,10 +252,7 @@ def _unusable(s, first) -> str | None:
     return None
 
 
-def _record(ledger, credit: ChallengeCredit, private_repo: str | Path | None) -> None:
-    from challenge import repo as gitrepo
-    from challenge.ledger import LEDGER_ROOT, Ledger, dump_yaml, load_yaml, put_path
-
+def _record(ledger: Ledger, credit: ChallengeCredit, private_repo: str | Path | None) -> None:
     summary_path = f"{LEDGER_ROOT}/{credit.challenge}/{BLEND_FILE}"
     summary = credit.summary()
     written: list[str] = []

@@ -1,5 +1,6 @@
-"""Building challenge repositories from kit folders, with pygit2 and no `git` binary:
-the demo's hub, `gitramp init`'s standalone kit repository, and test fixtures.
+"""Challenge repositories as folders of kits: finding the kits of a checkout, and
+building repositories from kit folders with pygit2 and no `git` binary (the demo's
+hub, `gitramp init`'s standalone kit repository, and test fixtures).
 
 Commits are made from trees built in memory, so branches can be created without
 ever touching a work tree.
@@ -14,8 +15,10 @@ from pathlib import Path
 import pygit2
 from pygit2.enums import FileMode
 
+from challenge.kit import SPEC_FILE
 from challenge.ledger import put_path
 from challenge.phases import iso
+from challenge.repo import HUB_KITS
 
 SKIP_DIRS = {"hidden", "__pycache__", ".pytest_cache", "leaderboard_data", ".git"}
 
@@ -25,6 +28,15 @@ def signature(name: str, when: datetime | None = None) -> pygit2.Signature:
     if when is None:
         return pygit2.Signature(name, email)
     return pygit2.Signature(name, email, int(when.timestamp()), 0)
+
+
+def kit_dirs(root: Path) -> list[Path]:
+    """The kit folders of a checked-out repository: `kits/*/` of a hub, or the root of a
+    standalone kit (the layout `challenge.repo.find_kits` reads from a commit)."""
+    root = Path(root)
+    if (root / SPEC_FILE).is_file():
+        return [root]
+    return sorted(p.parent for p in (root / HUB_KITS).glob(f"*/{SPEC_FILE}"))
 
 
 def kit_files(kit_dir: Path, *, submissions: Iterable[str] | None = ("starting_kit",),

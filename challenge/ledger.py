@@ -10,6 +10,18 @@ Every write is a commit made from trees, never from a checkout. A writer builds 
 commit on the branch head it read, then moves the branch only if the head is still
 that commit (libgit2 compares the old value under the ref lock); if another writer
 moved it meanwhile, it rebuilds on top and tries again, so no result is ever lost.
+`Ledger.update` is that compare-and-swap for any ref (the fold predictions use it too).
+
+This module is the one definition of the layout, and its public reading API is what
+every reader uses (the static site reads the ledger through it and nothing else):
+
+- layout: `Key` (a record's path, file stem and version label), `record_path`,
+  `state_path`, `version_label`, `PRIVATE_DIR`;
+- reading: `open_ledger(root)` gives the committed `Ledger`, or a `FolderLedger` for a
+  folder whose ledger is not committed; both list `record_files(challenge)`, find
+  `private_file(...)` and read `state(challenge)` as a `Visibility`;
+- record parsing: `parse_record(data, where)` (YAML to plain data) and
+  `record_from(raw, where)` (plain data to a `Result`), with messages that name the file.
 """
 
 from __future__ import annotations
@@ -19,8 +31,9 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import pygit2
 import yaml
@@ -28,11 +41,22 @@ from pygit2.enums import FileMode
 
 from challenge import repo as gitrepo
 from challenge.errors import GitrampError
-from challenge.phases import Visibility
 from challenge.repo import LEDGER_ROOT
-from scorer.result import REJECTED, Result
+from scorer.result import REJECTED, Result, ResultFormatError
+
+__all__ = [
+    # layout
+    "LEDGER_ROOT", "PRIVATE_DIR", "RESERVED_NAMES", "STATE_FILE", "Key", "record_path",
+    "record_stem", "state_path", "version_label",
+    # reading
+    "FolderLedger", "Ledger", "LedgerError", "RecordFile", "Visibility", "open_ledger",
+    "parse_record", "record_from",
+    # writing
+    "SIDE_REFS", "dump_yaml", "is_final", "load_yaml", "put_path",
+]
 
 STATE_FILE = "state.yml"
+STATE_SCHEMA = 1
 PRIVATE_DIR = "private"
 RESERVED_NAMES = (PRIVATE_DIR,)
 SIGNATURE = ("gitramp", "gitramp@localhost")
@@ -53,6 +77,27 @@ class LedgerError(GitrampError):
     pass
 
 
+# ------------------------------------------------------------------------ layout
+def version_label(name: str, tree: str) -> str:
+    """How lineage and credit name a submission version: `<name>@<tree16>`."""
+    return f"{name}@{tree[:16]}"
+
+
+def record_stem(tree: str, scoring_hash: str) -> str:
+    """A record's file name without `.yml`: `<tree16>-<hash8>`."""
+    return f"{tree[:16]}-{scoring_hash[:8]}"
+
+
+def record_path(challenge: str, name: str, stem: str, private: bool = False) -> str:
+    """`leaderboard_data/<challenge>[/private]/<name>/<stem>.yml`."""
+    parts = [LEDGER_ROOT, challenge] + ([PRIVATE_DIR] if private else [])
+    return "/".join(parts + [name, f"{stem}.yml"])
+
+
+def state_path(challenge: str) -> str:
+    return f"{LEDGER_ROOT}/{challenge}/{STATE_FILE}"
+
+
 @dataclass(frozen=True)
 class Key:
     """What identifies one scored submission version."""
@@ -63,12 +108,19 @@ class Key:
     scoring_hash: str
 
     @property
+    def stem(self) -> str:
+        return record_stem(self.tree, self.scoring_hash)
+
+    @property
     def file(self) -> str:
-        return f"{self.tree[:16]}-{self.scoring_hash[:8]}.yml"
+        return f"{self.stem}.yml"
+
+    @property
+    def label(self) -> str:
+        return version_label(self.name, self.tree)
 
     def path(self, private: bool = False) -> str:
-        parts = [LEDGER_ROOT, self.challenge] + ([PRIVATE_DIR] if private else [])
-        return "/".join(parts + [self.name, self.file])
+        return record_path(self.challenge, self.name, self.stem, private)
 
     @classmethod
     def of(cls, result: Result) -> Key:
@@ -79,16 +131,92 @@ class Key:
         return cls(result.challenge, result.submission, result.tree, result.scoring_hash)
 
 
-def state_path(challenge: str) -> str:
-    return f"{LEDGER_ROOT}/{challenge}/{STATE_FILE}"
+@dataclass(frozen=True)
+class Visibility:
+    """`state.yml` of a challenge: what the public may see, changed only by organizer
+    commands. An absent file means closed and unrevealed."""
+
+    code_visible: bool = False
+    opened_at: str | None = None
+    revealed: bool = False
+    revealed_at: str | None = None
+    schema: int = STATE_SCHEMA
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        return {"schema": d.pop("schema"), **d}
+
+    @classmethod
+    def from_dict(cls, d: Any, where: str = STATE_FILE) -> Visibility:
+        """Only a literal `true` makes code visible or scores revealed."""
+        if d is None:
+            return cls()
+        if not isinstance(d, dict):
+            raise LedgerError(f"{where}: expected a mapping {{code_visible, revealed, ...}}")
+        if d.get("schema", STATE_SCHEMA) != STATE_SCHEMA:
+            raise LedgerError(f"{where}: schema {d.get('schema')!r} is not supported; "
+                              "upgrade gitramp")
+        return cls(code_visible=d.get("code_visible") is True,
+                   opened_at=_iso(d.get("opened_at")) or None,
+                   revealed=d.get("revealed") is True,
+                   revealed_at=_iso(d.get("revealed_at")) or None)
 
 
+# ------------------------------------------------------------------- record parsing
 def dump_yaml(data: dict) -> bytes:
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100).encode()
 
 
 def load_yaml(data: bytes):
     return yaml.load(data, Loader=_Loader)  # noqa: S506 - a safe loader
+
+
+def parse_record(data: bytes, where: str) -> Any:
+    """A ledger file's YAML as plain data (an unquoted timestamp becomes its ISO text)."""
+    try:
+        return _plain(load_yaml(data))
+    except yaml.YAMLError as e:
+        raise LedgerError(f"{where}: not valid YAML ({e}); the ledger is written by runners "
+                          "only, restore this file from git history") from None
+
+
+def record_from(raw: Any, where: str) -> Result:
+    """A parsed ledger record as a `Result`, or an error naming the file."""
+    try:
+        return Result.from_dict(raw)
+    except (ResultFormatError, TypeError, KeyError) as e:
+        raise LedgerError(f"{where}: not a ledger record ({e}); the ledger is written by "
+                          "runners only, restore this file from git history") from None
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return _iso(value)
+
+
+def _iso(value: Any) -> str:
+    """YAML may hand back a datetime for an unquoted timestamp; readers want text."""
+    if value is None:
+        return ""
+    if hasattr(value, "isoformat"):
+        return value.isoformat().replace("+00:00", "Z")
+    return str(value)
+
+
+@dataclass(frozen=True)
+class RecordFile:
+    """One record file of a ledger, located but not read."""
+
+    name: str  # the submission
+    stem: str  # the file name without `.yml`: <tree16>-<hash8>
+    ident: str  # changes whenever the content does (a blob id, or path, size and mtime)
+    where: str  # for messages
+    fetch: Callable[[], bytes]
 
 
 class Ledger:
@@ -139,15 +267,39 @@ class Ledger:
     def read(self, path: str) -> dict | None:
         head = self.head()
         data = gitrepo.blob_at(self.repo, head.tree, path) if head else None
-        return load_yaml(data) if data is not None else None
+        return parse_record(data, path) if data is not None else None
 
     def records(self, challenge: str | None = None) -> list[Result]:
         repo = self.repo
-        return [Result.from_dict(load_yaml(repo[oid].data))
-                for oid in self.entries(challenge).values()]
+        return [record_from(parse_record(repo[oid].data, path), path)
+                for path, oid in self.entries(challenge).items()]
 
     def state(self, challenge: str) -> Visibility:
-        return Visibility.from_dict(self.read(state_path(challenge)))
+        path = state_path(challenge)
+        return Visibility.from_dict(self.read(path), f"{path} (committed)")
+
+    def record_files(self, challenge: str) -> list[RecordFile]:
+        """Every public record of `challenge`, located on the branch, not read."""
+        out = []
+        for path, oid in self.entries(challenge).items():
+            _, _, name, file = path.split("/")
+            out.append(self._file(name, file.removesuffix(".yml"), path, oid))
+        return out
+
+    def private_file(self, challenge: str, name: str, stem: str) -> RecordFile | None:
+        """The revealed private record beside a public one, if `reveal` published it."""
+        head = self.head()
+        path = record_path(challenge, name, stem, private=True)
+        try:
+            entry = head.tree[path] if head else None
+        except KeyError:
+            return None
+        return self._file(name, stem, path, entry.id) if entry is not None else None
+
+    def _file(self, name: str, stem: str, path: str, oid: pygit2.Oid) -> RecordFile:
+        repo = self.repo
+        return RecordFile(name, stem, f"blob:{oid}", f"{path} (committed)",
+                          lambda: repo[oid].data)
 
     # ------------------------------------------------------------------ writing
     def update(self, build: Builder) -> str | None:
@@ -235,6 +387,53 @@ class Ledger:
 
 # Written by runners next to the ledger, off the default branch: see predictions_store.
 SIDE_REFS = ("refs/gitramp/predictions",)
+
+
+class FolderLedger:
+    """The ledger as files of a folder, for a repository whose ledger is not committed
+    (or a folder that is no git repository): read only, same layout."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    def state(self, challenge: str) -> Visibility:
+        path = self.root / state_path(challenge)
+        if not path.is_file():
+            return Visibility()
+        try:
+            raw = load_yaml(path.read_bytes())
+        except yaml.YAMLError as e:
+            raise LedgerError(f"{path}: not valid YAML ({e}); fix or remove it") from None
+        return Visibility.from_dict(_plain(raw), str(path))
+
+    def record_files(self, challenge: str) -> list[RecordFile]:
+        folder = self.root / LEDGER_ROOT / challenge
+        if not folder.is_dir():
+            return []
+        return [self._file(f) for sub in sorted(folder.iterdir())
+                if sub.is_dir() and sub.name != PRIVATE_DIR for f in sorted(sub.glob("*.yml"))]
+
+    def private_file(self, challenge: str, name: str, stem: str) -> RecordFile | None:
+        f = self.root / record_path(challenge, name, stem, private=True)
+        return self._file(f) if f.is_file() else None
+
+    @staticmethod
+    def _file(f: Path) -> RecordFile:
+        st = f.stat()
+        return RecordFile(f.parent.name, f.stem, f"file:{f}:{st.st_size}:{st.st_mtime_ns}",
+                          str(f), f.read_bytes)
+
+
+def open_ledger(root: str | Path) -> Ledger | FolderLedger:
+    """The committed ledger when the repository at `root` has one, else its files."""
+    try:
+        ledger = Ledger(root)
+        head = ledger.head()
+    except (GitrampError, KeyError, ValueError):
+        return FolderLedger(root)
+    if head is None or LEDGER_ROOT not in head.tree:
+        return FolderLedger(root)
+    return ledger
 
 
 class _PushCallbacks(pygit2.RemoteCallbacks):

@@ -24,12 +24,13 @@ from dataclasses import dataclass, field
 import pygit2
 from pygit2.enums import FileMode
 
+from challenge.ledger import version_label
 from scorer.result import REJECTED, Result
 
 
 @dataclass
 class Lineage:
-    parent: str | None = None  # "<name>@<tree16>"
+    parent: str | None = None  # its version label, "<name>@<tree16>"
     parent_team: str | None = None
     ancestors: list[str] = field(default_factory=list)  # nearest first
     inherited_share: float = 0.0
@@ -38,10 +39,6 @@ class Lineage:
         return {"parent": self.parent, "parent_team": self.parent_team,
                 "ancestors": list(self.ancestors),
                 "inherited_share": round(self.inherited_share, 4)}
-
-
-def label(name: str, tree: str) -> str:
-    return f"{name}@{tree[:16]}"
 
 
 def text_files(repo: pygit2.Repository, tree_id: str, prefix: str = "") -> dict[str, list[str]]:
@@ -115,9 +112,9 @@ def compute(repo: pygit2.Repository, commit: str, tree: str, challenge: str,
     if not found:
         return Lineage()
     found.sort(key=lambda x: (x[0], -x[1]))
-    d, share, parent = found[0]
-    return Lineage(label(parent.submission, parent.tree), parent.team,
-                   [label(r.submission, r.tree) for _, _, r in found], share)
+    _, share, parent = found[0]
+    return Lineage(version_label(parent.submission, parent.tree), parent.team,
+                   [version_label(r.submission, r.tree) for _, _, r in found], share)
 
 
 def _ancestors(repo: pygit2.Repository, commit: str):

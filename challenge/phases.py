@@ -1,17 +1,16 @@
-"""Phases in time (from challenge.yml, UTC) and the visibility state organizers change.
+"""Phases in time (from challenge.yml, UTC).
 
 Time decides whether submissions are accepted: before start, closed, (between,)
 open, ended. What the public sees changes only by an organizer command, recorded in
-`leaderboard_data/<challenge>/state.yml`: `gitramp phase open` makes the code
-visible, `gitramp reveal` publishes the private scores. A date passing changes
-nothing on its own, so no code goes public by accident.
+the ledger's `state.yml` (`challenge.ledger.Visibility`): `gitramp phase open` makes
+the code visible, `gitramp reveal` publishes the private scores. A date passing
+changes nothing on its own, so no code goes public by accident.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from challenge.errors import GitrampError
 from challenge.kit import Kit, Phase
@@ -22,8 +21,6 @@ BETWEEN = "between"  # after the closed phase, before the open one
 OPEN = "open"
 ENDED = "ended"
 UNSCHEDULED = "unscheduled"  # a kit without phases: always accepting, no quotas
-
-STATE_SCHEMA = 1
 
 
 @dataclass(frozen=True)
@@ -75,28 +72,3 @@ def parse_time(text: str) -> datetime:
     except ValueError:
         raise GitrampError(f"{text!r} is not a time; write it as 2026-12-01T12:00Z") from None
     return (t if t.tzinfo else t.replace(tzinfo=UTC)).astimezone(UTC)
-
-
-@dataclass
-class Visibility:
-    """`state.yml` of a challenge; an absent file means closed and unrevealed."""
-
-    code_visible: bool = False
-    opened_at: str | None = None
-    revealed: bool = False
-    revealed_at: str | None = None
-    schema: int = STATE_SCHEMA
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        return {"schema": d.pop("schema"), **d}
-
-    @classmethod
-    def from_dict(cls, d: Any) -> Visibility:
-        if not isinstance(d, dict):
-            return cls()
-        if d.get("schema", STATE_SCHEMA) != STATE_SCHEMA:
-            raise GitrampError(f"state.yml schema {d.get('schema')!r} is not supported; "
-                               "upgrade gitramp")
-        return cls(**{k: d[k] for k in ("code_visible", "opened_at", "revealed",
-                                         "revealed_at") if k in d})

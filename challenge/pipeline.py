@@ -19,14 +19,17 @@ from pathlib import Path
 import pygit2
 
 from challenge import lineage as lineage_mod
+from challenge import predictions_store
 from challenge import repo as gitrepo
 from challenge import submission as subs
 from challenge import validate as val
+from challenge.credit import blend_challenges
 from challenge.kit import Kit
 from challenge.ledger import Key, Ledger, is_final, load_yaml
 from challenge.phases import iso, utcnow
 from challenge.repo import KitLocation
-from scorer.result import REJECTED, Result
+from scorer.backends import get_backend
+from scorer.result import REJECTED, SCORED, Result
 
 
 @dataclass
@@ -93,8 +96,6 @@ class Pipeline:
     def backend(self):
         with self._lock:
             if self._backend is None:
-                from scorer.backends import get_backend
-
                 self._backend = get_backend(self.options.backend)
             return self._backend
 
@@ -152,6 +153,8 @@ class Pipeline:
     def score(self, v: val.Validation, progress: Callable[[int], None] | None = None,
               records: list[Result] | None = None) -> Outcome:
         """Score an accepted submission and record its results (public and private)."""
+        # imported when first scoring: pandas and the workflows take ~0.5 s, which a scan
+        # with nothing new to score (or a rejection) should not pay
         from scorer.scoring import score_submission
 
         sub = v.submission
@@ -198,8 +201,6 @@ class Pipeline:
         return Path(self.options.data_dir.format(challenge=kit.name))
 
     def _keep_predictions(self, result: Result, scored) -> None:
-        from challenge import predictions_store
-
         key = predictions_store.record_key(result.challenge, result.submission, result.tree,
                                            result.scoring_hash)
         try:
@@ -215,9 +216,6 @@ class Pipeline:
         Returns a line for the person running the command, or None when nothing was
         scored. Blending is extra: a failure is reported, never raised, and loses nothing.
         """
-        from challenge.credit import blend_challenges
-        from scorer.result import SCORED
-
         challenges = sorted({o.submission.challenge for o in outcomes
                              if o.status == SCORED and o.submission is not None})
         if not challenges:

@@ -15,8 +15,8 @@ is one git blob.
 - Private ledger repository: `test_pred` (folds stacked), and `y_test` in the labels
   file; test predictions never reach the public repository.
 
-Writes are compare-and-swap updates of the ref, retried, so concurrent runners never
-lose each other's predictions.
+Writes are compare-and-swap updates of the ref (`challenge.ledger.Ledger.update`, the
+ledger's own), retried, so concurrent runners never lose each other's predictions.
 """
 
 from __future__ import annotations
@@ -33,10 +33,10 @@ import numpy as np
 import pygit2
 
 from challenge.errors import GitrampError
+from challenge.ledger import LEDGER_ROOT, Ledger, LedgerError, record_stem
 
 REF = "refs/gitramp/predictions"
 LABELS_DIR = ".labels"
-_RETRIES = 20
 _KEY = re.compile(r"^[^/]+/[^/]+/[0-9a-f]+-([0-9a-f]+)$")
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
@@ -72,14 +72,14 @@ class Labels:
 # ----------------------------------------------------------------- keys
 def record_key(challenge: str, submission: str, tree: str, scoring_hash: str) -> str:
     """The key of a ledger record, as the ledger names its file (without `.yml`)."""
-    return f"{challenge}/{submission}/{tree[:16]}-{scoring_hash[:8]}"
+    return f"{challenge}/{submission}/{record_stem(tree, scoring_hash)}"
 
 
 def key_from_ledger_path(path: str | Path) -> str:
     """`leaderboard_data/<challenge>/<name>/<tree16>-<hash8>.yml` -> the store key."""
     parts = Path(path).with_suffix("").parts
-    if "leaderboard_data" in parts:
-        parts = parts[parts.index("leaderboard_data") + 1:]
+    if LEDGER_ROOT in parts:
+        parts = parts[parts.index(LEDGER_ROOT) + 1:]
     return "/".join(parts[-3:])
 
 
@@ -140,48 +140,13 @@ def _npz_bytes(arrays: Mapping[str, np.ndarray]) -> bytes:
 
 def _write(repo_path: str | Path, files: Mapping[str, Mapping[str, np.ndarray]],
            message: str) -> None:
-    repo = _open(repo_path)
-    blobs = {path: repo.create_blob(_npz_bytes(arrays)) for path, arrays in files.items()}
-    sig = _signature(repo)
-    for _ in range(_RETRIES):
-        ref = repo.references.get(REF)
-        parent = repo[ref.target].peel(pygit2.Commit) if ref is not None else None
-        tree_oid = parent.tree.id if parent is not None else None
-        for path, blob in blobs.items():
-            tree_oid = _insert(repo, tree_oid, path.split("/"), blob)
-        if parent is not None and tree_oid == parent.tree.id:
-            return  # nothing new
-        commit = repo.create_commit(None, sig, sig, message, tree_oid,
-                                    [parent.id] if parent is not None else [])
-        try:
-            if ref is None:
-                repo.references.create(REF, commit)
-            else:
-                ref.set_target(commit, message)  # fails if another writer moved the ref
-            return
-        except (pygit2.GitError, ValueError, KeyError):
-            continue
-    raise StoreError(f"could not update {REF} in {repo_path}: too many concurrent writers; "
-                     f"run the command again")
-
-
-def _insert(repo: pygit2.Repository, tree_oid, parts: list[str], blob) -> pygit2.Oid:
-    builder = repo.TreeBuilder(repo[tree_oid]) if tree_oid is not None else repo.TreeBuilder()
-    name = parts[0]
-    if len(parts) == 1:
-        builder.insert(name, blob, pygit2.GIT_FILEMODE_BLOB)
-    else:
-        existing = builder.get(name)
-        sub = existing.id if existing is not None and existing.type_str == "tree" else None
-        builder.insert(name, _insert(repo, sub, parts[1:], blob), pygit2.GIT_FILEMODE_TREE)
-    return builder.write()
-
-
-def _signature(repo: pygit2.Repository) -> pygit2.Signature:
+    """One compare-and-swap commit on the ref, as the ledger writes its branch."""
+    _open(repo_path)  # a clear error for a folder that is no repository
     try:
-        return repo.default_signature
-    except (KeyError, pygit2.GitError):
-        return pygit2.Signature("gitramp", "gitramp@localhost")
+        Ledger(repo_path, branch=REF).write(
+            {path: _npz_bytes(arrays) for path, arrays in files.items()}, message)
+    except LedgerError as e:
+        raise StoreError(f"could not update {REF} in {repo_path}: {e}") from e
 
 
 def _open(path: str | Path) -> pygit2.Repository:

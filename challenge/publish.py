@@ -11,6 +11,7 @@ Both are idempotent: run twice, the second run writes nothing.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 import pygit2
@@ -18,16 +19,17 @@ from pygit2.enums import FileMode
 
 from challenge import repo as gitrepo
 from challenge.ledger import (
-    PRIVATE_DIR,
     Ledger,
     LedgerError,
+    Visibility,
     dump_yaml,
-    load_yaml,
+    parse_record,
     put_path,
+    record_path,
     state_path,
 )
-from challenge.phases import Visibility, iso
-from challenge.repo import LEDGER_ROOT, KitLocation
+from challenge.phases import iso
+from challenge.repo import KitLocation
 from scorer.result import SCORED, Result
 
 
@@ -67,9 +69,9 @@ def open_code(ledger: Ledger, loc: KitLocation, now: datetime) -> tuple[str | No
                 parents.append(pygit2.Oid(hex=r.commit))
                 if r.submission not in merged:
                     merged.append(r.submission)
-        state = Visibility.from_dict(_read(repo, head.tree, state_path(loc.name)))
+        state = _state(repo, head.tree, loc.name)
         if not state.code_visible:
-            state.code_visible, state.opened_at = True, iso(now)
+            state = replace(state, code_visible=True, opened_at=iso(now))
             tree = repo[put_path(repo, tree, state_path(loc.name),
                                  repo.create_blob(dump_yaml(state.to_dict())), FileMode.BLOB)]
         elif not merged:
@@ -89,7 +91,7 @@ def reveal(ledger: Ledger, private: Ledger, challenge: str, now: datetime) -> tu
     files = {}
     for path, oid in private.entries(challenge).items():
         _, c, name, file = path.split("/")
-        files[f"{LEDGER_ROOT}/{c}/{PRIVATE_DIR}/{name}/{file}"] = prepo[oid].data
+        files[record_path(c, name, file.removesuffix(".yml"), private=True)] = prepo[oid].data
     count = 0
 
     def build(repo: pygit2.Repository, head: pygit2.Commit | None):
@@ -101,9 +103,9 @@ def reveal(ledger: Ledger, private: Ledger, challenge: str, now: datetime) -> tu
                 continue
             tree = repo[put_path(repo, tree, path, repo.create_blob(data), FileMode.BLOB)]
             count += 1
-        state = Visibility.from_dict(_read(repo, tree, state_path(challenge)) if tree else None)
+        state = _state(repo, tree, challenge) if tree else Visibility()
         if not state.revealed:
-            state.revealed, state.revealed_at = True, iso(now)
+            state = replace(state, revealed=True, revealed_at=iso(now))
             tree = repo[put_path(repo, tree, state_path(challenge),
                                  repo.create_blob(dump_yaml(state.to_dict())), FileMode.BLOB)]
         elif not count:
@@ -114,22 +116,7 @@ def reveal(ledger: Ledger, private: Ledger, challenge: str, now: datetime) -> tu
     return commit, count if commit else 0
 
 
-def revealed_private(ledger: Ledger, challenge: str) -> dict[tuple[str, str], dict]:
-    """{(submission, file name): private record} published by `reveal`."""
-    head = ledger.head()
-    root = gitrepo.subtree(ledger.repo, head.tree, f"{LEDGER_ROOT}/{challenge}/{PRIVATE_DIR}") \
-        if head else None
-    out = {}
-    if root is None:
-        return out
-    for n in root:
-        if n.filemode != FileMode.TREE:
-            continue
-        for f in ledger.repo[n.id]:
-            out[(n.name, f.name)] = load_yaml(ledger.repo[f.id].data)
-    return out
-
-
-def _read(repo: pygit2.Repository, tree: pygit2.Tree, path: str):
+def _state(repo: pygit2.Repository, tree: pygit2.Tree, challenge: str) -> Visibility:
+    path = state_path(challenge)
     data = gitrepo.blob_at(repo, tree, path)
-    return load_yaml(data) if data else None
+    return Visibility.from_dict(parse_record(data, path) if data else None, path)

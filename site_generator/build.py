@@ -21,7 +21,7 @@ import gc
 import hashlib
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -184,13 +184,13 @@ def current_phase(ch: Challenge, now: datetime) -> dict[str, str]:
 
 def page_of(entry: Entry) -> str:
     """A submission page, relative to its challenge folder."""
-    return submission_page(entry.name, entry.key)
+    return submission_page(entry.name, entry.stem)
 
 
-def submission_page(name: str, key: str) -> str:
-    """The page of version `key` (its ledger file's stem) of submission `name`, relative
-    to the challenge's folder; PR comments link to it too."""
-    return f"s/{slug(name)}~{slug(key)}.html"  # "~" never occurs in a slug
+def submission_page(name: str, stem: str) -> str:
+    """The page of the version of submission `name` whose ledger file is `<stem>.yml`,
+    relative to the challenge's folder; PR comments link to it too."""
+    return f"s/{slug(name)}~{slug(stem)}.html"  # "~" never occurs in a slug
 
 
 def team_page(team: str) -> str:
@@ -278,7 +278,7 @@ class _Builder:
         for t in view.teams:
             # a new result elsewhere leaves most team pages as they were: skip those
             path = f"{cdir}/{team_page(t.name)}"
-            key = _key(shared, t.rank, [(r.entry.digest, r.entry.name, r.entry.key)
+            key = _key(shared, t.rank, [(r.entry.digest, r.entry.name, r.entry.stem)
                                         for r in t.rows], [e.digest for e in t.failed])
             if not self.out.fresh(path, key):
                 self.out.write(path, self.render("team.html", team=t, ch=view, root="../../",
@@ -299,7 +299,7 @@ class _Builder:
             t.n += 1
         for r in public:  # ranked within the team, so other teams' results leave it be
             rows = teams[r.entry.team].rows
-            rows.append(Row(r.entry, len(rows) + 1, r.value, r.cells))
+            rows.append(replace(r, rank=len(rows) + 1))
         for e in failed:
             teams[e.team].failed.append(e)
         for name, t in teams.items():
@@ -339,19 +339,20 @@ class _Builder:
         self.out.write(f"{cdir}/score_distribution.svg", svg_hist)
 
     def _lineage_page(self, ch: Challenge, view: ChallengeView, cdir: str) -> None:
-        by_ref = _by_ref(ch.entries)
-        derived = [(e, by_ref.get(e.parent_ref or "")) for e in ch.entries if e.parent_ref]
+        by_label = _by_label(ch.entries)
+        derived = [(e, by_label.get(e.parent_label or "")) for e in ch.entries
+                   if e.parent_label]
         path = f"{cdir}/lineage.html"
         key = _key(self.fingerprint, view.title, view.tabs, [
-            (e.ref, e.name, e.key, e.team, e.submitted_at, e.parent_ref,
+            (e.label, e.name, e.stem, e.team, e.submitted_at, e.parent_label,
              e.result.lineage.get("parent_team"), e.result.lineage.get("inherited_share"),
-             p and (p.ref, p.name, p.key, p.team, p.submitted_at)) for e, p in derived])
+             p and (p.label, p.name, p.stem, p.team, p.submitted_at)) for e, p in derived])
         if self.out.fresh(path, key):  # most new results derive from nothing
             return
-        nodes = [plots.Node(e.ref, e.name, e.team, page_of(e), e.submitted_at)
-                 for e in by_ref.values()]
-        edges = [(e.parent_ref, e.ref) for e in by_ref.values()
-                 if e.parent_ref and e.parent_ref in by_ref]
+        nodes = [plots.Node(e.label, e.name, e.team, page_of(e), e.submitted_at)
+                 for e in by_label.values()]
+        edges = [(e.parent_label, e.label) for e in by_label.values()
+                 if e.parent_label and e.parent_label in by_label]
         graph = plots.lineage_graph(f"Lineage of {ch.title}", nodes, edges)
         self.out.write(path, self.render("lineage.html", ch=view, root="../",
                                          graph=Markup(graph), derived=derived, code_css=False),
@@ -364,24 +365,24 @@ class _Builder:
         self.page_seconds += time.perf_counter() - started
 
     def _render_submissions(self, ch: Challenge, view: ChallengeView, cdir: str) -> None:
-        by_ref = _by_ref(ch.entries)
+        by_label = _by_label(ch.entries)
         children: dict[str, list[Entry]] = {}
         for e in ch.entries:
-            if e.parent_ref:
-                children.setdefault(e.parent_ref, []).append(e)
+            if e.parent_label:
+                children.setdefault(e.parent_label, []).append(e)
         folder = f"{ch.kit_dir}/submissions" if ch.kit_dir else "submissions"
         show_code = ch.state.code_visible and self.git is not None
         base_key = hashlib.sha1(json.dumps([
             self.fingerprint, view.title, view.tabs, [vars(c) for c in ch.scores],
             ch.state.code_visible, ch.state.revealed, folder]).encode()).hexdigest()
         for e in ch.entries:
-            parent = by_ref.get(e.parent_ref or "")
-            kids = children.get(e.ref, [])
+            parent = by_label.get(e.parent_label or "")
+            kids = children.get(e.label, [])
             path = f"{cdir}/{page_of(e)}"
             key = hashlib.sha1("\0".join(
                 [base_key, e.digest, parent.digest if parent else "", parent.name if parent
                  else "", parent.team if parent else ""]
-                + [f"{k.name}/{k.key}/{k.team}" for k in kids]).encode()).hexdigest()
+                + [f"{k.name}/{k.stem}/{k.team}" for k in kids]).encode()).hexdigest()
             if self.out.fresh(path, key):
                 self.kept += 1
                 continue
@@ -419,11 +420,11 @@ def _key(*parts: Any) -> str:
     return hashlib.sha1(json.dumps(parts, default=str).encode()).hexdigest()
 
 
-def _by_ref(entries: list[Entry]) -> dict[str, Entry]:
+def _by_label(entries: list[Entry]) -> dict[str, Entry]:
     """The latest record of each version (a rescored version keeps one page per record)."""
     out: dict[str, Entry] = {}
     for e in entries:
-        out[e.ref] = e
+        out[e.label] = e
     return out
 
 

@@ -18,7 +18,7 @@ from site_generator.ranking import Row
 def _row(row: Row, page: str) -> dict[str, Any]:
     e, r = row.entry, row.entry.result
     out: dict[str, Any] = {
-        "rank": row.rank, "team": e.team, "submission": e.name, "version": e.key,
+        "rank": row.rank, "team": e.team, "submission": e.name, "version": e.stem,
         "scores": {n: {"bagged": c.bagged, "mean": c.mean, "std": c.std}
                    for n, c in row.cells.items()},
         "train_time": r.fit_time, "test_time": r.predict_time,
@@ -49,7 +49,7 @@ def leaderboard_json(ch: Challenge, public: list[Row], best: list[Row],
                   "opened_at": ch.state.opened_at, "revealed_at": ch.state.revealed_at},
         "teams": [_row(r, page(r.entry)) for r in best],
         "submissions": [_row(r, page(r.entry)) for r in public],
-        "failed": [{"team": e.team, "submission": e.name, "version": e.key,
+        "failed": [{"team": e.team, "submission": e.name, "version": e.stem,
                     "status": e.result.status, "stage": e.result.stage,
                     "reason": e.result.reason, "submitted_at": e.submitted_at or None,
                     "page": page(e)} for e in failed],
@@ -71,13 +71,13 @@ def leaderboard_csv(ch: Challenge, public: list[Row], private: list[Row] | None)
     by_key = {}
     if private is not None:
         header += ["private_rank"] + [f"{n}_private_bagged" for n in names]
-        by_key = {(r.entry.name, r.entry.key): r for r in private}
+        by_key = {(r.entry.name, r.entry.stem): r for r in private}
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(header)
     for row in public:
         e = row.entry
-        line: list[Any] = [row.rank, e.team, e.name, e.key, e.submitted_at]
+        line: list[Any] = [row.rank, e.team, e.name, e.stem, e.submitted_at]
         for n in names:
             c = row.cells[n]
             line += [_f(c.bagged), _f(c.mean), _f(c.std)]
@@ -85,7 +85,7 @@ def leaderboard_csv(ch: Challenge, public: list[Row], private: list[Row] | None)
                  e.result.lineage.get("parent") or "",
                  _f(e.result.lineage.get("inherited_share"))]
         if private is not None:
-            p = by_key.get((e.name, e.key))
+            p = by_key.get((e.name, e.stem))
             line += [p.rank if p else ""] + [_f(p.cells[n].bagged) if p else "" for n in names]
         w.writerow(line)
     return buf.getvalue()

@@ -1,10 +1,16 @@
 """Reads a repository into plain data for the site: kits, visibility state, ledger records.
 
-Visibility is settled here and nowhere else. A record's private (test) scores are
-dropped unless the challenge's `state.yml` says the private leaderboard is revealed,
-and then they come only from the revealed copies under `private/`. Submission code is
-read only when `state.yml` says code is visible. Templates and plots receive what this
-module hands out, so they cannot show what it withheld.
+The ledger is read only through `challenge.ledger`'s public reading API, the code that
+defines its layout for the runners that write it: `open_ledger`, `RecordFile`,
+`parse_record`, `record_from`, `Visibility`, `version_label`. Kits come from
+`challenge.hub.kit_dirs` and `challenge.kit.load_kit`, rankings from `challenge.ranking`.
+Nothing here names a path of the ledger.
+
+Visibility is settled here and nowhere else on the site. A record's private (test)
+scores are dropped unless the challenge's `state.yml` says the private leaderboard is
+revealed, and then they come only from the revealed copies beside the public records.
+Submission code is read only when `state.yml` says code is visible. Templates and plots
+receive what this module hands out, so they cannot show what it withheld.
 """
 
 from __future__ import annotations
@@ -13,36 +19,30 @@ import hashlib
 import marshal
 import os
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from challenge.errors import GitrampError
+from challenge.hub import kit_dirs
 from challenge.kit import SPEC_FILE, Kit, Phase, load_kit
-from scorer.result import PRIVATE_SPLITS, SCORED, Result, ResultFormatError
-
-LEDGER_DIR = "leaderboard_data"
-STATE_FILE = "state.yml"
-PRIVATE_DIR = "private"
-
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 10x faster on big ledgers
+from challenge.ledger import (
+    FolderLedger,
+    Ledger,
+    RecordFile,
+    Visibility,
+    open_ledger,
+    parse_record,
+    record_from,
+    version_label,
+)
+from challenge.ranking import submitted
+from scorer.result import PRIVATE_SPLITS, SCORED, Result
+from scorer.score_types import bind_scores
 
 
 class SiteInputError(GitrampError):
     """The repository cannot be turned into a site as it is."""
-
-
-@dataclass(frozen=True)
-class State:
-    """`leaderboard_data/<challenge>/state.yml`; an absent file means closed and unrevealed."""
-
-    code_visible: bool = False
-    opened_at: str | None = None
-    revealed: bool = False
-    revealed_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class Entry:
 
     challenge: str
     name: str
-    key: str  # the ledger file's stem: <tree[:16]>-<scoring_hash[:8]>
+    stem: str  # the ledger file's name without `.yml`: <tree16>-<hash8>
     result: Result
     digest: str  # hash of the record files it was read from (incremental builds)
 
@@ -71,20 +71,20 @@ class Entry:
         return self.result.team or "unknown"
 
     @property
-    def ref(self) -> str:
-        """How lineage names this version: `<name>@<tree16>`."""
-        return f"{self.name}@{self.key.split('-')[0]}"
+    def label(self) -> str:
+        """Its version label, `<name>@<tree16>`, as lineage names it."""
+        return version_label(self.name, self.result.tree or self.stem)
 
     @property
     def submitted_at(self) -> str:
-        return _iso(self.result.submitted_at or self.result.scored_at or "")
+        return submitted(self.result)
 
     @property
     def scored(self) -> bool:
         return self.result.status == SCORED
 
     @property
-    def parent_ref(self) -> str | None:
+    def parent_label(self) -> str | None:
         parent = (self.result.lineage or {}).get("parent")
         return str(parent) if parent else None
 
@@ -99,7 +99,7 @@ class Challenge:
     readme: str
     scores: list[ScoreColumn]
     phases: tuple[Phase, ...]
-    state: State
+    state: Visibility
     entries: list[Entry] = field(default_factory=list)
 
     @property
@@ -114,13 +114,6 @@ class Repository:
 
 
 # ------------------------------------------------------------------------------ reading
-def find_kits(repo: Path) -> list[Path]:
-    """Kits of a hub (`kits/*/challenge.yml`) or of a standalone kit (`challenge.yml`)."""
-    if (repo / SPEC_FILE).is_file():
-        return [repo]
-    return sorted(p.parent for p in (repo / "kits").glob(f"*/{SPEC_FILE}"))
-
-
 class RecordCache:
     """Parsed ledger records kept between builds, keyed by content (a git blob id, or a
     file's path, size and mtime).
@@ -152,22 +145,17 @@ class RecordCache:
     def _bucket(self, ident: str) -> int:
         return int(hashlib.sha1(ident.encode()).hexdigest()[:4], 16) % self.BUCKETS
 
-    def load(self, ref: RecordRef) -> tuple[Any, str]:
+    def load(self, file: RecordFile) -> tuple[Any, str]:
         """The parsed record and a digest of its bytes."""
-        hit = self.old.get(ref.ident)
+        hit = self.old.get(file.ident)
         if hit is not None:
-            self.new[ref.ident] = hit
+            self.new[file.ident] = hit
             return hit[1], hit[0]
-        data = ref.fetch()
+        data = file.fetch()
         digest = hashlib.sha1(data).hexdigest()
-        try:
-            parsed = yaml.load(data, Loader=_Loader)
-        except yaml.YAMLError as e:
-            raise SiteInputError(f"{ref.where}: not valid YAML ({e}); the ledger is written "
-                                 f"by runners only, restore this file from git history") from None
-        parsed = _plain(parsed)
-        self.new[ref.ident] = [digest, parsed]
-        self.dirty.add(self._bucket(ref.ident))
+        parsed = parse_record(data, file.where)
+        self.new[file.ident] = [digest, parsed]
+        self.dirty.add(self._bucket(file.ident))
         return parsed, digest
 
     def save(self) -> None:
@@ -192,120 +180,13 @@ class RecordCache:
             pass  # a cache that cannot be written only makes the next build slower
 
 
-# ------------------------------------------------------------------------ ledger sources
-@dataclass(frozen=True)
-class RecordRef:
-    name: str  # the submission folder
-    key: str  # the file's stem
-    ident: str  # changes whenever the content does
-    where: str  # for error messages
-    fetch: Callable[[], bytes]
-
-
-class GitLedger:
-    """The committed ledger (the default branch's tree), read through `challenge.ledger`.
-
-    Runners commit results without a work tree, so the branch, not the checkout, is
-    the ledger's truth."""
-
-    def __init__(self, ledger: Any):
-        self.ledger = ledger
-        self.repo = ledger.repo
-        self.tree = ledger.head().tree
-
-    def state(self, challenge: str) -> State:
-        from challenge.ledger import state_path
-
-        raw = self.ledger.read(state_path(challenge))
-        return _state(raw, f"{LEDGER_DIR}/{challenge}/{STATE_FILE}")
-
-    def records(self, challenge: str) -> list[RecordRef]:
-        out = []
-        for path, oid in self.ledger.entries(challenge).items():
-            _, _, name, file = path.split("/")
-            out.append(self._ref(name, file[:-4], path, oid))
-        return out
-
-    def private(self, challenge: str, name: str, key: str) -> RecordRef | None:
-        path = f"{LEDGER_DIR}/{challenge}/{PRIVATE_DIR}/{name}/{key}.yml"
-        try:
-            entry = self.tree[path]
-        except KeyError:
-            return None
-        return self._ref(name, key, path, entry.id)
-
-    def _ref(self, name: str, key: str, path: str, oid: Any) -> RecordRef:
-        repo = self.repo
-        return RecordRef(name, key, f"blob:{oid}", f"{path} (committed)",
-                         lambda: repo[oid].data)
-
-
-class FileLedger:
-    """The ledger as files of a folder: for a repository with no committed ledger."""
-
-    def __init__(self, root: Path):
-        self.root = root / LEDGER_DIR
-
-    def state(self, challenge: str) -> State:
-        path = self.root / challenge / STATE_FILE
-        if not path.is_file():
-            return State()
-        try:
-            raw = yaml.load(path.read_bytes(), Loader=_Loader)
-        except yaml.YAMLError as e:
-            raise SiteInputError(f"{path}: not valid YAML ({e}); fix or remove it") from None
-        return _state(raw, str(path))
-
-    def records(self, challenge: str) -> list[RecordRef]:
-        ledger = self.root / challenge
-        if not ledger.is_dir():
-            return []
-        return [self._ref(f) for sub in sorted(ledger.iterdir())
-                if sub.is_dir() and sub.name != PRIVATE_DIR for f in sorted(sub.glob("*.yml"))]
-
-    def private(self, challenge: str, name: str, key: str) -> RecordRef | None:
-        f = self.root / challenge / PRIVATE_DIR / name / f"{key}.yml"
-        return self._ref(f) if f.is_file() else None
-
-    @staticmethod
-    def _ref(f: Path) -> RecordRef:
-        st = f.stat()
-        return RecordRef(f.parent.name, f.stem, f"file:{f}:{st.st_size}:{st.st_mtime_ns}",
-                         str(f), f.read_bytes)
-
-
-def open_ledger(repo: Path) -> GitLedger | FileLedger:
-    """The committed ledger when the repository has one, else the files on disk."""
-    try:
-        from challenge.ledger import Ledger
-
-        ledger = Ledger(repo)
-        head = ledger.head()
-    except (GitrampError, ImportError, KeyError, ValueError):
-        return FileLedger(repo)
-    if head is None or LEDGER_DIR not in head.tree:
-        return FileLedger(repo)
-    return GitLedger(ledger)
-
-
-def _state(raw: Any, where: str) -> State:
-    if raw is None:
-        return State()
-    if not isinstance(raw, dict):
-        raise SiteInputError(f"{where}: expected a mapping {{code_visible, revealed, ...}}")
-    return State(code_visible=raw.get("code_visible") is True,
-                 opened_at=_iso(raw.get("opened_at")) or None,
-                 revealed=raw.get("revealed") is True,
-                 revealed_at=_iso(raw.get("revealed_at")) or None)
-
-
 # ------------------------------------------------------------------------------- reading
 def read_repository(path: str | Path, cache: RecordCache | None = None) -> Repository:
     repo = Path(path).resolve()
     if not repo.is_dir():
         raise SiteInputError(f"{repo}: no such folder; pass --repo with a challenge "
                              f"repository (a hub with kits/*/{SPEC_FILE} or a kit)")
-    kits = find_kits(repo)
+    kits = kit_dirs(repo)
     if not kits:
         raise SiteInputError(f"{repo}: no kit found (looked for {SPEC_FILE} and "
                              f"kits/*/{SPEC_FILE}); pass --repo with a challenge repository")
@@ -316,7 +197,7 @@ def read_repository(path: str | Path, cache: RecordCache | None = None) -> Repos
     return out
 
 
-def read_challenge(repo: Path, kit_path: Path, source: GitLedger | FileLedger,
+def read_challenge(repo: Path, kit_path: Path, source: Ledger | FolderLedger,
                    cache: RecordCache) -> Challenge:
     kit = load_kit(kit_path)
     state = source.state(kit.name)
@@ -336,34 +217,27 @@ def read_challenge(repo: Path, kit_path: Path, source: GitLedger | FileLedger,
 
 
 def score_columns(kit: Kit) -> list[ScoreColumn]:
-    from scorer.score_types import bind_scores  # the scorer settles each score's direction
-
+    """The kit's scores, ranking score first; the scorer settles each one's direction."""
     return [ScoreColumn(b.name, b.precision, b.lower_is_better) for b in bind_scores(kit)]
 
 
-def read_ledger(source: GitLedger | FileLedger, challenge: str, state: State,
+def read_ledger(source: Ledger | FolderLedger, challenge: str, state: Visibility,
                 cache: RecordCache) -> list[Entry]:
-    """Every record of `leaderboard_data/<challenge>/<name>/<key>.yml`, oldest first.
+    """Every public record of the challenge, oldest first.
 
     Private records are looked at only when the state says they are revealed."""
     entries = []
-    for ref in source.records(challenge):
-        raw, digest = cache.load(ref)
-        try:
-            result = Result.from_dict(raw)
-        except (ResultFormatError, TypeError, KeyError) as e:
-            raise SiteInputError(f"{ref.where}: not a ledger record ({e}); the ledger is "
-                                 f"written by runners only, restore this file from git "
-                                 f"history") from None
-        result = withhold_private(result)
+    for file in source.record_files(challenge):
+        raw, digest = cache.load(file)
+        result = withhold_private(record_from(raw, file.where))
         if state.revealed:
-            private = source.private(challenge, ref.name, ref.key)
+            private = source.private_file(challenge, file.name, file.stem)
             if private is not None:
                 praw, pdigest = cache.load(private)
                 digest += pdigest
                 result = result.merge_private(praw or {})
-        entries.append(Entry(challenge, ref.name, ref.key, result, digest))
-    entries.sort(key=lambda e: (e.submitted_at, e.name, e.key))
+        entries.append(Entry(challenge, file.name, file.stem, result, digest))
+    entries.sort(key=lambda e: (e.submitted_at, e.name, e.stem))
     return entries
 
 
@@ -378,27 +252,6 @@ def withhold_private(result: Result) -> Result:
 
 
 # ------------------------------------------------------------------------------ helpers
-def _plain(value: Any) -> Any:
-    """YAML values as plain ones (an unquoted timestamp becomes its ISO text)."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return _iso(value)
-
-
-def _iso(value: Any) -> str:
-    """YAML may hand back a datetime for an unquoted timestamp; the site wants text."""
-    if value is None:
-        return ""
-    if hasattr(value, "isoformat"):
-        text = value.isoformat()
-        return text.replace("+00:00", "Z")
-    return str(value)
-
-
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 

@@ -234,8 +234,8 @@ def histogram(title: str, score: str, precision: int, values: list[float],
 
 @dataclass(frozen=True)
 class Node:
-    ref: str
-    label: str
+    version: str  # its version label, <name>@<tree16>: what edges name
+    name: str  # what the box shows
     team: str
     href: str | None
     time: str
@@ -250,11 +250,11 @@ def lineage_graph(title: str, nodes: list[Node], edges: list[tuple[str, str]],
     """Parent -> child arrows, one column per generation, teams in colour; nodes link
     to the submission pages (this SVG is inlined so the links work)."""
     linked = {a for a, b in edges} | {b for a, b in edges}
-    nodes = [n for n in nodes if n.ref in linked]
+    nodes = [n for n in nodes if n.version in linked]
     if not nodes:
         return empty(title, "no submission builds on another yet")
     nodes = sorted(nodes, key=lambda n: n.time)[-max_nodes:]
-    index = {n.ref: n for n in nodes}
+    index = {n.version: n for n in nodes}
     edges = [(a, b) for a, b in edges if a in index and b in index]
     parent = {b: a for a, b in edges}
     depth: dict[str, int] = {}
@@ -267,7 +267,7 @@ def lineage_graph(title: str, nodes: list[Node], edges: list[tuple[str, str]],
 
     columns: dict[int, list[Node]] = {}
     for n in nodes:
-        columns.setdefault(level(n.ref), []).append(n)
+        columns.setdefault(level(n.version), []).append(n)
     teams = sorted({n.team for n in nodes})
     colour = {t: PALETTE[i % len(PALETTE)] for i, t in enumerate(teams)}
     # each column in the order of its parents' rows, so arrows cross as little as may be
@@ -275,12 +275,12 @@ def lineage_graph(title: str, nodes: list[Node], edges: list[tuple[str, str]],
     for d in sorted(columns):
         col = columns[d]
         if d:
-            col.sort(key=lambda n: (row_of.get(parent.get(n.ref, ""), 0), n.time))
-        row_of.update((n.ref, i) for i, n in enumerate(col))
+            col.sort(key=lambda n: (row_of.get(parent.get(n.version, ""), 0), n.time))
+        row_of.update((n.version, i) for i, n in enumerate(col))
     cw, rh, bw, bh = 222, 34, 200, 24
     rows = max(len(c) for c in columns.values())
     width, height = 20 + cw * len(columns), 40 + rh * rows + 18 * len(teams)
-    pos = {n.ref: (10 + d * cw, 30 + i * rh) for d, col in columns.items()
+    pos = {n.version: (10 + d * cw, 30 + i * rh) for d, col in columns.items()
            for i, n in enumerate(col)}
     body = ['<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" '
             'markerWidth="7" markerHeight="7" orient="auto-start-reverse">'
@@ -290,11 +290,11 @@ def lineage_graph(title: str, nodes: list[Node], edges: list[tuple[str, str]],
         body.append(f'<line x1="{x1 + bw}" y1="{y1 + bh / 2}" x2="{x2}" y2="{y2 + bh / 2}" '
                     f'stroke="#555" marker-end="url(#arrow)"/>')
     for n in nodes:
-        nx, ny = pos[n.ref]
+        nx, ny = pos[n.version]
         box = (f'<rect x="{nx}" y="{ny}" width="{bw}" height="{bh}" rx="4" fill="#fff" '
                f'stroke="{colour[n.team]}" stroke-width="2.5"/>'
-               f'<text x="{nx + 6}" y="{ny + 16}" fill="#111">{escape(_clip(n.label, 28))}</text>')
-        tip = f"<title>{escape(n.label)} by {escape(n.team)}</title>"
+               f'<text x="{nx + 6}" y="{ny + 16}" fill="#111">{escape(_clip(n.name, 28))}</text>')
+        tip = f"<title>{escape(n.name)} by {escape(n.team)}</title>"
         if n.href:
             body.append(f'<a href="{escape(n.href)}">{tip}{box}</a>')
         else:

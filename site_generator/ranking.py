@@ -1,19 +1,21 @@
-"""Leaderboards as pure functions of ledger entries.
-
-Public rank: the bagged validation value of the first score, in its direction; ties go
-to the earlier submission. Private rank: the same on the bagged test value, once it is
-revealed (the model layer holds test values only then). Mean ± std come from the folds.
+"""The site's boards: `challenge.ranking`'s rule (the one the PR comment and
+`gitramp leaderboard` use) applied to ledger entries, each row carrying the cells the
+pages print. Private rank: the same rule on the bagged test value, once it is revealed
+(the model layer holds test values only then). Mean ± std come from the folds.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from challenge import ranking
+from challenge.ranking import PRIVATE, PUBLIC, RankingScore, Standing, finite
 from site_generator.model import Entry, ScoreColumn
 
-PUBLIC = "valid"
-PRIVATE = "test"
+__all__ = ["PRIVATE", "PUBLIC", "Cell", "Row", "best_over_time", "cells", "fold_stats",
+           "overall_best_over_time", "private_board", "private_team_board", "rank",
+           "team_best"]
 
 
 @dataclass(frozen=True)
@@ -26,26 +28,20 @@ class Cell:
 
 
 @dataclass
-class Row:
-    entry: Entry
-    rank: int
-    value: float
-    cells: dict[str, Cell]  # score name -> cell
+class Row(Standing[Entry]):
+    """A ranked entry with the cells its board shows."""
+
+    cells: dict[str, Cell] = field(default_factory=dict)  # score name -> cell
     public_rank: int | None = None  # on a private board: the rank the public board gave
+
+    @property
+    def entry(self) -> Entry:
+        return self.item
 
     @property
     def change(self) -> int | None:
         """Places gained from the public board (positive: moved up)."""
         return None if self.public_rank is None else self.public_rank - self.rank
-
-
-def value(entry: Entry, name: str, split: str) -> float | None:
-    """The bagged value of a score, or the fold mean when no bagged value was recorded."""
-    bagged = entry.result.bagged.get(split, {}).get(name)
-    if _finite(bagged):
-        return float(bagged)
-    mean = entry.result.mean(split).get(name) if entry.result.folds else None
-    return float(mean) if _finite(mean) else None
 
 
 def cells(entry: Entry, columns: list[ScoreColumn], split: str) -> dict[str, Cell]:
@@ -55,7 +51,7 @@ def cells(entry: Entry, columns: list[ScoreColumn], split: str) -> dict[str, Cel
     for c in columns:
         b = bagged.get(c.name)
         m, s = stats.get(c.name, (None, None))
-        out[c.name] = Cell(float(b) if _finite(b) else None, m, s)
+        out[c.name] = Cell(float(b) if finite(b) else None, m, s)
     return out
 
 
@@ -67,7 +63,7 @@ def fold_stats(entry: Entry, split: str) -> dict[str, tuple[float | None, float 
             values.setdefault(name, []).append(v)
     out = {}
     for name, vs in values.items():
-        if not all(_finite(v) for v in vs):
+        if not all(finite(v) for v in vs):
             out[name] = (None, None)
             continue
         m = sum(vs) / len(vs)
@@ -80,31 +76,22 @@ def rank(entries: list[Entry], columns: list[ScoreColumn], split: str = PUBLIC) 
     """Scored entries holding a value of the ranking score, best first."""
     if not columns:
         return []
-    first = columns[0]
-    sign = 1.0 if first.lower_is_better else -1.0
-    scored = [(v, e) for e in entries if e.scored
-              and (v := value(e, first.name, split)) is not None]
-    scored.sort(key=lambda ve: (sign * ve[0], ve[1].submitted_at, ve[1].name, ve[1].key))
-    return [Row(e, i + 1, v, cells(e, columns, split)) for i, (v, e) in enumerate(scored)]
+    score = RankingScore(columns[0].name, columns[0].lower_is_better)
+    return [Row(s.item, s.result, s.rank, s.value, cells(s.item, columns, split))
+            for s in ranking.board(entries, score, split, result_of=lambda e: e.result)]
 
 
 def team_best(rows: list[Row]) -> list[Row]:
     """Each team's first row of a ranked list, renumbered."""
-    seen: set[str] = set()
-    out = []
-    for row in rows:
-        if row.entry.team not in seen:
-            seen.add(row.entry.team)
-            out.append(Row(row.entry, len(out) + 1, row.value, row.cells, row.public_rank))
-    return out
+    return ranking.team_best(rows)
 
 
 def private_board(public: list[Row], columns: list[ScoreColumn]) -> list[Row]:
     """The public rows re-ranked on the test split, each keeping its public rank."""
-    by_key = {(r.entry.name, r.entry.key): r.rank for r in public}
+    by_key = {(r.entry.name, r.entry.stem): r.rank for r in public}
     rows = rank([r.entry for r in public], columns, PRIVATE)
     for r in rows:
-        r.public_rank = by_key.get((r.entry.name, r.entry.key))
+        r.public_rank = by_key.get((r.entry.name, r.entry.stem))
     return rows
 
 
@@ -133,7 +120,3 @@ def overall_best_over_time(rows: list[Row], lower_is_better: bool) -> list[tuple
 
 def _better(a: float, b: float, lower_is_better: bool) -> bool:
     return a < b if lower_is_better else a > b
-
-
-def _finite(x: object) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)

@@ -7,7 +7,7 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
-from site_generator.synthetic import SyntheticChallenge
+from synthetic import SyntheticChallenge
 
 
 def output_texts(site: Path) -> dict[str, str]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from challenge.credit import LineageError, historical_contributivity, version_id
+from challenge.credit import LineageError, historical_contributivity
+from challenge.ledger import Key, version_label
 
 
 def test_worked_example_of_the_docs():
@@ -60,5 +61,7 @@ def test_cycles_and_bad_shares_are_refused_with_a_reason():
         historical_contributivity({"a@1": 1.0}, {"a@1": None}, {"a@1": 1.5})
 
 
-def test_version_id_matches_the_lineage_naming():
-    assert version_id("fork", "0123456789abcdef0123") == "fork@0123456789abcdef"
+def test_version_label_matches_the_lineage_naming():
+    assert version_label("fork", "0123456789abcdef0123") == "fork@0123456789abcdef"
+    assert Key("iris", "fork", "0123456789abcdef0123", "feedbeef").label == \
+        "fork@0123456789abcdef"

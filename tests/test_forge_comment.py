@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from challenge.forge.base import COMMENT_MARKER
-from challenge.forge.comment import public_rank, render
+from challenge.forge.comment import render
+from challenge.ranking import rank_of
 from scorer.result import FoldScores, Result
 
 PRIVATE = 0.8123456  # a test-split value that must never appear
@@ -66,6 +67,6 @@ def test_public_rank_follows_the_leaderboard_rule():
     a, b, c = scored("a", 0.90), scored("b", 0.95, submitted="2026-12-03T00:00:00Z"), \
         scored("c", 0.95, submitted="2026-12-01T00:00:00Z")
     failed = Result(challenge="iris", submission="f", status="error")
-    assert public_rank(b, [a, c, failed]) == (2, 3)  # tie goes to the earlier one (c)
-    assert public_rank(a, [b, c]) == (3, 3)
-    assert public_rank(failed, [a]) is None
+    assert rank_of(b, [a, c, failed]) == (2, 3)  # tie goes to the earlier one (c)
+    assert rank_of(a, [b, c]) == (3, 3)
+    assert rank_of(failed, [a]) is None

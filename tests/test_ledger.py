@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+from dataclasses import replace
 
 import pygit2
 import pytest
@@ -152,7 +153,6 @@ def test_quota_and_phase_rejections_are_not_final():
 def test_state_defaults_to_closed(repo_path):
     ledger = Ledger(repo_path)
     assert not ledger.state("iris").code_visible
-    s = ledger.state("iris")
-    s.revealed = True
+    s = replace(ledger.state("iris"), revealed=True)
     ledger.set_state("iris", s, "reveal")
     assert ledger.state("iris").revealed

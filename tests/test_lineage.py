@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from challenge import lineage
 from challenge.hub import commit_files
+from challenge.ledger import version_label
 from gitramp.demo import improve
 from scorer.result import Result
 from tests.gitramp_hubs import example, make_hub, submit
@@ -32,7 +33,7 @@ def test_a_branch_from_another_teams_submission_has_it_as_parent(tmp_path):
     b = submit(hub, "bob", "rf_plus", plus, parent=a)
     lin = lineage.compute(hub, str(b), record(hub, b, "bob", "rf_plus").tree, "iris",
                           [record(hub, a, "alice", "rf")])
-    assert lin.parent == lineage.label("rf", record(hub, a, "alice", "rf").tree)
+    assert lin.parent == version_label("rf", record(hub, a, "alice", "rf").tree)
     assert lin.parent_team == "alice"
     assert lin.ancestors == [lin.parent]
     parent_blob = hub[a].tree["kits/iris/submissions/rf/classifier.py"].id

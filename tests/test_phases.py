@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
 from challenge import phases
 from challenge.kit import load_kit
+from challenge.ledger import LedgerError, Visibility
 from tests.gitramp_hubs import KITS, START
 
 
@@ -56,8 +58,18 @@ def test_times_without_zone_are_utc():
 
 
 def test_visibility_defaults_closed_and_round_trips():
-    v = phases.Visibility.from_dict(None)
+    v = Visibility.from_dict(None)
     assert not v.code_visible and not v.revealed
-    v.code_visible, v.opened_at = True, "2026-12-08T00:00:00Z"
-    assert phases.Visibility.from_dict(v.to_dict()) == v
+    v = replace(v, code_visible=True, opened_at="2026-12-08T00:00:00Z")
+    assert Visibility.from_dict(v.to_dict()) == v
     assert v.to_dict()["schema"] == 1
+
+
+def test_visibility_reads_only_a_literal_true_and_refuses_what_is_no_state():
+    """The one reading of state.yml, for the writer and the site alike."""
+    v = Visibility.from_dict({"code_visible": "yes", "revealed": True, "opened_at": ""})
+    assert not v.code_visible and v.revealed and v.opened_at is None
+    with pytest.raises(LedgerError, match="expected a mapping"):
+        Visibility.from_dict(["code_visible"], "leaderboard_data/x/state.yml")
+    with pytest.raises(LedgerError, match="schema"):
+        Visibility.from_dict({"schema": 2})

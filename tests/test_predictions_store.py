@@ -8,8 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 import pygit2
 import pytest
+from pygit2.enums import FileMode
 
 from challenge import predictions_store as store
+from challenge.ledger import put_path
 
 
 @dataclass
@@ -109,7 +111,7 @@ def test_pickled_or_object_arrays_are_refused(repos):
     np.savez(buf, fold_sizes=np.array([1]), valid_idx=np.arange(1),
              valid_pred=np.array([object()], dtype=object))
     blob = repo.create_blob(buf.getvalue())
-    tree = store._insert(repo, None, f"{KEY}.npz".split("/"), blob)
+    tree = put_path(repo, None, f"{KEY}.npz", blob, FileMode.BLOB)
     sig = pygit2.Signature("t", "t@example.org")
     repo.create_commit(store.REF, sig, sig, "planted", tree, [])
     with pytest.raises(store.StoreError, match="re-scor"):

@@ -20,7 +20,7 @@ import yaml
 from gitramp.main import main as gitramp
 from scorer.result import SCORED, FoldScores, Result
 from site_generator import build
-from site_generator.synthetic import Plan, add_submission, commit_ledger, demo_repo, make_repo
+from synthetic import Plan, add_submission, commit_ledger, demo_repo, make_repo
 from tests.site_checks import leaks, links_of, numbers_in, output_texts, private_strings
 
 NOW = datetime(2026, 12, 20, tzinfo=UTC)  # inside the demo kits' open phase
@@ -65,7 +65,7 @@ def test_a_public_record_holding_test_scores_does_not_leak_them(tmp_path):
     srepo = make_repo(tmp_path / "repo", [Plan("c", "C", 6, n_teams=2, fail_every=0)])
     ch = srepo.challenges["c"]
     for v in ch.versions:  # a faulty writer put the private scores into the public ledger
-        f = srepo.path / "leaderboard_data/c" / v.name / f"{v.key}.yml"
+        f = srepo.path / "leaderboard_data/c" / v.name / f"{v.stem}.yml"
         f.write_text(v.result.to_yaml(part="full"))
         assert "test:" in f.read_text()
     commit_ledger(srepo.path, "a faulty runner")
@@ -77,17 +77,17 @@ def test_open_phase_shows_code_highlighted_and_the_diff_from_the_parent(demo):
     srepo, site, _ = demo
     ch = srepo.challenges["iris_open"]
     child = next(v for v in ch.versions if v.parent is not None)
-    page = site / "iris_open" / "s" / f"{child.name}~{child.key}.html"
+    page = site / "iris_open" / "s" / f"{child.name}~{child.stem}.html"
     text = page.read_text()
     assert 'class="highlight"' in text
     assert "Changes from its parent" in text
     added = next(ln for ln in child.sources["classifier.py"].splitlines()
                  if ln.startswith("TUNED_"))
     assert re.search(r'class="gi">\+' + re.escape(added.split(" ")[0]), text)
-    parent_href = f"{child.parent.name}~{child.parent.key}.html"
-    assert f'href="../{"s/" + child.parent.name + "~" + child.parent.key}.html"' in text \
+    parent_href = f"{child.parent.name}~{child.parent.stem}.html"
+    assert f'href="../{"s/" + child.parent.name + "~" + child.parent.stem}.html"' in text \
         or parent_href in text
-    parent_page = (site / "iris_open/s" / f"{child.parent.name}~{child.parent.key}.html")
+    parent_page = (site / "iris_open/s" / f"{child.parent.name}~{child.parent.stem}.html")
     assert child.name in parent_page.read_text()  # listed among the parent's children
 
 
@@ -113,7 +113,7 @@ def test_ties_go_to_the_earlier_submission_and_direction_is_respected(tmp_path):
     # equal ranking values for the last and the first: the first (earlier) must win
     for v in (vs[0], vs[-1]):
         v.result.bagged["valid"]["acc"] = 0.99
-        f = srepo.path / "leaderboard_data/c" / v.name / f"{v.key}.yml"
+        f = srepo.path / "leaderboard_data/c" / v.name / f"{v.stem}.yml"
         f.write_text(v.result.to_yaml(part="public"))
     commit_ledger(srepo.path, "equal scores")
     build(srepo.path, tmp_path / "site", now=NOW)
@@ -216,15 +216,15 @@ def test_incremental_rebuild_renders_only_the_new_submission(tmp_path):
     after = build(srepo.path, site, now=NOW)
     assert after.pages_rendered == 1 and after.pages_kept == 30
     assert all(p.stat().st_mtime_ns == t for p, t in pages.items())
-    assert (site / "c/s" / f"{new.name}~{new.key}.html").is_file()
+    assert (site / "c/s" / f"{new.name}~{new.stem}.html").is_file()
     assert after.files_written < 15
 
     # a record that disappears takes its page with it
-    (srepo.path / "leaderboard_data/c" / new.name / f"{new.key}.yml").unlink()
+    (srepo.path / "leaderboard_data/c" / new.name / f"{new.stem}.yml").unlink()
     commit_ledger(srepo.path, "drop a record")
     removed = build(srepo.path, site, now=NOW)
     assert removed.files_removed >= 1
-    assert not (site / "c/s" / f"{new.name}~{new.key}.html").exists()
+    assert not (site / "c/s" / f"{new.name}~{new.stem}.html").exists()
 
 
 def test_standalone_kit_repository_builds_one_challenge(tmp_path):
@@ -233,7 +233,7 @@ def test_standalone_kit_repository_builds_one_challenge(tmp_path):
     summary = build(srepo.path, tmp_path / "site", now=NOW)
     assert summary.challenges == ["kit"]
     v = next(v for v in srepo.challenges["kit"].versions if v.result.status == SCORED)
-    page = (tmp_path / "site/kit/s" / f"{v.name}~{v.key}.html").read_text()
+    page = (tmp_path / "site/kit/s" / f"{v.name}~{v.stem}.html").read_text()
     assert 'class="highlight"' in page  # code found at submissions/<name> of the commit
 
 
@@ -249,12 +249,12 @@ def test_cli_builds_the_site_and_reports_bad_input(demo, tmp_path, capsys):
 def test_a_broken_ledger_record_is_reported_with_its_path(tmp_path, capsys):
     srepo = make_repo(tmp_path / "repo", [Plan("c", "C", 2, n_teams=1)])
     v = srepo.challenges["c"].versions[0]
-    f = srepo.path / "leaderboard_data/c" / v.name / f"{v.key}.yml"
+    f = srepo.path / "leaderboard_data/c" / v.name / f"{v.stem}.yml"
     f.write_text(yaml.safe_dump({"schema": 99}))
     commit_ledger(srepo.path, "a broken record")
     assert gitramp(["site", "--repo", str(srepo.path), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
-    assert f"leaderboard_data/c/{v.name}/{v.key}.yml" in err and "schema" in err
+    assert f"leaderboard_data/c/{v.name}/{v.stem}.yml" in err and "schema" in err
 
 
 def test_index_lists_each_challenge_with_phase_and_dates(demo):
@@ -270,7 +270,7 @@ def test_failed_submission_page_shows_reason_and_hides_log_while_closed(demo):
     srepo, site, _ = demo
     v = next(v for v in srepo.challenges["iris_closed"].versions
              if v.result.status != SCORED)
-    page = (site / "iris_closed/s" / f"{v.name}~{v.key}.html").read_text()
+    page = (site / "iris_closed/s" / f"{v.name}~{v.stem}.html").read_text()
     assert v.result.status in page
     assert html.escape(v.result.reason) in page
     assert "Traceback" not in page
@@ -279,7 +279,7 @@ def test_failed_submission_page_shows_reason_and_hides_log_while_closed(demo):
 def test_results_round_trip_as_the_ledger_writes_them(demo):
     srepo, _, _ = demo
     v = srepo.challenges["iris_open"].versions[0]
-    f = srepo.path / "leaderboard_data/iris_open" / v.name / f"{v.key}.yml"
+    f = srepo.path / "leaderboard_data/iris_open" / v.name / f"{v.stem}.yml"
     r = Result.from_yaml(f.read_text())
     assert r.tree == v.result.tree and "test" not in r.bagged
 
@@ -288,7 +288,7 @@ def test_the_committed_ledger_is_read_not_the_work_tree(tmp_path):
     """Runners commit results without a checkout: the branch is the ledger's truth."""
     srepo = make_repo(tmp_path / "repo", [Plan("c", "C", 4, n_teams=2, fail_every=0)])
     v = srepo.challenges["c"].versions[0]
-    (srepo.path / "leaderboard_data/c" / v.name / f"{v.key}.yml").unlink()  # stale checkout
+    (srepo.path / "leaderboard_data/c" / v.name / f"{v.stem}.yml").unlink()  # stale checkout
     build(srepo.path, tmp_path / "site", now=NOW)
     rows = json.loads((tmp_path / "site/c/leaderboard.json").read_text())["submissions"]
     assert v.name in {r["submission"] for r in rows} and len(rows) == 4
@@ -300,7 +300,7 @@ def test_a_folder_without_git_is_read_from_its_files(tmp_path):
     summary = build(srepo.path, tmp_path / "site", now=NOW)
     assert summary.submissions == 5
     v = srepo.challenges["c"].versions[0]
-    page = (tmp_path / "site/c/s" / f"{v.name}~{v.key}.html").read_text()
+    page = (tmp_path / "site/c/s" / f"{v.name}~{v.stem}.html").read_text()
     assert "no git repository" in page
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from urllib.parse import unquote
 
 from site_generator import build, plots
-from site_generator.synthetic import Plan, commit_ledger, make_repo
+from synthetic import Plan, commit_ledger, make_repo
 from tests.site_checks import links_of
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -62,7 +62,7 @@ def test_names_with_any_characters_get_safe_pages_and_escaped_text(tmp_path):
     srepo = make_repo(tmp_path / "repo", [Plan("c", "C", 4, n_teams=2, fail_every=0)])
     v = srepo.challenges["c"].versions[0]
     v.result.team = 'Ünï <script>x</script> & "co"/../..'
-    f = srepo.path / "leaderboard_data/c" / v.name / f"{v.key}.yml"
+    f = srepo.path / "leaderboard_data/c" / v.name / f"{v.stem}.yml"
     f.write_text(v.result.to_yaml(part="public"))
     commit_ledger(srepo.path, "a team with an odd name")
     site = tmp_path / "site"

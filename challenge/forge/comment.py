@@ -1,7 +1,8 @@
 """The pull-request comment: a pure function of a result's PUBLIC part and its context.
 
 It shows the status, the public scores (ranking score first, each with its precision),
-the rank on the public leaderboard, times, the reason and log tail of a failure, the
+the rank on the public leaderboard (given by the caller, from `challenge.ranking.rank_of`:
+the site's rule), times, the reason and log tail of a failure, the
 quota left and a link to the submission's page. The first thing `render` does is to
 project the result onto `Result.public_dict()`: a private (test) score cannot reach a
 comment, whatever the caller passes.
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
 
 from challenge.forge.base import COMMENT_MARKER
 from scorer.result import SCORED, Result
@@ -23,35 +23,6 @@ LOG_CHARS = 4000
 
 def public_only(result: Result) -> Result:
     return Result.from_dict(result.public_dict())
-
-
-def ranking_value(result: Result) -> float | None:
-    """The public leaderboard's value: bagged validation score of the ranking score."""
-    name = result.ranking_score
-    v = result.bagged.get("valid", {}).get(name) if name else None
-    if not isinstance(v, int | float) or not math.isfinite(v):
-        v = result.mean("valid").get(name) if name and result.folds else None
-    return float(v) if isinstance(v, int | float) and math.isfinite(v) else None
-
-
-def public_rank(result: Result, records: Iterable[Result]) -> tuple[int, int] | None:
-    """(rank, number ranked) of `result` among the scored records of its challenge, by the
-    rule of the site's public leaderboard: ranking score's bagged valid value in its
-    direction, ties to the earlier submission. None when `result` is not ranked."""
-    mine = ranking_value(result)
-    if result.status != SCORED or mine is None:
-        return None
-    lower = result.lower_is_better.get(result.ranking_score or "", False)
-    sign = 1.0 if lower else -1.0
-    key = (result.submission, result.tree)
-    board = {(r.submission, r.tree): r for r in records
-             if r.challenge == result.challenge and r.status == SCORED
-             and ranking_value(r) is not None}
-    board[key] = result
-    ordered = sorted(board.values(), key=lambda r: (sign * ranking_value(r),
-                                                     r.submitted_at or "", r.submission))
-    keys = [(r.submission, r.tree) for r in ordered]
-    return keys.index(key) + 1, len(keys)
 
 
 def fmt(value: float | None, precision: int) -> str:

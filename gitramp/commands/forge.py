@@ -24,10 +24,14 @@ import json
 import os
 import re
 import subprocess
-from datetime import datetime, timedelta
 from pathlib import Path
 
+from challenge import repo as gitrepo
 from challenge.errors import GitrampError
+from challenge.ledger import Ledger
+from challenge.phases import phase_at, utcnow
+from challenge.quota import attempt_times, quota_left
+from scorer.result import REJECTED, SCORED, Result
 
 SHA_RE = re.compile(r"[0-9a-f]{40}")
 LABELS = {"scored": "gitramp:scored", "rejected": "gitramp:rejected",
@@ -171,8 +175,6 @@ def _intake(args) -> int:
 
 
 def _runner_labels(args) -> int:
-    from challenge import repo as gitrepo
-
     verdict = json.loads(args.verdict.read_text())
     challenge = ((verdict.get("submission") or {}).get("challenge")
                  if isinstance(verdict, dict) else None)
@@ -226,8 +228,10 @@ def _status(args) -> int:
 
 
 def _report(args) -> int:
-    from challenge.forge.comment import public_rank, render
-    from scorer.result import REJECTED, SCORED
+    # the comment's ranking imports the scorer's score types (numpy): measured ~0.3 s,
+    # which the other forge verbs need not pay at start-up
+    from challenge.forge.comment import render
+    from challenge.ranking import rank_of
 
     sha = _sha(args.sha)
     try:
@@ -239,7 +243,7 @@ def _report(args) -> int:
         result, records = _validation_result(outcome), []
     else:
         result, records = _ledger_result(args.repo, outcome)
-    rank = public_rank(result, records) if result.status == SCORED else None
+    rank = rank_of(result, records) if result.status == SCORED else None
     url = _page_url(args.site_url, outcome, result)
     body = render(result, rank=rank, quota_left=_quota_left(args.repo, result, records),
                   url=url)
@@ -269,8 +273,6 @@ def _report(args) -> int:
 
 
 def _validation_result(verdict: dict):
-    from scorer.result import REJECTED, Result
-
     sub = verdict.get("submission") or {}
     reasons = verdict.get("reasons") or []
     return Result(challenge=sub.get("challenge") or "?", submission=sub.get("name") or "?",
@@ -281,9 +283,6 @@ def _validation_result(verdict: dict):
 
 
 def _ledger_result(repo: Path, outcome: dict):
-    from challenge.ledger import Ledger
-    from scorer.result import Result
-
     ledger = Ledger(repo)
     record = ledger.read(outcome["path"]) if outcome.get("path") else None
     if record is None:
@@ -302,18 +301,15 @@ def _ledger_result(repo: Path, outcome: dict):
 def _page_url(site: str | None, outcome: dict, result) -> str | None:
     if not site or not outcome.get("path"):
         return site
-    from site_generator.build import submission_page
+    from site_generator.build import submission_page  # the site's modules: ~0.2 s to import
 
     page = submission_page(result.submission, Path(outcome["path"]).stem)
     return f"{site.rstrip('/')}/{result.challenge}/{page}"
 
 
 def _quota_left(repo: Path, result, records) -> str | None:
-    """"N submission(s) left today (closed phase)", from the kit's phase and the ledger."""
-    from challenge import repo as gitrepo
-    from challenge.phases import phase_at, utcnow
-    from challenge.quota import attempt_times
-
+    """"N submission(s) left today (closed phase)": validation's count of the quota, from
+    the kit's phase and the ledger."""
     if not result.team:
         return None
     try:
@@ -327,11 +323,5 @@ def _quota_left(repo: Path, result, records) -> str | None:
     if kit is None:
         return None
     now = utcnow()
-    current = phase_at(kit, now)
-    if current.phase is None or current.phase.per_day is None:
-        return None
-    day = datetime(now.year, now.month, now.day, tzinfo=now.tzinfo)
-    today = [t for t in attempt_times(records, kit.name, result.team)
-             if day <= t < day + timedelta(days=1)]
-    left = max(0, current.phase.per_day - len(today))
-    return f"{left} submission(s) left today ({current.phase.name} phase)"
+    times = attempt_times(records, kit.name, result.team)
+    return quota_left(phase_at(kit, now).phase, times, now).describe()

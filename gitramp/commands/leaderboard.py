@@ -1,14 +1,23 @@
 """`gitramp leaderboard`: the current leaderboard of each challenge, from the ledger.
 
-Ranked by the bagged validation score of the kit's first score; test scores appear
-only once `gitramp reveal` has published them."""
+Ranked by the leaderboard rule the site and the PR comment use (`challenge.ranking`):
+the bagged validation score of the kit's first score, ties to the earlier submission;
+test scores appear only once `gitramp reveal` has published them."""
 
 from __future__ import annotations
 
 import argparse
-import math
 import sys
+from collections.abc import Callable
 
+from rich.console import Console
+from rich.table import Table
+
+from challenge import ranking
+from challenge import repo as gitrepo
+from challenge.ledger import Ledger, parse_record, record_stem
+from challenge.ranking import RankingScore
+from gitramp.commands.phase import kits_of
 from gitramp.options import add_challenges, add_json, add_repo, print_json
 from scorer.result import SCORED, Result
 
@@ -23,62 +32,52 @@ def add_parser(sub) -> argparse.ArgumentParser:
     return p
 
 
-def board(records: list[Result], private: dict[tuple[str, str], dict] | None = None,
+def board(records: list[Result], score: RankingScore | None,
+          private: Callable[[Result], dict | None] | None = None,
           best: bool = False) -> list[dict]:
-    """Rows, best first: scored submissions by bagged valid score, then the others."""
-    rows = []
-    for r in records:
-        name = r.ranking_score
-        file = f"{(r.tree or '')[:16]}-{(r.scoring_hash or '')[:8]}.yml"
-        p = (private or {}).get((r.submission, file))
-        test = (p or {}).get("bagged", {}).get("test", {}).get(name) if p else None
-        rows.append({
-            "team": r.team, "submission": r.submission, "status": r.status,
-            "score": name, "valid": r.bagged.get("valid", {}).get(name),
-            "valid_mean": r.mean("valid").get(name) if r.folds else None,
-            "valid_std": r.std("valid").get(name) if r.folds else None, "test": test,
-            "lower_is_better": r.lower_is_better.get(name, False),
-            "precision": r.precision.get(name, 3), "parent": (r.lineage or {}).get("parent"),
-            "parent_team": (r.lineage or {}).get("parent_team"),
-            "inherited": (r.lineage or {}).get("inherited_share"),
-            "submitted_at": r.submitted_at, "reason": r.reason})
-
-    def order(row):
-        v = row["valid"]
-        if row["status"] != SCORED or v is None or math.isnan(v):
-            return (1, 0.0, row["submitted_at"] or "")
-        return (0, v if row["lower_is_better"] else -v, row["submitted_at"] or "")
-
-    rows.sort(key=order)
+    """Rows, best first by the leaderboard rule (`challenge.ranking`, the site's), then
+    the submissions not ranked (failed, or without a value), oldest first. `private`
+    gives a record's revealed private record, if any."""
+    ranked = ranking.board(records, score)
     if best:
-        seen, kept = set(), []
-        for row in rows:
-            if row["status"] == SCORED and row["team"] not in seen:
-                seen.add(row["team"])
-                kept.append(row)
-        rows = kept
-    rank = 0
-    for row in rows:
-        row["rank"] = (rank := rank + 1) if row["status"] == SCORED else None
+        ranked = ranking.team_best(ranked)
+    rows = [_row(s.result, score, private, s.rank) for s in ranked]
+    if not best:
+        on_board = {id(s.result) for s in ranked}
+        rest = sorted((r for r in records if id(r) not in on_board), key=ranking.submitted)
+        rows += [_row(r, score, private, None) for r in rest]
     return rows
 
 
+def _row(r: Result, score: RankingScore | None,
+         private: Callable[[Result], dict | None] | None, rank: int | None) -> dict:
+    name = score.name if score else r.ranking_score
+    p = private(r) if private else None
+    test = (p or {}).get("bagged", {}).get("test", {}).get(name) if p else None
+    lineage = r.lineage or {}
+    return {
+        "team": r.team, "submission": r.submission, "status": r.status,
+        "score": name, "valid": r.bagged.get("valid", {}).get(name),
+        "valid_mean": r.mean("valid").get(name) if r.folds else None,
+        "valid_std": r.std("valid").get(name) if r.folds else None, "test": test,
+        "lower_is_better": score.lower_is_better if score else
+        r.lower_is_better.get(name or "", False),
+        "precision": r.precision.get(name or "", 3), "parent": lineage.get("parent"),
+        "parent_team": lineage.get("parent_team"),
+        "inherited": lineage.get("inherited_share"),
+        "submitted_at": r.submitted_at, "reason": r.reason, "rank": rank}
+
+
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
-    from rich.table import Table
-
-    from challenge.ledger import Ledger
-    from challenge.publish import revealed_private
-    from gitramp.commands.phase import kits_of
-
     ledger = Ledger(args.repo)
-    _, kits = kits_of(ledger, args.challenge)
+    head, kits = kits_of(ledger, args.challenge)
     # a pipe or a log gets a table as wide as a terminal's, not rich's 80 columns
     out, console = {}, Console(width=None if sys.stdout.isatty() else 120)
     for loc in kits:
         state = ledger.state(loc.name)
-        private = revealed_private(ledger, loc.name) if state.revealed else None
-        rows = board(ledger.records(loc.name), private, args.best)
+        score = RankingScore.of_kit(gitrepo.load_kit_at(ledger.repo, head, loc))
+        private = _revealed(ledger, loc.name) if state.revealed else None
+        rows = board(ledger.records(loc.name), score, private, args.best)
         out[loc.name] = rows
         if args.json:
             continue
@@ -105,6 +104,16 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(out)
     return 0
+
+
+def _revealed(ledger: Ledger, challenge: str) -> Callable[[Result], dict | None]:
+    """A record's private record, as `gitramp reveal` published it beside the public one."""
+    def private(r: Result) -> dict | None:
+        if not (r.tree and r.scoring_hash):
+            return None
+        file = ledger.private_file(challenge, r.submission, record_stem(r.tree, r.scoring_hash))
+        return parse_record(file.fetch(), file.where) if file is not None else None
+    return private
 
 
 def _fmt(v: float | None, precision: int) -> str:

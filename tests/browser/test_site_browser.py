@@ -21,7 +21,7 @@ import pytest
 
 from scorer.result import SCORED
 from site_generator import build
-from site_generator.synthetic import demo_repo
+from synthetic import demo_repo
 from tests.site_checks import numbers_in, private_strings, source_lines
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -226,7 +226,7 @@ def test_screenshots_at_desktop_and_phone_width(driver, server, demo, test_outpu
                  if v.parent is not None and v.result.status == SCORED)
     shots = {"index": "index.html", "leaderboard": "iris_open/index.html",
              "private": "iris_open/private.html", "lineage": "iris_open/lineage.html",
-             "submission": f"iris_open/s/{child.name}~{child.key}.html",
+             "submission": f"iris_open/s/{child.name}~{child.stem}.html",
              "closed": "iris_closed/index.html"}
     for size_name, (width, height) in (("desktop", DESKTOP), ("phone", PHONE)):
         for name, page in shots.items():

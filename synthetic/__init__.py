@@ -1,4 +1,5 @@
-"""Synthetic challenge repositories shaped like the real thing, for tests and benchmarks.
+"""Synthetic challenge repositories shaped like the real thing, for tests and benchmarks
+(test data, not part of the installed package).
 
 A real git repository (pygit2) holding a hub with small kits, one commit per
 submission version on `submit/<team>/<name>-<challenge>` branches (a derived submission's commit
@@ -21,6 +22,14 @@ from pathlib import Path
 import pygit2
 import yaml
 
+from challenge.ledger import (
+    LEDGER_ROOT,
+    Visibility,
+    record_path,
+    record_stem,
+    state_path,
+    version_label,
+)
 from scorer.result import SCORED, FoldScores, Result
 
 SIGNATURE = pygit2.Signature("gitramp synthetic", "synthetic@example.invalid", 1764547200, 0)
@@ -50,7 +59,7 @@ class Version:
     challenge: str
     team: str
     name: str
-    key: str
+    stem: str  # its ledger file's name without `.yml`
     result: Result  # with private test scores
     sources: dict[str, str]  # file name -> text
     parent: Version | None = None
@@ -263,19 +272,17 @@ def commit_ledger(path: Path, message: str) -> str:
     """Commit the work tree's `leaderboard_data/` on main, as a runner's ledger commit."""
     repo = pygit2.Repository(str(path))
     head = repo.head.peel(pygit2.Commit)
-    ledger = _dir_tree(repo, Path(path) / "leaderboard_data")
+    ledger = _dir_tree(repo, Path(path) / LEDGER_ROOT)
     tb = repo.TreeBuilder(head.tree)
-    tb.insert("leaderboard_data", ledger, pygit2.GIT_FILEMODE_TREE)
+    tb.insert(LEDGER_ROOT, ledger, pygit2.GIT_FILEMODE_TREE)
     return str(_commit(repo, tb.write(), [head.id], message, "HEAD"))
 
 
 def _fill(repo, path: Path, private_root: Path, base, plan: Plan, ch: SyntheticChallenge,
           hub: bool, public_strings: set[str]) -> None:
     rng = random.Random(plan.seed)
-    ledger = path / "leaderboard_data" / plan.name
-    ledger.mkdir(parents=True, exist_ok=True)
     names = [n for n, _, _ in SCORE_TYPES[:plan.n_scores]]
-    lower = {n: lib for n, _, lib in SCORE_TYPES[:plan.n_scores]}
+    lower = {n: lower_is_better for n, _, lower_is_better in SCORE_TYPES[:plan.n_scores]}
     teams = [TEAMS[i % len(TEAMS)] + ("" if i < len(TEAMS) else f"_{i // len(TEAMS)}")
              for i in range(plan.n_teams)]
     skill = {t: rng.uniform(0.72, 0.9) for t in teams}
@@ -311,7 +318,7 @@ def _fill(repo, path: Path, private_root: Path, base, plan: Plan, ch: SyntheticC
         if plan.fail_every and i % plan.fail_every == plan.fail_every - 1:
             failure = FAILURES[(i // plan.fail_every) % len(FAILURES)]
             status = failure[0]
-        key = f"{str(folder_tree)[:16]}-{scoring_hash[:8]}"
+        stem = record_stem(str(folder_tree), scoring_hash)
         quality = min(0.99, skill[team] + (0.04 if parent else 0) + 0.05 * math.tanh(i / 40)
                       + rng.gauss(0, 0.02))
         result = Result(
@@ -333,24 +340,25 @@ def _fill(repo, path: Path, private_root: Path, base, plan: Plan, ch: SyntheticC
                 result.contributivity = {"blend": round(rng.uniform(0, 30), 1),
                                          "historical": round(rng.uniform(0, 30), 1)}
         if parent:
-            result.lineage = {"parent": f"{parent.name}@{parent.key.split('-')[0]}",
-                              "parent_team": parent.team,
-                              "ancestors": [f"{parent.name}@{parent.key.split('-')[0]}"],
+            label = version_label(parent.name, parent.result.tree)
+            result.lineage = {"parent": label, "parent_team": parent.team,
+                              "ancestors": [label],
                               "inherited_share": round(rng.uniform(0.5, 0.95), 2)}
         else:
             result.lineage = {"parent": None, "parent_team": None, "ancestors": [],
                               "inherited_share": 0.0}
-        ch.versions.append(Version(plan.name, team, name, key, result, sources, parent))
+        ch.versions.append(Version(plan.name, team, name, stem, result, sources, parent))
     for v in ch.versions:
         if v.result.status == SCORED:
             _private_scores(v.result, rng, names, plan.precision,
                             public_strings if plan.distinct_private else None)
         write_record(path, private_root, v, plan.revealed or plan.leave_private_copies)
-    state = {"schema": 1, "code_visible": plan.code_visible,
-             "opened_at": OPEN_START.strftime("%Y-%m-%dT%H:%M:%SZ") if plan.code_visible
-             else None, "revealed": plan.revealed,
-             "revealed_at": OPEN_END.strftime("%Y-%m-%dT%H:%M:%SZ") if plan.revealed else None}
-    (ledger / "state.yml").write_text(yaml.safe_dump(state, sort_keys=False))
+    state = Visibility(
+        code_visible=plan.code_visible,
+        opened_at=OPEN_START.strftime("%Y-%m-%dT%H:%M:%SZ") if plan.code_visible else None,
+        revealed=plan.revealed,
+        revealed_at=OPEN_END.strftime("%Y-%m-%dT%H:%M:%SZ") if plan.revealed else None)
+    (path / state_path(plan.name)).write_text(yaml.safe_dump(state.to_dict(), sort_keys=False))
 
 
 def _scores(result: Result, rng: random.Random, q: float, names, lower, plan: Plan,
@@ -407,16 +415,18 @@ def _yaml(data: dict) -> str:
 
 
 def write_record(path: Path, private_root: Path, v: Version, copy_private: bool) -> None:
-    rel = Path("leaderboard_data") / v.challenge / v.name / f"{v.key}.yml"
-    (path / rel).parent.mkdir(parents=True, exist_ok=True)
-    (path / rel).write_text(_yaml(v.result.public_dict()))
-    private_rel = Path(v.challenge) / v.name / f"{v.key}.yml"
-    (private_root / private_rel).parent.mkdir(parents=True, exist_ok=True)
-    (private_root / private_rel).write_text(_yaml(v.result.private_dict()))
+    """The record's public part in the repository, its private part in the private
+    ledger folder (same relative path), copied back when revealed."""
+    public = path / record_path(v.challenge, v.name, v.stem)
+    public.parent.mkdir(parents=True, exist_ok=True)
+    public.write_text(_yaml(v.result.public_dict()))
+    private = private_root / record_path(v.challenge, v.name, v.stem)
+    private.parent.mkdir(parents=True, exist_ok=True)
+    private.write_text(_yaml(v.result.private_dict()))
     if copy_private:
-        target = path / "leaderboard_data" / v.challenge / "private" / v.name / f"{v.key}.yml"
+        target = path / record_path(v.challenge, v.name, v.stem, private=True)
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(private_root / private_rel, target)
+        shutil.copyfile(private, target)
 
 
 def add_submission(srepo: SyntheticRepo, challenge: str, seed: int = 99) -> Version:
@@ -438,8 +448,8 @@ def add_submission(srepo: SyntheticRepo, challenge: str, seed: int = 99) -> Vers
     result.submitted_at = (t + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
     result.lineage = {"parent": None, "parent_team": None, "ancestors": [],
                       "inherited_share": 0.0}
-    key = f"{str(folder_tree)[:16]}-{result.scoring_hash[:8]}"
-    v = Version(challenge, result.team, name, key, result, sources)
+    v = Version(challenge, result.team, name, record_stem(str(folder_tree),
+                                                          result.scoring_hash), result, sources)
     ch.versions.append(v)
     write_record(srepo.path, srepo.private_ledger, v, ch.revealed)
     commit_ledger(srepo.path, f"ledger: {name}")
