@@ -15,12 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from scorer.errors import KitError
 from scorer.problem import load_problem
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,9 @@ def preload() -> None:
     import sklearn.metrics  # noqa: F401
 
 
-# Each metric imports sklearn.metrics when first called: loading a kit needs only the
-# names of the types, and that import takes a good part of a second.
+# Each metric imports sklearn.metrics (and numpy) when first called: loading a kit,
+# which every command does, needs only the names of the types, and those imports take
+# a good part of a second.
 def _labels(y_pred: np.ndarray) -> np.ndarray:
     return y_pred.argmax(axis=1) if y_pred.ndim == 2 else y_pred
 
@@ -70,6 +72,7 @@ def _balanced_accuracy(y, p):
 
 
 def _log_loss(y, p, eps: float = 1e-15):
+    import numpy as np
     from sklearn.metrics import log_loss
 
     p = np.clip(p, eps, 1.0)
@@ -77,6 +80,7 @@ def _log_loss(y, p, eps: float = 1e-15):
 
 
 def _roc_auc(y, p):
+    import numpy as np
     from sklearn.metrics import roc_auc_score
 
     if len(np.unique(y)) < 2:
@@ -87,6 +91,7 @@ def _roc_auc(y, p):
 
 
 def _f1(y, p, average: str = "macro"):
+    import numpy as np
     from sklearn.metrics import f1_score
 
     labels = np.arange(p.shape[1]) if p.ndim == 2 else None
@@ -94,6 +99,7 @@ def _f1(y, p, average: str = "macro"):
 
 
 def _rmse(y, p):
+    import numpy as np
     from sklearn.metrics import mean_squared_error
 
     return float(np.sqrt(mean_squared_error(y, p)))

@@ -15,8 +15,10 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 from types import ModuleType
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 NAMES = ("estimator", "classifier", "regressor",
          "feature_extractor_classifier", "feature_extractor_regressor")
@@ -58,6 +60,8 @@ def class_probabilities(model, proba, task: WorkflowTask) -> np.ndarray:
     Columns follow the model's `classes_` when it has them (scikit-learn's
     convention); a class absent from a fold's training part gets probability 0.
     """
+    import numpy as np  # on use: the kit loader reads NAMES, and starts faster without it
+
     proba = np.asarray(proba, dtype=float)
     classes = getattr(model, "classes_", None)
     k = len(task.labels)
