@@ -448,10 +448,43 @@ class _PushCallbacks(pygit2.RemoteCallbacks):
     def credentials(self, url, username_from_url, allowed_types):
         # A workflow pushes over HTTPS with the job's token, given to that step's
         # environment only (checkouts keep no credentials: persist-credentials: false).
+        # The token goes to the host it was issued for and nowhere else, over HTTPS only:
+        # a remote (or a redirect) pointing elsewhere is answered with no credentials.
         token = os.environ.get("GITRAMP_PUSH_TOKEN")
-        if token and allowed_types & pygit2.enums.CredentialType.USERPASS_PLAINTEXT:
+        if token and allowed_types & pygit2.enums.CredentialType.USERPASS_PLAINTEXT \
+                and self.token_host_matches(url):
             return pygit2.UserPass("x-access-token", token)
         raise pygit2.Passthrough
+
+    @staticmethod
+    def token_host_matches(url: str) -> bool:
+        """Whether `url` is https on the token's host: GITRAMP_PUSH_HOST (host[:port]),
+        else the host of GITHUB_SERVER_URL when that is https, else github.com."""
+        from urllib.parse import urlsplit
+
+        def host_port(netloc: str) -> tuple[str, int] | None:
+            try:
+                parts = urlsplit(f"//{netloc}")
+                return (parts.hostname or "").lower(), parts.port or 443
+            except ValueError:
+                return None
+
+        configured = os.environ.get("GITRAMP_PUSH_HOST", "").strip()
+        server = os.environ.get("GITHUB_SERVER_URL", "").strip()
+        if configured:
+            allowed = host_port(urlsplit(configured).netloc if "://" in configured
+                                else configured)
+        elif server:
+            allowed = host_port(urlsplit(server).netloc) if server.startswith("https://") \
+                else None
+        else:
+            allowed = ("github.com", 443)
+        try:
+            target = urlsplit(url)
+        except ValueError:
+            return False
+        return bool(allowed and allowed[0] and target.scheme == "https"
+                    and host_port(target.netloc.rpartition("@")[2]) == allowed)
 
 
 def _merge_build(repo: pygit2.Repository, head: pygit2.Commit | None, theirs: pygit2.Commit):
