@@ -3,9 +3,14 @@ calls gitramp makes, with payloads shaped as GitHub documents them, so the real
 github3.py client (whose models raise on incomplete payloads) runs against it.
 
 It keeps state (repositories, pull requests, comments, labels, statuses, check runs,
-merges), checks tokens and their permissions as GitHub does for GITHUB_TOKEN and App
-installation tokens, sends rate-limit headers, and can be told to fail the next
-requests (5xx, 403/429 rate limits) to exercise retries.
+merges, workflow-run artifacts), checks tokens and their permissions as GitHub does for
+GITHUB_TOKEN and App installation tokens, sends rate-limit headers, and can be told to
+fail the next requests (5xx, 403/429 rate limits) to exercise retries.
+
+An artifact's zip is served as GitHub serves it: the API answers 302 with a signed
+address on another host (here `localhost` instead of `127.0.0.1`), and that address
+refuses (400) a request carrying an Authorization header, as the storage behind it
+does; `blob_requests` records every request it got.
 
     with GitHubServer() as gh:
         gh.add_repo("hub/iris")
@@ -64,6 +69,19 @@ class Pull:
 
 
 @dataclass
+class Artifact:
+    id: int
+    repo: str
+    run_id: int
+    name: str
+    data: bytes  # the zip GitHub would serve
+    head_sha: str
+    size_in_bytes: int
+    expired: bool = False
+    created_at: str = field(default_factory=_now)
+
+
+@dataclass
 class Fault:
     status: int
     headers: dict[str, str]
@@ -79,6 +97,8 @@ class GitHubServer:
         self.comments: dict[int, dict] = {}  # id -> {repo, number, user, body, created, updated}
         self.statuses: list[dict] = []
         self.check_runs: list[dict] = []
+        self.artifacts: dict[int, Artifact] = {}
+        self.blob_requests: list[tuple[str, str | None]] = []  # (path, Authorization)
         self.tokens: dict[str, Token] = {}
         self.apps: dict[int, dict] = {}  # installation id -> {app_id, public_key, login, perms}
         self.faults: list[Fault] = []
@@ -150,6 +170,30 @@ class GitHubServer:
                         title, body, [{"filename": f, "status": "added"} for f in files])
             self.pulls[(repo, number)] = pull
             return pull
+
+    def add_artifact(self, repo: str, run_id: int, name: str, data: bytes, *, head_sha: str,
+                     size_in_bytes: int | None = None) -> Artifact:
+        """A workflow run's artifact (`data` is its zip); a same-named one is replaced.
+        `size_in_bytes` is what the listing says (default: the zip's size)."""
+        with self.lock:
+            for aid, a in list(self.artifacts.items()):
+                if (a.repo, a.run_id, a.name) == (repo, run_id, name):
+                    del self.artifacts[aid]
+            a = Artifact(next(self._ids), repo, run_id, name, data, head_sha,
+                         len(data) if size_in_bytes is None else size_in_bytes)
+            self.artifacts[a.id] = a
+            return a
+
+    def artifact_json(self, a: Artifact) -> dict:
+        base = f"{self.api_url}/repos/{a.repo}/actions"
+        return {"id": a.id, "node_id": f"MDg6QXJ0aWZhY3Q{a.id}", "name": a.name,
+                "size_in_bytes": a.size_in_bytes, "url": f"{base}/artifacts/{a.id}",
+                "archive_download_url": f"{base}/artifacts/{a.id}/zip",
+                "expired": a.expired, "digest": None, "created_at": a.created_at,
+                "updated_at": a.created_at, "expires_at": a.created_at,
+                "workflow_run": {"id": a.run_id, "repository_id": self.repos[a.repo]["id"],
+                                 "head_repository_id": self.repos[a.repo]["id"],
+                                 "head_branch": "submission", "head_sha": a.head_sha}}
 
     def push_to_pull(self, repo: str, number: int, head_sha: str) -> None:
         with self.lock:
@@ -526,6 +570,27 @@ def _handler(gh: GitHubServer):
         gh.check_runs.append(run)
         return 201, gh.check_run_json(run)
 
+    @route("GET", R + r"/actions/runs/(?P<run>\d+)/artifacts")
+    def list_run_artifacts(ctx, run):
+        need(ctx, "actions", "read")
+        name = ctx["query"].get("name", [None])[0]
+        found = [a for a in gh.artifacts.values() if a.repo == ctx["repo"]
+                 and a.run_id == int(run) and (name is None or a.name == name)]
+        return 200, {"total_count": len(found),
+                     "artifacts": [gh.artifact_json(a) for a in found]}
+
+    @route("GET", R + r"/actions/artifacts/(?P<aid>\d+)/zip")
+    def download_artifact(ctx, aid):
+        need(ctx, "actions", "read")
+        a = gh.artifacts.get(int(aid))
+        if a is None or a.repo != ctx["repo"]:
+            raise error(404, "Not Found")
+        if a.expired:
+            raise error(410, "Artifact has expired")
+        port = gh._httpd.server_address[1]
+        raise _Reply(302, None, {"Location": f"http://localhost:{port}/_blobs/{a.id}.zip"
+                                             f"?sig=signed-{a.id}"})
+
     @route("POST", r"/app/installations/(?P<iid>\d+)/access_tokens")
     def installation_token(ctx, iid):
         import jwt
@@ -571,6 +636,17 @@ def _handler(gh: GitHubServer):
 
         def _dispatch(self, method, parts, raw):
             path = parts.path
+            blob = re.fullmatch(r"/_blobs/(\d+)\.zip", path)
+            if blob and method == "GET":
+                auth = self.headers.get("Authorization")
+                gh.blob_requests.append((path, auth))
+                a = gh.artifacts.get(int(blob[1]))
+                if auth is not None:
+                    raise error(400, "Authentication information is not given in the "
+                                     "correct format (a signed address takes no token)")
+                if a is None or parse_qs(parts.query).get("sig") != [f"signed-{a.id}"]:
+                    raise error(403, "Signature did not match")
+                return 200, a.data
             if not path.startswith("/api/v3/"):
                 raise error(404, "Not Found")
             path = path[len("/api/v3"):]
@@ -597,9 +673,11 @@ def _handler(gh: GitHubServer):
             raise error(404, "Not Found")
 
         def _send(self, status: int, body: Any, headers: dict[str, str]) -> None:
-            payload = b"" if body is None else json.dumps(body).encode()
+            binary = isinstance(body, bytes)
+            payload = body if binary else b"" if body is None else json.dumps(body).encode()
             self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Type", "application/zip" if binary
+                             else "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(payload)))
             self.send_header("X-GitHub-Media-Type", "github.v3; param=full; format=json")
             self.send_header("X-RateLimit-Limit", "5000")

@@ -14,12 +14,14 @@ never scored.
 from __future__ import annotations
 
 import hashlib
+import io
 import itertools
 import json
 import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -272,6 +274,9 @@ class Replay:
             if not src.exists() or not any(src.iterdir()):
                 raise StepFailed(f"no files found at {src}")
             shutil.copytree(src, self.tmp / "artifacts" / str(run_id) / name)
+            if action == "actions/upload-artifact":  # listed and served by the API too
+                pr = ctx["github"]["event"].get("pull_request") or {}
+                self.publish_artifact(run_id, name, head_sha=pr.get("head", {}).get("sha", ""))
             return {}
         if action == "actions/download-artifact":
             source_run = w.get("run-id") or str(run_id)
@@ -290,6 +295,26 @@ class Replay:
         if action == "actions/setup-python":
             return {}
         raise AssertionError(f"no emulation for {action}")
+
+    def publish_artifact(self, run_id: int, name: str, *, head_sha: str,
+                         files: dict[str, bytes] | None = None,
+                         size_in_bytes: int | None = None) -> None:
+        """Make the run's artifact `name` what the API lists and serves (zipped as GitHub
+        zips an uploaded folder); with `files`, replace its content first, as a pull
+        request that rewrote its own workflow could."""
+        folder = self.tmp / "artifacts" / str(run_id) / name
+        if files is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+            for rel, data in files.items():
+                (folder / rel).write_bytes(data)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+            for f in sorted(folder.rglob("*")):
+                if f.is_file():
+                    z.write(f, f.relative_to(folder).as_posix())
+        self.github.add_artifact(HUB, run_id, name, buffer.getvalue(), head_sha=head_sha,
+                                 size_in_bytes=size_in_bytes)
 
     def _checkout(self, dest: Path, ref: str | None, ctx: dict) -> dict:
         git = ["git", "-c", "advice.detachedHead=false"]

@@ -5,9 +5,11 @@ GITHUB_EVENT_PATH, GITHUB_OUTPUT).
     gitramp forge event --out pr.json          PR metadata from a pull_request event
     gitramp forge bundle --repo R --from CLONE --pr N --sha SHA --out F
                                                the PR head as a git bundle (artifact data)
-    gitramp forge intake --artifact DIR --repo R --sha SHA
+    gitramp forge intake [--run-id ID] --artifact DIR --repo R --sha SHA
                                                take an artifact in, trusting only the API:
                                                the PR is open at SHA, the bundle holds SHA
+                                               and nothing its ref does not reach; with
+                                               --run-id, download it first (size-capped)
     gitramp forge runner-labels --repo R --verdict v.json
                                                the runner labels the kit asks for (gpu)
     gitramp forge check-head --pr N --sha SHA  the PR is open and its head is still SHA
@@ -20,6 +22,7 @@ GITHUB_EVENT_PATH, GITHUB_OUTPUT).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -34,8 +37,14 @@ from challenge.quota import attempt_times, quota_left
 from scorer.result import REJECTED, SCORED, Result
 
 SHA_RE = re.compile(r"[0-9a-f]{40}")
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")  # kits, submissions, teams
 LABELS = {"scored": "gitramp:scored", "rejected": "gitramp:rejected",
           "failed": "gitramp:failed"}
+# What crosses from the unprivileged run into the runner is capped before it is read.
+ARTIFACT = "gitramp-submission"
+MIB = 1 << 20
+DEFAULT_MAX_BUNDLE = 32 * MIB  # GITRAMP_MAX_BUNDLE_BYTES; the artifact: this + 1 MiB
+PR_JSON_MAX = 64 << 10
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -58,9 +67,18 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     b.add_argument("--out", type=Path, required=True)
 
     i = sub.add_parser("intake", help="check an artifact against the API and fetch its head")
-    i.add_argument("--artifact", type=Path, required=True)
+    i.add_argument("--artifact", type=Path, required=True,
+                   help="the artifact's folder (with --run-id: where to download it)")
     i.add_argument("--repo", type=Path, required=True, help="trusted clone (default branch)")
     i.add_argument("--sha", required=True, help="the head SHA the triggering run was for")
+    i.add_argument("--run-id", type=int, default=None,
+                   help="download the run's gitramp-submission artifact through the API, "
+                        "refused unread when the listing says it is over the cap")
+    i.add_argument("--max-bundle-bytes", default=None, metavar="SIZE",
+                   help="cap on the bundle (default: $GITRAMP_MAX_BUNDLE_BYTES or 32MB)")
+    i.add_argument("--max-artifact-bytes", default=None, metavar="SIZE",
+                   help="cap on the zipped artifact (default: $GITRAMP_MAX_ARTIFACT_BYTES or "
+                        "the bundle cap + 1MB)")
 
     rl = sub.add_parser("runner-labels", help="the self-hosted runner labels a kit asks for")
     rl.add_argument("--repo", type=Path, required=True)
@@ -150,41 +168,263 @@ def _bundle(args) -> int:
 
 def _intake(args) -> int:
     """Take the unprivileged run's artifact in as data: its PR number is the only thing
-    read from it, and only what the API and git confirm is used."""
+    read from it, and only what the API and git confirm is used. Every byte of it is
+    bounded before it is read: the artifact by its listed size (before the download)
+    and while it streams, the bundle by its size and by what it may hold."""
     sha = _sha(args.sha)
-    meta = json.loads((args.artifact / "pr.json").read_text())
+    max_bundle = _size_cap(args.max_bundle_bytes, "GITRAMP_MAX_BUNDLE_BYTES",
+                           DEFAULT_MAX_BUNDLE)
+    max_artifact = _size_cap(args.max_artifact_bytes, "GITRAMP_MAX_ARTIFACT_BYTES",
+                             max_bundle + MIB)
+    if args.run_id is not None:
+        _download_artifact(args.run_id, sha, args.artifact, max_artifact, max_bundle)
+    try:
+        meta = json.loads(_read_capped(args.artifact / "pr.json", PR_JSON_MAX))
+    except ValueError:
+        meta = None
     number = meta.get("number") if isinstance(meta, dict) else None
     if not isinstance(number, int) or isinstance(number, bool) or not 0 < number < 10**9:
         raise GitrampError(f"{args.artifact}/pr.json holds no valid PR number")
     pr = _checked_pull(number, sha)
-    bundle = (args.artifact / "submission.bundle").resolve()
-    ref = f"refs/pull/{number}/head"
-    _git(args.repo, "bundle", "verify", "--quiet", str(bundle))
-    heads = [line.split() for line in _git(args.repo, "bundle", "list-heads",
-                                           str(bundle)).splitlines() if line.strip()]
-    if heads != [[sha, ref]]:
-        raise GitrampError(f"the artifact's bundle must hold exactly {ref} at {sha[:10]}; "
-                           f"it holds {heads}")
-    # the bundle comes from an untrusted run: have git check every object it takes in
-    _git(args.repo, "-c", "fetch.fsckObjects=true", "fetch", "--quiet", "--no-tags",
-         str(bundle), f"+{ref}:{ref}")
+    _take_bundle(args.repo, args.artifact / "submission.bundle", sha,
+                 f"refs/pull/{number}/head", max_bundle)
     _write_outputs({"pr": str(pr.number), "author": pr.author, "head_sha": pr.head_sha,
                     "base_ref": pr.base_ref})
     print(json.dumps(pr.to_dict()))
     return 0
 
 
+def _size_cap(value: str | None, env: str, default: int) -> int:
+    from challenge.kit import parse_size
+
+    raw = value if value not in (None, "") else os.environ.get(env, "").strip()
+    if raw in (None, ""):
+        return default
+    size = parse_size(raw)
+    if not size or size <= 0:
+        raise GitrampError(f"{env}: {raw!r} is not a size (say e.g. 32MB or 33554432)")
+    return size
+
+
+def _checked_size(path: Path, cap: int, knob: str = "") -> int:
+    """The size of an artifact's file, which must be a regular file (not a link) within
+    `cap` bytes; checked before anything reads it."""
+    import stat
+
+    try:
+        st = path.lstat()
+    except OSError:
+        raise GitrampError(f"the artifact holds no {path.name}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise GitrampError(f"the artifact's {path.name} is not a regular file")
+    if st.st_size > cap:
+        raise GitrampError(f"the artifact's {path.name} is {st.st_size} bytes, over the cap "
+                           f"of {cap}{f' ({knob})' if knob else ''}; a submission is a few "
+                           "files: refused before anything read it")
+    return st.st_size
+
+
+def _read_capped(path: Path, cap: int) -> bytes:
+    _checked_size(path, cap)
+    with path.open("rb") as f:
+        return f.read(cap)
+
+
+def _download_artifact(run_id: int, sha: str, dest: Path, max_artifact: int,
+                       max_bundle: int) -> None:
+    """Download the run's artifact through the API into `dest`: refused unread when the
+    listing gives a size over `max_artifact`, cut off when more arrives than listed, and
+    only its two expected files extracted, each within its own cap. The token goes to
+    the API only; the archive's signed address (another host) gets no credentials."""
+    import io
+    import zipfile
+
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
+
+    api = (os.environ.get("GITHUB_API_URL") or "https://api.github.com").rstrip("/")
+    repository = os.environ.get("GITHUB_REPOSITORY", "")
+    token = os.environ.get("GITHUB_TOKEN")
+    if repository.count("/") != 1 or not token:
+        raise GitrampError("downloading an artifact needs GITHUB_REPOSITORY and GITHUB_TOKEN "
+                           "(with `permissions: actions: read`)")
+    session = requests.Session()
+    retry = Retry(total=4, backoff_factor=1.0, status_forcelist=(429, 500, 502, 503, 504),
+                  allowed_methods=("GET",), raise_on_status=False)
+    session.mount("https://", HTTPAdapter(max_retries=retry))
+    session.mount("http://", HTTPAdapter(max_retries=retry))
+    auth = {"Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json"}
+    where = f"{api}/repos/{repository}/actions"
+    r = session.get(f"{where}/runs/{run_id}/artifacts", headers=auth, timeout=60,
+                    params={"name": ARTIFACT, "per_page": 100})
+    if r.status_code != 200:
+        raise GitrampError(f"listing the artifacts of run {run_id} failed: HTTP "
+                           f"{r.status_code} (the job needs `permissions: actions: read`)")
+    listed = [a for a in (r.json().get("artifacts") or []) if isinstance(a, dict)
+              and a.get("name") == ARTIFACT and not a.get("expired")]
+    if len(listed) != 1:
+        raise GitrampError(f"run {run_id} has {len(listed)} unexpired artifact(s) named "
+                           f"{ARTIFACT}; expected one")
+    artifact = listed[0]
+    size, artifact_id = artifact.get("size_in_bytes"), artifact.get("id")
+    if not isinstance(size, int) or not isinstance(artifact_id, int):
+        raise GitrampError(f"the listing of run {run_id}'s artifact gives no size or id")
+    if size > max_artifact:
+        raise GitrampError(f"the artifact {ARTIFACT} of run {run_id} is {size} bytes, over "
+                           f"the cap of {max_artifact} (GITRAMP_MAX_ARTIFACT_BYTES); a "
+                           "submission is a few files: refused without downloading it")
+    head = (artifact.get("workflow_run") or {}).get("head_sha")
+    if head not in (None, sha):
+        raise GitrampError(f"the artifact of run {run_id} was made for {str(head)[:10]}, "
+                           f"not {sha[:10]}")
+    r = session.get(f"{where}/artifacts/{artifact_id}/zip", headers=auth, timeout=60,
+                    allow_redirects=False, stream=True)
+    if r.is_redirect:  # to a signed address that carries its own grant: no token there
+        location = r.headers.get("Location", "")
+        r.close()
+        r = session.get(location, timeout=60, stream=True)
+    if r.status_code != 200:
+        raise GitrampError(f"downloading the artifact of run {run_id} failed: HTTP "
+                           f"{r.status_code}")
+    data = io.BytesIO()
+    for chunk in r.iter_content(1 << 16):
+        data.write(chunk)
+        if data.tell() > max_artifact:
+            r.close()
+            raise GitrampError(f"the artifact of run {run_id} sent more than its cap of "
+                               f"{max_artifact} bytes; refused")
+    caps = {"pr.json": PR_JSON_MAX, "submission.bundle": max_bundle}
+    try:
+        archive = zipfile.ZipFile(data)
+        members = [m for m in archive.infolist() if m.filename in caps]
+        if len({m.filename for m in members}) != len(members):
+            raise GitrampError(f"the artifact of run {run_id} holds a file twice")
+        dest.mkdir(parents=True, exist_ok=True)
+        for m in members:
+            cap = caps[m.filename]
+            if m.file_size > cap:
+                raise GitrampError(f"the artifact's {m.filename} is {m.file_size} bytes, "
+                                   f"over the cap of {cap} (GITRAMP_MAX_BUNDLE_BYTES for "
+                                   "the bundle)")
+            out = dest / m.filename
+            out.unlink(missing_ok=True)
+            with archive.open(m) as src, out.open("xb") as f:
+                copied = 0
+                while chunk := src.read(1 << 16):
+                    copied += len(chunk)
+                    if copied > cap:
+                        raise GitrampError(f"the artifact's {m.filename} inflates past its "
+                                           f"cap of {cap} bytes; refused")
+                    f.write(chunk)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as e:
+        raise GitrampError(f"the artifact of run {run_id} is not a readable zip: {e}") from None
+
+
+def _bundle_header(bundle: Path, sha: str, ref: str) -> tuple[list[str], int]:
+    """(prerequisite commits, offset of the pack) of a bundle whose one ref must be `ref`
+    at `sha`; read line by line, with a bound, before git sees the file."""
+    prerequisites, refs = [], []
+    with bundle.open("rb") as f:
+        signature = f.readline(64)
+        if signature not in (b"# v2 git bundle\n", b"# v3 git bundle\n"):
+            raise GitrampError("the artifact's bundle is not a git bundle (v2 or v3)")
+        while True:
+            line = f.readline(1024)
+            if not line.endswith(b"\n") or f.tell() > 64 * 1024:
+                raise GitrampError("the artifact's bundle has a malformed header")
+            text = line[:-1].decode("ascii", "replace")
+            if not text:
+                break
+            if text.startswith("@"):
+                if text != "@object-format=sha1":
+                    raise GitrampError(f"the artifact's bundle asks for {text[:60]!r}; only "
+                                       "plain sha1 bundles are taken")
+            elif text.startswith("-"):
+                prerequisites.append(_sha(text[1:].split(" ", 1)[0]))
+            else:
+                refs.append(text.split(" ", 1))
+        offset = f.tell()
+    if refs != [[sha, ref]]:
+        raise GitrampError(f"the artifact's bundle must hold exactly {ref} at {sha[:10]}; "
+                           f"it holds {[' '.join(r)[:100] for r in refs[:5]]}")
+    return prerequisites, offset
+
+
+def _take_bundle(repo: Path, bundle: Path, sha: str, ref: str, max_bytes: int) -> None:
+    """Fetch `ref` from an untrusted bundle into the trusted clone, refusing (before git
+    reads more than its header) a bundle over `max_bytes`, and (before anything reaches
+    the clone) one whose pack carries an object that `ref` does not reach and the clone
+    does not already have. The pack is indexed and checked in a quarantine repository
+    that borrows the clone's objects; only what `ref` reaches is then fetched from it."""
+    import tempfile
+
+    _checked_size(bundle, max_bytes, "GITRAMP_MAX_BUNDLE_BYTES")
+    prerequisites, offset = _bundle_header(bundle, sha, ref)
+    _git(repo, "bundle", "verify", "--quiet", str(bundle.resolve()))
+    objects = Path(_git(repo, "rev-parse", "--path-format=absolute", "--git-path",
+                        "objects").strip())
+    with tempfile.TemporaryDirectory(prefix="gitramp-quarantine-") as tmp:
+        quarantine = Path(tmp) / "quarantine.git"
+        _git(Path(tmp), "init", "--quiet", "--bare", str(quarantine))
+        (quarantine / "objects" / "info" / "alternates").write_text(f"{objects}\n")
+        with bundle.open("rb") as f:
+            f.seek(offset)
+            proc = subprocess.run(["git", "-C", str(quarantine), "index-pack", "--stdin",
+                                   "--fix-thin", "--strict", f"--max-input-size={max_bytes}"],
+                                  stdin=f, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise GitrampError("the artifact's bundle holds no valid pack: "
+                               f"{proc.stderr.strip()[-300:]}")
+        pack = proc.stdout.split()[-1]
+        with (quarantine / "objects" / "pack" / f"pack-{pack}.idx").open("rb") as idx:
+            listing = subprocess.run(["git", "show-index"], stdin=idx, capture_output=True,
+                                     text=True, check=True).stdout
+        carried = [line.split()[1] for line in listing.splitlines()]
+        reached = set(_git(quarantine, "rev-list", "--objects", "--no-object-names", sha,
+                           "--not", *prerequisites).split())
+        others = [o for o in carried if o not in reached]
+        if others:
+            check = subprocess.run(["git", "-C", str(repo), "cat-file", "--batch-check"],
+                                   input="".join(f"{o}\n" for o in others),
+                                   capture_output=True, text=True, check=True).stdout
+            unknown = [line.split()[0] for line in check.splitlines()
+                       if line.endswith(" missing")]
+            if unknown:
+                raise GitrampError(
+                    f"the artifact's bundle carries {len(unknown)} object(s) that {ref} does "
+                    f"not reach (e.g. {unknown[0][:10]}); a submission's bundle holds its "
+                    "own commits only: refused, nothing of it was kept")
+        _git(quarantine, "update-ref", ref, sha)
+        # only what the ref reaches crosses, and git checks each object it takes in
+        _git(repo, "-c", "fetch.fsckObjects=true", "fetch", "--quiet", "--no-tags",
+             str(quarantine), f"+{ref}:{ref}")
+
+
 def _runner_labels(args) -> int:
+    """The runner labels a valid submission's kit asks for (`gpu`), and which kit,
+    submission and team the verdict names: the scoring job's concurrency group is the
+    team's, and the public-data run needs the kit's folder and the submission's name."""
     verdict = json.loads(args.verdict.read_text())
-    challenge = ((verdict.get("submission") or {}).get("challenge")
-                 if isinstance(verdict, dict) else None)
+    submission = (verdict.get("submission") or {}) if isinstance(verdict, dict) else {}
+    challenge = submission.get("challenge")
     labels = ["self-hosted", "gitramp"]
     r = gitrepo.open_repo(args.repo)
     head = gitrepo.head_commit(r)
     loc = next((k for k in gitrepo.find_kits(r, head.tree) if k.name == challenge), None)
-    if loc is not None and gitrepo.load_kit_at(r, head, loc).limits.gpus > 0:
+    if loc is None:
+        raise GitrampError(f"the verdict names no kit of {args.repo} ({challenge!r})")
+    if gitrepo.load_kit_at(r, head, loc).limits.gpus > 0:
         labels.append("gpu")
-    _write_outputs({"runs_on": json.dumps(labels, separators=(",", ":"))})
+    names = {"challenge": challenge, "submission": submission.get("name")}
+    for key, value in names.items():
+        if not isinstance(value, str) or not NAME_RE.fullmatch(value):
+            raise GitrampError(f"the verdict's {key} {str(value)[:60]!r} is not a plain name")
+    team = str(submission.get("team") or "")
+    if not NAME_RE.fullmatch(team):  # teams.yml may name a team freely: key it by a hash
+        team = "team-" + hashlib.sha256(team.encode()).hexdigest()[:16]
+    _write_outputs({"runs_on": json.dumps(labels, separators=(",", ":")),
+                    "kit": loc.path() or ".", **names, "team": team})
     print(json.dumps(labels))
     return 0
 
