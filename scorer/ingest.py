@@ -1,26 +1,51 @@
-"""The ingestion entry point: trains a submission and writes its predictions.
+"""The ingestion: trains a submission fold by fold and writes its predictions.
 
     python -m scorer.ingest --workflow W --submission DIR --inputs DIR --out DIR [--folds 0,2]
 
-This runs in the submission's own process: a child of the local backend or the
-only process of a Docker container. It imports numpy, pandas, scikit-learn and
-`scorer.workflows`, nothing else of gitramp, and it never sees test labels.
+Two kinds of process take part:
+
+- The *supervisor* (`supervise`) is gitramp's own code and never holds a label. It
+  loads the features once, then for each fold forks a *fold process*, waits for it,
+  measures its wall-clock and CPU time from outside, lets the fence clean up after
+  it, and moves the files it wrote into the output folder, one fold after the other.
+  It runs in a child of the local backend's fork server, or inside the container
+  as root with a few capabilities (scorer/backends/docker_warm.py).
+- A *fold process* reads the labels of its fold's training rows, and only those
+  (inputs/fold_labels/fold_<i>.npy), lets the fence drop its privileges (in the
+  container: its own user, no capability), then imports the submission, fits,
+  predicts, writes its predictions into its own work folder and tells the
+  supervisor how its time split between fit and predict. It ends before the next
+  fold's process starts; nothing of it carries over (see the fences).
+
+It imports numpy, pandas, scikit-learn and `scorer.workflows`, nothing else of
+gitramp, and it never sees a test label nor a held-out row's label.
 
 `inputs/` (written by the trusted scorer, see scorer/inputs.py):
-    X_train.pkl  y_train.npy  X_test.pkl  folds.npz (train_<i>, valid_<i>)  labels.json
+    X_train.pkl  X_test.pkl  folds.npz (train_<i>, valid_<i>)  labels.json
+    fold_labels/fold_<i>.npy (labels of fold i's training rows, owner-only)
 `out/`, for each fold i (read back strictly by scorer/outputs.py):
-    fold_<i>_train.npy  predictions on every training row
-    fold_<i>_test.npy   predictions on the test rows
-    fold_<i>.json       {"fit_time": s, "predict_time": s}
+    fold_<i>_train.npy  predictions on every training row     (by the fold process)
+    fold_<i>_test.npy   predictions on the test rows          (by the fold process)
     error.json          on failure: {"stage", "file", "line", "message", "traceback"}
-Exit status: 0 when every fold was written, 1 when the submission failed.
+    fold_<i>.json       {"fit_time", "predict_time", "wall_time", "cpu_time"} in
+                        seconds, written by the supervisor (see `_times`)
+Any other file a fold process leaves is moved out under a name off the allowlist
+(`fold_<i>-<name>`), so the scorer reports it and a fold cannot plant another
+fold's predictions nor its own timing record.
+Exit status: 0 when every fold was written, 1 when the submission failed, 128+N
+when a fold process was killed by signal N.
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
 import importlib.util
 import json
+import math
+import os
+import resource
+import shutil
 import sys
 import time
 import traceback
@@ -32,6 +57,12 @@ import pandas as pd
 from scorer.workflows import WorkflowTask, get_workflow
 
 FOLD_DONE = "ingest: fold {} done"
+FOLD_LABELS = "fold_labels"
+SPLIT_BYTES = 4096  # the most a fold process may say about its fit/predict split
+
+
+def fold_label_file(folder: Path, fold: int) -> Path:
+    return Path(folder) / f"fold_{fold}.npy"
 
 
 class SubmissionFailed(Exception):
@@ -40,17 +71,36 @@ class SubmissionFailed(Exception):
         self.stage, self.error = stage, error
 
 
+class Fence:
+    """What keeps one fold's process from the next. This one, the local backend's,
+    keeps nothing apart (a participant's own code on their own machine): the fold
+    process simply reads its own label file. The container's fence
+    (scorer/backends/docker_warm.py) runs each fold under its own user and wipes
+    every place it could write before the next one starts."""
+
+    def __init__(self, inputs: Path):
+        self.labels = Path(inputs) / FOLD_LABELS
+
+    def prepare(self, fold: int, work: Path) -> None:
+        """In the supervisor, before the fold process is forked."""
+
+    def enter(self, fold: int) -> None:
+        """In the fold process, once it holds its labels, before any submission code."""
+
+    def clean(self, fold: int) -> None:
+        """In the supervisor, once the fold process has ended."""
+
+
 def load_inputs(inputs: Path):
     # These pickles were written by the scorer itself (trusted) and are only read
     # here; nothing the submission writes is ever unpickled by the scorer.
     X_train = pd.read_pickle(inputs / "X_train.pkl")
     X_test = pd.read_pickle(inputs / "X_test.pkl")
-    y_train = np.load(inputs / "y_train.npy", allow_pickle=False)
     with np.load(inputs / "folds.npz", allow_pickle=False) as z:
         n = len([k for k in z.files if k.startswith("train_")])
         folds = [(z[f"train_{i}"], z[f"valid_{i}"]) for i in range(n)]
     labels = json.loads((inputs / "labels.json").read_text())
-    return X_train, y_train, X_test, folds, WorkflowTask(tuple(labels))
+    return X_train, X_test, folds, WorkflowTask(tuple(labels))
 
 
 def load_elements(submission: Path, names: tuple[str, ...]) -> dict:
@@ -69,35 +119,171 @@ def load_elements(submission: Path, names: tuple[str, ...]) -> dict:
     return modules
 
 
-def run(workflow: str, submission: Path, inputs: Path, out: Path,
-        folds: list[int] | None = None) -> int:
-    submission, out = Path(submission).resolve(), Path(out)
+# ------------------------------------------------------------------ the supervisor
+def supervise(workflow: str, submission: Path, inputs: Path, out: Path,
+              folds: list[int] | None = None, fence: Fence | None = None) -> int:
+    """Run the folds one after the other, each in its own process; see the module doc."""
+    submission, inputs, out = Path(submission).resolve(), Path(inputs), Path(out)
+    fence = fence or Fence(inputs)
+    get_workflow(workflow)  # an unknown name fails here, not in every fold
+    X_train, X_test, all_folds, task = load_inputs(inputs)
+    shared = (workflow, submission, inputs, X_train, X_test, all_folds, task)
+    for i in (range(len(all_folds)) if folds is None else folds):
+        code = _run_one(i, shared, out, fence)
+        if code != 0:
+            return code
+    return 0
+
+
+def _run_one(i: int, shared: tuple, out: Path, fence: Fence) -> int:
+    work = out / f".fold_{i}"
+    work.mkdir(mode=0o700)
+    fence.prepare(i, work)
+    read_fd, write_fd = os.pipe()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    start = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:  # never returns
+        os.close(read_fd)
+        _fold_process(i, shared, work, fence, write_fd)
+    os.close(write_fd)
+    _, status = os.waitpid(pid, 0)
+    wall = time.perf_counter() - start
+    fence.clean(i)  # every process the fold left is gone after this
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    split = _read_split(read_fd)
+    code = os.waitstatus_to_exitcode(status)
+    try:
+        _collect(work, out, i, ok=code == 0)
+        if code == 0:
+            (out / f"fold_{i}.json").write_text(json.dumps(_times(split, wall, cpu)))
+    except OSError as e:  # a full output folder: the scorer reports the output limit
+        print(f"ingest: could not keep the outputs of fold {i}: {e}", file=sys.stderr,
+              flush=True)
+        return code or 1
+    if code == 0:
+        print(FOLD_DONE.format(i), flush=True)
+    return 128 - code if code < 0 else code
+
+
+def _read_split(fd: int) -> dict:
+    os.set_blocking(fd, False)
+    try:
+        raw = os.read(fd, SPLIT_BYTES)
+    except BlockingIOError:
+        raw = b""
+    finally:
+        os.close(fd)
+    try:
+        split = json.loads(raw)
+    except ValueError:
+        return {}
+    return split if isinstance(split, dict) else {}
+
+
+def _times(split: dict, wall: float, cpu: float) -> dict[str, float]:
+    """The fold's times as the supervisor publishes them. Wall-clock (fork to exit)
+    and CPU (the fold's processes, from the kernel's accounting) are measured here,
+    outside the submission, and cannot be forged. The split between fit and predict
+    is what the fold process said; it is bounded so that fit + predict never exceed
+    the measured wall-clock time, so a submission can shift time between the two or
+    under-report them, never report more than it took. Unreadable: all of it is fit."""
+
+    def seconds(key: str) -> float | None:
+        value = split.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool) \
+                and math.isfinite(value):
+            return max(0.0, float(value))
+        return None
+
+    fit, predict = seconds("fit_time"), seconds("predict_time")
+    if fit is None or predict is None:
+        fit, predict = wall, 0.0
+    fit = min(fit, wall)
+    predict = min(predict, wall - fit)
+    return {"fit_time": fit, "predict_time": predict, "wall_time": wall, "cpu_time": cpu}
+
+
+def _collect(work: Path, out: Path, fold: int, ok: bool) -> None:
+    """Moves what the fold process left in its work folder into `out`: its own
+    predictions (and error record, if it failed) under their names, anything else
+    under a name off the allowlist. Links and folders move as they are, for the
+    scorer's reader to refuse."""
+    own = {f"fold_{fold}_train.npy", f"fold_{fold}_test.npy"} | (set() if ok else {"error.json"})
+    os.chmod(work, 0o700)  # the fold's user owns it and may have changed its mode
+    for name in sorted(os.listdir(work)):
+        target = name
+        if name not in own or os.path.lexists(out / name):
+            target = f"fold_{fold}-{name}"[:200]
+            n = 1
+            while os.path.lexists(out / target):
+                target, n = f"fold_{fold}.{n}-{name}"[:200], n + 1
+        os.rename(work / name, out / target)
+    shutil.rmtree(work)
+
+
+# ------------------------------------------------------------------ a fold's process
+def _fold_process(i: int, shared: tuple, work: Path, fence: Fence, split_fd: int) -> None:
+    workflow, submission, inputs, X_train, X_test, all_folds, task = shared
+    code, entered = 1, False
+    try:
+        # Exit handlers of the supervisor (and of what it was forked from) are not
+        # this process's: only those the submission registers run at its end.
+        atexit._clear()
+        y_fold = np.load(fold_label_file(fence.labels, i), allow_pickle=False)
+        fence.enter(i)
+        entered = True
+        sys.argv = [__file__, "--workflow", workflow, "--submission", str(submission),
+                    "--inputs", str(inputs), "--out", str(work), "--fold", str(i)]
+
+        def report(split: dict) -> None:
+            os.write(split_fd, json.dumps(split).encode()[:SPLIT_BYTES])
+
+        code = run_fold(workflow, submission, X_train, y_fold, all_folds[i][0], X_test,
+                        task, work, i, report)
+    except BaseException:  # a bug of ours, a failed fence, or a hostile exit
+        traceback.print_exc()
+    finally:
+        try:
+            if entered:
+                atexit._run_exitfuncs()
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
+def run_fold(workflow: str, submission: Path, X_train: pd.DataFrame, y_fold: np.ndarray,
+             train_idx: np.ndarray, X_test: pd.DataFrame, task: WorkflowTask, out: Path,
+             fold: int, report=None) -> int:
+    """Fit on the fold's training rows, predict every training row and the test rows,
+    write the predictions; 0 when done, 1 when the submission failed."""
     wf = get_workflow(workflow)
-    X_train, y_train, X_test, all_folds, task = load_inputs(Path(inputs))
+    out = Path(out)
     try:
         try:
             modules = load_elements(submission, wf.ELEMENTS)
         except BaseException as e:
             raise SubmissionFailed("load", e) from e
-        for i in (range(len(all_folds)) if folds is None else folds):
-            train_idx, _ = all_folds[i]
-            t0 = time.perf_counter()
-            try:
-                model = wf.fit(modules, X_train.iloc[train_idx], y_train[train_idx], task)
-            except BaseException as e:
-                raise SubmissionFailed("fit", e) from e
-            t1 = time.perf_counter()
-            try:
-                pred_train = _numeric(wf.predict(model, X_train, task), "training rows")
-                pred_test = _numeric(wf.predict(model, X_test, task), "test rows")
-            except BaseException as e:
-                raise SubmissionFailed("predict", e) from e
-            t2 = time.perf_counter()
-            np.save(out / f"fold_{i}_train.npy", pred_train, allow_pickle=False)
-            np.save(out / f"fold_{i}_test.npy", pred_test, allow_pickle=False)
-            (out / f"fold_{i}.json").write_text(
-                json.dumps({"fit_time": t1 - t0, "predict_time": t2 - t1}))
-            print(FOLD_DONE.format(i), flush=True)
+        t0 = time.perf_counter()
+        try:
+            model = wf.fit(modules, X_train.iloc[train_idx], y_fold, task)
+        except BaseException as e:
+            raise SubmissionFailed("fit", e) from e
+        t1 = time.perf_counter()
+        try:
+            pred_train = _numeric(wf.predict(model, X_train, task), "training rows")
+            pred_test = _numeric(wf.predict(model, X_test, task), "test rows")
+        except BaseException as e:
+            raise SubmissionFailed("predict", e) from e
+        t2 = time.perf_counter()
+        np.save(out / f"fold_{fold}_train.npy", pred_train, allow_pickle=False)
+        np.save(out / f"fold_{fold}_test.npy", pred_test, allow_pickle=False)
+        if report is not None:
+            report({"fit_time": t1 - t0, "predict_time": t2 - t1})
     except SubmissionFailed as f:
         if isinstance(f.error, KeyboardInterrupt):
             raise
@@ -141,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--folds", default=None, help="comma-separated fold numbers (default: all)")
     a = p.parse_args(argv)
     folds = [int(x) for x in a.folds.split(",")] if a.folds else None
-    return run(a.workflow, a.submission, a.inputs, a.out, folds)
+    return supervise(a.workflow, a.submission, a.inputs, a.out, folds)
 
 
 if __name__ == "__main__":

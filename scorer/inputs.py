@@ -1,6 +1,19 @@
-"""Writes what the submission's process may see: training data with labels, test
-features only, the folds and the class labels (the layout scorer/ingest.py reads).
-Test labels are never written here: they stay in the scorer's memory."""
+"""Writes what the submission's processes may see, in the layout scorer/ingest.py reads.
+
+    inputs/X_train.pkl, X_test.pkl   features of every training row and test row
+    inputs/folds.npz                 train_<i>, valid_<i>: row indices of each fold
+    inputs/labels.json               the class labels in the kit's order
+    inputs/fold_labels/fold_<i>.npy  the labels of fold i's TRAINING rows only
+                                     (y_train[train_<i>]), one file per fold
+
+No file holds the labels of every training row, and none holds a test label: those
+stay in the scorer's memory. The features are world-readable; the fold label files
+are readable by their owner only (mode 0400 in a 0700 folder). Each fold's process
+reads its own file and nothing else: in the Docker sandbox the folder is root's and
+a fold's process reads its file before it drops to its own unprivileged user
+(scorer/backends/docker_warm.py); with K folds every row is a training row
+somewhere, so no fold's process may ever reach another fold's file.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +23,13 @@ from pathlib import Path
 import numpy as np
 
 from scorer.data import Dataset
+from scorer.ingest import FOLD_LABELS, fold_label_file
 
 
 def write_inputs(ds: Dataset, folds, labels: tuple[str, ...], inputs: Path) -> Path:
     inputs.mkdir(parents=True, exist_ok=True)
     ds.X_train.to_pickle(inputs / "X_train.pkl")
     ds.X_test.to_pickle(inputs / "X_test.pkl")
-    np.save(inputs / "y_train.npy", ds.y_train, allow_pickle=False)
     arrays = {}
     for i, (tr, va) in enumerate(folds):
         arrays[f"train_{i}"], arrays[f"valid_{i}"] = tr, va
@@ -24,5 +37,13 @@ def write_inputs(ds: Dataset, folds, labels: tuple[str, ...], inputs: Path) -> P
     (inputs / "labels.json").write_text(json.dumps(list(labels)))
     for f in inputs.iterdir():
         f.chmod(0o444)
+    private = inputs / FOLD_LABELS
+    private.mkdir(mode=0o700)
+    private.chmod(0o700)  # whatever the umask
+    y = np.asarray(ds.y_train)
+    for i, (tr, _) in enumerate(folds):
+        file = fold_label_file(private, i)
+        np.save(file, y[np.asarray(tr)], allow_pickle=False)
+        file.chmod(0o400)
     inputs.chmod(0o555)
     return inputs

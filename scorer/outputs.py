@@ -20,6 +20,7 @@ import numpy as np
 OUTPUT_ALLOWLIST = re.compile(r"^(fold_\d{1,3}_(train|test)\.npy|fold_\d{1,3}\.json|error\.json)$")
 MAX_JSON_BYTES = 64_000
 PROBA_TOLERANCE = 1e-4
+TIME_DIGITS = 2  # times are published to 0.01 s: finer is noise, and a side channel
 
 
 class InvalidOutput(ValueError):
@@ -30,8 +31,10 @@ class InvalidOutput(ValueError):
 class FoldOutput:
     train: np.ndarray
     test: np.ndarray
-    fit_time: float
+    fit_time: float  # seconds, rounded to TIME_DIGITS; see scorer.ingest._times
     predict_time: float
+    wall_time: float | None = None  # measured outside the submission's process
+    cpu_time: float | None = None
 
 
 def parse_error(files: dict[str, bytes]) -> dict | None:
@@ -106,15 +109,18 @@ def _predictions(files: dict[str, bytes], name: str, n_rows: int, n_classes: int
     return arr
 
 
-def _times(files: dict[str, bytes], name: str) -> tuple[float, float]:
+def _times(files: dict[str, bytes], name: str) -> tuple[float, ...]:
+    """fit, predict (required), wall and CPU time (None where absent), rounded. The
+    record is written by the supervisor, outside the submission's process."""
     raw = files.get(name)
     if raw is None:
         raise InvalidOutput(f"{name} is missing: the submission stopped before writing it")
     try:
         d = json.loads(raw[:MAX_JSON_BYTES])
-        t = float(d["fit_time"]), float(d["predict_time"])
-    except (ValueError, KeyError, TypeError):
+        t = [float(d["fit_time"]), float(d["predict_time"])]
+        t += [None if d.get(k) is None else float(d[k]) for k in ("wall_time", "cpu_time")]
+    except (ValueError, KeyError, TypeError, AttributeError):
         raise InvalidOutput(f"{name} is not the expected timing record") from None
-    if not all(math.isfinite(x) and x >= 0 for x in t):
+    if not all(x is None or (math.isfinite(x) and x >= 0) for x in t):
         raise InvalidOutput(f"{name}: times {t} are not non-negative numbers")
-    return t
+    return tuple(None if x is None else round(x, TIME_DIGITS) for x in t)

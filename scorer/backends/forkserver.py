@@ -1,9 +1,11 @@
 """A small fork server for the local backend.
 
 Importing numpy, pandas and scikit-learn takes about a second. The server is a
-separate Python process that imports them once, then forks a fresh child per fold
-on request, so a fold starts in milliseconds and the submission's code is only
-ever imported in those children, never in the scorer. (multiprocessing's own
+separate Python process that imports them once, then forks a worker per group of
+folds on request; the worker (scorer.ingest.supervise) forks one process per fold,
+which reads that fold's training labels only. A fold starts in milliseconds and
+the submission's code is only ever imported in fold processes, never in the
+scorer, the server or a worker. (multiprocessing's own
 forkserver re-imports the caller's __main__ in each child, pytest or the CLI
 script included; this one runs nothing but the ingestion entry point.)
 
@@ -17,10 +19,8 @@ here.
 
 from __future__ import annotations
 
-import ast
 import atexit
 import importlib
-import importlib.util
 import json
 import os
 import selectors
@@ -29,7 +29,10 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
+
+from scorer.preimport import import_libraries, library_imports
+
+__all__ = ["ForkServer", "get_server", "library_imports", "serve"]
 
 PRELOAD = ("numpy", "pandas", "scorer.ingest", "threadpoolctl", "sklearn.base")
 
@@ -72,48 +75,13 @@ def serve() -> None:
                 line, buf = buf.split(b"\n", 1)
                 msg = json.loads(line)
                 if "import" in msg:
-                    _import_libraries(msg["import"])
+                    import_libraries(msg["import"])
                     continue
                 pid = os.fork()
                 if pid == 0:
                     _child(msg["args"], (wake_r, wake_w, out.fileno()))
                 children[pid] = msg["id"]
                 out.write(json.dumps({"id": msg["id"], "pid": pid}) + "\n")
-
-
-def _import_libraries(names: list[str]) -> None:
-    for name in names:
-        try:
-            importlib.import_module(name)
-        except Exception:  # a library that fails here fails again, with a traceback, in the fold
-            pass
-
-
-def library_imports(files: list[Path]) -> list[str]:
-    """Modules that these Python files import at top level and that are installed
-    outside the submission (its own helper modules are left out)."""
-    own = {f.stem for f in files}
-    names: list[str] = []
-    for f in files:
-        try:
-            tree = ast.parse(f.read_text())
-        except (OSError, SyntaxError, ValueError):
-            continue
-        for node in tree.body:
-            if isinstance(node, ast.Import):
-                names += [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names.append(node.module)
-    found = []
-    for name in dict.fromkeys(names):
-        if name.split(".")[0] in own:
-            continue
-        try:
-            if importlib.util.find_spec(name.split(".")[0]) is not None:
-                found.append(name)
-        except (ImportError, ValueError):
-            pass
-    return found
 
 
 def _reap(children: dict[int, int], out) -> None:
@@ -148,12 +116,14 @@ def _child(args: dict, server_fds: tuple[int, ...]) -> None:
         # module costs a process nothing (numpy, pandas) until it starts a server.
         from scorer import ingest
 
+        # The worker holds no label: each of its folds runs in a process of its own,
+        # forked by ingest.supervise, that reads only its fold's training labels.
         with _controller.limit(limits=args["threads"]):
-            code = ingest.run(args["workflow"], args["submission"], args["inputs"],
-                              args["out"], args["folds"])
+            code = ingest.supervise(args["workflow"], args["submission"], args["inputs"],
+                                    args["out"], args["folds"])
         sys.stdout.flush()
         sys.stderr.flush()
-    except BaseException:  # anything escaping ingest.run is a bug or a hostile exit
+    except BaseException:  # anything escaping ingest.supervise is a bug or a hostile exit
         import traceback
 
         traceback.print_exc()

@@ -1,10 +1,13 @@
 """The local backend: folds in child processes, for a participant's own machine.
 
-Children are forked from a fork server (scorer/backends/forkserver.py) that
-imported numpy, pandas and scikit-learn once, while the scorer was loading data,
-so a fold starts in milliseconds instead of the second those imports take. The submission's code is
-imported only in those children, never in the scorer's process. This backend
-isolates nothing beyond that: hostile code belongs in the Docker backend.
+Workers are forked from a fork server (scorer/backends/forkserver.py) that
+imported numpy, pandas and scikit-learn once, while the scorer was loading data;
+each worker (scorer.ingest.supervise) forks one process per fold, which reads the
+labels of that fold's training rows only, so a fold starts in milliseconds
+instead of the second those imports take. The submission's code is imported only
+in fold processes, never in the scorer's process. This backend isolates nothing
+beyond that (a fold process could read any file of the user): hostile code
+belongs in the Docker backend.
 """
 
 from __future__ import annotations
@@ -43,8 +46,8 @@ class LocalBackend:
             out, logs = Path(tmp, "out"), Path(tmp, "logs")
             out.mkdir()
             logs.mkdir()
-            # One child per worker, each taking every jobs-th fold: it reads the inputs
-            # and imports the submission once, not once per fold.
+            # One worker per job, each taking every jobs-th fold: it reads the features
+            # once and forks a process per fold, which alone reads that fold's labels.
             workers = max(1, min(job.jobs, job.n_folds))
             threads = max(1, int(job.limits.cpus) // workers)
             running = {k: server.submit(
@@ -68,8 +71,9 @@ class LocalBackend:
                         del running[k]
                         if worker.exit != 0:
                             status = "error"
-                            if worker.exit and worker.exit < 0:
-                                message = f"its process was killed by signal {-worker.exit}"
+                            signum = -worker.exit if worker.exit < 0 else worker.exit - 128
+                            if signum > 0:
+                                message = f"its process was killed by signal {signum}"
                     if on_fold_done:  # a fold's timing record is the last file it writes
                         for i in range(job.n_folds):
                             if i not in reported and (out / f"fold_{i}.json").exists():
