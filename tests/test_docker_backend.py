@@ -41,7 +41,8 @@ def test_container_has_every_protection_sized_from_the_limits():
     assert o["pids_limit"] == 99
     assert o["mem_limit"] == o["memswap_limit"] == 512 * 1024**2
     assert o["nano_cpus"] == 1_500_000_000
-    assert o["user"] == "10001:10001"
+    # root only for the supervisor's few capabilities; folds run as 10001+ (probe below)
+    assert o["user"] == "0:0" and o["cap_add"] == spec.SUPERVISOR_CAPS
     assert o["environment"]["OMP_NUM_THREADS"] == o["environment"]["OPENBLAS_NUM_THREADS"] == "1"
     ulimits = {u["Name"]: u["Hard"] for u in o["ulimits"]}
     assert ulimits["core"] == 0 and ulimits["nofile"] == spec.NOFILE
@@ -192,8 +193,7 @@ def test_sandbox_as_seen_from_inside(docker_engine, tmp_path):
     assert facts["interfaces"] == ["lo"]
     assert facts["writable"] == {"/": False, "/usr": False, "/etc": False, "/tmp": True,
                                  "/dev/shm": True, "/inputs": False, "/submission": False}
-    assert facts["inputs"] == ["X_test.pkl", "X_train.pkl", "folds.npz", "labels.json",
-                               "y_train.npy"]
+    assert facts["inputs"] == ["X_test.pkl", "X_train.pkl", "folds.npz", "labels.json"]
     assert not [k for k in facts["env_keys"] if re.search("TOKEN|SECRET|KEY|PASS", k)]
 
 

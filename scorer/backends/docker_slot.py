@@ -1,8 +1,10 @@
 """A slot: one started container waiting for one submission, used once.
 
 Its mounts are staging folders of the host (read-only inside): the submission and
-inputs are copied in when the submission is known, then a start file per group of
-folds lets the waiting ingestion processes (scorer/backends/docker_warm.py) go.
+inputs are copied in when the submission is known, the per-fold label files go to
+start/labels (mode 0700: the container's root reads them, no fold's user can), then
+the start file lets the waiting ingestion supervisor (scorer/backends/docker_warm.py,
+an exec as root) go. It runs the folds one after the other, each under its own user.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from pathlib import Path
 from scorer.backends import docker_spec as spec
 from scorer.backends.base import FoldCallback, IngestJob
 from scorer.backends.docker_io import LogCapture
+from scorer.ingest import FOLD_LABELS
+from scorer.preimport import library_imports
 from scorer.task import Limits
 
 POLL = 0.02  # seconds between two questions to the engine about a running exec
@@ -38,6 +42,9 @@ class Slot:
                 (self.stage / d).mkdir()
             for d in (self.stage, *self.stage.iterdir()):
                 d.chmod(0o755)
+            self.labels = self.stage / "start" / "labels"
+            self.labels.mkdir(mode=0o700)
+            self.labels.chmod(0o700)
             deadline = time.time() + IDLE + limits.timeout + 120  # stale after that
             self.volume = client.volumes.create(**spec.output_volume_options(limits, deadline))
             self.container = client.containers.create(**spec.container_options(
@@ -55,10 +62,9 @@ class Slot:
         return time.monotonic() - self.created < IDLE
 
     def _add_run(self) -> None:
-        group = len(self.runs)
+        # As root: the supervisor switches each fold to its own user (docker_warm.py).
         exec_id = self.client.api.exec_create(
-            self.container.id, ["python3", "-P", WARM, str(group)],
-            user=f"{spec.UID}:{spec.UID}", workdir="/tmp",
+            self.container.id, ["python3", "-P", WARM], user="0:0", workdir="/tmp",
             environment=spec.environment(self.limits))["Id"]
         capture = LogCapture(self.limits.log_bytes)
         thread = threading.Thread(target=self._stream, args=(exec_id, capture), daemon=True)
@@ -85,28 +91,29 @@ class Slot:
 
     # ------------------------------------------------------------------ one run
     def start(self, job: IngestJob, on_fold_done: FoldCallback | None) -> list[list[int]]:
-        """Copy the submission and inputs in, then let the ingestion processes go."""
+        """Copy the submission, the inputs and the fold labels in, then let the
+        supervisor go. It runs every fold, one after the other (`job.jobs` cannot run
+        them side by side in one container: see docker_warm.py), each with every
+        core of the limits."""
         shutil.copytree(job.submission_dir, self.stage / "submission", symlinks=True,
                         dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
         for f in Path(job.inputs_dir).iterdir():
-            _link_or_copy(f, self.stage / "inputs" / f.name)
-        groups = max(1, min(job.jobs, job.n_folds))
-        folds = [list(range(job.n_folds))[g::groups] for g in range(groups)]
-        while len(self.runs) < groups:
-            self._add_run()
-        threads = max(1, spec.thread_count(self.limits) // groups)
-        env = dict.fromkeys(spec.THREAD_VARIABLES, str(threads))
-        for g, fold_group in enumerate(folds):
-            capture = self.runs[g][1]
-            capture.cap = max(1024, self.limits.log_bytes // groups)
-            capture.on_fold_done = _only(fold_group, on_fold_done)
-            argv = ["--workflow", job.workflow, "--submission", spec.SUBMISSION,
-                    "--inputs", spec.INPUTS, "--out", spec.OUT,
-                    "--folds", ",".join(map(str, fold_group))]
-            tmp = self.stage / "start" / f".go_{g}.json"
-            tmp.write_text(json.dumps({"argv": argv, "env": env, "threads": threads}))
-            tmp.chmod(0o444)
-            tmp.rename(self.stage / "start" / f"go_{g}.json")  # appears whole
+            if f.name != FOLD_LABELS:
+                _link_or_copy(f, self.stage / "inputs" / f.name)
+        for f in (Path(job.inputs_dir) / FOLD_LABELS).iterdir():
+            _link_or_copy(f, self.labels / f.name)
+            (self.labels / f.name).chmod(0o400)
+        folds = [list(range(job.n_folds))]
+        threads = spec.thread_count(self.limits)
+        capture = self.runs[0][1]
+        capture.on_fold_done = _only(folds[0], on_fold_done)
+        order = {"workflow": job.workflow, "n_folds": job.n_folds, "uid": spec.UID,
+                 "threads": threads, "env": dict.fromkeys(spec.THREAD_VARIABLES, str(threads)),
+                 "imports": library_imports(sorted(Path(job.submission_dir).glob("*.py")))}
+        tmp = self.stage / "start" / ".go.json"
+        tmp.write_text(json.dumps(order))
+        tmp.chmod(0o444)
+        tmp.rename(self.stage / "start" / "go.json")  # appears whole
         self.groups = folds
         return folds
 

@@ -7,8 +7,13 @@ place. What each setting stops:
 - network_mode none: no DNS, no outside address, no Docker bridge gateway.
 - read_only root, size-capped tmpfs for /tmp and /dev/shm, a size-capped tmpfs
   volume for /out: nothing written survives the container, nothing fills the disk.
-- cap_drop ALL, no-new-privileges, user 10001, setuid bits stripped in the image:
-  no mount, unshare, chown, raw sockets or privilege gain.
+- cap_drop ALL, no-new-privileges, setuid bits stripped in the image: no mount,
+  unshare, raw sockets or privilege gain. The container's user is root so that
+  the ingestion supervisor (scorer/backends/docker_warm.py, an exec) holds
+  SUPERVISOR_CAPS and nothing else (the engine gives capabilities only to execs of
+  a container whose user is root); it runs each fold under a user of its own
+  (UID + fold, no capability, bounding set emptied) and cleans up after it. No
+  submission code runs as root.
 - pids limit: fork and thread bombs hit a wall; memory == memory+swap: no swap.
 - nano_cpus and the thread-count variables: the submission gets `cpus` cores and
   its BLAS/OpenMP pools are sized to them.
@@ -33,7 +38,14 @@ LABEL = "gitramp"  # every container and volume of this backend carries gitramp=
 DEADLINE_LABEL = "gitramp.deadline"  # epoch seconds after which it is stale
 OWNER_LABEL = "gitramp.owner"  # host:pid of the scorer that made it
 SUBMISSION, INPUTS, OUT, CODE = "/submission", "/inputs", "/out", "/opt/gitramp"
-START = "/start"  # the scorer's start files for the waiting ingestion (docker_warm.py)
+START = "/start"  # the scorer's start file for the waiting supervisor (docker_warm.py), and
+LABELS = "/start/labels"  # the per-fold label files: 0700, read by root only
+# What the supervisor needs, and nothing more: switch users and drop the bounding set
+# (SETUID, SETGID, SETPCAP), hand a fold its work folder and take /out back (CHOWN),
+# read the labels and move and wipe what a fold's user left (DAC_OVERRIDE, FOWNER),
+# kill what a fold's user left running (KILL).
+SUPERVISOR_CAPS = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETGID", "SETPCAP", "SETUID"]
+
 NOFILE = 1024
 OUT_FILES = 4096  # inodes of /out: bounds the archive stream with its size
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
@@ -84,12 +96,13 @@ def container_options(limits: Limits, *, image: str, submission_dir: Path, input
     file_cap = max(limits.max_output_bytes, tmpfs)
     options = dict(
         image=image,
-        # PID 1 only waits: the submission runs in `exec`s (docker_slot.py), so the
-        # engine reports their exit codes, and /out stays mounted until it is read.
-        # A plain `sleep` has no signal handlers, so nothing inside can signal it
-        # away (an init that forwards signals could be made to stop the container).
+        # PID 1 only waits: the submission runs under an `exec` (docker_slot.py), so
+        # the engine reports its exit code, and /out stays mounted until it is read.
+        # A plain `sleep` has no signal handlers, and it is root's, so nothing inside
+        # can signal it away nor ptrace it (an init that forwards signals could be
+        # made to stop the container).
         command=["sleep", "infinity"],
-        user=f"{UID}:{UID}",
+        user="0:0",
         working_dir="/tmp",
         environment=environment(limits),
         network_mode="none",
@@ -104,6 +117,7 @@ def container_options(limits: Limits, *, image: str, submission_dir: Path, input
         tmpfs={"/tmp": f"rw,nosuid,nodev,size={tmpfs},mode=1777"},
         shm_size=tmpfs,
         cap_drop=["ALL"],
+        cap_add=list(SUPERVISOR_CAPS),
         security_opt=["no-new-privileges"],
         pids_limit=limits.pids,
         mem_limit=memory,

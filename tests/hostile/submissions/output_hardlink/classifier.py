@@ -1,4 +1,5 @@
-# Makes one fold's predictions a hard link to another's.
+# Makes one predictions file a hard link to another. Another fold's files are out of
+# its reach (each fold writes its own folder; /out is root's), so it links its own.
 import atexit
 import os
 import sys
@@ -22,6 +23,8 @@ class Classifier:
 
 @atexit.register
 def _swap():
-    path = os.path.join(OUT, "fold_1_test.npy")
-    os.remove(path)
-    os.link(os.path.join(OUT, "fold_0_test.npy"), path)
+    names = os.listdir(OUT)
+    test = next(n for n in names if n.endswith("_test.npy"))
+    train = next(n for n in names if n.endswith("_train.npy"))
+    os.remove(os.path.join(OUT, test))
+    os.link(os.path.join(OUT, train), os.path.join(OUT, test))

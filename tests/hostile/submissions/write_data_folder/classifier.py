@@ -8,7 +8,7 @@ INPUTS = sys.argv[sys.argv.index("--inputs") + 1]
 class Classifier:
     def fit(self, X, y):
         errors = []
-        for action in (lambda: open(os.path.join(INPUTS, "y_train.npy"), "r+b"),
+        for action in (lambda: open(os.path.join(INPUTS, "X_train.pkl"), "r+b"),
                        lambda: open(os.path.join(INPUTS, "planted"), "w"),
                        lambda: os.remove(os.path.join(INPUTS, "folds.npz"))):
             try:
