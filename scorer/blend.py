@@ -88,6 +88,14 @@ def _batch_log_loss(y: np.ndarray, preds: np.ndarray, eps: float = PROBA_EPS) ->
     return -np.log(p_true).mean(axis=1)
 
 
+def _batch_nll(y: np.ndarray, preds: np.ndarray) -> np.ndarray:
+    # RAMP's negative log-likelihood (scorer/score_types.py _nll): clip at the float64
+    # epsilon, no renormalising.
+    eps = np.finfo(np.float64).eps
+    p_true = np.clip(preds[:, np.arange(preds.shape[1]), y], eps, 1 - eps)
+    return -np.log(p_true).mean(axis=1)
+
+
 def _batch_rmse(y: np.ndarray, preds: np.ndarray) -> np.ndarray:
     return np.sqrt(((preds - y[None, :]) ** 2).mean(axis=1))
 
@@ -109,7 +117,7 @@ def _batch_r2(y: np.ndarray, preds: np.ndarray) -> np.ndarray:
 BATCH_SCORES: dict[str, BatchScoreFn] = {
     "accuracy": _batch_accuracy,
     "log_loss": _batch_log_loss,
-    "nll": _batch_log_loss,
+    "nll": _batch_nll,
     "rmse": _batch_rmse,
     "mae": _batch_mae,
     "r2": _batch_r2,

@@ -1,5 +1,7 @@
 """Cross-validation folds: any scikit-learn splitter named in challenge.yml, or
-`problem.py:get_cv(X, y)` (RAMP's hook), as a list of (train, valid) index arrays."""
+`problem.py:get_cv(X, y)` (RAMP's hook), as a list of (train, valid) index arrays.
+
+One or the other: a kit with both is an error, not a silent choice."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ Fold = tuple[np.ndarray, np.ndarray]
 def make_folds(kit: Task, X: pd.DataFrame, y: np.ndarray) -> list[Fold]:
     problem = kit.problem()
     if problem is not None and hasattr(problem, "get_cv"):
+        check_one_cv(kit, problem)
         folds = list(problem.get_cv(X, y))
     else:
         folds = list(_splitter(kit).split(X, y, groups=_groups(kit, X)))
@@ -24,6 +27,17 @@ def make_folds(kit: Task, X: pd.DataFrame, y: np.ndarray) -> list[Fold]:
     if not out:
         raise KitError(f"{kit.path}: the CV gives no fold; check cv in challenge.yml")
     return out
+
+
+def check_one_cv(kit: Task, problem=None) -> None:
+    """A `cv` key in challenge.yml and a `get_cv` in problem.py together are an error."""
+    problem = kit.problem() if problem is None else problem
+    if problem is None or not hasattr(problem, "get_cv"):
+        return
+    if "cv" in (getattr(kit, "raw", None) or {}) or kit.cv != type(kit.cv)():
+        raise KitError(f"{kit.path / 'challenge.yml'}: key 'cv' and get_cv in "
+                       f"{kit.problem_file} both say how to split the data; keep one "
+                       "(remove the key to use get_cv, or remove get_cv)")
 
 
 def _splitter(kit: Task):

@@ -4,6 +4,9 @@ A data folder has the kit's layout (`data.train`, `data.test` of challenge.yml).
 a runner it is the hidden folder it was given; elsewhere the kit's own public
 copies serve. `problem.py` may replace the CSV reading with `get_train_data(path)`
 and `get_test_data(path)`, each returning `(X, y)`.
+
+The target keeps the type the data gives it (integers stay integers, as in RAMP):
+class labels of challenge.yml are matched to it by value (`label_codes`).
 """
 
 from __future__ import annotations
@@ -55,7 +58,11 @@ def _read_csv(kit: Task, file: Path, split: str) -> tuple[pd.DataFrame, np.ndarr
     if kit.target not in df.columns:
         raise DataError(f"{file}: no column {kit.target!r} (the target of challenge.yml); "
                         f"columns are {', '.join(map(str, df.columns[:20]))}")
-    return df.drop(columns=[kit.target]), df[kit.target].to_numpy()
+    missing = [c for c in kit.data.drop if c not in df.columns]
+    if missing:
+        raise DataError(f"{file}: no column {missing[0]!r} (data.drop of challenge.yml); "
+                        f"columns are {', '.join(map(str, df.columns[:20]))}")
+    return df.drop(columns=[kit.target, *kit.data.drop]), df[kit.target].to_numpy()
 
 
 def _frame(X) -> pd.DataFrame:
@@ -64,9 +71,11 @@ def _frame(X) -> pd.DataFrame:
 
 def _target(kit: Task, y: np.ndarray, split: str, root: Path) -> np.ndarray:
     if kit.is_classification:
-        y = y.astype(str)
-        unknown = sorted(set(np.unique(y)) - set(kit.labels))
-        if unknown:
+        if y.dtype.kind not in "biuf":
+            y = y.astype(str)  # objects (pandas strings) as plain strings
+        codes = label_codes(kit.labels, y)
+        if (codes < 0).any():
+            unknown = sorted({str(v) for v in y[codes < 0]})
             raise DataError(f"{root}: {split} labels {unknown[:5]} are not among "
                             f"prediction.labels {list(kit.labels)} of challenge.yml")
         return y
@@ -75,6 +84,28 @@ def _target(kit: Task, y: np.ndarray, split: str, root: Path) -> np.ndarray:
     except ValueError:
         raise DataError(
             f"{root}: the {split} target of a regression kit must be numeric") from None
+
+
+def label_codes(labels: tuple[str, ...], y: np.ndarray) -> np.ndarray:
+    """Each value of `y` as the index of its label in `labels`, -1 when it has none.
+
+    Labels are compared by value: numbers with numbers (the label `1` of challenge.yml
+    matches 1 and 1.0 in the data), anything else as text."""
+    y = np.asarray(y)
+    if y.dtype.kind in "iuf":
+        index: dict = {}
+        for i, label in enumerate(labels):
+            try:
+                index.setdefault(float(label), i)
+            except ValueError:
+                continue
+        keys = y.astype(float)
+    else:
+        index = {label: i for i, label in enumerate(labels)}
+        keys = y.astype(str)
+    uniques, inverse = np.unique(keys, return_inverse=True)
+    return np.array([index.get(u, -1) for u in uniques.tolist()],
+                    dtype=np.int64)[inverse.reshape(-1)]
 
 
 def subsample(ds: Dataset, kit: Task, n_train: int = 200, n_test: int = 100,

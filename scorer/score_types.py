@@ -65,10 +65,11 @@ def _accuracy(y, p):
     return accuracy_score(y, _labels(p))
 
 
-def _balanced_accuracy(y, p):
+def _balanced_accuracy(y, p, adjusted: bool = True):
+    # RAMP's BalancedAccuracy: adjusted for chance unless told otherwise
     from sklearn.metrics import balanced_accuracy_score
 
-    return balanced_accuracy_score(y, _labels(p))
+    return balanced_accuracy_score(y, _labels(p), adjusted=adjusted)
 
 
 def _log_loss(y, p, eps: float = 1e-15):
@@ -117,16 +118,294 @@ def _r2(y, p):
     return r2_score(y, p)
 
 
+# ------------------------------------------------------------ RAMP's score types
+# Every score type of ramp-workflow 0.7.0 that applies to multiclass, binary and
+# regression predictions, under its name in snake case and with its definition
+# (docs/from-ramp.md). `accuracy`, `balanced_accuracy`, `rmse` and `roc_auc` above
+# already compute what RAMP's Accuracy, BalancedAccuracy, RMSE and ROCAUC do.
+def _one_hot(y, k: int):
+    import numpy as np
+
+    out = np.zeros((len(y), k))
+    out[np.arange(len(y)), np.asarray(y, dtype=np.int64)] = 1.0
+    return out
+
+
+def _nll(y, p):
+    """RAMP's NegativeLogLikelihood: the mean of -log p(true class), each probability
+    clipped into [eps, 1 - eps] with eps the float64 machine epsilon, rows not
+    renormalised (scikit-learn's log_loss on the one-hot truth, as rampwf calls it)."""
+    import numpy as np
+
+    p = np.asarray(p, dtype=float)
+    if p.min() < 0 or p.max() > 1:
+        raise ValueError("probabilities outside [0, 1]")
+    eps = np.finfo(np.float64).eps
+    truth = _one_hot(y, p.shape[1])
+    return float(np.mean(-(truth * np.log(np.clip(p, eps, 1 - eps))).sum(axis=1)))
+
+
+def _binary_column(p):
+    if p.ndim != 2 or p.shape[1] < 2:
+        raise ValueError("this score needs class probabilities with two columns")
+    return p[:, 1]
+
+
+def _brier_score(y, p):
+    import numpy as np
+
+    q = _binary_column(p)
+    return float(np.mean((q - (np.asarray(y) == 1)) ** 2))
+
+
+def _brier_skill_score(y, p):
+    import numpy as np
+
+    truth = (np.asarray(y) == 1).astype(float)
+    climatology = float(np.mean((truth.mean() - truth) ** 2))
+    return 1 - _brier_score(y, p) / climatology
+
+
+def _ramp_bin_centers(bins):
+    import numpy as np
+
+    # As rampwf computes them: the bins' widths times 0.05, clipped into [0, 1].
+    return np.clip((bins[1:] - bins[:-1]) * 0.05, 0, 1)
+
+
+def _observed_frequencies(y, q, bins):
+    import numpy as np
+
+    positives = np.histogram(q[np.asarray(y) == 1], bins=bins)[0]
+    forecasts = np.histogram(q, bins=bins)[0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        relative = np.where(forecasts > 0, positives / np.maximum(forecasts, 1), np.nan)
+    return forecasts, relative
+
+
+def _default_bins():
+    import numpy as np
+
+    return np.arange(0, 1.2, 0.1)
+
+
+def _brier_score_reliability(y, p, bins=None):
+    import numpy as np
+
+    bins = _default_bins() if bins is None else np.asarray(bins, dtype=float)
+    q = _binary_column(p)
+    forecasts, relative = _observed_frequencies(y, q, bins)
+    return float(np.nansum(forecasts * (_ramp_bin_centers(bins) - relative) ** 2) / q.size)
+
+
+def _brier_score_resolution(y, p, bins=None):
+    import numpy as np
+
+    bins = _default_bins() if bins is None else np.asarray(bins, dtype=float)
+    q = _binary_column(p)
+    truth = (np.asarray(y) == 1).astype(float)
+    forecasts, relative = _observed_frequencies(y, q, bins)
+    base = truth.mean()
+    spread = float(np.nansum(forecasts * (relative - base) ** 2) / q.size)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.float64(spread) / (base * (1 - base)))
+
+
+def _classification_error(y, p):
+    return 1 - _accuracy(y, p)
+
+
+def _f1_above(y, p, threshold: float = 0.5):
+    import numpy as np
+    from sklearn.metrics import f1_score
+
+    # Per class present in the truth or the predictions, as rampwf asks scikit-learn.
+    per_class = np.asarray(f1_score(y, _labels(p), average=None))
+    return float(np.count_nonzero(per_class > threshold) / len(per_class))
+
+
+def _macro_averaged_recall(y, p):
+    from sklearn.metrics import recall_score
+
+    return recall_score(y, _labels(p), average="macro")
+
+
+def _gini(truth, score):
+    import numpy as np
+
+    n = len(truth)
+    # Sorted by decreasing score, ties kept in the original order.
+    order = np.lexsort((np.arange(n), -np.asarray(score, dtype=float)))
+    ranked = np.asarray(truth, dtype=float)[order]
+    return (ranked.cumsum().sum() / ranked.sum() - (n + 1) / 2.0) / n
+
+
+def _normalized_gini(y, p):
+    q = _binary_column(p)
+    return float(_gini(y, q) / _gini(y, y))
+
+
+def _soft_accuracy(y, p, score_matrix=None):
+    import numpy as np
+
+    if score_matrix is None:
+        raise ValueError("soft_accuracy needs params: {score_matrix: [[...], ...]}")
+    matrix = np.asarray(score_matrix, dtype=float)
+    positive = np.clip(np.asarray(p, dtype=float), 0, 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        normalised = positive / positive.sum(axis=1, keepdims=True)
+        per_row = np.nan_to_num((normalised * (_one_hot(y, p.shape[1]) @ matrix)).sum(axis=1))
+    return float(np.nan_to_num(per_row.mean()))
+
+
+def _mare(y, p):
+    import numpy as np
+
+    return float(np.mean(np.abs((y - p) / y)))
+
+
+def _normalized_rmse(y, p):
+    import numpy as np
+
+    return float(np.sqrt(np.mean(np.square(y - p))) / np.std(y))
+
+
+def _relative_rmse(y, p):
+    import numpy as np
+
+    return float(np.sqrt(np.mean(np.square((y - p) / y))))
+
+
+RAMP_TYPES = (
+    ScoreType("negative_log_likelihood", _nll, lower_is_better=True, needs="proba"),
+    ScoreType("brier_score", _brier_score, lower_is_better=True, needs="proba"),
+    ScoreType("brier_skill_score", _brier_skill_score, needs="proba"),
+    ScoreType("brier_score_reliability", _brier_score_reliability, lower_is_better=True,
+              needs="proba"),
+    ScoreType("brier_score_resolution", _brier_score_resolution, needs="proba"),
+    ScoreType("classification_error", _classification_error, lower_is_better=True,
+              needs="proba"),
+    ScoreType("f1_above", _f1_above, needs="proba"),
+    ScoreType("macro_averaged_recall", _macro_averaged_recall, needs="proba"),
+    ScoreType("normalized_gini", _normalized_gini, needs="proba"),
+    ScoreType("soft_accuracy", _soft_accuracy, needs="proba"),
+    ScoreType("mare", _mare, lower_is_better=True, needs="value"),
+    ScoreType("normalized_rmse", _normalized_rmse, lower_is_better=True, needs="value"),
+    ScoreType("relative_rmse", _relative_rmse, lower_is_better=True, needs="value"),
+)
+
+# RAMP's class name -> (gitramp type, rampwf's default precision, parameters rampwf
+# accepts besides name and precision). `nll` is `negative_log_likelihood` by its
+# short name.
+RAMP_CLASSES: dict[str, tuple[str, int, tuple[str, ...]]] = {
+    "Accuracy": ("accuracy", 2, ()),
+    "BalancedAccuracy": ("balanced_accuracy", 2, ("adjusted",)),
+    "BrierScore": ("brier_score", 3, ()),
+    "BrierSkillScore": ("brier_skill_score", 3, ()),
+    "BrierScoreReliability": ("brier_score_reliability", 3, ("bins",)),
+    "BrierScoreResolution": ("brier_score_resolution", 3, ("bins",)),
+    "ClassificationError": ("classification_error", 2, ()),
+    "F1Above": ("f1_above", 2, ("threshold",)),
+    "MacroAveragedRecall": ("macro_averaged_recall", 2, ()),
+    "NegativeLogLikelihood": ("negative_log_likelihood", 2, ()),
+    "NormalizedGini": ("normalized_gini", 2, ()),
+    "SoftAccuracy": ("soft_accuracy", 2, ("score_matrix",)),
+    "MARE": ("mare", 2, ()),
+    "NormalizedRMSE": ("normalized_rmse", 2, ()),
+    "RelativeRMSE": ("relative_rmse", 2, ()),
+    "RMSE": ("rmse", 2, ()),
+    "ROCAUC": ("roc_auc", 2, ()),
+}
+
+
+# ------------------------------------------------- a kit's own RAMP-style classes
+class _RampPredictions:
+    """What a RAMP score type's `score_function` reads of its two arguments."""
+
+    def __init__(self, y_pred, label_names):
+        self.y_pred = y_pred
+        self.label_names = label_names
+
+    @property
+    def y_pred_label_index(self):
+        import numpy as np
+
+        return np.argmax(self.y_pred, axis=1) if self.y_pred.ndim == 2 else self.y_pred
+
+
+class RampScoreBase:
+    """The protocol of a RAMP score type, for classes a kit's problem.py keeps (what
+    `gitramp import-ramp` writes in place of rampwf's BaseScoreType): `__call__`
+    receives the truth as rampwf holds it (one-hot for classes, values for a
+    regression) and the predictions; override `score_function` to read both whole."""
+
+    is_lower_the_better = False
+    minimum, maximum = 0.0, 1.0
+
+    def check_y_pred_dimensions(self, y_true, y_pred):
+        if len(y_true) != len(y_pred):
+            raise ValueError(f"predictions for {len(y_pred)} rows; expected {len(y_true)}")
+
+    @property
+    def worst(self):
+        return self.maximum if self.is_lower_the_better else self.minimum
+
+    def score_function(self, ground_truths, predictions):
+        self.check_y_pred_dimensions(ground_truths.y_pred, predictions.y_pred)
+        return self(ground_truths.y_pred, predictions.y_pred)
+
+
+class RampClassifierScoreBase(RampScoreBase):
+    """RAMP's ClassifierBaseScoreType: `__call__` receives predicted and true class
+    indices."""
+
+    def score_function(self, ground_truths, predictions):
+        self.label_names = ground_truths.label_names
+        truth, pred = ground_truths.y_pred_label_index, predictions.y_pred_label_index
+        self.check_y_pred_dimensions(truth, pred)
+        return self(truth, pred)
+
+
+def from_ramp(score, labels=()) -> ScoreType:
+    """A gitramp ScoreType from an instance of a RAMP-style score class: `labels` are
+    the kit's class labels (empty for a regression)."""
+    labels = list(labels)
+
+    def fn(y_true, y_pred):
+        import numpy as np
+
+        y_pred = np.asarray(y_pred)
+        truth = _one_hot(y_true, y_pred.shape[1]) if y_pred.ndim == 2 else np.asarray(y_true)
+        return score.score_function(_RampPredictions(truth, labels),
+                                    _RampPredictions(y_pred, labels))
+
+    return ScoreType(getattr(score, "name", type(score).__name__), fn,
+                     lower_is_better=bool(getattr(score, "is_lower_the_better", False)))
+
+
+def combinable(pred):
+    """Class probabilities as RAMP makes them before averaging folds: clipped into
+    [1e-15, 1 - 1e-15] and each row renormalised (values are left as they are)."""
+    import numpy as np
+
+    pred = np.asarray(pred, dtype=float)
+    if pred.ndim != 2:
+        return pred
+    pred = np.clip(pred, 1e-15, 1 - 1e-15)
+    return pred / pred.sum(axis=1, keepdims=True)
+
+
 BUILTIN: dict[str, ScoreType] = {t.name: t for t in (
     ScoreType("accuracy", _accuracy, needs="proba"),
     ScoreType("balanced_accuracy", _balanced_accuracy, needs="proba"),
     ScoreType("log_loss", _log_loss, lower_is_better=True, needs="proba"),
-    ScoreType("nll", _log_loss, lower_is_better=True, needs="proba"),
+    ScoreType("nll", _nll, lower_is_better=True, needs="proba"),
     ScoreType("roc_auc", _roc_auc, needs="proba"),
     ScoreType("f1", _f1, needs="proba"),
     ScoreType("rmse", _rmse, lower_is_better=True, needs="value"),
     ScoreType("mae", _mae, lower_is_better=True, needs="value"),
     ScoreType("r2", _r2, needs="value"),
+    *RAMP_TYPES,
 )}
 
 
@@ -146,6 +425,8 @@ def _kit_types(kit_path: str) -> dict[str, ScoreType]:
     for name, value in extra.items():
         if isinstance(value, ScoreType):
             out[name] = value
+        elif hasattr(value, "score_function"):  # a RAMP-style score class's instance
+            out[name] = from_ramp(value)
         elif callable(value):
             out[name] = ScoreType(name, value)
         else:

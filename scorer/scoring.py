@@ -21,11 +21,11 @@ from scorer.backends.base import Backend, IngestJob, IngestOutcome
 from scorer.backends.docker_image import kit_requirements_hash
 from scorer.backends.local import LocalBackend
 from scorer.cv import make_folds
-from scorer.data import Dataset, load_data, subsample
+from scorer.data import Dataset, label_codes, load_data, subsample
 from scorer.inputs import write_inputs
 from scorer.outputs import FoldOutput, InvalidOutput, parse_error, parse_outputs
 from scorer.result import INVALID_OUTPUT, SCORED, FoldScores, Result
-from scorer.score_types import BoundScore, bind_scores
+from scorer.score_types import BoundScore, bind_scores, combinable
 from scorer.score_types import preload as preload_metrics
 from scorer.task import Task
 
@@ -111,8 +111,7 @@ def score_submission(kit: Task, submission_dir: Path, *, backend: Backend | None
 def encode(kit: Task, y: np.ndarray) -> np.ndarray:
     if not kit.is_classification:
         return np.asarray(y, dtype=float)
-    index = {label: i for i, label in enumerate(kit.labels)}
-    return np.array([index[v] for v in np.asarray(y).astype(str)], dtype=np.int64)
+    return label_codes(kit.labels, y)  # by value: y keeps the data's type
 
 
 def _fold_scores(scores: list[BoundScore], y_train, y_test, tr, va,
@@ -132,12 +131,12 @@ def bagged_scores(scores: list[BoundScore], preds: list[FoldPredictions], y_trai
     total = np.zeros((len(y_train),) + preds[0].valid_pred.shape[1:])
     count = np.zeros(len(y_train))
     for p in preds:
-        total[p.valid_idx] += p.valid_pred
+        total[p.valid_idx] += combinable(p.valid_pred)  # as RAMP bags: clipped, renormalised
         count[p.valid_idx] += 1
     seen = count > 0
     shape = (-1,) + (1,) * (total.ndim - 1)
     valid = total[seen] / count[seen].reshape(shape)
-    test = np.mean([p.test_pred for p in preds], axis=0)
+    test = np.mean([combinable(p.test_pred) for p in preds], axis=0)
     return {"valid": _all(scores, y_train[seen], valid), "test": _all(scores, y_test, test)}
 
 

@@ -197,6 +197,10 @@ class DataFiles(SpecModel):
 
     train: RelativePath
     test: RelativePath
+    drop: Annotated[tuple[Annotated[StrictStr, Expect("a column name")], ...],
+                    Expect("a list of column names")] = Field(
+        (), description="columns read from the files but not given to submissions "
+                        "(ids, leaks), besides the target")
 
     def __getitem__(self, split: str) -> str:
         return getattr(self, split)

@@ -102,6 +102,7 @@ def test_problem_py_adds_score_types_and_cv(kit_dir):
         "def get_cv(X, y):\n"
         "    return KFold(3).split(X)\n")
     _edit(kit_dir, lambda s: s["scores"].append({"name": "conf", "type": "confidence"}))
+    _edit(kit_dir, lambda s: s.pop("cv"))  # get_cv and a cv key together are an error
     kit = load_kit(kit_dir)
     result = score_submission(kit, kit_dir / "submissions" / "starting_kit").result
     assert len(result.folds) == 3
