@@ -2,8 +2,13 @@
 
 Layout (see leaderboard_data/README.md): one file per scored submission version,
 `leaderboard_data/<challenge>/<name>/<tree[:16]>-<scoring_hash[:8]>.yml`, holding
-`Result.public_dict()`. The private ledger is a separate repository with the same
-relative paths holding `Result.private_dict()`; it reaches the public one only through
+`Result.public_dict()`, written only for the team that owns the name (a record never
+replaces another team's). A rejection is kept apart, keyed by the team it refused,
+under `<challenge>/_rejected/<team>/<name>/`, so it can never replace a record.
+Claims (who owns a name, which attempts a team has in flight) live in
+`<challenge>/<name>/claim.yml` and `<challenge>/_claims/<team>.yml`; see
+`challenge.claims`. The private ledger is a separate repository with the same relative
+paths holding `Result.private_dict()`; it reaches the public one only through
 `gitramp reveal`, under `leaderboard_data/<challenge>/private/`.
 
 Every write is a commit made from trees, never from a checkout. A writer builds its
@@ -26,8 +31,11 @@ every reader uses (the static site reads the ledger through it and nothing else)
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import random
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -46,19 +54,24 @@ from scorer.result import REJECTED, Result, ResultFormatError
 
 __all__ = [
     # layout
-    "LEDGER_ROOT", "PRIVATE_DIR", "RESERVED_NAMES", "STATE_FILE", "Key", "record_path",
-    "record_stem", "state_path", "version_label",
+    "ATTEMPTS_DIR", "CLAIM_FILE", "LEDGER_ROOT", "PRIVATE_DIR", "REJECTED_DIR",
+    "RESERVED_NAMES", "STATE_FILE", "Key", "attempts_path", "claim_path", "path_segment",
+    "record_path", "record_stem", "rejection_path", "state_path", "version_label",
     # reading
     "FolderLedger", "Ledger", "LedgerError", "RecordFile", "Visibility", "open_ledger",
     "parse_record", "record_from",
     # writing
-    "SIDE_REFS", "dump_yaml", "is_final", "load_yaml", "put_path",
+    "SIDE_REFS", "ClaimConflict", "dump_yaml", "is_final", "load_yaml", "put_path",
 ]
 
 STATE_FILE = "state.yml"
 STATE_SCHEMA = 1
 PRIVATE_DIR = "private"
 RESERVED_NAMES = (PRIVATE_DIR,)
+# Beside the submissions' folders; a leading "_" is never a valid submission name.
+REJECTED_DIR = "_rejected"  # <challenge>/_rejected/<team>/<name>/<stem>.yml
+ATTEMPTS_DIR = "_claims"  # <challenge>/_claims/<team>.yml: a team's attempts in flight
+CLAIM_FILE = "claim.yml"  # <challenge>/<name>/claim.yml: who owns the name
 SIGNATURE = ("gitramp", "gitramp@localhost")
 ATTEMPTS = 50
 
@@ -75,6 +88,11 @@ Builder = Callable[[pygit2.Repository, pygit2.Commit | None],
 
 class LedgerError(GitrampError):
     pass
+
+
+class ClaimConflict(LedgerError):
+    """Two copies of the ledger each took a claim the other did not see (the same name,
+    or the same team's quota): merging them would let both stand."""
 
 
 # ------------------------------------------------------------------------ layout
@@ -96,6 +114,35 @@ def record_path(challenge: str, name: str, stem: str, private: bool = False) -> 
 
 def state_path(challenge: str) -> str:
     return f"{LEDGER_ROOT}/{challenge}/{STATE_FILE}"
+
+
+_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+
+
+def path_segment(text: str) -> str:
+    """`text` as one folder or file name of the ledger: itself when it is a plain name,
+    else a cleaned form and a hash of it (a team or a name from outside is never a path)."""
+    if _SEGMENT.fullmatch(text) and not text.endswith((".", ".yml", ".lock")):
+        return text
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]", "_", text).strip("._-")[:40] or "x"
+    return f"{cleaned}~{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+
+
+def rejection_path(challenge: str, team: str, name: str, stem: str) -> str:
+    """`leaderboard_data/<challenge>/_rejected/<team>/<name>/<stem>.yml`: a rejection,
+    apart from the records, keyed by the team it refused."""
+    return "/".join([LEDGER_ROOT, challenge, REJECTED_DIR, path_segment(team or "unknown"),
+                     path_segment(name), f"{stem}.yml"])
+
+
+def claim_path(challenge: str, name: str) -> str:
+    """`leaderboard_data/<challenge>/<name>/claim.yml`: which team owns the name."""
+    return f"{LEDGER_ROOT}/{challenge}/{name}/{CLAIM_FILE}"
+
+
+def attempts_path(challenge: str, team: str) -> str:
+    """`leaderboard_data/<challenge>/_claims/<team>.yml`: the team's attempts in flight."""
+    return f"{LEDGER_ROOT}/{challenge}/{ATTEMPTS_DIR}/{path_segment(team)}.yml"
 
 
 @dataclass(frozen=True)
@@ -121,6 +168,9 @@ class Key:
 
     def path(self, private: bool = False) -> str:
         return record_path(self.challenge, self.name, self.stem, private)
+
+    def rejection_path(self, team: str) -> str:
+        return rejection_path(self.challenge, team, self.name, self.stem)
 
     @classmethod
     def of(cls, result: Result) -> Key:
@@ -228,6 +278,7 @@ class Ledger:
             self.path.mkdir(parents=True, exist_ok=True)
             pygit2.init_repository(str(self.path), initial_head="main")
         self._local = threading.local()
+        self._remote_lock = threading.Lock()
         self.branch = branch or gitrepo.default_branch(self.repo)
 
     @property
@@ -243,23 +294,10 @@ class Ledger:
         return gitrepo.head_commit(self.repo, self.branch)
 
     def entries(self, challenge: str | None = None) -> dict[str, pygit2.Oid]:
-        """{path: blob id} of every public record, read from trees only (no blob read)."""
+        """{path: blob id} of every public record, rejections included (claims are not
+        records), read from trees only (no blob read)."""
         head = self.head()
-        root = gitrepo.subtree(self.repo, head.tree, LEDGER_ROOT) if head else None
-        out: dict[str, pygit2.Oid] = {}
-        if root is None:
-            return out
-        repo = self.repo
-        for c in root:
-            if c.filemode != FileMode.TREE or (challenge and c.name != challenge):
-                continue
-            for n in repo[c.id]:
-                if n.filemode != FileMode.TREE or n.name == PRIVATE_DIR:
-                    continue
-                for f in repo[n.id]:
-                    if f.name.endswith(".yml") and f.filemode == FileMode.BLOB:
-                        out[f"{LEDGER_ROOT}/{c.name}/{n.name}/{f.name}"] = f.id
-        return out
+        return entries_at(self.repo, head.tree if head else None, challenge)
 
     def has(self, key: Key) -> bool:
         return self.read(key.path()) is not None
@@ -279,12 +317,10 @@ class Ledger:
         return Visibility.from_dict(self.read(path), f"{path} (committed)")
 
     def record_files(self, challenge: str) -> list[RecordFile]:
-        """Every public record of `challenge`, located on the branch, not read."""
-        out = []
-        for path, oid in self.entries(challenge).items():
-            _, _, name, file = path.split("/")
-            out.append(self._file(name, file.removesuffix(".yml"), path, oid))
-        return out
+        """Every public record of `challenge` (rejections too), located on the branch,
+        not read."""
+        return [self._file(*_name_and_stem(path), path, oid)
+                for path, oid in self.entries(challenge).items()]
 
     def private_file(self, challenge: str, name: str, stem: str) -> RecordFile | None:
         """The revealed private record beside a public one, if `reveal` published it."""
@@ -342,14 +378,33 @@ class Ledger:
 
     def record(self, result: Result, *, private: bool = False) -> str:
         """Write `result` (its public part, or with `private` its private part) at its
-        key's path; returns the path."""
+        key's path, or a rejection at its team's rejection path; returns the path.
+
+        A record never replaces a record of another team (LedgerError), and a rejection
+        never replaces a record: it has a path of its own. A record of a version replaces
+        the same team's rejection of it (a quota or phase refusal passed later)."""
         key = Key.of(result)
-        path = key.path()
+        rejected = result.status == REJECTED and not private
+        path = key.rejection_path(result.team or "") if rejected else key.path()
         data = result.private_dict() if private else result.public_dict()
         verb = "private scores of" if private else "result of"
-        self.write({path: dump_yaml(data)},
-                   f"ledger: {verb} {key.challenge}/{key.name} by {result.team} "
+        files: dict[str, bytes | None] = {path: dump_yaml(data)}
+        if not rejected and not private:
+            files[key.rejection_path(result.team or "")] = None
+        message = (f"ledger: {verb} {key.challenge}/{key.name} by {result.team} "
                    f"({result.status})\n\ntree {key.tree}\nscoring hash {key.scoring_hash}\n")
+
+        def build(repo, head):
+            if not rejected and head is not None:
+                _refuse_other_team(repo, head.tree, path, result.team)
+            tree = head.tree if head else None
+            for p, blob in sorted(files.items()):
+                if blob is None and (tree is None or gitrepo.blob_at(repo, tree, p) is None):
+                    continue
+                oid = repo.create_blob(blob) if blob is not None else None
+                tree = repo[put_path(repo, tree, p, oid, FileMode.BLOB)]
+            return tree.id, [], message
+        self.update(build)
         return path
 
     def set_state(self, challenge: str, state: Visibility, message: str) -> str | None:
@@ -357,25 +412,144 @@ class Ledger:
 
     # ------------------------------------------------------------------ pushing
     def push(self, remote: str = "origin", attempts: int = 10) -> None:
-        """Push the branch; when the remote moved, merge its head (ledger files never
-        conflict: each writer adds its own paths) and push again."""
-        repo = self.repo
-        rem = repo.remotes[remote]
-        tracking = f"refs/remotes/{remote}/{self.branch.removeprefix('refs/heads/')}"
+        """Push the branch, compare-and-swap on the remote: fetch its head, merge it here
+        (ledger files never conflict: each writer adds its own paths; claims made apart
+        from each other do, on purpose: see `_merge_build`), and move the remote branch
+        only if it is still at the head fetched; else fetch and merge again."""
         for _ in range(attempts):
-            callbacks = _PushCallbacks()
-            try:
-                rem.push([f"{self.branch}:{self.branch}"], callbacks=callbacks)
-                if not callbacks.rejected:
-                    self._push_side_refs(remote, attempts)
-                    return
-            except pygit2.GitError:
-                pass
-            rem.fetch([f"+{self.branch}:{tracking}"], callbacks=_PushCallbacks())
-            theirs = repo[repo.references[tracking].target]
-            self.update(lambda r, head, theirs=theirs: _merge_build(r, head, theirs))
+            theirs = self._fetch(remote)
+            head = self._merge_in(theirs)
+            if head is None or (theirs is not None and head.id == theirs.id) or \
+                    self._swap_remote(remote, head.id, theirs.id if theirs else None):
+                self._push_side_refs(remote, attempts)
+                return
+            time.sleep(random.uniform(0, 0.05))
         raise LedgerError(f"could not push {self.branch} to {remote} after {attempts} tries")
 
+    def update_remote(self, build: Builder, remote: str) -> str | None:
+        """`update`, with the compare-and-swap made on the remote itself: `build` sees the
+        remote's head merged with this branch, and its commit lands on the remote only if
+        the remote did not move meanwhile (else it is built again on the new head); this
+        branch then follows. Claims are made so, before any scoring starts."""
+        repo = self.repo
+        with self._remote_lock:
+            for attempt in range(ATTEMPTS):
+                theirs = self._fetch(remote)
+                base = self._merged(theirs)
+                built = build(repo, base)
+                if built is None:
+                    return None
+                tree, extra, message = built
+                if base is not None and tree == base.tree.id and not extra:
+                    return None
+                sig = pygit2.Signature(*SIGNATURE)
+                commit = repo.create_commit(None, sig, sig, message, tree,
+                                            ([base.id] if base else []) + list(extra))
+                if self._swap_remote(remote, commit, theirs.id if theirs else None):
+                    self._merge_in(repo[commit])
+                    return str(commit)
+                time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
+        raise LedgerError(f"{remote}: could not update {self.branch} after {ATTEMPTS} tries; "
+                          "too many concurrent writers, try again")
+
+    def _fetch(self, remote: str) -> pygit2.Commit | None:
+        """The remote's head of the branch, fetched when missing here (None when the
+        remote has no such branch yet)."""
+        repo = self.repo
+        rem = repo.remotes[remote]
+        heads = {h.name: h.oid for h in rem.list_heads(callbacks=_PushCallbacks())}
+        oid = heads.get(self.branch)
+        if oid is None:
+            return None
+        if oid not in repo:
+            tracking = f"refs/remotes/{remote}/{self.branch.removeprefix('refs/heads/')}"
+            rem.fetch([f"+{self.branch}:{tracking}"], callbacks=_PushCallbacks())
+            if oid not in repo:  # it moved on meanwhile: take what the fetch brought
+                oid = repo.references[tracking].target
+        return repo[oid].peel(pygit2.Commit)
+
+    def _merged(self, theirs: pygit2.Commit | None) -> pygit2.Commit | None:
+        """This branch's head merged with `theirs`, as a commit on no branch (or either of
+        them when one holds the other)."""
+        repo = self.repo
+        head = self.head()
+        if theirs is None or head is None:
+            return head or theirs
+        if head.id == theirs.id or repo.descendant_of(theirs.id, head.id):
+            return theirs
+        if repo.descendant_of(head.id, theirs.id):
+            return head
+        tree, extra, message = _merge_build(repo, head, theirs)
+        sig = pygit2.Signature(*SIGNATURE)
+        return repo[repo.create_commit(None, sig, sig, message, tree, [head.id, *extra])]
+
+    def _merge_in(self, theirs: pygit2.Commit | None) -> pygit2.Commit | None:
+        """Bring `theirs` into this branch (fast-forward when it holds the branch, else a
+        merge commit), compare-and-swap; returns the new head."""
+        repo = self.repo
+        if theirs is None:
+            return self.head()
+        for _ in range(ATTEMPTS):
+            ref = repo.references.get(self.branch)
+            if ref is None:
+                try:
+                    repo.references.create(self.branch, theirs.id)
+                    return theirs
+                except (pygit2.GitError, pygit2.AlreadyExistsError, ValueError):
+                    continue
+            if ref.target == theirs.id or repo.descendant_of(ref.target, theirs.id):
+                return repo[ref.target].peel(pygit2.Commit)
+            if not repo.descendant_of(theirs.id, ref.target):
+                self.update(lambda r, head: _merge_build(r, head, theirs))
+                return self.head()
+            try:
+                ref.set_target(theirs.id, "ledger: fast-forward to the remote")
+                return theirs
+            except (pygit2.GitError, ValueError, OSError):
+                time.sleep(random.uniform(0, 0.01))
+        raise LedgerError(f"{self.path}: could not bring {self.branch} up to date")
+
+    def _swap_remote(self, remote: str, new: pygit2.Oid, old: pygit2.Oid | None) -> bool:
+        """Move the remote's branch from `old` to `new` only if it is still at `old`.
+
+        Over the network the server decides under its ref lock (a push from an old head
+        is not a fast-forward); a remote on this machine is updated here the same way,
+        because libgit2's local transport would overwrite the ref without comparing."""
+        repo = self.repo
+        rem = repo.remotes[remote]
+        own = f"refs/gitramp/outgoing/{os.getpid()}-{threading.get_ident()}-" \
+              f"{random.getrandbits(32):08x}"
+        repo.references.create(own, new, force=True)
+        try:
+            local = _local_path(rem.url)
+            if local is None:
+                callbacks = _PushCallbacks()
+                try:
+                    rem.push([f"{own}:{self.branch}"], callbacks=callbacks)
+                except pygit2.GitError:
+                    return False
+                return not callbacks.rejected
+            rem.push([f"+{own}:{own}"], callbacks=_PushCallbacks())  # the objects only
+            target = pygit2.Repository(local)
+            try:
+                ref = target.references.get(self.branch)
+                if old is None:
+                    if ref is not None:
+                        return False
+                    target.references.create(self.branch, new)
+                    return True
+                if ref is None or ref.target != old:
+                    return False
+                ref.set_target(new, "ledger: compare-and-swap push")
+                return True
+            except (pygit2.GitError, pygit2.AlreadyExistsError, ValueError, OSError):
+                return False
+            finally:
+                with contextlib.suppress(KeyError, pygit2.GitError):
+                    target.references.delete(own)
+        finally:
+            with contextlib.suppress(KeyError, pygit2.GitError):
+                repo.references.delete(own)
 
     def _push_side_refs(self, remote: str, attempts: int) -> None:
         """Refs kept beside the ledger branch (fold predictions, for blending) travel with
@@ -387,6 +561,47 @@ class Ledger:
 
 # Written by runners next to the ledger, off the default branch: see predictions_store.
 SIDE_REFS = ("refs/gitramp/predictions",)
+
+
+def entries_at(repo: pygit2.Repository, tree: pygit2.Tree | None,
+               challenge: str | None = None) -> dict[str, pygit2.Oid]:
+    """{path: blob id} of the public records (and rejections) in a commit's tree."""
+    root = gitrepo.subtree(repo, tree, LEDGER_ROOT) if tree is not None else None
+    out: dict[str, pygit2.Oid] = {}
+    if root is None:
+        return out
+
+    def files(folder: pygit2.Object, prefix: str) -> None:
+        for f in folder:
+            if f.name.endswith(".yml") and f.name != CLAIM_FILE and \
+                    f.filemode == FileMode.BLOB:
+                out[f"{prefix}/{f.name}"] = f.id
+
+    for c in root:
+        if c.filemode != FileMode.TREE or (challenge and c.name != challenge):
+            continue
+        for n in repo[c.id]:
+            if n.filemode != FileMode.TREE or n.name == PRIVATE_DIR:
+                continue
+            where = f"{LEDGER_ROOT}/{c.name}/{n.name}"
+            if n.name == REJECTED_DIR:
+                for team in repo[n.id]:
+                    for name in repo[team.id] if team.filemode == FileMode.TREE else ():
+                        if name.filemode == FileMode.TREE:
+                            files(repo[name.id], f"{where}/{team.name}/{name.name}")
+            elif not n.name.startswith("_"):
+                files(repo[n.id], where)
+    return out
+
+
+def _name_and_stem(path: str) -> tuple[str, str]:
+    """(submission folder, stem) of a record's path; a rejection's stem names its team
+    too (`<tree16>-<hash8>.rejected.<team>`), so it never equals a record's."""
+    parts = path.split("/")
+    stem = parts[-1].removesuffix(".yml")
+    if len(parts) == 6 and parts[2] == REJECTED_DIR:
+        return parts[4], f"{stem}.rejected.{parts[3]}"
+    return parts[-2], stem
 
 
 class FolderLedger:
@@ -410,17 +625,22 @@ class FolderLedger:
         folder = self.root / LEDGER_ROOT / challenge
         if not folder.is_dir():
             return []
-        return [self._file(f) for sub in sorted(folder.iterdir())
-                if sub.is_dir() and sub.name != PRIVATE_DIR for f in sorted(sub.glob("*.yml"))]
+        out = [self._file(f) for sub in sorted(folder.iterdir())
+               if sub.is_dir() and sub.name != PRIVATE_DIR and not sub.name.startswith("_")
+               for f in sorted(sub.glob("*.yml")) if f.name != CLAIM_FILE]
+        rejected = folder / REJECTED_DIR
+        if rejected.is_dir():
+            out += [self._file(f) for f in sorted(rejected.glob("*/*/*.yml"))]
+        return out
 
     def private_file(self, challenge: str, name: str, stem: str) -> RecordFile | None:
         f = self.root / record_path(challenge, name, stem, private=True)
         return self._file(f) if f.is_file() else None
 
-    @staticmethod
-    def _file(f: Path) -> RecordFile:
+    def _file(self, f: Path) -> RecordFile:
         st = f.stat()
-        return RecordFile(f.parent.name, f.stem, f"file:{f}:{st.st_size}:{st.st_mtime_ns}",
+        name, stem = _name_and_stem(f.relative_to(self.root).as_posix())
+        return RecordFile(name, stem, f"file:{f}:{st.st_size}:{st.st_mtime_ns}",
                           str(f), f.read_bytes)
 
 
@@ -487,6 +707,64 @@ class _PushCallbacks(pygit2.RemoteCallbacks):
                     and host_port(target.netloc.rpartition("@")[2]) == allowed)
 
 
+def _claim_files(repo: pygit2.Repository, tree: pygit2.Tree | None) -> dict[str, pygit2.Oid]:
+    """{path: blob id} of every claim file (names' claim.yml, teams' attempts)."""
+    out: dict[str, pygit2.Oid] = {}
+    root = gitrepo.subtree(repo, tree, LEDGER_ROOT) if tree is not None else None
+    for c in root if root is not None else ():
+        if c.filemode != FileMode.TREE:
+            continue
+        for n in repo[c.id]:
+            if n.filemode != FileMode.TREE or n.name in (PRIVATE_DIR, REJECTED_DIR):
+                continue
+            folder = repo[n.id]
+            for f in folder if n.name == ATTEMPTS_DIR else \
+                    [e for e in folder if e.name == CLAIM_FILE]:
+                out[f"{LEDGER_ROOT}/{c.name}/{n.name}/{f.name}"] = f.id
+    return out
+
+
+def _check_claims(repo: pygit2.Repository, base: pygit2.Tree | None, ours: pygit2.Tree,
+                  theirs: pygit2.Tree) -> None:
+    """ClaimConflict when both sides of a merge changed one claim file each their own
+    way: each claim was checked against a ledger that lacked the other, so both cannot
+    stand (a claim is decided on one shared ledger: see `Ledger.update_remote`)."""
+    common, mine, yours = (_claim_files(repo, t) for t in (base, ours, theirs))
+    clash = sorted(p for p in set(mine) | set(yours)
+                   if mine.get(p) != common.get(p) and yours.get(p) != common.get(p)
+                   and mine.get(p) != yours.get(p))
+    if clash:
+        raise ClaimConflict("claims were taken on two copies of the ledger at once ("
+                            + ", ".join(clash[:3]) + "); claims are decided on the shared "
+                            "ledger: score with --push REMOTE so each runner claims there "
+                            "before scoring")
+
+
+def _local_path(url: str) -> str | None:
+    """The folder of a remote on this machine, or None for one reached over a network."""
+    if url.startswith("file://"):
+        return url.removeprefix("file://")
+    if "://" in url or (":" in url.split("/", 1)[0] and not Path(url).exists()):
+        return None
+    return url if Path(url).exists() else None
+
+
+def _refuse_other_team(repo: pygit2.Repository, tree: pygit2.Tree, path: str,
+                       team: str | None) -> None:
+    """LedgerError when `path` holds a record of a team other than `team`."""
+    data = gitrepo.blob_at(repo, tree, path)
+    if data is None:
+        return
+    try:
+        old = load_yaml(data)
+    except yaml.YAMLError:
+        old = None
+    owner = old.get("team") if isinstance(old, dict) else None
+    if owner is not None and owner != team and old.get("status") != REJECTED:
+        raise LedgerError(f"{path} holds a record of team {owner}; a record of team {team} "
+                          "never replaces it")
+
+
 def _merge_build(repo: pygit2.Repository, head: pygit2.Commit | None, theirs: pygit2.Commit):
     if head is None:
         return theirs.tree.id, [], "ledger: take the remote"  # nothing of ours yet
@@ -494,6 +772,7 @@ def _merge_build(repo: pygit2.Repository, head: pygit2.Commit | None, theirs: py
         return None
     base_id = repo.merge_base(head.id, theirs.id)
     base = repo[base_id].tree if base_id else None
+    _check_claims(repo, base, head.tree, theirs.tree)
     index = repo.merge_trees(base, head.tree, theirs.tree) if base else \
         repo.merge_trees(repo[repo.TreeBuilder().write()], head.tree, theirs.tree)
     if index.conflicts is not None:

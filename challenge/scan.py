@@ -1,6 +1,7 @@
 """Scanning: every submission ref whose current version has no final ledger record is
-validated (in order, so quotas count earlier ones of the same run) and then scored, up
-to `workers` at a time. Nothing recorded already is read beyond its ledger entry.
+validated and claimed (in order, so quotas count earlier ones of the same run, and
+claims of other runners) and then scored, up to `workers` at a time. Nothing recorded
+already is read beyond its ledger entry.
 
 Submission refs are the branches `submit/<team>/<name>` and the fetched pull-request
 heads `refs/pull/<n>/head` whose team the ledger knows from an earlier version of the
@@ -78,6 +79,8 @@ def scan(repo_path: str | Path, options: Options, *, workers: int = 1,
     for sub in todo:
         name = sub.name if sub.pr is None else None  # a branch's name is its submission's
         v = pipe.validate(ref=sub.ref, team=sub.team, name=name, pr=sub.pr, records=records)
+        if v.ok:
+            v = pipe.claim(v)  # the name and the quota, decided on the shared ledger
         if v.ok:
             accepted.append(v)
         else:

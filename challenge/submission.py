@@ -1,12 +1,19 @@
 """A submission: `<kit>/submissions/<name>/` at a commit, and who sent it.
 
 Sources: a pull request head (`refs/pull/<n>/head`, fetched; the team is the PR
-author's) or, locally, a branch `submit/<team>/<name>` (see docs/git-conventions.md).
-An optional `teams.yml` in the kit maps forge logins to team names:
+author's) or a branch `submit/<team>/<name>` of the hub itself, which only those who may
+push to it can create (see docs/git-conventions.md).
+An optional `teams.yml` in the kit, read from the default branch only, maps forge
+logins (compared case-insensitively) to team names, and says whether a login it does
+not list may take part, as a team of its own named after the login:
 
     teams:
       red-pandas: [alice, bob]
       solo: [carol]
+    registration: open     # or closed: only listed logins take part
+
+A login never becomes a declared team by its name: an unlisted login equal to a team
+name of `teams.yml` (in any case) is refused, whatever the registration.
 """
 
 from __future__ import annotations
@@ -29,6 +36,21 @@ TEAMS_FILE = "teams.yml"
 
 class SubmissionError(GitrampError):
     pass
+
+
+class TeamError(SubmissionError):
+    """The author's login gives no team: a reason the participant can act on."""
+
+
+@dataclass(frozen=True)
+class Teams:
+    """`teams.yml` of a kit: {login (lower case): team}, the declared team names, and
+    whether unlisted logins take part (each its own team)."""
+
+    members: dict[str, str]
+    declared: frozenset[str] = frozenset()
+    open: bool = True
+    where: str = TEAMS_FILE
 
 
 @dataclass(frozen=True)
@@ -71,23 +93,49 @@ def branch_refs(repo: pygit2.Repository) -> list[str]:
 
 
 def load_teams(repo: pygit2.Repository, commit: pygit2.Commit | None,
-               kit: KitLocation) -> dict[str, str]:
-    """{login: team} from the kit's `teams.yml` on the default branch (trusted copy)."""
-    if commit is None:
-        return {}
-    data = gitrepo.blob_at(repo, commit.tree, kit.path(TEAMS_FILE))
+               kit: KitLocation) -> Teams:
+    """The kit's `teams.yml` on the default branch (trusted copy); no file: everyone
+    takes part, each login its own team."""
+    where = kit.path(TEAMS_FILE)
+    data = gitrepo.blob_at(repo, commit.tree, where) if commit is not None else None
     if not data:
-        return {}
-    raw = yaml.safe_load(data) or {}
+        return Teams({}, where=where)
+    usage = (f"{where}: expected `teams: {{team: [login, ...]}}` and optionally "
+             "`registration: open` or `registration: closed`")
+    try:
+        raw = yaml.safe_load(data) or {}
+    except yaml.YAMLError as e:
+        raise SubmissionError(f"{usage} ({e})") from None
     teams = raw.get("teams", {}) if isinstance(raw, dict) else None
-    if not isinstance(teams, dict) or not all(
+    registration = raw.get("registration", "open") if isinstance(raw, dict) else None
+    if not isinstance(teams, dict) or registration not in ("open", "closed") or not all(
             isinstance(v, list) for v in teams.values()):
-        raise SubmissionError(f"{kit.path(TEAMS_FILE)}: expected `teams: {{team: [login, ...]}}`")
-    return {str(login): str(team) for team, logins in teams.items() for login in logins}
+        raise SubmissionError(usage)
+    members: dict[str, str] = {}
+    for team, logins in teams.items():
+        for login in logins:
+            key = str(login).lower()
+            if members.get(key, str(team)) != str(team):
+                raise SubmissionError(f"{where}: login {login} is listed in two teams, "
+                                      f"{members[key]} and {team}; list it in one")
+            members[key] = str(team)
+    return Teams(members, frozenset(str(t) for t in teams), registration == "open", where)
 
 
-def team_of(login: str, teams: dict[str, str]) -> str:
-    return teams.get(login, login)
+def team_of(login: str, teams: Teams) -> str:
+    """The team of a forge login: its team in `teams.yml`, else (open registration) the
+    login itself, which must not be the name of a declared team."""
+    team = teams.members.get(login.lower())
+    if team is not None:
+        return team
+    if not teams.open:
+        raise TeamError(f"{login} is in no team of {teams.where}, and this challenge takes "
+                        "listed teams only; ask the organizers to add you to a team")
+    if login.lower() in {t.lower() for t in teams.declared}:
+        raise TeamError(f"{login} is not a member of team {login} in {teams.where}; a "
+                        "login takes part as a team of its own only when no declared team "
+                        "has its name; ask the organizers to list you")
+    return login
 
 
 def touched_submissions(paths: list[str], kits: list[KitLocation]) -> set[tuple[str, str]]:

@@ -5,12 +5,20 @@ submission folder's entries, the ledger's records, the time); `validate_refs(...
 reads those from git. Rules, each named in its reason:
 
 - scope: the change against the base touches one `submissions/<name>/` folder of one kit;
-- name: the submission's name is well formed, not reserved, free or already this team's;
+- team: the author's login maps to a team (`teams.yml` on the default branch);
+- name: the submission's name is well formed, not reserved, free or already this team's
+  (its owner is the team of its first version to pass validation: the name's claim in
+  the ledger, or its records);
 - files: the workflow's elements are all there, any other file matches `extra_files`;
 - limits: at most `limits.max_files` files and `limits.max_bytes` bytes; plain file names;
 - types: no symbolic link, submodule, executable or binary file;
 - phase: the challenge accepts submissions now;
-- quota: per day, per phase and the minimum interval, counted from the ledger.
+- quota: per day, per phase and the minimum interval, counted from the ledger (its
+  records, and the attempts runners have claimed and not yet recorded).
+
+The name, phase and quota rules are checked once more when the claim is taken, against
+the ledger the claim commit is built on (`check_claim`): two runners that validated at
+once cannot both take one name or the quota's last attempt.
 """
 
 from __future__ import annotations
@@ -19,11 +27,12 @@ import fnmatch
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pygit2
 from pygit2.enums import FileMode
 
+from challenge import claims as claims_mod
 from challenge import repo as gitrepo
 from challenge import submission as subs
 from challenge.kit import Kit
@@ -93,19 +102,51 @@ def check_scope(changed: list[str], kits: list[KitLocation]) -> tuple[list[Reaso
     return reasons, (touched[0] if len(touched) == 1 else None)
 
 
+def check_owner(challenge: str, name: str, team: str, records: Iterable[Result],
+                claim: claims_mod.NameClaim | None, now: datetime) -> list[Reason]:
+    """The name belongs to the team of its records, else to the team of its claim while
+    that claim holds (a claim whose team never got a record expires)."""
+    owners = sorted({r.team for r in records if r.challenge == challenge
+                     and r.submission == name and r.team and r.status != REJECTED} - {team})
+    if owners:
+        return [Reason("name", f"the submission name {name!r} belongs to team "
+                       f"{owners[0]}; choose another name")]
+    if claim is not None and claim.team != team and not claim.expired(now):
+        return [Reason("name", f"the submission name {name!r} is claimed by team "
+                       f"{claim.team}, whose version of it is being scored; choose another "
+                       f"name (a claim that is never scored lapses at {claim.expires_at})")]
+    return []
+
+
+def check_claim(kit: Kit, sub: subs.Submission, records: Iterable[Result],
+                claim: claims_mod.NameClaim | None, attempts: Iterable[claims_mod.Attempt],
+                now: datetime) -> list[Reason]:
+    """The rules that another runner's work may break between validation and scoring:
+    the name's owner, the phase and the quota, against the ledger as it is when the claim
+    is taken (`attempts`: the team's attempts in flight, `claims_mod.live`)."""
+    records = list(records)
+    reasons = check_owner(kit.name, sub.name, sub.team, records, claim, now)
+    timing, _ = check_phase_and_quota(
+        kit, sub.team, sub.tree,
+        records + claims_mod.as_results(attempts, kit.name, sub.team), now)
+    return reasons + timing
+
+
 def check_files(kit: Kit, name: str, team: str, files: list[FileEntry],
                 read: Callable[[FileEntry], bytes], records: Iterable[Result],
-                on_default_branch: bool = False) -> list[Reason]:
+                on_default_branch: bool = False, *,
+                claim: claims_mod.NameClaim | None = None,
+                now: datetime | None = None) -> list[Reason]:
     reasons = []
     if not NAME_RE.fullmatch(name) or name in RESERVED_NAMES:
         reasons.append(Reason("name", f"{name!r} is not a usable submission name; use up to 64 "
                               "letters, digits, _ and - (not " + ", ".join(RESERVED_NAMES) + ")"))
+    records = list(records)
     claims = [r for r in records if r.challenge == kit.name and r.submission == name
               and r.team and r.status != REJECTED]
-    owners = sorted({r.team for r in claims} - {team})
-    if owners:
-        reasons.append(Reason("name", f"the submission name {name!r} belongs to team "
-                              f"{owners[0]}; choose another name"))
+    owner = check_owner(kit.name, name, team, records, claim, now or datetime.now(UTC))
+    if owner:
+        reasons += owner
     elif on_default_branch and not claims:
         reasons.append(Reason("name", f"submissions/{name}/ is part of the kit on the default "
                               "branch (the organizers'); copy it under a new name"))
@@ -180,10 +221,15 @@ def _is_binary(data: bytes) -> bool:
 def validate_refs(repo: pygit2.Repository, *, base: str | None, head: str, team: str | None,
                   author: str | None = None, pr: int | None = None, ref: str | None = None,
                   records: list[Result], now: datetime, name: str | None = None,
-                  kit_loader: Callable[[KitLocation], Kit] | None = None) -> Validation:
+                  kit_loader: Callable[[KitLocation], Kit] | None = None,
+                  claims: claims_mod.Claims | None = None) -> Validation:
     """Validate the change from `base` (default: merge base with the default branch) to
-    `head`. The kit's rules come from the default branch, never from the change itself."""
-    change = subs.read_change(repo, head, base)
+    `head`. The kit's rules come from the default branch, never from the change itself.
+    `claims` are the ledger's claims (names being scored, attempts in flight)."""
+    try:
+        change = subs.read_change(repo, head, base)
+    except subs.TreeTooLarge as e:  # too big to look at: refused before any diff
+        return Validation([Reason("limits", str(e))])
     if ref is not None:
         change = replace(change, ref=ref)
     scope, located = check_scope(change.changed, change.kits)
@@ -207,22 +253,34 @@ def validate_refs(repo: pygit2.Repository, *, base: str | None, head: str, team:
         out.reasons.append(Reason("scope", f"the change deletes submissions/{name}/; a "
                                   "submission must add or change its folder"))
         return out
-    out.submission = subs.submission_of(repo, change, loc, name, team=team, author=author,
-                                        pr=pr)
+    try:
+        out.submission = subs.submission_of(repo, change, loc, name, team=team,
+                                            author=author, pr=pr)
+    except subs.TeamError as e:
+        out.reasons.append(Reason("team", str(e)))
+        return out
     on_default = gitrepo.subtree(repo, change.trusted.tree,
                                  loc.path("submissions", name)) is not None
     out.reasons += check(kit, out.submission, gitrepo.list_files(repo, folder),
-                         lambda f: repo[f.oid].data, records, now, out, on_default)
+                         lambda f: repo[f.oid].data, records, now, out, on_default,
+                         claims=claims)
     return out
 
 
 def check(kit: Kit, sub: subs.Submission, files: list[FileEntry],
           read: Callable[[FileEntry], bytes], records: Iterable[Result], now: datetime,
-          into: Validation | None = None, on_default_branch: bool = False) -> list[Reason]:
+          into: Validation | None = None, on_default_branch: bool = False, *,
+          claims: claims_mod.Claims | None = None) -> list[Reason]:
     """Every rule but scope, for a located submission."""
     records = list(records)
-    reasons = check_files(kit, sub.name, sub.team, files, read, records, on_default_branch)
-    timing, phase = check_phase_and_quota(kit, sub.team, sub.tree, records, now)
+    claim = claims.name(kit.name, sub.name) if claims else None
+    attempts = claims_mod.live(claims.of_team(kit.name, sub.team), records, kit.name,
+                               sub.team, now) if claims else []
+    reasons = check_files(kit, sub.name, sub.team, files, read, records, on_default_branch,
+                          claim=claim, now=now)
+    timing, phase = check_phase_and_quota(
+        kit, sub.team, sub.tree, records + claims_mod.as_results(attempts, kit.name,
+                                                                  sub.team), now)
     if into is not None:
         into.phase = phase
     return reasons + timing

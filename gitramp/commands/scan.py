@@ -36,7 +36,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 @following_work_tree
 def run(args: argparse.Namespace) -> int:
-    outcomes = scan(args.repo, options(args), workers=args.workers,
+    opts = options(args)
+    opts.remote = args.push  # claims are taken where the ledger is pushed
+    outcomes = scan(args.repo, opts, workers=args.workers,
                     events=None if args.json else _console_events())
     if not args.json and not any(o.status != "skipped" for o in outcomes):
         print("nothing new to score", file=sys.stderr)

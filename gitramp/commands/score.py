@@ -46,7 +46,9 @@ def run(args: argparse.Namespace) -> int:
     if args.ref is None and args.pr is None:
         raise GitrampError("say what to score: --ref REF, or --pr N (and --ref if its head "
                            "is not at refs/pull/N/head)")
-    pipe = Pipeline(args.repo, options(args))
+    opts = options(args)
+    opts.remote = args.push  # claims are taken where the ledger is pushed
+    pipe = Pipeline(args.repo, opts)
     ref = args.ref or f"refs/pull/{args.pr}/head"
     team, name = args.team, None
     parsed = subs.parse_branch(ref) or subs.parse_branch(f"refs/heads/{ref}")
@@ -61,10 +63,11 @@ def run(args: argparse.Namespace) -> int:
     if v.ok and pipe.settled(v.submission):
         out = Outcome(v.submission, SKIPPED, "already in the ledger (use --rescore to score "
                                              "again)", pipe.key(v.submission).path())
-    elif not v.ok:
-        out = pipe.reject(v)
     else:
-        out = _score_with_progress(pipe, v, args.json)
+        if v.ok:
+            v = pipe.claim(v)  # the name and the quota, decided on the shared ledger
+        out = pipe.reject(v) if not v.ok else _score_with_progress(pipe, v, args.json)
+    if out.status == SCORED:
         line = pipe.blend([out])  # contributivity follows every new score
         if line and not args.json:
             print(line, file=sys.stderr)

@@ -8,6 +8,7 @@ import argparse
 
 from challenge import repo as gitrepo
 from challenge import submission as subs
+from challenge.claims import read_all
 from challenge.ledger import Ledger
 from challenge.phases import utcnow
 from challenge.validate import validate_refs
@@ -37,8 +38,11 @@ def run(args: argparse.Namespace) -> int:
     parsed = subs.parse_branch(args.head) or subs.parse_branch(f"refs/heads/{args.head}")
     if team is None and args.author is None and parsed:
         team = parsed[0]
+    ledger = Ledger(args.repo)
+    head = ledger.head()
     v = validate_refs(repo, base=args.base, head=args.head, team=team, author=args.author,
-                      pr=args.pr, records=Ledger(args.repo).records(), now=args.now or utcnow())
+                      pr=args.pr, records=ledger.records(), now=args.now or utcnow(),
+                      claims=read_all(ledger.repo, head.tree if head else None))
     if args.json:
         print_json(v.to_dict())
     elif v.ok:

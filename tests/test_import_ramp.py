@@ -1,0 +1,134 @@
+"""`gitramp import-ramp` on the RAMP-format fixture kits of tests/ramp_kits/ (no rampwf
+needed): what it writes, what it refuses and why, and the scorer rules it relies on."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import yaml
+
+from challenge.kit import load_kit
+from challenge.ramp_import import RampImportError, import_ramp
+from gitramp.main import main
+from scorer.cv import make_folds
+from scorer.data import load_data
+from scorer.errors import KitError
+from tests.conftest import ROOT
+
+KITS = ROOT / "tests" / "ramp_kits"
+
+
+def _copy(tmp_path, kit):
+    dst = tmp_path / f"ramp_{kit}"
+    shutil.copytree(KITS / kit, dst)
+    return dst
+
+
+def test_many_classes_becomes_yaml_with_int_labels_cv_and_dropped_id(tmp_path):
+    src = _copy(tmp_path, "many_classes")
+    junk = src / "submissions" / "starting_kit" / "training_output"
+    junk.mkdir()
+    (junk / "scores.csv").write_text("x\n")
+    (src / ".git").mkdir()
+    (src / "kit.ipynb").write_text(json.dumps({"cells": [
+        {"cell_type": "code", "source": ["1"], "outputs": [{"text": "big"}],
+         "execution_count": 3}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    done = import_ramp(src, tmp_path / "kit")
+    spec = yaml.safe_load((done.out / "challenge.yml").read_text())
+    assert spec["prediction"] == {"type": "multiclass", "labels": list(range(12))}
+    assert spec["cv"] == {"type": "StratifiedShuffleSplit", "n_splits": 4, "test_size": 0.25,
+                          "random_state": 3}
+    assert spec["data"]["drop"] == ["id"] and spec["target"] == "digit"
+    assert [s["type"] for s in spec["scores"]][:2] == ["accuracy", "negative_log_likelihood"]
+    assert spec["scores"][3]["params"] == {"adjusted": False}
+    assert "requirements" not in spec  # rampwf, jupyter, matplotlib, numpy, sklearn: left out
+    assert not (done.out / "problem.py").exists()  # everything went into YAML
+    assert not (done.out / ".git").exists()
+    assert not (done.out / "submissions" / "starting_kit" / "training_output").exists()
+    nb = json.loads((done.out / "kit.ipynb").read_text())
+    assert nb["cells"][0]["outputs"] == [] and nb["cells"][0]["execution_count"] is None
+    readme = (done.out / "README.md").read_text()
+    assert "gitramp test --kit ." in readme and "ramp-test --submission starting_kit`" not in \
+        readme.split("## The original README")[1]
+
+    kit = load_kit(done.out)
+    ds = load_data(kit)
+    assert ds.y_train.dtype.kind == "i"  # y keeps the data's dtype, as RAMP passes it
+    assert "id" not in ds.X_train.columns
+    folds = make_folds(kit, ds.X_train, ds.y_train)
+    from sklearn.model_selection import StratifiedShuffleSplit
+
+    ramp = list(StratifiedShuffleSplit(n_splits=4, test_size=0.25, random_state=3)
+                .split(ds.X_train.to_numpy(), ds.y_train))
+    for (a, b), (c, d) in zip(folds, ramp, strict=True):  # int labels: RAMP's folds
+        assert np.array_equal(a, c) and np.array_equal(b, d)
+
+
+def test_hooks_and_custom_score_class_stay_in_problem_py(tmp_path):
+    done = import_ramp(KITS / "binary_words", tmp_path / "kit")
+    text = (done.out / "problem.py").read_text()
+    assert "rampwf" not in text and "rw." not in text
+    assert "class MeanTrueProba(RampScoreBase)" in text
+    assert "def get_cv" in text and "def get_train_data" not in text
+    assert "cv" not in done.spec  # the hook decides
+    assert done.spec["prediction"] == {"type": "binary", "labels": ["no", "yes"]}
+    kit = load_kit(done.out)
+    assert kit.scores[-1].type == "mean_true_proba"
+
+    regression = import_ramp(KITS / "regression", tmp_path / "reg")
+    assert regression.hooks == ["get_test_data", "get_train_data"]
+    assert regression.spec["cv"]["type"] == "ShuffleSplit"
+
+
+def test_external_data_is_an_extra_file_of_the_estimator_workflow(tmp_path):
+    done = import_ramp(KITS / "estimator_external", tmp_path / "kit")
+    assert done.spec["workflow"] == "estimator"
+    assert done.spec["extra_files"] == ["external_data.csv"]
+
+
+def test_a_cv_key_and_get_cv_together_are_an_error(tmp_path):
+    done = import_ramp(KITS / "binary_words", tmp_path / "kit")
+    spec_file = done.out / "challenge.yml"
+    spec = yaml.safe_load(spec_file.read_text())
+    spec["cv"] = {"type": "KFold", "n_splits": 2}
+    spec_file.write_text(yaml.safe_dump(spec))
+    kit = load_kit(done.out)
+    ds = load_data(kit)
+    with pytest.raises(KitError, match="key 'cv' and get_cv"):
+        make_folds(kit, ds.X_train, ds.y_train)
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (("rw.workflows.Classifier()", "rw.workflows.ObjectDetector()"),
+     "workflow ObjectDetector has no gitramp counterpart"),
+    (("rw.prediction_types.make_multiclass(\n    label_names=_prediction_label_names)",
+      "rw.prediction_types.make_detection()"),
+     "prediction type make_detection has no gitramp counterpart"),
+    (("rw.score_types.Accuracy(name='acc', precision=3)",
+      "rw.score_types.ClusteringEfficiency()"),
+     "score type ClusteringEfficiency does not apply"),
+    (("def _read_data(path, f_name):", "def _read_data(path, f_name):\n    rw.utils.x()"),
+     "uses rampwf"),
+])
+def test_what_cannot_be_converted_is_refused_with_the_reason(tmp_path, edit, message):
+    src = _copy(tmp_path, "many_classes")
+    problem = src / "problem.py"
+    old, new = edit
+    assert old in problem.read_text()
+    problem.write_text(problem.read_text().replace(old, new))
+    if "rw.utils" in new:  # make the loaders a hook so the helper is kept
+        problem.write_text(problem.read_text().replace("'id'], axis=1)", "'id'], axis=1).copy()"
+                                                       ).replace("X_df.values", "X_df.abs()"))
+    with pytest.raises(RampImportError, match=message):
+        import_ramp(src, tmp_path / "kit")
+
+
+def test_the_command(tmp_path, capsys):
+    assert main(["import-ramp", str(KITS / "fe_regression"), "--out", str(tmp_path / "k")]) == 0
+    out = capsys.readouterr().out
+    assert "feature_extractor_regressor" in out and "next: gitramp test" in out
+    assert main(["import-ramp", str(KITS / "fe_regression"), "--out", str(tmp_path / "k")]) == 2
+    assert "not empty" in capsys.readouterr().err
