@@ -17,6 +17,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scorer.result import INGEST_STAGES
+from scorer.untrusted import (
+    FILE_CHARS,
+    MESSAGE_CHARS,
+    TRACEBACK_CHARS,
+    clean_identifier,
+    clean_int,
+    clean_text,
+)
+
 OUTPUT_ALLOWLIST = re.compile(r"^(fold_\d{1,3}_(train|test)\.npy|fold_\d{1,3}\.json|error\.json)$")
 MAX_JSON_BYTES = 64_000
 PROBA_TOLERANCE = 1e-4
@@ -38,18 +48,27 @@ class FoldOutput:
 
 
 def parse_error(files: dict[str, bytes]) -> dict | None:
-    """The submission's own account of its failure (error.json), if readable."""
+    """The submission's own account of its failure (error.json), if readable.
+
+    The file is written inside the submission's process, so every field is the
+    submission's word: the stage must be one the ingestion names (else None), the line
+    a number, and the texts are cleaned and bounded (scorer.untrusted) before anything
+    quotes them."""
     raw = files.get("error.json")
     if raw is None or len(raw) > MAX_JSON_BYTES:
         return None
     try:
         d = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(d, dict):
         return None
-    return {k: d.get(k) if isinstance(d.get(k), str | int | type(None)) else str(d.get(k))
-            for k in ("stage", "file", "line", "message", "traceback")}
+    return {"stage": clean_identifier(d.get("stage"), INGEST_STAGES),
+            "file": clean_text(d.get("file"), FILE_CHARS) or None,
+            "line": clean_int(d.get("line")),
+            "message": clean_text(d.get("message"), MESSAGE_CHARS) or None,
+            "traceback": clean_text(d.get("traceback"), TRACEBACK_CHARS, lines=True,
+                                    tail=True) or None}
 
 
 def parse_outputs(files: dict[str, bytes], n_folds: int, n_train: int, n_test: int,

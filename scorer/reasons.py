@@ -1,9 +1,15 @@
-"""One paragraph per failure, written for the participant: what happened, what to do."""
+"""One paragraph per failure, written for the participant: what happened, what to do.
+
+A reason is one line. What in it came from the submission (its error message, a file
+name, what its predictions looked like) is cleaned and bounded by
+`scorer.untrusted.clean_text`: at most MESSAGE_CHARS + FILE_CHARS characters of a
+reason are the submission's own."""
 
 from __future__ import annotations
 
 from scorer.backends.base import IngestOutcome
 from scorer.task import Limits
+from scorer.untrusted import FILE_CHARS, MESSAGE_CHARS, clean_text
 
 STAGE_WORDS = {"load": "importing its files", "fit": "training (fit)",
                "predict": "predicting", "validate": "checking its predictions"}
@@ -26,17 +32,24 @@ def explain(outcome: IngestOutcome, error: dict | None, limits: Limits) -> str:
                 "less.")
     if status == "invalid_output":
         return invalid_output(outcome.message or "unreadable predictions")
-    if error and error.get("stage"):
-        where = f" in {error['file']}, line {error['line']}" if error.get("file") else ""
-        return (f"The submission failed while {STAGE_WORDS.get(error['stage'], error['stage'])}"
-                f"{where}: {error.get('message')}. Run `gitramp test` on it locally to see the "
-                "whole traceback, fix it and submit again.")
-    detail = f" ({outcome.message})" if outcome.message else ""
+    stage = (error or {}).get("stage")
+    if stage in STAGE_WORDS:
+        # error.json is the submission's word: parse_error cleaned and bounded it, and
+        # it is cleaned again here in case a caller did not use parse_error.
+        file = clean_text(error.get("file"), FILE_CHARS)
+        line = error.get("line") if isinstance(error.get("line"), int) else None
+        where = f" in {file}" + (f", line {line}" if line is not None else "") if file else ""
+        message = clean_text(error.get("message"), MESSAGE_CHARS) or "no message"
+        return (f"The submission failed while {STAGE_WORDS[stage]}{where}: {message}. Run "
+                "`gitramp test` on it locally to see the whole traceback, fix it and submit "
+                "again.")
+    detail = f" ({clean_text(outcome.message, MESSAGE_CHARS)})" if outcome.message else ""
     return (f"The submission's process stopped before writing its predictions{detail}. "
             "Look at the log below; run `gitramp test` locally to reproduce it.")
 
 
 def invalid_output(detail: str) -> str:
+    detail = clean_text(detail, MESSAGE_CHARS)
     return (f"The submission's predictions could not be used: {detail}. Check what "
             "predict/predict_proba returns: one row per input row, numbers only, and for "
             "classification one probability per class, each row summing to 1.")

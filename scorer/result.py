@@ -2,9 +2,15 @@
 
 A `Result` holds everything the scorer measured (statuses, per-fold scores and
 times, bagged scores) plus the metadata the ledger adds (who, which commit,
-where it ran). Test-set scores are *private*: `public_dict()` drops them and
-`private_dict()` keeps only them, so the public ledger and the private ledger
-are two projections of one object.
+where it ran). What was computed on hidden data row by row, or printed by a run on
+it, is *private*: `public_dict()` drops the test-set scores and the log tail, and
+`private_dict()` keeps only them (with the record's identity), so the public ledger
+and the private ledger are two projections of one object.
+
+Texts a submission may have written (the reason quoting its message or file names,
+the log tail) are cleaned and bounded by `scorer.untrusted.clean_text` whenever a
+result is serialised or loaded, and a stage is a short identifier or nothing, so no
+record can hold text its YAML loader refuses or a renderer misreads.
 """
 
 from __future__ import annotations
@@ -14,6 +20,14 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import yaml
+
+from scorer.untrusted import (
+    LOG_CHARS,
+    NAME_CHARS,
+    REASON_CHARS,
+    clean_identifier,
+    clean_text,
+)
 
 SCHEMA_VERSION = 1
 
@@ -29,6 +43,14 @@ STATUSES = (SCORED, ERROR, TIMEOUT, OOM, OUTPUT_LIMIT, INVALID_OUTPUT, REJECTED)
 
 SPLITS = ("train", "valid", "test")
 PRIVATE_SPLITS = ("test",)
+# Fields only the private record holds: a run's log may print hidden rows.
+PRIVATE_FIELDS = ("log_tail",)
+
+# Stages of a failed run, the scorer's fixed vocabulary: the ingestion's own (which a
+# submission's error.json may name, and nothing else) and the scorer's check of the
+# predictions. A rejection's stage is the validation rule that refused it.
+INGEST_STAGES = ("load", "fit", "predict")
+SCORER_STAGES = (*INGEST_STAGES, "validate")
 
 
 class ResultFormatError(ValueError):
@@ -97,7 +119,7 @@ class Result:
 
     # ----------------------------------------------------------- serialisation
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = _cleaned(asdict(self))
         d["folds"] = [
             {"scores": f.scores, "fit_time": f.fit_time, "predict_time": f.predict_time}
             for f in self.folds
@@ -110,14 +132,19 @@ class Result:
         return _ordered(d)
 
     def public_dict(self) -> dict[str, Any]:
-        """Everything but the private (test) scores: what the public ledger may hold."""
-        return _drop_splits(self.to_dict(), PRIVATE_SPLITS)
+        """Everything but the private (test) scores and the log tail: what the public
+        ledger may hold."""
+        d = _drop_splits(self.to_dict(), PRIVATE_SPLITS)
+        for key in PRIVATE_FIELDS:
+            d.pop(key, None)
+        return d
 
     def private_dict(self) -> dict[str, Any]:
-        """Only the identity and the private (test) scores: the private ledger's record."""
+        """Only the identity, the private (test) scores and the log tail: the private
+        ledger's record."""
         full = self.to_dict()
         keep = {"schema", "challenge", "submission", "team", "commit", "tree",
-                "scoring_hash", "status", "score_names"}
+                "scoring_hash", "status", "score_names", *PRIVATE_FIELDS}
         out = {k: full[k] for k in full if k in keep}
         out["folds"] = [{"scores": {s: f["scores"][s] for s in PRIVATE_SPLITS if s in f["scores"]}}
                         for f in full.get("folds", [])]
@@ -149,6 +176,7 @@ class Result:
         if kwargs["status"] not in STATUSES:
             raise ResultFormatError(
                 f"status {kwargs['status']!r} is not one of {', '.join(STATUSES)}")
+        kwargs.update(_cleaned({k: kwargs[k] for k in (*_TEXTS, "stage") if k in kwargs}))
         kwargs["folds"] = [FoldScores(**f) if "fit_time" in f else
                            FoldScores(scores=f["scores"], fit_time=0.0, predict_time=0.0)
                            for f in d.get("folds", [])]
@@ -159,12 +187,34 @@ class Result:
         return cls.from_dict(yaml.safe_load(text))
 
     def merge_private(self, private: dict[str, Any]) -> Result:
-        """A copy with the private record's test scores put back (after reveal)."""
+        """A copy with the private record's test scores put back (after reveal); its log
+        tail stays private."""
         out = Result.from_dict(self.to_dict())
         for fold, pf in zip(out.folds, private.get("folds", []), strict=False):
             fold.scores.update(pf.get("scores", {}))
         out.bagged.update(private.get("bagged", {}))
         return out
+
+
+# Text fields and how each is cleaned: (limit, keeps lines, keeps the end).
+_TEXTS = {"reason": (REASON_CHARS, False, False), "log_tail": (LOG_CHARS, True, True),
+          "challenge": (NAME_CHARS, False, False), "submission": (NAME_CHARS, False, False),
+          "team": (NAME_CHARS, False, False), "runner": (NAME_CHARS, False, False),
+          "phase": (NAME_CHARS, False, False)}
+
+
+def _cleaned(d: dict[str, Any]) -> dict[str, Any]:
+    """`d` with every text field cleaned and bounded, and `stage` an identifier or None.
+    A field of the wrong type becomes text (or None when it was None)."""
+    out = dict(d)
+    for key, (limit, lines, tail) in _TEXTS.items():
+        if key in out and out[key] is not None:
+            out[key] = clean_text(out[key], limit, lines=lines, tail=tail)
+    if "stage" in out:
+        out["stage"] = clean_identifier(out["stage"])
+    if "reason" in out and out["reason"] == "":
+        out["reason"] = None
+    return out
 
 
 def _mean(values: list[float]) -> float:

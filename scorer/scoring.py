@@ -24,10 +24,11 @@ from scorer.cv import make_folds
 from scorer.data import Dataset, label_codes, load_data, subsample
 from scorer.inputs import write_inputs
 from scorer.outputs import FoldOutput, InvalidOutput, parse_error, parse_outputs
-from scorer.result import INVALID_OUTPUT, SCORED, FoldScores, Result
+from scorer.result import INGEST_STAGES, INVALID_OUTPUT, SCORED, FoldScores, Result
 from scorer.score_types import BoundScore, bind_scores, combinable
 from scorer.score_types import preload as preload_metrics
 from scorer.task import Task
+from scorer.untrusted import clean_text
 
 QUICK_FOLDS = 2
 LOG_TAIL_CHARS = 4000
@@ -146,7 +147,9 @@ def _all(scores: list[BoundScore], y_true: np.ndarray, y_pred: np.ndarray) -> di
 
 def _failed(base: Result, outcome: IngestOutcome, error: dict | None, kit: Task) -> Result:
     base.status = outcome.status
-    base.stage = (error or {}).get("stage")
+    # only a stage of the scorer's vocabulary: error.json is the submission's word
+    stage = (error or {}).get("stage")
+    base.stage = stage if stage in INGEST_STAGES else None
     base.reason = reasons.explain(outcome, error, kit.limits)
     tail = outcome.log
     if error and error.get("traceback"):
@@ -156,6 +159,9 @@ def _failed(base: Result, outcome: IngestOutcome, error: dict | None, kit: Task)
 
 
 def _tail(text: str, truncated: bool = False) -> str:
+    """The end of a run's log, cleaned (scorer.untrusted) and bounded: it is the
+    submission's output. It goes to the private record only (Result.public_dict)."""
+    text = clean_text(text, 4 * LOG_TAIL_CHARS, lines=True, tail=True)
     # Progress markers say nothing to a participant; a section left empty goes too.
     text = re.sub(r"(?m)^ingest: fold \d+ done\n?", "", text)
     text = re.sub(r"(?m)^--- worker_\d+ ---\n(?=\s*(--- worker_|\Z))", "", text).strip()
