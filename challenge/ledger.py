@@ -59,7 +59,7 @@ __all__ = [
     "record_path", "record_stem", "rejection_path", "state_path", "version_label",
     # reading
     "FolderLedger", "Ledger", "LedgerError", "RecordFile", "Visibility", "open_ledger",
-    "parse_record", "record_from",
+    "dump_record", "parse_record", "record_from",
     # writing
     "SIDE_REFS", "ClaimConflict", "dump_yaml", "is_final", "load_yaml", "put_path",
 ]
@@ -221,11 +221,39 @@ def load_yaml(data: bytes):
     return yaml.load(data, Loader=_Loader)  # noqa: S506 - a safe loader
 
 
+def dump_record(data: dict, where: str) -> bytes:
+    """`data` as a record's YAML, once it reloads with the ledger's own loader to the
+    same data; else LedgerError, and nothing is written. Records hold text a submission
+    chose (cleaned by the scorer): this is the check that no record is ever committed
+    that a reader would refuse or read differently."""
+    blob = dump_yaml(data)
+    try:
+        again = parse_record(blob, where)
+    except LedgerError as e:
+        raise LedgerError(f"{where}: refusing to write a record that does not read back: "
+                          f"{e}") from None
+    if not _same(again, _plain(data)):
+        raise LedgerError(f"{where}: refusing to write a record that reads back as other "
+                          "data than was written")
+    return blob
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal as plain data, NaN equal to NaN (a score may be NaN)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
+        return True
+    return type(a) is type(b) and a == b
+
+
 def parse_record(data: bytes, where: str) -> Any:
     """A ledger file's YAML as plain data (an unquoted timestamp becomes its ISO text)."""
     try:
         return _plain(load_yaml(data))
-    except yaml.YAMLError as e:
+    except (yaml.YAMLError, RecursionError, UnicodeError, ValueError) as e:
         raise LedgerError(f"{where}: not valid YAML ({e}); the ledger is written by runners "
                           "only, restore this file from git history") from None
 
@@ -234,7 +262,7 @@ def record_from(raw: Any, where: str) -> Result:
     """A parsed ledger record as a `Result`, or an error naming the file."""
     try:
         return Result.from_dict(raw)
-    except (ResultFormatError, TypeError, KeyError) as e:
+    except (ResultFormatError, TypeError, KeyError, ValueError, AttributeError) as e:
         raise LedgerError(f"{where}: not a ledger record ({e}); the ledger is written by "
                           "runners only, restore this file from git history") from None
 
@@ -279,6 +307,7 @@ class Ledger:
             pygit2.init_repository(str(self.path), initial_head="main")
         self._local = threading.local()
         self._remote_lock = threading.Lock()
+        self.skipped: dict[str, str] = {}  # records() could not read these: {path: why}
         self.branch = branch or gitrepo.default_branch(self.repo)
 
     @property
@@ -308,9 +337,18 @@ class Ledger:
         return parse_record(data, path) if data is not None else None
 
     def records(self, challenge: str | None = None) -> list[Result]:
+        """Every public record (of `challenge`), rejections included. A file that does
+        not read as a record (not YAML its loader accepts, not a result) is skipped and
+        noted in `skipped` ({path: why}) for the caller to report: one bad file never
+        stops the rest of the ledger from being read."""
         repo = self.repo
-        return [record_from(parse_record(repo[oid].data, path), path)
-                for path, oid in self.entries(challenge).items()]
+        out = []
+        for path, oid in self.entries(challenge).items():
+            try:
+                out.append(record_from(parse_record(repo[oid].data, path), path))
+            except LedgerError as e:
+                self.skipped[path] = str(e)
+        return out
 
     def state(self, challenge: str) -> Visibility:
         path = state_path(challenge)
@@ -388,7 +426,7 @@ class Ledger:
         path = key.rejection_path(result.team or "") if rejected else key.path()
         data = result.private_dict() if private else result.public_dict()
         verb = "private scores of" if private else "result of"
-        files: dict[str, bytes | None] = {path: dump_yaml(data)}
+        files: dict[str, bytes | None] = {path: dump_record(data, path)}
         if not rejected and not private:
             files[key.rejection_path(result.team or "")] = None
         message = (f"ledger: {verb} {key.challenge}/{key.name} by {result.team} "

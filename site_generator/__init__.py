@@ -5,7 +5,7 @@
 
 What the site uses of `challenge`, and nothing beyond it:
 - `challenge.ledger`, its public reading API (`__all__`): `open_ledger`, `Ledger`,
-  `FolderLedger`, `RecordFile`, `parse_record`, `record_from`, `Visibility`,
+  `FolderLedger`, `RecordFile`, `parse_record`, `record_from`, `LedgerError`, `Visibility`,
   `version_label`; the ledger's layout is never spelt out here;
 - `challenge.ranking`: the leaderboard rule (`board`, `team_best`, `value`, ...);
 - `challenge.kit` (`load_kit`, `Kit`, `Phase`, `SPEC_FILE`) and `challenge.hub.kit_dirs`

@@ -64,6 +64,7 @@ class BuildSummary:
     files_removed: int
     seconds: float
     timings: dict[str, float] = field(default_factory=dict)  # read, pages (submission), ...
+    skipped: list[str] = field(default_factory=list)  # "<file>: <why>" of records left out
 
     def __str__(self) -> str:
         return (f"site: {len(self.challenges)} challenge(s), {self.submissions} submission(s) "
@@ -112,7 +113,7 @@ def _build(repo_path: str | Path, out_dir: str | Path, now: datetime | None,
                         sum(len(c.entries) for c in repo.challenges), builder.rendered,
                         builder.kept, stats.written, stats.unchanged, stats.removed, total,
                         {"read": read, "submission_pages": builder.page_seconds,
-                         "other": total - read - builder.page_seconds})
+                         "other": total - read - builder.page_seconds}, repo.skipped)
 
 
 # ---------------------------------------------------------------------------- views

@@ -29,6 +29,7 @@ from challenge.kit import SPEC_FILE, Kit, Phase, load_kit
 from challenge.ledger import (
     FolderLedger,
     Ledger,
+    LedgerError,
     RecordFile,
     Visibility,
     open_ledger,
@@ -111,6 +112,7 @@ class Challenge:
 class Repository:
     path: Path
     challenges: list[Challenge]
+    skipped: list[str] = field(default_factory=list)  # "<file>: <why>" of unreadable records
 
 
 # ------------------------------------------------------------------------------ reading
@@ -192,13 +194,15 @@ def read_repository(path: str | Path, cache: RecordCache | None = None) -> Repos
                              f"kits/*/{SPEC_FILE}); pass --repo with a challenge repository")
     cache = cache or RecordCache(None)
     source = open_ledger(repo)
-    out = Repository(repo, [read_challenge(repo, k, source, cache) for k in kits])
+    skipped: list[str] = []
+    out = Repository(repo, [read_challenge(repo, k, source, cache, skipped) for k in kits],
+                     skipped)
     cache.save()
     return out
 
 
 def read_challenge(repo: Path, kit_path: Path, source: Ledger | FolderLedger,
-                   cache: RecordCache) -> Challenge:
+                   cache: RecordCache, skipped: list[str] | None = None) -> Challenge:
     kit = load_kit(kit_path)
     state = source.state(kit.name)
     readme = kit_path / "README.md"
@@ -212,7 +216,7 @@ def read_challenge(repo: Path, kit_path: Path, source: Ledger | FolderLedger,
         scores=score_columns(kit),
         phases=kit.phases,
         state=state,
-        entries=read_ledger(source, kit.name, state, cache),
+        entries=read_ledger(source, kit.name, state, cache, skipped),
     )
 
 
@@ -222,27 +226,36 @@ def score_columns(kit: Kit) -> list[ScoreColumn]:
 
 
 def read_ledger(source: Ledger | FolderLedger, challenge: str, state: Visibility,
-                cache: RecordCache) -> list[Entry]:
+                cache: RecordCache, skipped: list[str] | None = None) -> list[Entry]:
     """Every public record of the challenge, oldest first.
 
-    Private records are looked at only when the state says they are revealed."""
+    Private records are looked at only when the state says they are revealed. A record
+    that does not read (or whose revealed private part does not) is left out and told
+    in `skipped` as "<file>: <why>": one bad file never stops the site."""
     entries = []
     for file in source.record_files(challenge):
-        raw, digest = cache.load(file)
-        result = withhold_private(record_from(raw, file.where))
-        if state.revealed:
-            private = source.private_file(challenge, file.name, file.stem)
-            if private is not None:
-                praw, pdigest = cache.load(private)
-                digest += pdigest
-                result = result.merge_private(praw or {})
+        try:
+            raw, digest = cache.load(file)
+            result = withhold_private(record_from(raw, file.where))
+            if state.revealed:
+                private = source.private_file(challenge, file.name, file.stem)
+                if private is not None:
+                    praw, pdigest = cache.load(private)
+                    digest += pdigest
+                    result = result.merge_private(praw if isinstance(praw, dict) else {})
+        except (LedgerError, TypeError, ValueError, AttributeError) as e:
+            if skipped is not None:
+                skipped.append(str(e) if file.where in str(e) else f"{file.where}: {e}")
+            continue
         entries.append(Entry(challenge, file.name, file.stem, result, digest))
     entries.sort(key=lambda e: (e.submitted_at, e.name, e.stem))
     return entries
 
 
 def withhold_private(result: Result) -> Result:
-    """Drop test-set scores a public record should not hold, whatever wrote it."""
+    """Drop what a public record should not hold, whatever wrote it: test-set scores,
+    and the log of a run (on hidden data, it may print hidden rows)."""
+    result.log_tail = ""
     for fold in result.folds:
         for split in PRIVATE_SPLITS:
             fold.scores.pop(split, None)

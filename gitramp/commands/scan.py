@@ -44,8 +44,12 @@ def run(args: argparse.Namespace) -> int:
         print("nothing new to score", file=sys.stderr)
     if args.json:
         print_json([o.to_dict() for o in outcomes])
+    ledger = Ledger(args.repo)
+    ledger.records()
+    for where, why in ledger.skipped.items():  # left out, never fatal: see Ledger.records
+        print(f"warning: ledger record skipped: {where}: {why}", file=sys.stderr)
     if args.push:
-        Ledger(args.repo).push(args.push)
+        ledger.push(args.push)
     return 0 if all(o.status in (SCORED, "skipped") for o in outcomes) else 1
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from site_generator import build
@@ -21,5 +22,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    print(build(args.repo, args.out))
+    summary = build(args.repo, args.out)
+    for line in summary.skipped:
+        print(f"warning: ledger record left out of the site: {line}", file=sys.stderr)
+    print(summary)
     return 0

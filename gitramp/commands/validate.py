@@ -5,6 +5,7 @@ Exit 0 when valid, 1 with one reason per broken rule."""
 from __future__ import annotations
 
 import argparse
+import sys
 
 from challenge import repo as gitrepo
 from challenge import submission as subs
@@ -39,9 +40,12 @@ def run(args: argparse.Namespace) -> int:
     if team is None and args.author is None and parsed:
         team = parsed[0]
     ledger = Ledger(args.repo)
+    records = ledger.records()
+    for where, why in ledger.skipped.items():  # left out, never fatal: see Ledger.records
+        print(f"warning: ledger record skipped: {where}: {why}", file=sys.stderr)
     head = ledger.head()
     v = validate_refs(repo, base=args.base, head=args.head, team=team, author=args.author,
-                      pr=args.pr, records=ledger.records(), now=args.now or utcnow(),
+                      pr=args.pr, records=records, now=args.now or utcnow(),
                       claims=read_all(ledger.repo, head.tree if head else None))
     if args.json:
         print_json(v.to_dict())
