@@ -41,6 +41,7 @@ from challenge.phases import phase_at
 from challenge.quota import attempt_times, quota_left
 from challenge.repo import FileEntry, KitLocation
 from scorer.result import REJECTED, Result
+from scorer.untrusted import REASON_CHARS, clean_text
 from scorer.workflows import elements
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
@@ -51,6 +52,11 @@ FILE_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
 class Reason:
     rule: str
     message: str
+
+    def __post_init__(self) -> None:
+        # a reason quotes names the submission chose: one clean, bounded line wherever
+        # it is printed (a job log reads a line starting with "::" as a command)
+        object.__setattr__(self, "message", clean_text(self.message, REASON_CHARS))
 
     def __str__(self) -> str:
         return f"{self.rule}: {self.message}"

@@ -2,10 +2,16 @@
 
 It shows the status, the public scores (ranking score first, each with its precision),
 the rank on the public leaderboard (given by the caller, from `challenge.ranking.rank_of`:
-the site's rule), times, the reason and log tail of a failure, the
-quota left and a link to the submission's page. The first thing `render` does is to
-project the result onto `Result.public_dict()`: a private (test) score cannot reach a
-comment, whatever the caller passes.
+the site's rule), times, the one-line reason of a failure, the quota left and a link to
+the submission's page. The first thing `render` does is to project the result onto
+`Result.public_dict()`: a private (test) score, or the log of a run on hidden data,
+cannot reach a comment, whatever the caller passes.
+
+Every text that is not gitramp's own (the reason quotes the submission's message and
+file names; names, runner, phase and stage come from records) goes through `inline`:
+cleaned and bounded to one line (`scorer.untrusted.clean_text`), then made inert in
+Markdown: HTML and Markdown punctuation escaped, mentions, references and autolinks
+broken. It renders as the text it is: never a heading, table, link, image or mention.
 """
 
 from __future__ import annotations
@@ -14,11 +20,13 @@ import math
 import re
 
 from challenge.forge.base import COMMENT_MARKER
-from scorer.result import SCORED, Result
+from scorer.result import SCORED, STATUSES, Result
+from scorer.untrusted import NAME_CHARS, REASON_CHARS, clean_identifier, clean_text
 
 ICONS = {SCORED: "✅", "rejected": "🚫", "timeout": "⏱️", "oom": "💥"}
-LOG_LINES = 40
-LOG_CHARS = 4000
+LOG_HINT = ("The log of a run on the hidden data stays with the organizers. Run "
+            "`gitramp test` on your submission (or open this pull request's public run) "
+            "for its whole log and traceback.")
 
 
 def public_only(result: Result) -> Result:
@@ -40,14 +48,16 @@ def render(result: Result, *, rank: tuple[int, int] | None = None,
     """Markdown of gitramp's comment; `quota_left` is a phrase such as
     "2 submissions left today (closed phase)"."""
     r = public_only(result)
-    icon = ICONS.get(r.status, "❌")
+    status = r.status if r.status in STATUSES else "error"
+    icon = ICONS.get(status, "❌")
     lines = [COMMENT_MARKER,
-             f"### {icon} gitramp: `{r.challenge}/{r.submission}` — **{r.status}**", ""]
-    if r.status == SCORED:
+             f"### {icon} gitramp: {inline(f'{r.challenge}/{r.submission}')} — **{status}**",
+             ""]
+    if status == SCORED:
         lines += _scores(r)
         if rank is not None:
-            lines += ["", f"Rank **{rank[0]}** of {rank[1]} on the public leaderboard "
-                      "(bagged validation score)."]
+            lines += ["", f"Rank **{int(rank[0])}** of {int(rank[1])} on the public "
+                      "leaderboard (bagged validation score)."]
         if r.folds:
             lines += ["", f"Times over {len(r.folds)} folds: fit {seconds(r.fit_time)}, "
                       f"predict {seconds(r.predict_time)}."]
@@ -55,15 +65,15 @@ def render(result: Result, *, rank: tuple[int, int] | None = None,
     else:
         lines += _failure(r)
     if quota_left:
-        lines += ["", f"Quota: {_escape(quota_left)}."]
+        lines += ["", f"Quota: {inline(quota_left)}."]
     if url:
         lines += ["", f"[Submission page]({url})"]
-    meta = [f"commit `{r.commit[:10]}`" if r.commit else None,
-            f"tree `{r.tree[:10]}`" if r.tree else None,
-            f"phase {r.phase}" if r.phase else None,
-            f"runner {_escape(r.runner)}" if r.runner else None,
-            f"image `{r.image[:19]}`" if r.image else None,
-            f"scored {r.scored_at}" if r.scored_at else None]
+    meta = [f"commit {inline(r.commit[:10])}" if r.commit else None,
+            f"tree {inline(r.tree[:10])}" if r.tree else None,
+            f"phase {inline(r.phase)}" if r.phase else None,
+            f"runner {inline(r.runner)}" if r.runner else None,
+            f"image {inline(r.image[:19])}" if r.image else None,
+            f"scored {inline(r.scored_at)}" if r.scored_at else None]
     meta = [m for m in meta if m]
     if meta:
         lines += ["", "<sub>" + " · ".join(meta) + "</sub>"]
@@ -78,8 +88,10 @@ def _scores(r: Result) -> list[str]:
            "|---|---:|---:|---:|"]
     for i, name in enumerate(names):
         p = r.precision.get(name, 3)
+        p = p if isinstance(p, int) and 0 <= p <= 12 else 3
         arrow = "↓" if r.lower_is_better.get(name) else "↑"
-        label = f"**{name}** {arrow} (ranks)" if i == 0 else f"{name} {arrow}"
+        shown = inline(name, NAME_CHARS)
+        label = f"**{shown}** {arrow} (ranks)" if i == 0 else f"{shown} {arrow}"
         mean = fmt(valid_mean.get(name), p)
         std = fmt(valid_std.get(name), p)
         out.append(f"| {label} | {fmt(r.bagged.get('valid', {}).get(name), p)} | "
@@ -88,24 +100,28 @@ def _scores(r: Result) -> list[str]:
 
 
 def _failure(r: Result) -> list[str]:
-    out = [f"- **Why:** {_escape(r.reason or 'no reason was recorded; ask the organizers')}"]
-    if r.stage:
-        out.append(f"- **Stage:** {_escape(r.stage)}")
-    tail = _tail(r.log_tail)
-    if tail:
-        fence = "`" * max(3, 1 + max((len(m) for m in re.findall(r"`+", tail)), default=0))
-        out += ["", "<details><summary>Log tail</summary>", "", f"{fence}text", tail, fence,
-                "", "</details>"]
+    out = [f"- **Why:** {inline(r.reason or 'no reason was recorded; ask the organizers')}"]
+    stage = clean_identifier(r.stage)
+    if stage:
+        out.append(f"- **Stage:** {stage}")
+    out += ["", LOG_HINT]
     return out
 
 
-def _tail(log: str) -> str:
-    lines = (log or "").rstrip().splitlines()[-LOG_LINES:]
-    text = "\n".join(lines)
-    return text[-LOG_CHARS:]
+# Markdown and HTML that could turn text into markup: escaped with a backslash (ASCII
+# punctuation) or as an HTML entity.
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
+_MARKDOWN = re.compile(r"([\\`*_\[\]()#|!~{}])")
+_AUTOLINK = re.compile(r"(?i)(://|www\.)")
 
 
-def _escape(text: str) -> str:
-    """Text from a submission (a reason quoting file names): no HTML, no mentions."""
-    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace("@", "@\u200b"))
+def inline(text: object, limit: int = REASON_CHARS) -> str:
+    """Text from elsewhere as inert Markdown on one line: cleaned and bounded, HTML and
+    Markdown punctuation escaped, @mentions, #references and autolinks broken (a
+    zero-width space after @ and inside :// and www.)."""
+    out = clean_text(text, limit)
+    out = "".join(_ENTITIES.get(ch, ch) for ch in out)
+    out = _MARKDOWN.sub(r"\\\1", out)
+    out = _AUTOLINK.sub(lambda m: m.group(1)[0] + "\u200b" + m.group(1)[1:], out)
+    return out.replace("@", "@\u200b")
+

@@ -27,6 +27,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 from challenge import repo as gitrepo
@@ -34,7 +35,8 @@ from challenge.errors import GitrampError
 from challenge.ledger import Ledger
 from challenge.phases import phase_at, utcnow
 from challenge.quota import attempt_times, quota_left
-from scorer.result import REJECTED, SCORED, Result
+from scorer.result import ERROR, REJECTED, SCORED, Result, ResultFormatError
+from scorer.untrusted import NAME_CHARS, REASON_CHARS, clean_identifier, clean_text
 
 SHA_RE = re.compile(r"[0-9a-f]{40}")
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")  # kits, submissions, teams
@@ -45,6 +47,7 @@ ARTIFACT = "gitramp-submission"
 MIB = 1 << 20
 DEFAULT_MAX_BUNDLE = 32 * MIB  # GITRAMP_MAX_BUNDLE_BYTES; the artifact: this + 1 MiB
 PR_JSON_MAX = 64 << 10
+STATUS_CHARS = 140  # GitHub's limit on a commit status description
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -500,6 +503,8 @@ def _report(args) -> int:
         state = "failure"
         label = LABELS["rejected"] if result.status == REJECTED else LABELS["failed"]
         desc = f"{result.status}: {result.reason or ''}"
+    # a status is plain text of at most 140 characters; the reason quotes the submission
+    desc = clean_text(desc, STATUS_CHARS)
     forge.set_status(sha, state, desc, target_url=url)
     if getattr(forge, "app", False):  # a GitHub App login can also show a check run
         forge.create_check_run(sha, "gitramp/score", "success" if state == "success"
@@ -513,29 +518,54 @@ def _report(args) -> int:
 
 
 def _validation_result(verdict: dict):
-    sub = verdict.get("submission") or {}
-    reasons = verdict.get("reasons") or []
-    return Result(challenge=sub.get("challenge") or "?", submission=sub.get("name") or "?",
-                  status=REJECTED if not verdict.get("ok") else "scored",
-                  reason="; ".join(f"{r['rule']}: {r['message']}" for r in reasons) or None,
-                  stage=reasons[0]["rule"] if reasons else None, team=sub.get("team"),
-                  commit=sub.get("commit"), tree=sub.get("tree"))
+    """The rejection (or acceptance) a `gitramp validate --json` verdict tells, read as
+    data: it crossed from the unprivileged job, so every field is type-checked and every
+    text cleaned (Result cleans them again when it is rendered)."""
+    sub = verdict.get("submission") if isinstance(verdict.get("submission"), dict) else {}
+    raw = verdict.get("reasons") if isinstance(verdict.get("reasons"), list) else []
+    reasons = [(clean_identifier(r.get("rule")) or "invalid",
+                clean_text(r.get("message"), REASON_CHARS))
+               for r in raw if isinstance(r, dict)]
+    if not reasons and verdict.get("ok") is not True:
+        reasons = [("invalid", "the submission was not accepted")]
+
+    def text(key: str) -> str | None:
+        return clean_text(sub.get(key), NAME_CHARS) or None
+
+    return Result(challenge=text("challenge") or "?", submission=text("name") or "?",
+                  status=REJECTED if reasons else SCORED,
+                  reason=clean_text("; ".join(f"{rule}: {msg}" for rule, msg in reasons),
+                                    REASON_CHARS) or None,
+                  stage=reasons[0][0] if reasons else None, team=text("team"),
+                  commit=text("commit"), tree=text("tree"))
 
 
 def _ledger_result(repo: Path, outcome: dict):
     ledger = Ledger(repo)
-    record = ledger.read(outcome["path"]) if outcome.get("path") else None
-    if record is None:
-        result = Result(challenge=outcome.get("challenge") or "?",
-                        submission=outcome.get("submission") or "?",
-                        status=outcome.get("status") if outcome.get("status") in (
-                            "rejected", "error") else "error",
-                        reason=outcome.get("reason") or outcome.get("message"),
-                        team=outcome.get("team"), commit=outcome.get("commit"),
-                        tree=outcome.get("tree"))
+    path = outcome.get("path") if isinstance(outcome.get("path"), str) else None
+    try:
+        record = ledger.read(path) if path else None
+        result = Result.from_dict(record) if record is not None else None
+    except (GitrampError, ResultFormatError, TypeError, KeyError) as e:
+        # a record that does not read back (written by an older gitramp) is reported,
+        # and the participant still gets the outcome
+        print(f"warning: {path}: {e}", file=sys.stderr)
+        result = None
+    if result is None:
+        status = outcome.get("status")
+        result = Result(challenge=clean_text(outcome.get("challenge"), NAME_CHARS) or "?",
+                        submission=clean_text(outcome.get("submission"), NAME_CHARS) or "?",
+                        status=status if status in (REJECTED, ERROR) else ERROR,
+                        reason=clean_text(outcome.get("reason") or outcome.get("message"),
+                                          REASON_CHARS) or None,
+                        team=clean_text(outcome.get("team"), NAME_CHARS) or None,
+                        commit=clean_text(outcome.get("commit"), NAME_CHARS) or None,
+                        tree=clean_text(outcome.get("tree"), NAME_CHARS) or None)
         return result, []
-    result = Result.from_dict(record)
-    return result, ledger.records(result.challenge)
+    records = ledger.records(result.challenge)
+    for where, why in ledger.skipped.items():
+        print(f"warning: ledger record skipped: {where}: {why}", file=sys.stderr)
+    return result, records
 
 
 def _page_url(site: str | None, outcome: dict, result) -> str | None:
