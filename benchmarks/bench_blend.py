@@ -97,8 +97,8 @@ def write_gitramp(problem: dict, where: Path) -> tuple[Path, Path, list[str]]:
         folds = [FoldPredictions(tr, va, train[va], test)
                  for (tr, va), (train, test) in zip(problem["folds"], problem["preds"][i],
                                                     strict=True)]
-        store.save(hub, key, folds, problem["y_train"], private_repo=private,
-                   y_test=problem["y_test"])
+        store.save(private, key, folds, problem["y_train"], y_test=problem["y_test"],
+                   public_repo=hub)
         keys.append(key)
     return hub, private, keys
 
@@ -112,8 +112,8 @@ def run_gitramp(hub: Path, private: Path, keys: list[str]) -> dict:
     BUILTIN["nll"].fn(np.array([0, 1]), np.eye(2))  # import scikit-learn before timing
 
     start = time.perf_counter()
-    stored = store.load_many(hub, keys, private_repo=private)
-    labels = store.load_labels(hub, keys[0], private_repo=private)
+    stored = store.load_many(private, keys)
+    labels = store.load_labels(private, keys[0])
     subs = [stored[k] for k in keys]
     folds = [FoldInputs(subs[0].valid_idx[f], np.stack([s.valid_preds[f] for s in subs]),
                         np.stack([s.test_preds[f] for s in subs]))

@@ -27,9 +27,12 @@ from challenge.errors import GitrampError
 from challenge.ledger import (
     LEDGER_ROOT,
     Ledger,
+    LedgerError,
     dump_yaml,
     load_yaml,
+    parse_record,
     put_path,
+    record_from,
     version_label,
 )
 from scorer.blend import FoldInputs, batch_score_for, blend
@@ -98,6 +101,8 @@ def _children_first(versions: set[str], up: Mapping[str, str]) -> list[str]:
 
 BLEND_FILE = "blend.yml"
 DECIMALS = 4
+NO_PRIVATE_LEDGER = ("its fold predictions are kept in the private ledger only (they are "
+                     "hidden data); blend where it is, with --private-ledger")
 
 
 @dataclass
@@ -143,7 +148,11 @@ def blend_challenges(repo: str | Path, challenges: Sequence[str] | None = None, 
                      max_members: int = 80, min_improvement: float = 0.0,
                      ) -> list[ChallengeCredit]:
     """Blend every kit of the repository (or those named) and, with `write`, record the
-    contributivities in the ledger (and the private blend summary in `private_repo`)."""
+    contributivities in the ledger (and the private blend summary in `private_repo`).
+
+    The fold predictions and labels are in the private ledger only: without
+    `private_repo` nothing can be blended, every version is reported as skipped, and
+    nothing is written (the credit recorded earlier stays)."""
     ledger = Ledger(repo)
     head = ledger.head()
     if head is None:
@@ -159,7 +168,7 @@ def blend_challenges(repo: str | Path, challenges: Sequence[str] | None = None, 
         kit = gitrepo.load_kit_at(ledger.repo, head, locs[name])
         credit = blend_challenge(ledger, kit, private_repo=private_repo,
                                  max_members=max_members, min_improvement=min_improvement)
-        if write:
+        if write and private_repo is not None:
             _record(ledger, credit, private_repo)
         out.append(credit)
     return out
@@ -172,21 +181,21 @@ def blend_challenge(ledger: Ledger, kit, *, private_repo: str | Path | None = No
     scoring_hash = kit.scoring_hash()
     credit = ChallengeCredit(kit.name, rank.name, rank.lower_is_better, rank.precision,
                              scoring_hash)
-    records = {path: load_yaml(ledger.repo[oid].data)
-               for path, oid in ledger.entries(kit.name).items()}
+    records = _readable_records(ledger, kit.name)
     current = sorted(
         ((p, r) for p, r in records.items() if r.get("status") == SCORED
          and str(r.get("scoring_hash") or "")[:8] == scoring_hash[:8]),
         key=lambda pr: (pr[1].get("submitted_at") or "", pr[1].get("scored_at") or "",
                         pr[1]["submission"], pr[1].get("tree") or ""))
     keys = {p: store.key_from_ledger_path(p) for p, _ in current}
-    stored = store.load_many(ledger.path, keys.values(), private_repo=private_repo)
+    # The fold predictions and labels are hidden data: only the private ledger has them.
+    stored = store.load_many(private_repo, keys.values()) if private_repo is not None else {}
 
     members, first = [], None
     for path, rec in current:
         version = version_label(rec["submission"], rec.get("tree") or "")
         s = stored.get(keys[path])
-        why = _unusable(s, first)
+        why = NO_PRIVATE_LEDGER if private_repo is None else _unusable(s, first)
         if why:
             credit.skipped[version] = why
             continue
@@ -195,7 +204,7 @@ def blend_challenge(ledger: Ledger, kit, *, private_repo: str | Path | None = No
 
     blend_pct: dict[str, float] = {}
     if members:
-        labels = store.load_labels(ledger.path, keys[members[0][0]], private_repo=private_repo)
+        labels = store.load_labels(private_repo, keys[members[0][0]])
     if members and labels is None:
         for _, rec, _ in members:
             credit.skipped[version_label(rec["submission"], rec.get("tree") or "")] = (
@@ -237,6 +246,21 @@ def blend_challenge(ledger: Ledger, kit, *, private_repo: str | Path | None = No
                                          round(hist, DECIMALS)))
     credit.rows.sort(key=lambda r: (-r.blend, -r.historical, r.version))
     return credit
+
+
+def _readable_records(ledger: Ledger, challenge: str) -> dict[str, dict]:
+    """{path: record} of the challenge's records that read as results; the others are
+    noted in `ledger.skipped` (as Ledger.records does) and left out of the blend."""
+    out = {}
+    for path, oid in ledger.entries(challenge).items():
+        try:
+            raw = parse_record(ledger.repo[oid].data, path)
+            record_from(raw, path)
+        except LedgerError as e:
+            ledger.skipped[path] = str(e)
+            continue
+        out[path] = raw
+    return out
 
 
 def _unusable(s, first) -> str | None:

@@ -1,19 +1,26 @@
-"""Fold predictions kept for blending, in git, off the default branch.
+"""Fold predictions kept for blending, in the private ledger repository, off its branch.
+
+Predictions on hidden rows, and the hidden labels they are scored against, are
+computed row by row from hidden data: they are kept in the private ledger repository
+only (the one that stays on the runners, `--private-ledger`), never in the public
+repository, its refs or anything published. Blending therefore runs where the
+private ledger is: on a runner (`gitramp score`/`scan` blend after scoring), or by an
+organizer with `gitramp blend --private-ledger`.
 
 Predictions are blobs committed by pygit2 (no work tree) on the orphan ref
-`refs/gitramp/predictions`, which a clone does not fetch unless asked, so the
-default branch stays small. Paths mirror the ledger: the record
+`refs/gitramp/predictions` of the private ledger repository (pushed with it, see
+`challenge.ledger.SIDE_REFS`). Paths mirror the ledger: the record
 `leaderboard_data/<challenge>/<submission>/<tree16>-<hash8>.yml` has its predictions at
-`<challenge>/<submission>/<tree16>-<hash8>.npz`. Each file is a compressed `.npz`
-(read with allow_pickle=False) written byte-for-byte reproducibly, so equal content
-is one git blob.
+`<challenge>/<submission>/<tree16>-<hash8>.npz`: `fold_sizes`, and over the folds in
+order, `valid_idx` (the held-out training rows) and `valid_pred` (predictions on
+them), concatenated, and `test_pred` (folds stacked). The labels are kept once per
+scoring hash in `<challenge>/.labels/<hash8>.npz` (`y_train` and `y_test`, encoded as
+the scorer encodes them). Each file is a compressed `.npz` (read with
+allow_pickle=False) written byte-for-byte reproducibly, so equal content is one git blob.
 
-- Public repository: `fold_sizes`, and over the folds in order, `valid_idx` (the
-  held-out training rows) and `valid_pred` (predictions on them), concatenated;
-  labels once per scoring hash in `<challenge>/.labels/<hash8>.npz` (`y_train`,
-  encoded as the scorer encodes it).
-- Private ledger repository: `test_pred` (folds stacked), and `y_test` in the labels
-  file; test predictions never reach the public repository.
+A hub scored by an older gitramp kept the validation predictions and `y_train` on a
+public `refs/gitramp/predictions`: delete that ref from the public repository
+(`git push origin :refs/gitramp/predictions`) and re-score to blend again.
 
 Writes are compare-and-swap updates of the ref (`challenge.ledger.Ledger.update`, the
 ledger's own), retried, so concurrent runners never lose each other's predictions.
@@ -56,7 +63,7 @@ class StoredPredictions:
     key: str
     valid_idx: list[np.ndarray]
     valid_preds: list[np.ndarray]
-    test_preds: list[np.ndarray] | None  # None without the private repository
+    test_preds: list[np.ndarray] | None  # None when none were kept
 
     @property
     def n_folds(self) -> int:
@@ -96,30 +103,28 @@ def _labels_path(key: str) -> str:
 
 
 # ----------------------------------------------------------------- writing
-def save(repo: str | Path, key: str, folds: Sequence[FoldPredictionsLike],
-         y_train: np.ndarray, *, private_repo: str | Path | None = None,
-         y_test: np.ndarray | None = None) -> None:
-    """Keep one scored submission's fold predictions (public part, and private part
-    in `private_repo` when given)."""
+def save(private_repo: str | Path, key: str, folds: Sequence[FoldPredictionsLike],
+         y_train: np.ndarray, *, y_test: np.ndarray | None = None,
+         public_repo: str | Path | None = None) -> None:
+    """Keep one scored submission's fold predictions and labels in the private ledger
+    repository. `public_repo`, when given, is the public repository it must not be."""
     _check_key(key)
     if not folds:
         raise StoreError(f"{key}: no fold predictions to keep (was the submission scored?)")
-    if private_repo is not None and Path(private_repo).resolve() == Path(repo).resolve():
+    if public_repo is not None and Path(private_repo).resolve() == Path(public_repo).resolve():
         raise StoreError(f"the private ledger {private_repo} is the public repository; "
                          f"give the separate private ledger repository")
     # Few arrays per file: folds concatenated (valid) or stacked (test), read back by size.
-    public = {"fold_sizes": np.array([len(f.valid_idx) for f in folds], dtype=np.int64),
+    arrays = {"fold_sizes": np.array([len(f.valid_idx) for f in folds], dtype=np.int64),
               "valid_idx": np.concatenate([np.asarray(f.valid_idx, dtype=np.int64)
                                            for f in folds]),
-              "valid_pred": np.concatenate([np.asarray(f.valid_pred) for f in folds])}
-    _write(repo, {f"{key}.npz": public, _labels_path(key): {"y_train": np.asarray(y_train)}},
+              "valid_pred": np.concatenate([np.asarray(f.valid_pred) for f in folds]),
+              "test_pred": np.stack([np.asarray(f.test_pred) for f in folds])}
+    labels = {"y_train": np.asarray(y_train)}
+    if y_test is not None:
+        labels["y_test"] = np.asarray(y_test)
+    _write(private_repo, {f"{key}.npz": arrays, _labels_path(key): labels},
            f"Keep fold predictions of {key}")
-    if private_repo is not None:
-        private = {"test_pred": np.stack([np.asarray(f.test_pred) for f in folds])}
-        files = {f"{key}.npz": private}
-        if y_test is not None:
-            files[_labels_path(key)] = {"y_test": np.asarray(y_test)}
-        _write(private_repo, files, f"Keep test predictions of {key}")
 
 
 def _npz_bytes(arrays: Mapping[str, np.ndarray]) -> bytes:
@@ -179,9 +184,9 @@ def _read(repo: pygit2.Repository, tree: pygit2.Tree | None, path: str) -> dict 
                          f"submission's predictions again by re-scoring it") from e
 
 
-def keys(repo: str | Path, challenge: str | None = None) -> list[str]:
+def keys(private_repo: str | Path, challenge: str | None = None) -> list[str]:
     """Keys of every stored record (of one challenge if given), sorted."""
-    tree = _tree(_open(repo))
+    tree = _tree(_open(private_repo))
     out = []
     if tree is None:
         return out
@@ -197,49 +202,39 @@ def keys(repo: str | Path, challenge: str | None = None) -> list[str]:
     return sorted(out)
 
 
-def load(repo: str | Path, key: str, *,
-         private_repo: str | Path | None = None) -> StoredPredictions | None:
+def load(private_repo: str | Path, key: str) -> StoredPredictions | None:
     """One record's fold predictions, or None if none were kept."""
-    return load_many(repo, [key], private_repo=private_repo).get(key)
+    return load_many(private_repo, [key]).get(key)
 
 
-def load_many(repo: str | Path, wanted: Iterable[str], *,
-              private_repo: str | Path | None = None) -> dict[str, StoredPredictions]:
-    """Fold predictions of every key in `wanted` that has any (one ref lookup in all)."""
-    pub_repo = _open(repo)
-    pub_tree = _tree(pub_repo)
-    priv_repo = _open(private_repo) if private_repo is not None else None
-    priv_tree = _tree(priv_repo) if priv_repo is not None else None
+def load_many(private_repo: str | Path, wanted: Iterable[str]) -> dict[str, StoredPredictions]:
+    """Fold predictions of every key in `wanted` that has any (one ref lookup in all).
+    A file without validation predictions (an older gitramp kept only the test part
+    here) counts as none kept."""
+    repo = _open(private_repo)
+    tree = _tree(repo)
     out = {}
     for key in wanted:
         _check_key(key)
-        public = _read(pub_repo, pub_tree, f"{key}.npz")
-        if public is None:
+        stored = _read(repo, tree, f"{key}.npz")
+        if stored is None or "valid_idx" not in stored:
             continue
         try:
-            bounds = np.cumsum(public["fold_sizes"])[:-1]
-            idx = np.split(public["valid_idx"], bounds)
-            preds = np.split(public["valid_pred"], bounds)
+            bounds = np.cumsum(stored["fold_sizes"])[:-1]
+            idx = np.split(stored["valid_idx"], bounds)
+            preds = np.split(stored["valid_pred"], bounds)
         except (KeyError, ValueError) as e:
             raise StoreError(f"{REF}:{key}.npz is not a predictions record ({e}); "
                              f"re-score that submission") from e
-        test = None
-        if priv_repo is not None:
-            private = _read(priv_repo, priv_tree, f"{key}.npz")
-            if private is not None and len(private.get("test_pred", ())) == len(idx):
-                test = list(private["test_pred"])
+        test = stored.get("test_pred")
+        test = list(test) if test is not None and len(test) == len(idx) else None
         out[key] = StoredPredictions(key, idx, preds, test)
     return out
 
 
-def load_labels(repo: str | Path, key: str, *,
-                private_repo: str | Path | None = None) -> Labels | None:
-    """The labels stored with the scoring hash of `key` (y_test only from the private one)."""
-    public = _read(r := _open(repo), _tree(r), _labels_path(key))
-    if public is None or "y_train" not in public:
+def load_labels(private_repo: str | Path, key: str) -> Labels | None:
+    """The labels stored with the scoring hash of `key`."""
+    stored = _read(r := _open(private_repo), _tree(r), _labels_path(key))
+    if stored is None or "y_train" not in stored:
         return None
-    y_test = None
-    if private_repo is not None:
-        private = _read(p := _open(private_repo), _tree(p), _labels_path(key))
-        y_test = private.get("y_test") if private else None
-    return Labels(public["y_train"], y_test)
+    return Labels(stored["y_train"], stored.get("y_test"))

@@ -56,8 +56,8 @@ class Hub:
             folds = [FoldPredictions(np.setdiff1d(np.arange(N_TRAIN), v), v, va, te)
                      for v, (va, te) in zip(self.folds, preds, strict=True)]
             key = store.record_key("iris", name, tree, self.kit.scoring_hash())
-            store.save(self.path, key, folds, self.y_train, private_repo=self.private,
-                       y_test=self.y_test)
+            store.save(self.private, key, folds, self.y_train, y_test=self.y_test,
+                       public_repo=self.path)
         return f"{name}@{tree[:16]}", preds
 
     def _proba(self, y, strength):
@@ -111,25 +111,34 @@ def test_blend_records_contributivity_conserved_along_lineage(hub, capsys):
 def test_second_run_writes_nothing_new_and_dry_run_writes_nothing(hub, capsys):
     hub.add("a", "ann", strength=1.0)
     hub.add("b", "bob", strength=1.0)
-    assert main(["blend", "--repo", str(hub.path), "--dry-run"]) == 0
+    private = ["--private-ledger", str(hub.private)]
+    assert main(["blend", "--repo", str(hub.path), "--dry-run", *private]) == 0
     before = hub.ledger.head().id
     assert hub.ledger.read(f"{LEDGER_ROOT}/iris/blend.yml") is None
-    assert main(["blend", "--repo", str(hub.path)]) == 0
+    assert main(["blend", "--repo", str(hub.path), *private]) == 0
     after = hub.ledger.head().id
     assert after != before
-    assert main(["blend", "--repo", str(hub.path), "--kit", "iris"]) == 0
+    assert main(["blend", "--repo", str(hub.path), "--kit", "iris", *private]) == 0
     assert hub.ledger.head().id == after
 
 
 def test_submissions_without_stored_predictions_are_reported(hub, capsys):
     hub.add("a", "ann")
     old, _ = hub.add("old", "bob", keep=False)
-    assert main(["blend", "--repo", str(hub.path), "--json"]) == 0
+    assert main(["blend", "--repo", str(hub.path), "--json", "--private-ledger",
+                 str(hub.private)]) == 0
     import json
 
     report = json.loads(capsys.readouterr().out)[0]
     assert "re-score" in report["skipped"][old]
-    assert report["blended_test"] is None  # no private ledger given
+    # no private ledger given: no test score, and (the predictions being hidden data,
+    # kept there only) nothing blended nor written
+    before = hub.ledger.head().id
+    assert main(["blend", "--repo", str(hub.path), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)[0]
+    assert report["blended_test"] is None
+    assert report["blended_valid"] is None and "private ledger" in report["skipped"][old]
+    assert hub.ledger.head().id == before
 
 
 def test_unknown_kit_is_a_user_error(hub, capsys):

@@ -1,11 +1,15 @@
 """`gitramp blend`: blend every scored submission of a challenge from the stored fold
 predictions (greedy forward selection with replacement), and record each submission's
 contributivity and historical contributivity (credit passed along lineage) in the
-ledger. Also run after each `scan` and `score`."""
+ledger. Also run after each `scan` and `score`.
+
+The fold predictions are predictions on hidden rows: the runners keep them in the
+private ledger only, so blending runs where it is (--private-ledger)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from challenge.credit import blend_challenges
@@ -20,8 +24,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--kit", "--challenge", dest="kits", action="append", default=None,
                    metavar="NAME", help="only this challenge (repeatable; default: every kit)")
     p.add_argument("--private-ledger", type=Path, default=None,
-                   help="the private ledger repository: adds the blended test score "
-                        "(kept there, never printed publicly unless you print it)")
+                   help="the private ledger repository, where the runners keep the fold "
+                        "predictions and labels (hidden data): blending needs it. The "
+                        "blended test score is kept there, never printed publicly unless "
+                        "you print it")
     p.add_argument("--max-members", type=int, default=80,
                    help="cap on the ensemble size per fold (default: 80, as RAMP)")
     p.add_argument("--min-improvement", type=float, default=0.0,
@@ -42,6 +48,10 @@ def run(args: argparse.Namespace) -> int:
     credits = blend_challenges(args.repo, args.kits, private_repo=args.private_ledger,
                                write=not args.dry_run, max_members=args.max_members,
                                min_improvement=args.min_improvement)
+    if args.private_ledger is None:
+        print("note: without --private-ledger nothing is blended and nothing is written: "
+              "the fold predictions are kept in the private ledger on the runners",
+              file=sys.stderr)
     if args.json:
         print_json([{**c.summary(), "blended_test": c.blended_test,
                      "best_single_test": c.best_single_test, "skipped": c.skipped,
