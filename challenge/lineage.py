@@ -5,7 +5,13 @@ submission has that submission's commit among its ancestors. Among the earlier
 submissions (of any team, same challenge) whose commits are ancestors of this one
 and whose code it shares, the nearest in the commit graph is its *parent*, and the
 *inherited share* is the fraction of its lines that come unchanged from the parent's
-files of the same name (difflib's matching blocks, line by line).
+files of the same name: the lines git's own diff (libgit2's) does not mark as added.
+
+Submission trees are hostile input: reading one stops at MAX_ENTRIES entries, MAX_FILES
+text files, MAX_DEPTH folder levels, MAX_TEXT_BYTES per file and MAX_LINES lines per file, and the line
+comparison is libgit2's diff (its cost is bounded by a heuristic, not quadratic in
+the lines as a longest-matching-blocks search is), so a huge file costs a bounded
+time per ancestor.
 
 An ancestor reached along first parents only (the submission's branch was started
 from it) always counts. One reached through another parent of a merge must also
@@ -17,7 +23,6 @@ the kit's starting kit).
 
 from __future__ import annotations
 
-import difflib
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -41,35 +46,64 @@ class Lineage:
                 "inherited_share": round(self.inherited_share, 4)}
 
 
+MAX_FILES = 200  # text files read from one submission tree
+MAX_ENTRIES = 2_000  # entries (files and folders) looked at in one submission tree
+MAX_DEPTH = 8  # folder levels below the submission folder
+MAX_TEXT_BYTES = 1 << 20  # a larger file is not compared
+MAX_LINES = 20_000  # lines compared per file (the first ones)
+
+
 def text_files(repo: pygit2.Repository, tree_id: str, prefix: str = "") -> dict[str, list[str]]:
-    """{path: lines} of the text files of a submission folder's tree."""
+    """{path: lines} of the text files of a submission folder's tree, within the bounds
+    above (walked without recursion, stopping at the first bound)."""
     out: dict[str, list[str]] = {}
     try:
-        tree = repo[tree_id]
+        root = repo[tree_id]
     except (KeyError, ValueError):
         return out
-    for e in tree:
-        if e.filemode == FileMode.TREE:
-            out.update(text_files(repo, str(e.id), f"{prefix}{e.name}/"))
-        elif e.filemode in (FileMode.BLOB, FileMode.BLOB_EXECUTABLE):
-            try:
-                out[prefix + e.name] = repo[e.id].data.decode("utf-8").splitlines()
-            except UnicodeDecodeError:
-                continue
+    if not isinstance(root, pygit2.Tree):
+        return out
+    stack = [(root, prefix, 0)]
+    seen = 0
+    while stack:
+        tree, where, depth = stack.pop()
+        for e in tree:
+            seen += 1
+            if seen > MAX_ENTRIES:
+                return out
+            if e.filemode == FileMode.TREE:
+                if depth < MAX_DEPTH:
+                    stack.append((repo[e.id], f"{where}{e.name}/", depth + 1))
+            elif e.filemode in (FileMode.BLOB, FileMode.BLOB_EXECUTABLE):
+                if len(out) >= MAX_FILES:
+                    return out
+                if repo.odb.read_header(e.id)[1] > MAX_TEXT_BYTES:
+                    continue
+                try:
+                    out[where + e.name] = repo[e.id].data.decode("utf-8").splitlines()[
+                        :MAX_LINES]
+                except UnicodeDecodeError:
+                    continue
     return out
 
 
 def inherited_share(child: dict[str, list[str]], parent: dict[str, list[str]]) -> float:
-    """Share of the child's lines found unchanged, in order, in the parent's same file."""
+    """Share of the child's lines found unchanged, in order, in the parent's same file:
+    the lines git's diff from the parent's file to the child's does not add."""
     total = sum(len(lines) for lines in child.values())
     if total == 0:
         return 0.0
     kept = 0
     for path, lines in child.items():
-        if path in parent:
-            m = difflib.SequenceMatcher(None, parent[path], lines, autojunk=False)
-            kept += sum(b.size for b in m.get_matching_blocks())
+        if path in parent and lines:
+            patch = pygit2.Patch.create_from(_text(parent[path]), _text(lines))
+            _, added, _ = patch.line_stats
+            kept += len(lines) - added
     return kept / total
+
+
+def _text(lines: list[str]) -> bytes:
+    return ("\n".join(lines) + "\n").encode("utf-8", "surrogatepass") if lines else b""
 
 
 def shares_code(child: dict[str, list[str]], parent: dict[str, list[str]],

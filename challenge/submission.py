@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pygit2
 import yaml
+from pygit2.enums import FileMode
 
 from challenge import repo as gitrepo
 from challenge.errors import GitrampError
@@ -36,6 +37,56 @@ TEAMS_FILE = "teams.yml"
 
 class SubmissionError(GitrampError):
     pass
+
+
+# What a change may add or alter, counted before anything lists, diffs or exports it:
+# a few hundred bytes of git objects can name billions of paths (the same subtree
+# listed again and again at each level) or nest folders past any stack.
+MAX_CHANGED_ENTRIES = 5_000  # files and folders that differ from the base
+MAX_DEPTH = 32  # folder levels below the repository root
+
+
+class TreeTooLarge(SubmissionError):
+    """A change past the bounds above: a rejection, with this message as its reason."""
+
+
+def check_change_bounds(repo: pygit2.Repository, base: pygit2.Tree | None,
+                        head: pygit2.Tree, *, max_entries: int = MAX_CHANGED_ENTRIES,
+                        max_depth: int = MAX_DEPTH) -> int:
+    """Count the entries of `head` that differ from `base` (a subtree equal on both sides
+    is not entered), without recursion, and raise TreeTooLarge as soon as more than
+    `max_entries` differ or a changed folder lies deeper than `max_depth`. Returns the
+    count. Costs at most `max_entries` entries read, whatever the trees hold."""
+    count = 0
+    stack: list[tuple[pygit2.Tree, pygit2.Tree | None, int]] = [(head, base, 1)]
+    while stack:
+        tree, old, depth = stack.pop()
+        for e in tree:
+            prev = _entry(old, e.name)
+            if prev is not None and prev.id == e.id and prev.filemode == e.filemode:
+                continue
+            count += 1
+            if count > max_entries:
+                raise TreeTooLarge(f"the change adds or alters more than {max_entries} files "
+                                   "and folders; a submission is a few source files")
+            if e.filemode == FileMode.TREE:
+                if depth >= max_depth:
+                    raise TreeTooLarge(f"the change nests folders more than {max_depth} "
+                                       "levels deep; keep a submission's files flat")
+                sub = repo[e.id]
+                before = repo[prev.id] if prev is not None and \
+                    prev.filemode == FileMode.TREE else None
+                stack.append((sub, before, depth + 1))
+    return count
+
+
+def _entry(tree: pygit2.Tree | None, name: str):
+    if tree is None:
+        return None
+    try:
+        return tree[name]
+    except KeyError:
+        return None
 
 
 class TeamError(SubmissionError):
@@ -185,6 +236,8 @@ def read_change(repo: pygit2.Repository, head: str, base: str | None = None) -> 
     base_c = gitrepo.resolve_commit(repo, base) if base else (
         gitrepo.merge_base(repo, default, head_c) if default else None)
     trusted = default or base_c or head_c
+    # bounded before any diff: the diff, listing and export below expand every path
+    check_change_bounds(repo, base_c.tree if base_c else None, head_c.tree)
     return Change(head, head_c, base_c, default, gitrepo.find_kits(repo, trusted.tree),
                   gitrepo.changed_paths(repo, base_c, head_c))
 
