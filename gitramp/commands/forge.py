@@ -415,19 +415,20 @@ def _runner_labels(args) -> int:
     r = gitrepo.open_repo(args.repo)
     head = gitrepo.head_commit(r)
     loc = next((k for k in gitrepo.find_kits(r, head.tree) if k.name == challenge), None)
-    if loc is None:
-        raise GitrampError(f"the verdict names no kit of {args.repo} ({challenge!r})")
-    if gitrepo.load_kit_at(r, head, loc).limits.gpus > 0:
+    if loc is not None and gitrepo.load_kit_at(r, head, loc).limits.gpus > 0:
         labels.append("gpu")
-    names = {"challenge": challenge, "submission": submission.get("name")}
-    for key, value in names.items():
-        if not isinstance(value, str) or not NAME_RE.fullmatch(value):
-            raise GitrampError(f"the verdict's {key} {str(value)[:60]!r} is not a plain name")
-    team = str(submission.get("team") or "")
-    if not NAME_RE.fullmatch(team):  # teams.yml may name a team freely: key it by a hash
-        team = "team-" + hashlib.sha256(team.encode()).hexdigest()[:16]
-    _write_outputs({"runs_on": json.dumps(labels, separators=(",", ":")),
-                    "kit": loc.path() or ".", **names, "team": team})
+    outputs = {"runs_on": json.dumps(labels, separators=(",", ":"))}
+    if loc is not None and submission.get("name") is not None:  # a valid submission's
+        names = {"challenge": challenge, "submission": submission.get("name")}
+        for key, value in names.items():
+            if not isinstance(value, str) or not NAME_RE.fullmatch(value):
+                raise GitrampError(f"the verdict's {key} {str(value)[:60]!r} is not a plain "
+                                   "name")
+        team = str(submission.get("team") or "")
+        if not NAME_RE.fullmatch(team):  # teams.yml may name a team freely: key it by hash
+            team = "team-" + hashlib.sha256(team.encode()).hexdigest()[:16]
+        outputs.update(kit=loc.path() or ".", **names, team=team)
+    _write_outputs(outputs)
     print(json.dumps(labels))
     return 0
 

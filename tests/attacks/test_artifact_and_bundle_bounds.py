@@ -44,9 +44,10 @@ def score(hub, run_id, sha, author="mallory"):
     return scoring_run, jobs
 
 
-def refused(hub, scoring_run, jobs, number, bundle) -> str:
+def refused(hub, scoring_run, jobs, number, sha, bundle) -> str:
     """The plan job failed before validation, nothing was scheduled on the runner, and
-    neither the PR's ref nor any padding object is in the trusted clone."""
+    neither the PR's ref nor any padding object is in the trusted clone; the head's
+    status says why it was not scored."""
     assert jobs["plan"].result == "failure", logs(jobs)
     assert jobs["plan"].steps["intake"]["outcome"] == "failure"
     assert jobs["score"].result == "skipped"
@@ -54,6 +55,9 @@ def refused(hub, scoring_run, jobs, number, bundle) -> str:
     refs = git("-C", str(trusted), "for-each-ref", "--format=%(refname)").decode()
     assert f"refs/pull/{number}/head" not in refs
     assert not [o for o in bundle.padding if has_object(trusted, o)]
+    # the participant is told, through the head's status
+    status = hub.github.statuses_of(HUB, sha)[-1]
+    assert status["state"] == "failure" and "not taken in" in status["description"]
     return logs(jobs)
 
 
@@ -77,7 +81,7 @@ def test_an_artifact_listed_over_its_cap_is_refused_without_being_downloaded(hub
     hub.github.blob_requests.clear()
 
     scoring_run, jobs = score(hub, run_id, sha)
-    text = refused(hub, scoring_run, jobs, 21, bundle)
+    text = refused(hub, scoring_run, jobs, 21, sha, bundle)
     assert "over the cap of 2097152" in text and "without downloading" in text, text
     assert hub.github.blob_requests == []  # not one byte of it was fetched
 
@@ -89,7 +93,7 @@ def test_an_artifact_sending_more_than_listed_is_cut_off(hub):
     replace_artifact(hub, run_id, 22, sha, bundle.data, size_in_bytes=1000)
 
     scoring_run, jobs = score(hub, run_id, sha)
-    text = refused(hub, scoring_run, jobs, 22, bundle)
+    text = refused(hub, scoring_run, jobs, 22, sha, bundle)
     assert "sent more than its cap of 1048576 bytes" in text, text
 
 
@@ -100,7 +104,7 @@ def test_a_bundle_over_its_cap_is_refused_before_git_reads_it(hub):
     replace_artifact(hub, run_id, 23, sha, bundle.data)
 
     scoring_run, jobs = score(hub, run_id, sha)
-    text = refused(hub, scoring_run, jobs, 23, bundle)
+    text = refused(hub, scoring_run, jobs, 23, sha, bundle)
     assert "over the cap of 1048576 (GITRAMP_MAX_BUNDLE_BYTES" in text, text
 
 
@@ -116,7 +120,7 @@ def test_a_bundle_carrying_objects_its_ref_does_not_reach_is_refused(hub):
     replace_artifact(hub, run_id, 24, sha, bundle.data)
 
     scoring_run, jobs = score(hub, run_id, sha)
-    text = refused(hub, scoring_run, jobs, 24, bundle)
+    text = refused(hub, scoring_run, jobs, 24, sha, bundle)
     assert f"carries {len(bundle.padding)} object(s) that refs/pull/24/head does not " \
            "reach" in text, text
     assert hub.github.pulls[(HUB, 24)].labels == []  # never validated, never scored
