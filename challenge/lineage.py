@@ -8,10 +8,10 @@ and whose code it shares, the nearest in the commit graph is its *parent*, and t
 files of the same name: the lines git's own diff (libgit2's) does not mark as added.
 
 Submission trees are hostile input: reading one stops at MAX_ENTRIES entries, MAX_FILES
-text files, MAX_DEPTH folder levels, MAX_TEXT_BYTES per file and MAX_LINES lines per file, and the line
-comparison is libgit2's diff (its cost is bounded by a heuristic, not quadratic in
-the lines as a longest-matching-blocks search is), so a huge file costs a bounded
-time per ancestor.
+text files, MAX_DEPTH folder levels, MAX_TEXT_BYTES and MAX_LINES lines per file, and the
+line comparison is libgit2's diff (its cost is bounded by a heuristic, not quadratic in
+the lines as a longest-matching-blocks search is), so a huge file costs a bounded time
+per ancestor.
 
 An ancestor reached along first parents only (the submission's branch was started
 from it) always counts. One reached through another parent of a merge must also

@@ -22,6 +22,7 @@ from challenge.ledger import (
     Ledger,
     LedgerError,
     Visibility,
+    dump_record,
     dump_yaml,
     parse_record,
     put_path,
@@ -30,7 +31,7 @@ from challenge.ledger import (
 )
 from challenge.phases import iso
 from challenge.repo import KitLocation
-from scorer.result import SCORED, Result
+from scorer.result import PRIVATE_FIELDS, SCORED, Result
 
 
 def latest_scored(records: list[Result], challenge: str) -> list[Result]:
@@ -91,7 +92,15 @@ def reveal(ledger: Ledger, private: Ledger, challenge: str, now: datetime) -> tu
     files = {}
     for path, oid in private.entries(challenge).items():
         _, c, name, file = path.split("/")
-        files[record_path(c, name, file.removesuffix(".yml"), private=True)] = prepo[oid].data
+        try:  # the scores only: a private record also keeps the run's log (hidden data)
+            raw = parse_record(prepo[oid].data, path)
+            data = dump_record({k: v for k, v in raw.items() if k not in PRIVATE_FIELDS},
+                               path) if isinstance(raw, dict) else None
+        except LedgerError as e:
+            private.skipped[path] = str(e)
+            continue
+        if data is not None:
+            files[record_path(c, name, file.removesuffix(".yml"), private=True)] = data
     count = 0
 
     def build(repo: pygit2.Repository, head: pygit2.Commit | None):
