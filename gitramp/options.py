@@ -41,7 +41,7 @@ def add_json(p: argparse.ArgumentParser) -> None:
 
 
 def add_scoring(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--backend", default="local", choices=("local", "docker"),
+    p.add_argument("--backend", default="local", choices=("local", "docker", "slurm"),
                    help="where submission code runs (default: local)")
     p.add_argument("--data", "--data-dir", dest="data_dir", default=None,
                    help="the hidden data folder given to this runner; {challenge} is replaced "

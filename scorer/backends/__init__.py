@@ -1,11 +1,12 @@
-"""Backends run a submission's code: `local` (child processes) and `docker` (a
-locked-down container). `get_backend(name)` builds one by name."""
+"""Backends run a submission's code: `local` (child processes), `docker` (a
+locked-down container) and `slurm` (that container, as a Slurm job on a compute
+node). `get_backend(name)` builds one by name."""
 
 from __future__ import annotations
 
 from scorer.errors import GitrampError
 
-NAMES = ("local", "docker")
+NAMES = ("local", "docker", "slurm")
 
 
 def get_backend(name: str, **options):
@@ -18,4 +19,8 @@ def get_backend(name: str, **options):
         from scorer.backends.docker import DockerBackend
 
         return DockerBackend(**options)
+    if name == "slurm":
+        from scorer.backends.slurm import SlurmBackend
+
+        return SlurmBackend(**options)
     raise GitrampError(f"unknown backend {name!r}; choose one of {', '.join(NAMES)}")
