@@ -125,7 +125,8 @@ def path_segment(text: str) -> str:
     if _SEGMENT.fullmatch(text) and not text.endswith((".", ".yml", ".lock")):
         return text
     cleaned = re.sub(r"[^A-Za-z0-9_.-]", "_", text).strip("._-")[:40] or "x"
-    return f"{cleaned}~{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return f"{cleaned}~{digest}"
 
 
 def rejection_path(challenge: str, team: str, name: str, stem: str) -> str:
