@@ -109,9 +109,12 @@ def _failure(r: Result) -> list[str]:
 
 
 # Markdown and HTML that could turn text into markup: escaped with a backslash (ASCII
-# punctuation) or as an HTML entity.
+# punctuation) or as an HTML entity. Brackets make links and images, backticks code,
+# | tables, # headings and references, * and ~ emphasis; _ only outside a word (inside
+# one, as in a_name, it is no emphasis); the backslash itself, so that text cannot
+# undo an escape.
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
-_MARKDOWN = re.compile(r"([\\`*_\[\]()#|!~{}])")
+_MARKDOWN = re.compile(r"([\\`*\[\]#|~]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
 _AUTOLINK = re.compile(r"(?i)(://|www\.)")
 
 
