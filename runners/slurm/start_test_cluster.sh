@@ -106,7 +106,7 @@ JobCompType=jobcomp/none
 MinJobAge=600
 KillWait=5
 InactiveLimit=0
-ReturnToService=2
+ReturnToService=1
 # A job on a node that fails or is set down is requeued only when it asks for it
 # (gitramp's backend submits with --no-requeue and resubmits itself, a bounded number of times).
 JobRequeue=0

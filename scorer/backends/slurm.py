@@ -226,8 +226,9 @@ class SlurmBackend:
         if state == "CANCELLED":
             return _error(f"the Slurm job {job_id} was cancelled (scancel or an "
                           f"administrator) before it finished", run)
-        outcome = _read_outcome(run, limits.max_output_bytes)
-        if state in ("COMPLETED", "GONE") and outcome is not None:
+        outcome = (_read_outcome(run, limits.max_output_bytes)
+                   if state in ("COMPLETED", "GONE") else None)
+        if outcome is not None:
             if outcome.get("runner_error"):
                 return _error(outcome.get("message") or "the job failed", run)
             return IngestOutcome(
