@@ -315,3 +315,14 @@ def test_epilog_removes_a_jobs_containers_when_nothing_else_does(slurm, docker_e
         filters={"label": f"{JOB_LABEL}={job_id}"}), 60, "the job's container")
     subprocess.run(["scancel", job_id], check=True, timeout=30)
     _containers_gone(docker_engine, job_id)
+
+
+def test_gpu_requests_are_pinned_to_the_gpus_slurm_allocated():
+    from docker.types import DeviceRequest
+
+    from scorer.backends.slurm_job import allocated_gpus
+
+    asked = [DeviceRequest(count=2, capabilities=[["gpu"]])]
+    (pinned,) = allocated_gpus(asked, {"SLURM_JOB_GPUS": "3,5"})
+    assert pinned["DeviceIDs"] == ["3", "5"] and not pinned.get("Count")
+    assert allocated_gpus(asked, {}) == asked

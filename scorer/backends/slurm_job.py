@@ -45,12 +45,36 @@ class _Labelled:
         return getattr(self._collection, name)
 
 
+class _Containers(_Labelled):
+    """Containers labelled, and given the GPUs Slurm allocated to the job."""
+
+    def create(self, *args, **kwargs):
+        if kwargs.get("device_requests"):
+            kwargs["device_requests"] = allocated_gpus(kwargs["device_requests"])
+        return super().create(*args, **kwargs)
+
+
+def allocated_gpus(requests: list, environ=None) -> list:
+    """The Docker backend asks for `count` GPUs, which the engine would take from the
+    whole node. The engine is not in the job's cgroup, so it must be told which ones
+    Slurm gave this job: SLURM_JOB_GPUS holds their indexes on the node. Without it
+    (a cluster that does not set it) the request stays as it is. No GPU here: this is
+    untested on this project's machines (see runners/HPC.md)."""
+    from docker.types import DeviceRequest
+
+    env = os.environ if environ is None else environ
+    ids = [i for i in env.get("SLURM_JOB_GPUS", "").split(",") if i.strip()]
+    if not ids:
+        return requests
+    return [DeviceRequest(device_ids=ids, capabilities=[["gpu"]])]
+
+
 class LabellingClient:
     """A Docker client that labels every container and volume it creates."""
 
     def __init__(self, client, labels: dict[str, str]):
         self._client = client
-        self.containers = _Labelled(client.containers, labels)
+        self.containers = _Containers(client.containers, labels)
         self.volumes = _Labelled(client.volumes, labels)
 
     def __getattr__(self, name):
