@@ -14,6 +14,7 @@ never scored.
 from __future__ import annotations
 
 import hashlib
+import html
 import io
 import itertools
 import json
@@ -420,6 +421,12 @@ def comments(replay: Replay, number: int) -> list[str]:
     return [c["body"] for c in replay.github.comments_on(HUB, number)]
 
 
+def displayed(markdown: str) -> str:
+    """A comment's text as GitHub shows it: Markdown escapes and HTML entities undone
+    (a comment escapes what came from a submission, so that it renders inert)."""
+    return html.unescape(re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown))
+
+
 def logs(jobs: dict[str, JobRun]) -> str:
     return "\n".join(line for j in jobs.values() for line in j.log)
 
@@ -546,7 +553,7 @@ def test_a_pr_out_of_bounds_is_rejected_with_its_reason_and_never_scored(hub, ca
     assert jobs["plan"].result == "failure"
     assert jobs["score"].result == "skipped"  # never reaches the self-hosted runner
     (body,) = comments(hub, 11)
-    assert "**rejected**" in body and re.search(expected, body), body
+    assert "**rejected**" in body and re.search(expected, displayed(body)), body
     assert hub.github.statuses_of(HUB, sha)[-1]["state"] == "failure"
     assert hub.github.pulls[(HUB, 11)].labels == ["gitramp:rejected"]
     assert ledger_records(hub) == before  # nothing recorded, nothing scored
