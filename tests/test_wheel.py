@@ -36,7 +36,10 @@ def run(args, cwd: Path, **kw) -> subprocess.CompletedProcess:
 def installed(tmp_path_factory) -> Path:
     """A virtual environment holding the wheel; returns its bin/ folder. Built once for
     all test workers (builds in the same checkout would collide on build/)."""
-    shared = tmp_path_factory.getbasetemp().parent
+    base = tmp_path_factory.getbasetemp()
+    # under xdist each worker's base is a folder of this run's one; alone, the base
+    # itself is this run's (its parent holds every earlier run: a stale wheel)
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
     with open(shared / "wheel.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         tmp = shared / "wheel"
