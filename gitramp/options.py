@@ -13,6 +13,7 @@ import pygit2
 from challenge import repo as gitrepo
 from challenge.phases import parse_time
 from challenge.pipeline import Options
+from scorer.backends import NAMES as BACKENDS
 
 
 def add_repo(p: argparse.ArgumentParser) -> None:
@@ -41,7 +42,7 @@ def add_json(p: argparse.ArgumentParser) -> None:
 
 
 def add_scoring(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--backend", default="local", choices=("local", "docker", "slurm"),
+    p.add_argument("--backend", default="local", choices=BACKENDS,
                    help="where submission code runs (default: local)")
     p.add_argument("--data", "--data-dir", dest="data_dir", default=None,
                    help="the hidden data folder given to this runner; {challenge} is replaced "
