@@ -182,8 +182,10 @@ def test_docker_scores_like_the_local_backend_and_reports_progress(docker_engine
 def test_sandbox_as_seen_from_inside(docker_engine, tmp_path):
     kit = small_kit(tmp_path / "kit", cpus=2, memory="300m")
     scored = score_submission(kit, SUBMISSIONS / "probe_sandbox", backend=DockerBackend())
-    message = (scored.error or {}).get("message") or ""
-    facts = json.loads(message.split("PROBE")[1])
+    # the facts are longer than the one-line reason's bound: read them from the
+    # traceback, which the scorer keeps whole (up to 8,000 characters) for the run's log
+    traceback = (scored.error or {}).get("traceback") or ""
+    facts = json.loads(traceback.split("PROBE")[-2])
     assert facts["uid"] == 10001 and facts["gid"] == 10001
     assert facts["no_new_privs"] == "1"
     assert int(facts["cap_eff"], 16) == 0 and int(facts["cap_bnd"], 16) == 0
