@@ -22,6 +22,9 @@ from typing import Any
 import yaml
 
 from challenge.errors import GitrampError
+from challenge.kit import SPEC_FILE, load_kit
+from scorer.cv import check_one_cv
+from scorer.score_types import RAMP_CLASSES
 
 RAMP_PROBLEM = "problem.py"
 # RAMP workflow class -> (gitramp workflow, element files RAMP's class expects)
@@ -208,8 +211,6 @@ def _score_name(raw: str) -> str:
 def _scores(p: _Problem, labels: list) -> tuple[list[dict], dict[str, str], list[str]]:
     """YAML score entries, the kit's own score classes (type -> constructor call
     source), and notes."""
-    from scorer.score_types import RAMP_CLASSES
-
     node = p.assigned.get("score_types")
     if node is None or not isinstance(node.value, ast.List | ast.Tuple):
         raise RampImportError(f"{p.file}: no `score_types = [...]` list")
@@ -548,9 +549,6 @@ def _readme(src: Path, title: str, hooks: list[str], requirements: list[str]) ->
 # ------------------------------------------------------------------ the entry point
 def import_ramp(src: str | Path, out: str | Path, *, force: bool = False) -> Imported:
     """Convert the RAMP kit at `src` into a gitramp kit at `out`."""
-    from challenge.kit import SPEC_FILE, load_kit
-    from scorer.cv import check_one_cv
-
     src, out = Path(src).resolve(), Path(out).resolve()
     problem_file = src / RAMP_PROBLEM
     if not problem_file.is_file():

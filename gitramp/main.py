@@ -27,6 +27,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
                         help="show the installed version and exit")
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
     sub.required = True
+    only = only.replace("-", "_") if only else None  # `import-ramp` is import_ramp.py
     for verb in VERBS if only not in VERBS else (only,):
         module = importlib.import_module(f"gitramp.commands.{verb}")
         p = module.add_parser(sub)

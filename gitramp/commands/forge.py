@@ -32,6 +32,7 @@ from pathlib import Path
 
 from challenge import repo as gitrepo
 from challenge.errors import GitrampError
+from challenge.kit import parse_size
 from challenge.ledger import Ledger
 from challenge.phases import phase_at, utcnow
 from challenge.quota import attempt_times, quota_left
@@ -116,7 +117,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _forge():
-    from challenge.forge.github import connect
+    from challenge.forge.github import connect  # github3.py: only the verbs that call GitHub
+
 
     return connect()
 
@@ -198,8 +200,6 @@ def _intake(args) -> int:
 
 
 def _size_cap(value: str | None, env: str, default: int) -> int:
-    from challenge.kit import parse_size
-
     raw = value if value not in (None, "") else os.environ.get(env, "").strip()
     if raw in (None, ""):
         return default

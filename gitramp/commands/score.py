@@ -8,6 +8,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from challenge import submission as subs
+from challenge.errors import GitrampError
+from challenge.pipeline import SKIPPED, Outcome, Pipeline
 from gitramp.options import (
     add_repo,
     add_scoring,
@@ -15,6 +18,7 @@ from gitramp.options import (
     options,
     print_json,
 )
+from scorer.result import SCORED
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -38,11 +42,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 @following_work_tree
 def run(args: argparse.Namespace) -> int:
-    from challenge import submission as subs
-    from challenge.errors import GitrampError
-    from challenge.pipeline import SKIPPED, Outcome, Pipeline
-    from scorer.result import SCORED
-
     if args.ref is None and args.pr is None:
         raise GitrampError("say what to score: --ref REF, or --pr N (and --ref if its head "
                            "is not at refs/pull/N/head)")
@@ -95,8 +94,6 @@ def _score_with_progress(pipe, v, quiet: bool):
 
 def describe(out) -> str:
     """One line a person reads: what happened to the submission, and why."""
-    from scorer.result import SCORED
-
     s = out.submission
     who = f"{s.challenge}/{s.name} ({s.team})" if s else "submission"
     if out.status == SCORED and out.result is not None:
