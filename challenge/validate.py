@@ -23,11 +23,14 @@ once cannot both take one name or the quota's last attempt.
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import re
+import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pygit2
 from pygit2.enums import FileMode
@@ -157,6 +160,14 @@ def check_files(kit: Kit, name: str, team: str, files: list[FileEntry],
         reasons.append(Reason("name", f"submissions/{name}/ is part of the kit on the default "
                               "branch (the organizers'); copy it under a new name"))
 
+    return reasons + check_folder(kit, files, read)
+
+
+def check_folder(kit: Kit, files: list[FileEntry],
+                 read: Callable[[FileEntry], bytes]) -> list[Reason]:
+    """The rules on a submission folder's files alone (files, limits, types): what a
+    runner checks on the committed folder and `gitramp test` on the folder on disk."""
+    reasons = []
     needed = elements(kit.workflow)
     paths = {f.path for f in files}
     missing = [e for e in needed if e not in paths]
@@ -164,8 +175,10 @@ def check_files(kit: Kit, name: str, team: str, files: list[FileEntry],
                   and not any(fnmatch.fnmatch(p, pat) for pat in kit.extra_files)]
     if missing or unexpected:
         parts = []
-        if missing:
-            parts.append("missing " + ", ".join(missing))
+        for e in missing:
+            guess = difflib.get_close_matches(e, unexpected, n=1)
+            parts.append(f"missing {e}" + (f" (did you mean {guess[0]}? rename it to {e})"
+                                           if guess else ""))
         if unexpected:
             parts.append("unexpected " + ", ".join(unexpected[:5]))
         allowed = ", ".join(needed) + (" and files matching " + ", ".join(kit.extra_files)
@@ -179,7 +192,8 @@ def check_files(kit: Kit, name: str, team: str, files: list[FileEntry],
     if len(files) > limits.max_files:
         problems.append(f"{len(files)} files (at most {limits.max_files})")
     if total > limits.max_bytes:
-        problems.append(f"{total} bytes in all (at most {limits.max_bytes})")
+        problems.append(f"{human_size(total)} in all, over the limit of "
+                        f"{human_size(limits.max_bytes)}")
     bad_names = [f.path for f in files
                  if not all(FILE_NAME_RE.fullmatch(part) for part in f.path.split("/"))]
     if bad_names:
@@ -201,6 +215,63 @@ def check_files(kit: Kit, name: str, team: str, files: list[FileEntry],
     if kinds:
         reasons.append(Reason("types", "; ".join(kinds)))
     return reasons
+
+
+def human_size(n: int) -> str:
+    """Bytes in the units a kit writes its limits in (powers of 1024): '47.7 MB'."""
+    if n < 1024:
+        return f"{n} bytes"
+    value, units = n / 1024, ["KB", "MB", "GB", "TB"]
+    while value >= 1024 and len(units) > 1:
+        value, units = value / 1024, units[1:]
+    return f"{value:.1f}".removesuffix(".0") + f" {units[0]}"
+
+
+def folder_files(folder: Path) -> list[FileEntry]:
+    """A submission folder on disk as the runner would see it once committed: every
+    file (links not followed), with git's mode; files git ignores (when the folder is
+    in a repository) and Python's caches are left out, as they are never committed."""
+    folder = Path(folder)
+    repo = None
+    found = pygit2.discover_repository(str(folder))
+    if found:
+        repo = pygit2.Repository(found)
+    out: list[FileEntry] = []
+
+    def walk(d: Path, prefix: str) -> None:
+        for p in sorted(d.iterdir()):
+            rel = prefix + p.name
+            if p.name == "__pycache__" or p.suffix == ".pyc" or _ignored(repo, p):
+                continue
+            st = p.lstat()
+            if stat.S_ISLNK(st.st_mode):
+                out.append(FileEntry(rel, FileMode.LINK, "", st.st_size))
+            elif stat.S_ISDIR(st.st_mode):
+                walk(p, rel + "/")
+            elif stat.S_ISREG(st.st_mode):
+                mode = (FileMode.BLOB_EXECUTABLE if st.st_mode & stat.S_IXUSR
+                        else FileMode.BLOB)
+                out.append(FileEntry(rel, mode, "", st.st_size))
+
+    walk(folder, "")
+    return out
+
+
+def _ignored(repo: pygit2.Repository | None, path: Path) -> bool:
+    if repo is None or repo.workdir is None:
+        return False
+    try:
+        rel = path.resolve().relative_to(Path(repo.workdir).resolve()).as_posix()
+    except ValueError:
+        return False
+    return repo.path_is_ignored(rel + ("/" if path.is_dir() else ""))
+
+
+def check_local_folder(kit: Kit, folder: Path) -> list[Reason]:
+    """`check_folder` on a submission folder on disk (what `gitramp test` runs)."""
+    folder = Path(folder)
+    return check_folder(kit, folder_files(folder),
+                        lambda f: (folder / f.path).read_bytes())
 
 
 def check_phase_and_quota(kit: Kit, team: str, tree: str | None, records: Iterable[Result],

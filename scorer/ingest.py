@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import difflib
 import importlib.util
 import json
 import math
@@ -54,7 +55,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from scorer.workflows import WorkflowTask, get_workflow
+from scorer.workflows import MissingElement, WorkflowTask, check_elements, get_workflow
 
 FOLD_DONE = "ingest: fold {} done"
 FOLD_LABELS = "fold_labels"
@@ -109,13 +110,17 @@ def load_elements(submission: Path, names: tuple[str, ...]) -> dict:
     for file in names:
         path = submission / file
         if not path.is_file():
-            raise FileNotFoundError(f"the submission has no {file}; this workflow needs "
-                                    + ", ".join(names))
+            present = [p.name for p in submission.iterdir()] if submission.is_dir() else []
+            guess = difflib.get_close_matches(file, present, n=1)
+            raise FileNotFoundError(f"the submission has no {file}"
+                                    + (f" (did you mean {guess[0]}?)" if guess else "")
+                                    + "; this workflow needs " + ", ".join(names))
         spec = importlib.util.spec_from_file_location(Path(file).stem, path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[spec.name] = module
         spec.loader.exec_module(module)
         modules[file] = module
+    check_elements(modules)  # a file without its class fails here, as that file's error
     return modules
 
 
@@ -306,6 +311,8 @@ def _write_error(out: Path, stage: str, error: BaseException, submission: Path) 
     where = own[-1] if own else (frames[-1] if frames else None)
     if isinstance(error, SyntaxError) and error.filename:
         file, line = error.filename, error.lineno
+    elif isinstance(error, MissingElement):
+        file, line = error.file, None
     else:
         file, line = (where.filename, where.lineno) if where else (None, None)
     if file and Path(file).resolve().is_relative_to(submission):

@@ -15,13 +15,17 @@ STAGE_WORDS = {"load": "importing its files", "fit": "training (fit)",
                "predict": "predicting", "validate": "checking its predictions"}
 
 
-def explain(outcome: IngestOutcome, error: dict | None, limits: Limits) -> str:
+def explain(outcome: IngestOutcome, error: dict | None, limits: Limits, *,
+            local: bool = False) -> str:
+    """`local`: the reader is running `gitramp test` already, so the reason does not send
+    them to it (it would on a runner)."""
     status = outcome.status
     if status == "timeout":
         return (f"The submission ran longer than this challenge's limit of {limits.timeout} s "
                 "and was stopped. Make it faster (fewer iterations or estimators, a "
-                "subsample), or look for a loop that never ends; `gitramp test --quick-test` "
-                "runs it on a small slice of the data.")
+                "subsample), or look for a loop that never ends; "
+                + ("--quick-test" if local else "`gitramp test --quick-test`")
+                + " runs it on a small slice of the data.")
     if status == "oom":
         return (f"The submission used more than this challenge's memory limit of "
                 f"{limits.memory} and was stopped. Use less memory: smaller models, "
@@ -40,12 +44,14 @@ def explain(outcome: IngestOutcome, error: dict | None, limits: Limits) -> str:
         line = error.get("line") if isinstance(error.get("line"), int) else None
         where = f" in {file}" + (f", line {line}" if line is not None else "") if file else ""
         message = clean_text(error.get("message"), MESSAGE_CHARS) or "no message"
-        return (f"The submission failed while {STAGE_WORDS[stage]}{where}: {message}. Run "
-                "`gitramp test` on it locally to see the whole traceback, fix it and submit "
-                "again.")
+        return (f"The submission failed while {STAGE_WORDS[stage]}{where}: {message}. "
+                + ("The traceback below shows where; fix it and run it again." if local else
+                   "Run `gitramp test` on it locally to see the whole traceback, fix it and "
+                   "submit again."))
     detail = f" ({clean_text(outcome.message, MESSAGE_CHARS)})" if outcome.message else ""
     return (f"The submission's process stopped before writing its predictions{detail}. "
-            "Look at the log below; run `gitramp test` locally to reproduce it.")
+            "Look at the log below" + ("." if local else
+                                       "; run `gitramp test` locally to reproduce it."))
 
 
 def invalid_output(detail: str) -> str:

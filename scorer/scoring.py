@@ -59,8 +59,12 @@ class ScoringRun:
 def score_submission(kit: Task, submission_dir: Path, *, backend: Backend | None = None,
                      data_dir: Path | None = None, quick: bool = False, jobs: int = 1,
                      progress: Callable[[int], None] | None = None,
-                     name: str | None = None, dataset: Dataset | None = None) -> ScoringRun:
+                     name: str | None = None, dataset: Dataset | None = None,
+                     local: bool = False) -> ScoringRun:
     """Train and score `submission_dir` on every fold of the kit.
+
+    `local`: the caller is `gitramp test` on the participant's machine, so a failure's
+    reason does not tell them to run it locally.
 
     `dataset` lets a caller scoring many submissions load the data once.
     """
@@ -90,7 +94,8 @@ def score_submission(kit: Task, submission_dir: Path, *, backend: Backend | None
     base.image = outcome.image
     error = parse_error(outcome.outputs)
     if outcome.status != "ok":
-        return ScoringRun(_failed(base, outcome, error, kit), [], y_train, y_test, error)
+        return ScoringRun(_failed(base, outcome, error, kit, local), [], y_train, y_test,
+                          error)
     try:
         fold_outputs = parse_outputs(outcome.outputs, len(folds), len(y_train), len(y_test),
                                      len(kit.labels))
@@ -145,12 +150,13 @@ def _all(scores: list[BoundScore], y_true: np.ndarray, y_pred: np.ndarray) -> di
     return {s.name: s(y_true, y_pred) for s in scores}
 
 
-def _failed(base: Result, outcome: IngestOutcome, error: dict | None, kit: Task) -> Result:
+def _failed(base: Result, outcome: IngestOutcome, error: dict | None, kit: Task,
+            local: bool = False) -> Result:
     base.status = outcome.status
     # only a stage of the scorer's vocabulary: error.json is the submission's word
     stage = (error or {}).get("stage")
     base.stage = stage if stage in INGEST_STAGES else None
-    base.reason = reasons.explain(outcome, error, kit.limits)
+    base.reason = reasons.explain(outcome, error, kit.limits, local=local)
     tail = outcome.log
     if error and error.get("traceback"):
         tail = f"{tail}\n{error['traceback']}"

@@ -78,7 +78,8 @@ def test_too_many_files_too_large_and_bad_names(hub):
     v = check(hub, "refs/heads/submit/red/rf")
     assert rules(v) == ["limits"]
     msg = v.reasons[0].message
-    assert "8 files (at most 5)" in msg and "(at most 102400)" in msg and "'bad name!.py'" in msg
+    assert "8 files (at most 5)" in msg and "over the limit of 100 KB" in msg
+    assert "'bad name!.py'" in msg
 
 
 def test_links_submodules_executables_and_binaries(hub):

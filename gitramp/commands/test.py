@@ -30,6 +30,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="a data folder with the kit's layout (default: the kit's public data)")
     p.add_argument("--save-output", type=Path, default=None, metavar="DIR",
                    help="write predictions and results under DIR/<submission>/")
+    p.add_argument("--strict", action="store_true",
+                   help="treat a break of the runner's submission rules (files, names, "
+                   "sizes, binaries, links) as an error: exit 1 and score nothing "
+                   "(default: print a warning and score)")
     return p
 
 
@@ -56,6 +60,8 @@ def run(args) -> int:
         available = ", ".join(kit.submission_names()) or "none"
         raise GitrampError(f"{kit.path / 'submissions' / names[0] if names else kit.path}: no "
                            f"such submission; available: {available} (or {ALL})")
+    if not check_rules(console, kit, names, strict=args.strict):
+        return 1
     backend = get_backend(args.backend)
     if args.backend == "local":
         from scorer.backends.local import preimport
@@ -76,7 +82,8 @@ def run(args) -> int:
 
             scored = score_submission(kit, kit.submission_dir(name), backend=backend,
                                       quick=args.quick_test, jobs=args.jobs,
-                                      progress=fold_done, name=name, dataset=dataset)
+                                      progress=fold_done, name=name, dataset=dataset,
+                                      local=True)
         print_result(console, scored.result)
         if args.save_output:
             save_output(args.save_output / name, scored)
@@ -85,6 +92,29 @@ def run(args) -> int:
         console.print(status_table(results))
     failed = [r for r in results if r.status != "scored"]
     return 1 if failed else 0
+
+
+def check_rules(console, kit, names: list[str], *, strict: bool) -> bool:
+    """The rules a runner applies to a submission's committed folder (files, names,
+    sizes, binaries, links), on each folder as it is on disk, before any scoring.
+    Breaks are printed as warnings; with `strict`, as errors, and False is returned."""
+    from rich.markup import escape
+
+    from challenge.validate import check_local_folder
+
+    broken = False
+    label = "error" if strict else "warning"
+    for name in names:
+        for reason in check_local_folder(kit, kit.submission_dir(name)):
+            broken = True
+            console.print(f"[bold {'red' if strict else 'yellow'}]{label}:[/] {escape(name)}: "
+                          f"{escape(str(reason))}", soft_wrap=True)
+    if broken:
+        console.print("A runner would reject " + ("these submissions" if len(names) > 1 else
+                                                  "this submission")
+                      + " before scoring it; fix the above before you submit."
+                      + (" Nothing was scored (--strict)." if strict else ""), soft_wrap=True)
+    return not (broken and strict)
 
 
 def save_output(folder: Path, scored) -> None:

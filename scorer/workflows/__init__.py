@@ -12,6 +12,7 @@ only numpy, pandas and scikit-learn.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 from dataclasses import dataclass
 from types import ModuleType
@@ -46,11 +47,36 @@ def elements(name: str) -> tuple[str, ...]:
     return get_workflow(name).ELEMENTS
 
 
+# What each element file must define, the same in every workflow (RAMP's names).
+DEFINES = {"estimator.py": "get_estimator", "classifier.py": "Classifier",
+           "regressor.py": "Regressor", "feature_extractor.py": "FeatureExtractor"}
+
+
+class MissingElement(AttributeError):
+    """A submission's file lacks the class or function its workflow calls: an error of
+    that file (`file`), found when the files are loaded."""
+
+    def __init__(self, file: str, attr: str, module: ModuleType):
+        names = [n for n in vars(module) if not n.startswith("_")]
+        guess = difflib.get_close_matches(attr, names, n=1)
+        hint = f"; did you mean {guess[0]}?" if guess else ""
+        super().__init__(f"{file} must define {attr}{hint} (see the kit's starting_kit)")
+        self.file = file
+
+
+def check_elements(modules: dict[str, ModuleType]) -> None:
+    """Raise MissingElement when a loaded file lacks what its workflow needs from it."""
+    for file, module in modules.items():
+        attr = DEFINES.get(file)
+        if attr is not None and not hasattr(module, attr):
+            raise MissingElement(file, attr, module)
+
+
 def element(modules: dict[str, ModuleType], file: str, attr: str):
     """The class or function `attr` that the submission's `file` must define."""
     module = modules[file]
     if not hasattr(module, attr):
-        raise AttributeError(f"{file} must define {attr} (see the kit's starting_kit)")
+        raise MissingElement(file, attr, module)
     return getattr(module, attr)
 
 
