@@ -142,7 +142,8 @@ def test_no_private_score_in_any_public_blob_before_reveal(scanned, tmp_path):
     values = private_values(private)
     assert len(values) >= 5
     assert leaked(hub_path, values) == set()
-    assert cli(["phase", "open", "--repo", str(hub_path), "--now", "2026-12-08T01:00Z"]) == 0
+    assert cli(["phase", "open", "--repo", str(hub_path), "--now", "2026-12-08T01:00Z",
+                "--force"]) == 0
     assert leaked(hub_path, values) == set()  # opening the code publishes no test score
     reveal(Ledger(hub_path), Ledger(private), "iris", OPEN_NOW)
     assert leaked(hub_path, values) == values  # the search finds them once revealed
@@ -151,7 +152,7 @@ def test_no_private_score_in_any_public_blob_before_reveal(scanned, tmp_path):
 
 def test_phase_open_merges_scored_submissions_into_main(scanned, tmp_path):
     hub_path, _ = copy_of(scanned, tmp_path)
-    assert cli(["phase", "open", "--repo", str(hub_path), "--json"]) == 0
+    assert cli(["phase", "open", "--repo", str(hub_path), "--json", "--force"]) == 0
     repo = pygit2.Repository(str(hub_path))
     head = repo[repo.references["refs/heads/main"].target]
     rf = from_branch(repo, "refs/heads/submit/alice/rf")
@@ -159,7 +160,7 @@ def test_phase_open_merges_scored_submissions_into_main(scanned, tmp_path):
     assert "kits/iris/submissions/broken" not in head.tree  # failed: not merged
     assert repo.descendant_of(head.id, rf.commit)
     assert Ledger(hub_path).state("iris").code_visible
-    assert cli(["phase", "open", "--repo", str(hub_path)]) == 0
+    assert cli(["phase", "open", "--repo", str(hub_path), "--force"]) == 0
     assert repo.references["refs/heads/main"].target == head.id  # nothing new to write
 
 
@@ -240,7 +241,7 @@ def test_an_organizers_checkout_follows_the_commands(scanned, tmp_path):
     repo.checkout_head(strategy=pygit2.enums.CheckoutStrategy.FORCE)
     assert repo.status() == {}
     (hub_path / "notes.txt").write_text("mine\n")  # untracked work of the organizer
-    assert cli(["phase", "open", "--repo", str(hub_path)]) == 0
+    assert cli(["phase", "open", "--repo", str(hub_path), "--force"]) == 0
     assert cli(["reveal", "--repo", str(hub_path), "--private-ledger", str(private)]) == 0
     repo = pygit2.Repository(str(hub_path))
     assert repo.status() == {"notes.txt": pygit2.enums.FileStatus.WT_NEW}

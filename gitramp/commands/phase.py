@@ -9,7 +9,7 @@ import argparse
 from challenge import repo as gitrepo
 from challenge.errors import GitrampError
 from challenge.ledger import Ledger
-from challenge.phases import phase_at, utcnow
+from challenge.phases import iso, phase_at, utcnow
 from challenge.publish import open_code
 from gitramp.options import (
     add_challenges,
@@ -31,6 +31,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     add_push(p)
     add_now(p)
     add_json(p)
+    p.add_argument("--force", action="store_true",
+                   help="open before the open phase's start date in challenge.yml")
     return p
 
 
@@ -53,6 +55,17 @@ def run(args: argparse.Namespace) -> int:
     ledger = Ledger(args.repo)
     now = args.now or utcnow()
     head, kits = kits_of(ledger, args.challenge)
+    loaded = {loc.name: gitrepo.load_kit_at(ledger.repo, head, loc) for loc in kits}
+    early = {}
+    if args.action == "open":
+        early = {name: p.start for name, kit in loaded.items()
+                 for p in kit.phases if p.name == "open" and now < p.start}
+        if early and not args.force:
+            # checked for every kit first: none is opened when one of them is refused
+            raise GitrampError("; ".join(f"{name}: the open phase starts {iso(start)}"
+                                         for name, start in early.items())
+                               + f" (now {iso(now)}); opening makes the submissions' code "
+                               "public before then. Wait, or pass --force to open it now")
     rows = []
     for loc in kits:
         row = {"challenge": loc.name}
@@ -63,7 +76,12 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{loc.name}: code visible; merged {len(merged)} submission(s)"
                       + (f": {', '.join(merged)}" if merged else "")
                       + ("" if commit else " (nothing new)"))
-        kit = gitrepo.load_kit_at(ledger.repo, head, loc)
+                if loc.name in early:
+                    print(f"{loc.name}: opened early (--force); the open phase starts "
+                          f"{iso(early[loc.name])}")
+            if loc.name in early:
+                row["early"] = iso(early[loc.name])
+        kit = loaded[loc.name]
         current, state = phase_at(kit, now), ledger.state(loc.name)
         row.update(phase=current.state, describe=current.describe(), **state.to_dict())
         rows.append(row)
