@@ -13,6 +13,7 @@ from pathlib import Path
 from challenge.errors import GitrampError
 from challenge.hub import commit_files, init_repo, kit_files
 from challenge.kit import load_kit
+from scorer.workflows import elements
 
 PACKAGE = Path(__file__).resolve().parents[1]
 # What `gitramp init` installs, shipped in the package: links to this repository's own
@@ -37,10 +38,36 @@ def add_parser(sub) -> argparse.ArgumentParser:
     return p
 
 
+def gitramp_version() -> str:
+    from importlib.metadata import version
+
+    return version("gitramp")
+
+
 def workflow_files() -> dict[str, bytes]:
-    """The scoring workflows (not gitramp's own CI)."""
+    """The scoring workflows (not gitramp's own CI), installing this version of gitramp
+    unless the repository's GITRAMP_PIP_SPEC variable says otherwise: a new gitramp
+    release never changes how a running challenge scores."""
     files = sorted((TEMPLATES / "workflows").glob("*.yml"))
-    return {f".github/workflows/{f.name}": f.read_bytes() for f in files}
+    pinned = f"|| 'gitramp=={gitramp_version()}') }}}}".encode()
+    return {f".github/workflows/{f.name}": f.read_bytes().replace(b"|| 'gitramp') }}", pinned)
+            for f in files}
+
+
+def readme_section(kit, version: str) -> bytes:
+    """How a participant installs gitramp, tests a submission and submits it."""
+    return f"""
+
+## Taking part
+
+1. Install the gitramp this challenge scores with: `pip install gitramp=={version}`.
+2. Copy `submissions/starting_kit/` to `submissions/<your name>/` and edit it
+   (a `{kit.workflow}` submission holds {", ".join(elements(kit.workflow))}).
+3. Test it as the runners will: `gitramp test --submission <your name>` (add
+   `--quick-test` for a fast check, `--strict` to refuse what a runner would reject).
+4. Commit only `submissions/<your name>/` and open a pull request; the runner comments
+   your public score, rank and remaining quota on it.
+""".encode()
 
 
 def find_kit(kit: Path) -> Path:
@@ -74,7 +101,9 @@ def export_kit(kit_dir: Path, out: Path, *, all_submissions: bool = False) -> st
         raise GitrampError(f"{out} exists and is not empty; choose a new folder")
     files = kit_files(kit.path, submissions=None if all_submissions else ("starting_kit",))
     files.update(example_data(kit.path, files))
-    files[".gitignore"] = b"hidden/\n__pycache__/\n*.pyc\n"
+    files[".gitignore"] = b"hidden/\n__pycache__/\n*.pyc\n_site/\n"
+    files["README.md"] = files.get("README.md", f"# {kit.title}\n".encode()) + readme_section(
+        kit, gitramp_version())
     files.update(workflow_files())
     files["leaderboard_data/README.md"] = LEDGER_README.read_bytes()
     repo = init_repo(out)
