@@ -480,7 +480,9 @@ def test_a_fork_pr_goes_from_opened_to_scored_commented_and_recorded(hub, docker
 
     # organizers: rescore the PR (the one comment is edited), reveal, open the open phase
     def dispatch(action: str, pr: str = "") -> dict[str, JobRun]:
-        event = {"inputs": {"action": action, "challenge": "iris", "pr": pr},
+        # the hub is in its closed phase: opening the code now is opening it early
+        event = {"inputs": {"action": action, "challenge": "iris", "pr": pr,
+                            "early": action == "open-phase"},
                  "ref": "refs/heads/main", "repository": hub.github.repo_json(HUB),
                  "sender": hub.github.user_json("organizer")}
         _, jobs = hub.run_workflow("organizer.yml", "workflow_dispatch", event)
