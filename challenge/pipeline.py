@@ -123,6 +123,13 @@ class Pipeline:
                 self._backend = get_backend(self.options.backend)
             return self._backend
 
+    def close(self) -> None:
+        """Let the backend go: a container backend removes the one it prepared ahead."""
+        with self._lock:
+            backend, self._backend = self._backend, None
+        if backend is not None and hasattr(backend, "close"):
+            backend.close()
+
     def kit(self, loc: KitLocation) -> Kit:
         return gitrepo.load_kit_at(self.repo, self.kit_commit, loc)
 

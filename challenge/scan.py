@@ -90,17 +90,20 @@ def scan(repo_path: str | Path, options: Options, *, workers: int = 1,
     if not accepted:
         return outcomes
     ev.scoring(len(accepted))
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = {pool.submit(pipe.score, v, None, records): v for v in accepted}
-        for f in as_completed(futures):
-            v = futures[f]
-            try:
-                out = f.result()
-            except Exception as e:  # one broken scoring must not stop the others
-                out = Outcome(v.submission, ERROR, f"scoring failed on the runner: "
-                              f"{type(e).__name__}: {e}")
-            outcomes.append(out)
-            ev.scored(out)
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            futures = {pool.submit(pipe.score, v, None, records): v for v in accepted}
+            for f in as_completed(futures):
+                v = futures[f]
+                try:
+                    out = f.result()
+                except Exception as e:  # one broken scoring must not stop the others
+                    out = Outcome(v.submission, ERROR, f"scoring failed on the runner: "
+                                  f"{type(e).__name__}: {e}")
+                outcomes.append(out)
+                ev.scored(out)
+    finally:
+        pipe.close()  # nothing more to score: no container prepared ahead is kept
     line = pipe.blend(outcomes)  # contributivity follows every new score
     if line:
         ev.blended(line)

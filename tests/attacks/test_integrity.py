@@ -100,6 +100,7 @@ def test_a_forged_error_record_is_recorded_clean_and_everyone_else_goes_on(
     v = pipe.validate(ref=ref, team="mallory", name="forger")
     assert v.ok, v.message()
     out = pipe.score(v)
+    pipe.close()
     r = out.result
     assert r.status == "error" and r.stage in (None, *INGEST_STAGES)
 
@@ -123,6 +124,7 @@ def test_a_forged_error_record_is_recorded_clean_and_everyone_else_goes_on(
                                   now=CLOSED_NOW, quick=True))
     v = pipe.validate(ref=other, team="alice", name="honest")
     assert v.ok and pipe.score(v).status == "scored"
+    pipe.close()
     assert sorted(x.submission for x in Ledger(root).records("iris")) == ["forger", "honest"]
     capsys.readouterr()
     assert site(hub, tmp_path / "site") == 0
