@@ -385,15 +385,10 @@ class Ledger:
         for attempt in range(ATTEMPTS):
             ref = repo.references.get(self.branch)
             head = repo[ref.target].peel(pygit2.Commit) if ref is not None else None
-            built = build(repo, head)
-            if built is None:
+            made = _commit_on(repo, head, build)
+            if made is None:
                 return None
-            tree, extra, message = built
-            if head is not None and tree == head.tree.id and not extra:
-                return None
-            sig = pygit2.Signature(*SIGNATURE)
-            parents = ([head.id] if head else []) + list(extra)
-            commit = repo.create_commit(None, sig, sig, message, tree, parents)
+            commit, message = made
             try:
                 if ref is None:
                     repo.references.create(self.branch, commit)  # fails if created meanwhile
@@ -475,15 +470,10 @@ class Ledger:
             for attempt in range(ATTEMPTS):
                 theirs = self._fetch(remote)
                 base = self._merged(theirs)
-                built = build(repo, base)
-                if built is None:
+                made = _commit_on(repo, base, build)
+                if made is None:
                     return None
-                tree, extra, message = built
-                if base is not None and tree == base.tree.id and not extra:
-                    return None
-                sig = pygit2.Signature(*SIGNATURE)
-                commit = repo.create_commit(None, sig, sig, message, tree,
-                                            ([base.id] if base else []) + list(extra))
+                commit, _ = made
                 if self._swap_remote(remote, commit, theirs.id if theirs else None):
                     self._merge_in(repo[commit])
                     return str(commit)
@@ -802,6 +792,21 @@ def _refuse_other_team(repo: pygit2.Repository, tree: pygit2.Tree, path: str,
     if owner is not None and owner != team and old.get("status") != REJECTED:
         raise LedgerError(f"{path} holds a record of team {owner}; a record of team {team} "
                           "never replaces it")
+
+
+def _commit_on(repo: pygit2.Repository, base: pygit2.Commit | None,
+               build: Builder) -> tuple[pygit2.Oid, str] | None:
+    """The commit `build` makes on `base` (not yet on any branch) and its message; None
+    when it has nothing to write or writes the tree `base` already has."""
+    built = build(repo, base)
+    if built is None:
+        return None
+    tree, extra, message = built
+    if base is not None and tree == base.tree.id and not extra:
+        return None
+    sig = pygit2.Signature(*SIGNATURE)
+    parents = ([base.id] if base else []) + list(extra)
+    return repo.create_commit(None, sig, sig, message, tree, parents), message
 
 
 def _merge_build(repo: pygit2.Repository, head: pygit2.Commit | None, theirs: pygit2.Commit):

@@ -31,10 +31,7 @@ from markupsafe import Markup
 
 from site_generator import code as codemod
 from site_generator import plots
-from site_generator.export import leaderboard_csv, leaderboard_json
-from site_generator.model import Challenge, Entry, RecordCache, read_repository, slug
-from site_generator.output import Output
-from site_generator.ranking import (
+from site_generator.boards import (
     PUBLIC,
     Cell,
     Row,
@@ -45,6 +42,9 @@ from site_generator.ranking import (
     rank,
     team_best,
 )
+from site_generator.export import leaderboard_csv, leaderboard_json
+from site_generator.model import Challenge, Entry, RecordCache, read_repository, slug
+from site_generator.output import Output
 from site_generator.render import environment, markdown, templates_fingerprint
 
 ASSETS = "assets"

@@ -11,8 +11,8 @@ import io
 import json
 from typing import Any
 
+from site_generator.boards import Row
 from site_generator.model import Challenge, Entry
-from site_generator.ranking import Row
 
 
 def _row(row: Row, page: str) -> dict[str, Any]:
