@@ -15,7 +15,10 @@ from tests.conftest import ROOT
 
 IRIS = ROOT / "kits" / "iris"
 SUBMISSIONS = Path(__file__).resolve().parent / "submissions"
-SMALL_LIMITS = {"timeout": 25, "memory": "400m", "cpus": 1, "pids": 64, "tmpfs": "16m",
+# timeout: the storm runs 33 containers six at a time on two cores, the first five
+# spinning until killed; a label hunter that reads every file of the image (about 10,000)
+# behind them needs more than 25 s of wall clock once every fold runs under its own user
+SMALL_LIMITS = {"timeout": 40, "memory": "400m", "cpus": 1, "pids": 64, "tmpfs": "16m",
                 "max_output_bytes": 2_000_000, "log_bytes": 8000}
 
 
