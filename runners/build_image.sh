@@ -25,6 +25,7 @@ start=$(date +%s)
 work="$(mktemp -d /tmp/gitramp-image.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 cp "$2" "$work/requirements.txt"
+cp "$here/manifest.py" "$work/manifest.py"
 
 if [ -n "${BASE_IMAGE:-}" ]; then
   echo "image: docker build FROM $BASE_IMAGE -> $tag"
@@ -59,6 +60,10 @@ else
   echo "runner:x:10001:10001:submission:/tmp:/usr/sbin/nologin" >>"$rootfs/etc/passwd"
   echo "runner:x:10001:" >>"$rootfs/etc/group"
   mkdir -p "$rootfs/submission" "$rootfs/inputs" "$rootfs/out" "$rootfs/opt/gitramp"
+  # What the image holds (OS and Python packages, versions, file hashes), read by runners
+  # without running anything in it: images are compared by content, not by id.
+  mkdir -p "$rootfs/etc/gitramp"
+  chroot "$rootfs" python3 - / <"$here/manifest.py" >"$rootfs/etc/gitramp/manifest.json"
 
   echo "image: docker import -> $tag"
   tar -C "$rootfs" --numeric-owner -c . | docker import \

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 RECIPE_DIR = Path(__file__).resolve().parent / "image"
-RECIPE = ("build_image.sh", "Dockerfile", "requirements.txt")
+RECIPE = ("build_image.sh", "Dockerfile", "requirements.txt", "manifest.py")
 REPOSITORY = "gitramp-scorer"
 UID = 10001  # the unprivileged user submissions run as
 
