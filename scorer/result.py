@@ -29,7 +29,9 @@ from scorer.untrusted import (
     clean_text,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Schemas this gitramp reads: 1 (before records held their provenance) and the current.
+READABLE_SCHEMAS = (1, SCHEMA_VERSION)
 
 # Statuses a result can have. Only "scored" carries scores.
 SCORED = "scored"
@@ -94,6 +96,9 @@ class Result:
     image: str | None = None  # image digest the submission ran in
     lineage: dict[str, Any] = field(default_factory=dict)
     contributivity: dict[str, float] = field(default_factory=dict)
+    # What a re-run needs (schema 2): data fingerprint, environment, machine, the scorer's
+    # seeds; see scorer/fingerprint.py and challenge/provenance.py. Empty in schema 1.
+    provenance: dict[str, Any] = field(default_factory=dict)
     schema: int = SCHEMA_VERSION
 
     # ----------------------------------------------------------- derived views
@@ -164,10 +169,11 @@ class Result:
         if not isinstance(d, dict):
             raise ResultFormatError(f"a result must be a mapping, found {type(d).__name__}")
         schema = d.get("schema")
-        if schema != SCHEMA_VERSION:
+        if schema not in READABLE_SCHEMAS:
             raise ResultFormatError(
-                f"result schema {schema!r} is not supported (this gitramp reads schema "
-                f"{SCHEMA_VERSION}); upgrade gitramp or migrate the ledger")
+                f"result schema {schema!r} is not supported (this gitramp reads schemas "
+                f"{', '.join(map(str, READABLE_SCHEMAS))}); upgrade gitramp or migrate the "
+                "ledger")
         names = {f.name for f in fields(cls)}
         kwargs = {k: v for k, v in d.items() if k in names}
         missing = {"challenge", "submission", "status"} - kwargs.keys()
@@ -177,6 +183,8 @@ class Result:
             raise ResultFormatError(
                 f"status {kwargs['status']!r} is not one of {', '.join(STATUSES)}")
         kwargs.update(_cleaned({k: kwargs[k] for k in (*_TEXTS, "stage") if k in kwargs}))
+        if not isinstance(kwargs.get("provenance", {}), dict):
+            kwargs["provenance"] = {}  # written by runners only: anything else is dropped
         kwargs["folds"] = [FoldScores(**f) if "fit_time" in f else
                            FoldScores(scores=f["scores"], fit_time=0.0, predict_time=0.0)
                            for f in d.get("folds", [])]
