@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 NAMES = ("estimator", "classifier", "regressor",
-         "feature_extractor_classifier", "feature_extractor_regressor")
+         "feature_extractor_classifier", "feature_extractor_regressor", "object_detector")
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,8 @@ def elements(name: str) -> tuple[str, ...]:
 
 # What each element file must define, the same in every workflow (RAMP's names).
 DEFINES = {"estimator.py": "get_estimator", "classifier.py": "Classifier",
-           "regressor.py": "Regressor", "feature_extractor.py": "FeatureExtractor"}
+           "regressor.py": "Regressor", "feature_extractor.py": "FeatureExtractor",
+           "object_detector.py": "ObjectDetector"}
 
 
 class MissingElement(AttributeError):
