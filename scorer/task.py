@@ -36,7 +36,7 @@ from scorer.spec import Expect, SpecModel, wrong
 from scorer.workflows import NAMES as WORKFLOWS
 
 CLASSIFICATION = ("multiclass", "binary")
-PREDICTION_TYPES = (*CLASSIFICATION, "regression")
+PREDICTION_TYPES = (*CLASSIFICATION, "regression", "detection")
 
 
 def classifies(workflow: str) -> bool:
@@ -223,6 +223,9 @@ def _prediction_schema() -> dict[str, Any]:
                 "required": ["workflow"]},
          "then": {"properties": {"prediction": {"properties": {
              "type": {"const": "regression"}}}}}},
+        {"if": {"properties": {"workflow": {"const": "object_detector"}}, "required": ["workflow"]},
+         "then": {"properties": {"prediction": {"properties": {
+             "type": {"const": "detection"}}}}}},
     ]}
 
 
@@ -325,6 +328,16 @@ class TaskSpec(SpecModel):
         if regresses(self.workflow) and ptype != "regression":
             raise wrong(f"regression for workflow {self.workflow}",
                         at=("prediction", "type"), found=ptype)
+        detects = self.workflow == "object_detector"
+        if detects != (ptype == "detection"):
+            raise wrong("detection for workflow object_detector" if detects else
+                        "detection only with workflow object_detector",
+                        at=("prediction", "type"), found=ptype)
+        for i, score in enumerate(self.scores):  # detection scores for detections only
+            stype = BUILTIN.get(score.type)
+            if stype is not None and (stype.needs == "detection") != detects:
+                raise wrong("a score type for " + ("detections" if detects else ptype),
+                            at=("scores", i, "type"), found=score.type)
         return self
 
     @property
