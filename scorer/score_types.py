@@ -294,6 +294,22 @@ RAMP_TYPES = (
     ScoreType("relative_rmse", _relative_rmse, lower_is_better=True, needs="value"),
 )
 
+# RAMP's detection score types (scorer/detection.py, which imports numpy and scipy on
+# first use): per image, (x, y, radius) labels and (confidence, x, y, radius) detections.
+def _detection(name: str):
+    def fn(y_true, y_pred, **params):
+        from scorer import detection
+
+        return detection.SCORES[name][0](y_true, y_pred, **params)
+    return fn
+
+
+DETECTION_TYPES = tuple(ScoreType(name, _detection(name), lower_is_better=lower,
+                                  needs="detection") for name, lower in (
+    ("detection_average_precision", False), ("detection_precision", False),
+    ("detection_recall", False), ("mad_center", True), ("mad_radius", True),
+    ("ospa", True), ("scp", True)))
+
 # RAMP's class name -> (gitramp type, rampwf's default precision, parameters rampwf
 # accepts besides name and precision). `nll` is `negative_log_likelihood` by its
 # short name.
@@ -315,6 +331,15 @@ RAMP_CLASSES: dict[str, tuple[str, int, tuple[str, ...]]] = {
     "RelativeRMSE": ("relative_rmse", 2, ()),
     "RMSE": ("rmse", 2, ()),
     "ROCAUC": ("roc_auc", 2, ()),
+    "DetectionAveragePrecision": ("detection_average_precision", 3, ("iou_threshold",)),
+    "AverageDetectionPrecision": ("detection_average_precision", 3, ("iou_threshold",)),
+    "DetectionPrecision": ("detection_precision", 3,
+                           ("conf_threshold", "minipatch", "iou_threshold")),
+    "DetectionRecall": ("detection_recall", 3, ("conf_threshold", "minipatch", "iou_threshold")),
+    "MADCenter": ("mad_center", 3, ("conf_threshold", "minipatch", "iou_threshold")),
+    "MADRadius": ("mad_radius", 3, ("conf_threshold", "minipatch", "iou_threshold")),
+    "OSPA": ("ospa", 3, ("conf_threshold", "minipatch")),
+    "SCP": ("scp", 3, ("shape", "conf_threshold", "minipatch")),
 }
 
 
@@ -406,6 +431,7 @@ BUILTIN: dict[str, ScoreType] = {t.name: t for t in (
     ScoreType("mae", _mae, lower_is_better=True, needs="value"),
     ScoreType("r2", _r2, needs="value"),
     *RAMP_TYPES,
+    *DETECTION_TYPES,
 )}
 
 
