@@ -17,13 +17,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from scorer.detection import truth
 from scorer.errors import GitrampError
 from scorer.task import Task
 
 
 @dataclass
 class Dataset:
-    X_train: pd.DataFrame
+    X_train: pd.DataFrame  # or an array of images (n, height, width[, channels])
     y_train: np.ndarray
     X_test: pd.DataFrame
     y_test: np.ndarray
@@ -66,10 +67,17 @@ def _read_csv(kit: Task, file: Path, split: str) -> tuple[pd.DataFrame, np.ndarr
 
 
 def _frame(X) -> pd.DataFrame:
+    if isinstance(X, np.ndarray) and X.ndim > 2:
+        return X  # images, one per row: given to the submission as they are
     return X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X))
 
 
 def _target(kit: Task, y: np.ndarray, split: str, root: Path) -> np.ndarray:
+    if kit.prediction_type == "detection":
+        try:
+            return truth(y, f"{root}: {split} labels")
+        except ValueError as e:
+            raise DataError(str(e)) from None
     if kit.is_classification:
         if y.dtype.kind not in "biuf":
             y = y.astype(str)  # objects (pandas strings) as plain strings
@@ -124,8 +132,12 @@ def subsample(ds: Dataset, kit: Task, n_train: int = 200, n_test: int = 100,
         return np.sort(np.asarray(order[:n]))
 
     tr, te = pick(ds.y_train, n_train), pick(ds.y_test, n_test)
-    return Dataset(ds.X_train.iloc[tr].reset_index(drop=True), ds.y_train[tr],
-                   ds.X_test.iloc[te].reset_index(drop=True), ds.y_test[te], ds.source)
+    return Dataset(_rows(ds.X_train, tr), ds.y_train[tr], _rows(ds.X_test, te), ds.y_test[te],
+                   ds.source)
+
+
+def _rows(X, idx: np.ndarray):
+    return X.iloc[idx].reset_index(drop=True) if isinstance(X, pd.DataFrame) else X[idx]
 
 
 def _pad(groups: list[np.ndarray]) -> list[np.ndarray]:
