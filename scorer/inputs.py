@@ -21,15 +21,17 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from scorer.data import Dataset
+from scorer.detection import truth_table
 from scorer.ingest import FOLD_LABELS, fold_label_file
 
 
 def write_inputs(ds: Dataset, folds, labels: tuple[str, ...], inputs: Path) -> Path:
     inputs.mkdir(parents=True, exist_ok=True)
-    ds.X_train.to_pickle(inputs / "X_train.pkl")
-    ds.X_test.to_pickle(inputs / "X_test.pkl")
+    pd.to_pickle(ds.X_train, inputs / "X_train.pkl")  # a frame, or an array of images
+    pd.to_pickle(ds.X_test, inputs / "X_test.pkl")
     arrays = {}
     for i, (tr, va) in enumerate(folds):
         arrays[f"train_{i}"], arrays[f"valid_{i}"] = tr, va
@@ -43,7 +45,10 @@ def write_inputs(ds: Dataset, folds, labels: tuple[str, ...], inputs: Path) -> P
     y = np.asarray(ds.y_train)
     for i, (tr, _) in enumerate(folds):
         file = fold_label_file(private, i)
-        np.save(file, y[np.asarray(tr)], allow_pickle=False)
+        labels = y[np.asarray(tr)]
+        if labels.dtype == object:  # detections: the long table the workflow reads
+            labels = truth_table(labels)
+        np.save(file, labels, allow_pickle=False)
         file.chmod(0o400)
     inputs.chmod(0o555)
     return inputs
