@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scorer import reasons
+from scorer import detection, reasons
 from scorer.backends.base import Backend, IngestJob, IngestOutcome
 from scorer.backends.docker_image import kit_requirements_hash
 from scorer.backends.local import LocalBackend
@@ -96,9 +96,14 @@ def score_submission(kit: Task, submission_dir: Path, *, backend: Backend | None
     if outcome.status != "ok":
         return ScoringRun(_failed(base, outcome, error, kit, local), [], y_train, y_test,
                           error)
+    detects = kit.prediction_type == "detection"
     try:
-        fold_outputs = parse_outputs(outcome.outputs, len(folds), len(y_train), len(y_test),
-                                     len(kit.labels))
+        if detects:
+            fold_outputs = detection.parse_outputs(outcome.outputs, len(folds), len(y_train),
+                                                   len(y_test))
+        else:
+            fold_outputs = parse_outputs(outcome.outputs, len(folds), len(y_train),
+                                         len(y_test), len(kit.labels))
     except InvalidOutput as e:
         base.status, base.stage = INVALID_OUTPUT, "validate"
         base.reason = reasons.invalid_output(str(e))
@@ -109,12 +114,16 @@ def score_submission(kit: Task, submission_dir: Path, *, backend: Backend | None
     for (tr, va), out in zip(folds, fold_outputs, strict=True):
         base.folds.append(_fold_scores(scores, y_train, y_test, tr, va, out))
         preds.append(FoldPredictions(tr, va, out.train[va], out.test))
-    base.bagged = bagged_scores(scores, preds, y_train, y_test)
+    base.bagged = (detection.bagged_scores if detects else bagged_scores)(
+        scores, preds, y_train, y_test)
     base.log_tail = _tail(outcome.log)
-    return ScoringRun(base, preds, y_train, y_test)
+    # Detections are not kept for blending (scorer/blend.py averages arrays of numbers).
+    return ScoringRun(base, [] if detects else preds, y_train, y_test)
 
 
 def encode(kit: Task, y: np.ndarray) -> np.ndarray:
+    if kit.prediction_type == "detection":
+        return y  # per image, an array of (x, y, radius) rows (scorer.detection.truth)
     if not kit.is_classification:
         return np.asarray(y, dtype=float)
     return label_codes(kit.labels, y)  # by value: y keeps the data's type
