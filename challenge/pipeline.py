@@ -47,6 +47,7 @@ from challenge.ledger import (
     record_from,
 )
 from challenge.phases import iso, utcnow
+from challenge.provenance import collect as collect_provenance
 from challenge.repo import KitLocation
 from scorer.backends import get_backend
 from scorer.result import REJECTED, SCORED, Result
@@ -292,6 +293,8 @@ class Pipeline:
                                       data_dir=self._data_dir(kit), quick=self.options.quick,
                                       jobs=self.options.jobs, progress=progress, name=sub.name)
         result = self._stamp(scored.result, sub, kit, v.phase)
+        result.provenance = collect_provenance(kit, self._data_dir(kit), self.backend(),
+                                               result.image, self.options.quick)
         records = self.ledger.records(sub.challenge) if records is None else records
         starting = gitrepo.subtree(self.repo, self.kit_commit.tree,
                                    sub.kit.path("submissions", "starting_kit"))
