@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# Builds the scoring image with no container registry: debootstrap a minimal Debian
+# Builds the base scoring image with no container registry: debootstrap a minimal Debian
 # bookworm with python3, install the pinned wheels of the requirements file into it,
 # `docker import` the result. See runners/IMAGE.md.
 #
-# Run it through the command line, which derives the tag (a hash of this recipe and the
-# requirements), reuses an existing image, and writes the requirements file (the
-# recipe's requirements.txt plus a kit's own `requirements:`):
+# Run it through the command line, which derives the tag (a hash of the recipe),
+# reuses an existing image and passes the recipe's requirements.txt:
 #
-#   gitramp image build [--kit DIR] [--force]
+#   gitramp image build [--force]                             # = make image
 #   BASE_IMAGE=python:3.11-slim-bookworm gitramp image build   # with a registry
+#
+# A kit's own `requirements:` are not installed here: `gitramp image build --kit DIR`
+# adds them, with their dependencies, as a layer on top of this image
+# (scorer/backends/kit_image.py).
 #
 # Direct use: build_image.sh TAG REQUIREMENTS_FILE (PYTHON: the python whose pip fetches
 # the wheels). Needs root (debootstrap), docker, and PyPI (or a pip index/mirror).
