@@ -57,6 +57,7 @@ __all__ = [
     "ATTEMPTS_DIR", "CLAIM_FILE", "LEDGER_ROOT", "PRIVATE_DIR", "REJECTED_DIR",
     "RESERVED_NAMES", "STATE_FILE", "Key", "attempts_path", "claim_path", "path_segment",
     "record_path", "record_stem", "rejection_path", "state_path", "version_label",
+    "VERIFICATIONS_DIR", "verification_path",
     # reading
     "FolderLedger", "Ledger", "LedgerError", "RecordFile", "Visibility", "open_ledger",
     "dump_record", "parse_record", "record_from",
@@ -72,6 +73,9 @@ RESERVED_NAMES = (PRIVATE_DIR,)
 REJECTED_DIR = "_rejected"  # <challenge>/_rejected/<team>/<name>/<stem>.yml
 ATTEMPTS_DIR = "_claims"  # <challenge>/_claims/<team>.yml: a team's attempts in flight
 CLAIM_FILE = "claim.yml"  # <challenge>/<name>/claim.yml: who owns the name
+# <challenge>/_verifications/<name>/<stem>/<when>-<runner>.yml: re-runs of a record
+# (challenge.verify), beside the records and never in them: a rank never changes.
+VERIFICATIONS_DIR = "_verifications"
 SIGNATURE = ("gitramp", "gitramp@localhost")
 ATTEMPTS = 50
 
@@ -144,6 +148,13 @@ def claim_path(challenge: str, name: str) -> str:
 def attempts_path(challenge: str, team: str) -> str:
     """`leaderboard_data/<challenge>/_claims/<team>.yml`: the team's attempts in flight."""
     return f"{LEDGER_ROOT}/{challenge}/{ATTEMPTS_DIR}/{path_segment(team)}.yml"
+
+
+def verification_path(challenge: str, name: str, stem: str, when: str, runner: str) -> str:
+    """Where one verification of the record `<challenge>/<name>/<stem>` is kept."""
+    stamp = re.sub(r"[^0-9TZ]", "", when)
+    return "/".join([LEDGER_ROOT, challenge, VERIFICATIONS_DIR, path_segment(name),
+                     path_segment(stem), f"{stamp}-{path_segment(runner or 'runner')}.yml"])
 
 
 @dataclass(frozen=True)
@@ -370,6 +381,25 @@ class Ledger:
         except KeyError:
             return None
         return self._file(name, stem, path, entry.id) if entry is not None else None
+
+    def verification_files(self, challenge: str) -> list[RecordFile]:
+        """Every verification of a record of `challenge` (`stem`: the record's)."""
+        head = self.head()
+        folder = gitrepo.subtree(self.repo, head.tree, "/".join(
+            [LEDGER_ROOT, challenge, VERIFICATIONS_DIR])) if head else None
+        out = []
+        for name in folder if folder is not None else ():
+            if name.filemode != FileMode.TREE:
+                continue
+            for stem in self.repo[name.id]:
+                if stem.filemode != FileMode.TREE:
+                    continue
+                for f in self.repo[stem.id]:
+                    if f.name.endswith(".yml") and f.filemode == FileMode.BLOB:
+                        path = "/".join([LEDGER_ROOT, challenge, VERIFICATIONS_DIR, name.name,
+                                         stem.name, f.name])
+                        out.append(self._file(name.name, stem.name, path, f.id))
+        return out
 
     def _file(self, name: str, stem: str, path: str, oid: pygit2.Oid) -> RecordFile:
         repo = self.repo
@@ -665,6 +695,16 @@ class FolderLedger:
     def private_file(self, challenge: str, name: str, stem: str) -> RecordFile | None:
         f = self.root / record_path(challenge, name, stem, private=True)
         return self._file(f) if f.is_file() else None
+
+    def verification_files(self, challenge: str) -> list[RecordFile]:
+        folder = self.root / LEDGER_ROOT / challenge / VERIFICATIONS_DIR
+        out = []
+        for f in sorted(folder.glob("*/*/*.yml")) if folder.is_dir() else ():
+            st = f.stat()
+            out.append(RecordFile(f.parent.parent.name, f.parent.name,
+                                  f"file:{f}:{st.st_size}:{st.st_mtime_ns}", str(f),
+                                  f.read_bytes))
+        return out
 
     def _file(self, f: Path) -> RecordFile:
         st = f.stat()
