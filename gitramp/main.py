@@ -14,7 +14,7 @@ from challenge.errors import GitrampError
 
 # Modules of gitramp/commands/, in the order `gitramp --help` lists them.
 VERBS = ("test", "score", "scan", "leaderboard", "phase", "reveal", "blend", "site",
-         "init", "image", "validate", "forge", "import_ramp")
+         "init", "image", "validate", "forge", "import_ramp", "lineage")
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
