@@ -13,7 +13,7 @@ import sys
 from challenge.errors import GitrampError
 
 # Modules of gitramp/commands/, in the order `gitramp --help` lists them.
-VERBS = ("test", "score", "scan", "leaderboard", "phase", "reveal", "blend", "site",
+VERBS = ("test", "score", "scan", "leaderboard", "phase", "reveal", "verify", "blend", "site",
          "init", "image", "validate", "forge", "import_ramp", "lineage")
 
 
