@@ -1,5 +1,9 @@
 """`gitramp reveal`: publish the private (test) scores: copy the private ledger's
-records into `leaderboard_data/<challenge>/private/` and set `revealed: true`."""
+records into `leaderboard_data/<challenge>/private/` and set `revealed: true`.
+
+With --verify-top N, the first N of each private board are re-run first (as `gitramp
+verify` does, each verification written to the ledger) and those that did not reproduce
+are named; the scores are published either way."""
 
 from __future__ import annotations
 
@@ -10,7 +14,9 @@ from challenge.errors import GitrampError
 from challenge.ledger import Ledger
 from challenge.phases import utcnow
 from challenge.publish import reveal
+from challenge.verify import REPRODUCED, record_verification, top_records, verify
 from gitramp.commands.phase import kits_of
+from gitramp.commands.verify import add_verify_options, verify_options
 from gitramp.options import (
     add_challenges,
     add_json,
@@ -31,6 +37,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
     add_push(p)
     add_now(p)
     add_json(p)
+    p.add_argument("--verify-top", type=int, metavar="N", default=0,
+                   help="first re-run the top N of each private board and name those that "
+                        "do not reproduce")
+    add_verify_options(p, private=False)
     return p
 
 
@@ -43,8 +53,10 @@ def run(args: argparse.Namespace) -> int:
     _, kits = kits_of(ledger, args.challenge)
     rows = []
     for loc in kits:
+        checked = _verify_top(args, ledger, private, loc.name) if args.verify_top else None
         commit, count = reveal(ledger, private, loc.name, args.now or utcnow())
-        rows.append({"challenge": loc.name, "commit": commit, "published": count})
+        rows.append({"challenge": loc.name, "commit": commit, "published": count,
+                     **({"verified": checked} if checked is not None else {})})
         if not args.json:
             print(f"{loc.name}: private scores revealed ({count} new record(s))")
     if args.push:
@@ -52,3 +64,23 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(rows)
     return 0
+
+
+def _verify_top(args: argparse.Namespace, ledger: Ledger, private: Ledger,
+                challenge: str) -> list[dict]:
+    """Verify the top of the private board; say which did not reproduce."""
+    options = verify_options(args)
+    options.private_ledger = args.private_ledger
+    rows = []
+    for record in top_records(ledger, challenge, args.verify_top, private):
+        v = verify(args.repo, record, options)
+        record_verification(args.repo, v)
+        rows.append({"submission": v.submission, "team": v.team, "verdict": v.verdict,
+                     "summary": v.summary()})
+    bad = [r for r in rows if r["verdict"] != REPRODUCED]
+    if not args.json:
+        print(f"{challenge}: {len(rows) - len(bad)} of the top {len(rows)} reproduced"
+              + ("" if not bad else "; did not reproduce:"))
+        for r in bad:
+            print(f"  {r['summary']}")
+    return rows
