@@ -66,6 +66,13 @@ class Entry:
     stem: str  # the ledger file's name without `.yml`: <tree16>-<hash8>
     result: Result
     digest: str  # hash of the record files it was read from (incremental builds)
+    # re-runs of this record (challenge.verify), oldest first: {verdict, runner, when, ...}
+    verifications: list[dict] = field(default_factory=list)
+
+    @property
+    def verified(self) -> dict | None:
+        """The latest verification of this record, if any."""
+        return self.verifications[-1] if self.verifications else None
 
     @property
     def team(self) -> str:
@@ -248,8 +255,29 @@ def read_ledger(source: Ledger | FolderLedger, challenge: str, state: Visibility
                 skipped.append(str(e) if file.where in str(e) else f"{file.where}: {e}")
             continue
         entries.append(Entry(challenge, file.name, file.stem, result, digest))
+    checks = read_verifications(source, challenge)
+    for e in entries:
+        e.verifications = checks.get((e.name, e.stem), [])
+        e.digest += "".join(v["_ident"] for v in e.verifications)
     entries.sort(key=lambda e: (e.submitted_at, e.name, e.stem))
     return entries
+
+
+def read_verifications(source: Ledger | FolderLedger, challenge: str
+                       ) -> dict[tuple[str, str], list[dict]]:
+    """{(name, record stem): [verification, ...]}, oldest first; one that does not read
+    is left out (a verification never hides a record)."""
+    out: dict[tuple[str, str], list[dict]] = {}
+    for f in getattr(source, "verification_files", lambda _c: [])(challenge):
+        try:
+            raw = parse_record(f.fetch(), f.where)
+        except (LedgerError, OSError):
+            continue
+        if isinstance(raw, dict) and isinstance(raw.get("verdict"), str):
+            out.setdefault((f.name, f.stem), []).append({**raw, "_ident": f.ident})
+    for items in out.values():
+        items.sort(key=lambda d: str(d.get("when", "")))
+    return out
 
 
 def withhold_private(result: Result) -> Result:
