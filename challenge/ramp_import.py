@@ -35,6 +35,7 @@ WORKFLOWS = {
     "FeatureExtractorRegressor": ("feature_extractor_regressor", ()),
     "Estimator": ("estimator", ()),
     "EstimatorExternalData": ("estimator", ("external_data.csv",)),
+    "ObjectDetector": ("object_detector", ()),
 }
 # Packages that serve the notebook, or that the scoring image already has.
 NOT_REQUIRED = {"rampwf", "ramp-workflow", "ramp_workflow", "jupyter", "jupyterlab",
@@ -52,6 +53,8 @@ RAMP_DEFAULT_NAMES = {
     "MacroAveragedRecall": "accuracy", "NegativeLogLikelihood": "negative log likelihood",
     "NormalizedGini": "normalized_gini", "SoftAccuracy": "soft precision", "MARE": "mare",
     "NormalizedRMSE": "rmse", "RelativeRMSE": "rmse", "RMSE": "rmse", "ROCAUC": "roc_auc",
+    "DetectionAveragePrecision": "average_precision",
+    "AverageDetectionPrecision": "average_precision", "OSPA": "ospa", "SCP": "scp",
 }
 DATA_CALLS = {"read_csv", "join", "drop", "getenv", "to_numpy", "copy", "int", "bool",
               "str", "reset_index"}
@@ -178,9 +181,12 @@ def _prediction(p: _Problem) -> tuple[dict[str, Any], list]:
                                   f"label_names, found {labels}")
         return {"type": "binary" if len(labels) == 2 else "multiclass",
                 "labels": labels}, labels
+    if kind == "make_detection":
+        return {"type": "detection"}, []
     raise RampImportError(f"{p.where(call)}: prediction type {kind or ast.unparse(call.func)} "
-                          "has no gitramp counterpart (gitramp scores multiclass, binary and "
-                          "regression predictions); such a kit cannot be converted")
+                          "has no gitramp counterpart (gitramp scores multiclass, binary, "
+                          "regression and detection predictions); such a kit cannot be "
+                          "converted")
 
 
 def _workflow(p: _Problem) -> tuple[str, tuple[str, ...]]:
@@ -201,6 +207,13 @@ def _workflow(p: _Problem) -> tuple[str, tuple[str, ...]]:
 
 def _snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+
+
+def _iou_name(cls: str, kw: dict) -> str | None:
+    """rampwf's default name of a detection score at an IoU threshold."""
+    base = {"DetectionPrecision": "precision", "DetectionRecall": "recall",
+            "MADCenter": "mad_center", "MADRadius": "mad_radius"}.get(cls)
+    return f"{base}(IOU={kw.get('iou_threshold', 0.5)})" if base else None
 
 
 def _score_name(raw: str) -> str:
@@ -230,8 +243,8 @@ def _scores(p: _Problem, labels: list) -> tuple[list[dict], dict[str, str], list
         if _is_ramp(dotted):
             if cls not in RAMP_CLASSES:
                 raise RampImportError(
-                    f"{p.where(call)}: score type {cls} does not apply to multiclass, binary "
-                    "or regression predictions in gitramp; gitramp has "
+                    f"{p.where(call)}: score type {cls} does not apply to multiclass, binary, "
+                    "regression or detection predictions in gitramp; gitramp has "
                     + ", ".join(sorted(RAMP_CLASSES)))
             stype, precision, allowed = RAMP_CLASSES[cls]
             params = {k: v for k, v in kw.items() if k not in ("name", "precision")}
@@ -245,8 +258,8 @@ def _scores(p: _Problem, labels: list) -> tuple[list[dict], dict[str, str], list
         else:
             raise RampImportError(f"{p.where(call)}: score type {ast.unparse(call.func)} is "
                                   "neither rampwf's nor a class of this problem.py")
-        raw_name = kw.get("name", RAMP_DEFAULT_NAMES.get(cls) or _init_default(p, cls, "name")
-                          or cls)
+        raw_name = kw.get("name", RAMP_DEFAULT_NAMES.get(cls) or _iou_name(cls, kw)
+                          or _init_default(p, cls, "name") or cls)
         entry = {"name": _score_name(raw_name), "type": stype,
                  "precision": int(kw.get("precision", precision))}
         if params:
@@ -561,7 +574,10 @@ def import_ramp(src: str | Path, out: str | Path, *, force: bool = False) -> Imp
     p = _Problem(problem_file)
     prediction, labels = _prediction(p)
     workflow, extra_files = _workflow(p)
-    if workflow != "estimator":
+    if (workflow == "object_detector") != (prediction["type"] == "detection"):
+        raise RampImportError(f"{p.file}: workflow {workflow} with a "
+                              f"{prediction['type']} prediction type")
+    if workflow not in ("estimator", "object_detector"):
         wants = "regression" if workflow.endswith("regressor") else "classes"
         if (prediction["type"] == "regression") != (wants == "regression"):
             raise RampImportError(f"{p.file}: workflow {workflow} with a "
