@@ -10,6 +10,8 @@ import inspect
 import numpy as np
 import pandas as pd
 
+from scorer.cv_time import KIND as TIME_SERIES
+from scorer.cv_time import check_series_folds, is_series, time_series_folds
 from scorer.errors import KitError
 from scorer.task import Task
 
@@ -21,11 +23,16 @@ def make_folds(kit: Task, X: pd.DataFrame, y: np.ndarray) -> list[Fold]:
     if problem is not None and hasattr(problem, "get_cv"):
         check_one_cv(kit, problem)
         folds = list(problem.get_cv(X, y))
+    elif kit.cv.type == TIME_SERIES:
+        folds = time_series_folds(len(X), kit.cv.params, str(kit.path / "challenge.yml"))
     else:
+        y = y[:, 0] if kit.prediction_type == "combined" else y  # split on the class
         folds = list(_splitter(kit).split(X, y, groups=_groups(kit, X)))
     out = [(np.asarray(tr, dtype=np.int64), np.asarray(va, dtype=np.int64)) for tr, va in folds]
     if not out:
         raise KitError(f"{kit.path}: the CV gives no fold; check cv in challenge.yml")
+    if is_series(kit.workflow):
+        check_series_folds(out, len(X), str(kit.path / "challenge.yml"))
     return out
 
 

@@ -1,0 +1,77 @@
+"""Folds in time: `cv: {type: time_series, n_splits, burn_in, gap, test_size}`.
+
+The rows of the training data are one series in time order. The first `burn_in` rows
+are history only: never trained on, never validated (a feature extractor needs some
+past before its first prediction, RAMP's `n_burn_in`). Of the rows after them, each fold
+trains on every row from `burn_in` up to its cut-off and validates on the block of
+`test_size` rows that starts `gap` rows after it; the blocks follow each other up to the
+end of the series, as scikit-learn's TimeSeriesSplit lays them out (expanding window).
+
+What the folds promise is kept by the scorer, not by the submission: for a time-series
+workflow, the data a fold's process receives ends with its validation block (see
+scorer/series.py), so no fold can read a row after its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from scorer.errors import KitError
+from scorer.workflows import get_workflow
+
+KIND = "time_series"
+PARAMS = ("n_splits", "burn_in", "gap", "test_size")
+
+
+def is_series(workflow: str) -> bool:
+    """Whether a workflow's folds are cut in time (its module sets SERIES)."""
+    return bool(getattr(get_workflow(workflow), "SERIES", False))
+
+
+def time_series_folds(n_rows: int, params: dict[str, Any], where: str
+                      ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, valid) row indices of each fold; `where` names the key in errors."""
+    unknown = sorted(set(params) - set(PARAMS))
+    if unknown:
+        raise KitError(f"{where}: cv type {KIND} does not take {unknown}; it takes "
+                       + ", ".join(PARAMS))
+    values = {}
+    for key, default, least in (("n_splits", 5, 1), ("burn_in", 0, 0), ("gap", 0, 0),
+                                ("test_size", None, 1)):
+        value = params.get(key, default)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                                  or value < least):
+            raise KitError(f"{where}: key 'cv.{key}': found {value!r}; expected an integer "
+                           f">= {least}")
+        values[key] = value
+    k, burn, gap = values["n_splits"], values["burn_in"], values["gap"]
+    usable = n_rows - burn
+    size = values["test_size"] or usable // (k + 1)
+    first_cut = burn + usable - k * size  # where fold 0's validation block starts
+    if size < 1 or first_cut - gap <= burn:
+        raise KitError(f"{where}: {n_rows} rows cannot make {k} time-series folds with "
+                       f"burn_in {burn}, gap {gap} and validation blocks of {size} rows; "
+                       "lower n_splits, burn_in, gap or test_size")
+    folds = []
+    for i in range(k):
+        start = first_cut + i * size
+        folds.append((np.arange(burn, start - gap, dtype=np.int64),
+                      np.arange(start, start + size, dtype=np.int64)))
+    return folds
+
+
+def check_series_folds(folds, n_rows: int, where: str) -> None:
+    """Folds of a time-series workflow (from the cv key or problem.py's get_cv): each
+    trains on consecutive rows and validates on rows after them."""
+    for i, (tr, va) in enumerate(folds):
+        tr, va = np.asarray(tr), np.asarray(va)
+        if len(tr) == 0 or len(va) == 0:
+            raise KitError(f"{where}: fold {i} has no training or no validation row")
+        if not np.array_equal(tr, np.arange(tr[0], tr[0] + len(tr))):
+            raise KitError(f"{where}: fold {i} of a time-series workflow must train on "
+                           "consecutive rows (from the end of the burn-in on)")
+        if va.min() <= tr[-1] or va.max() >= n_rows:
+            raise KitError(f"{where}: fold {i} of a time-series workflow must validate on "
+                           "rows after its training rows")

@@ -1,0 +1,261 @@
+"""Time-series workflows: each fold's code receives the series cut at that fold's end.
+
+A fold of a time-series kit (scorer/cv_time.py) trains on rows up to a cut-off and is
+validated on the block after it. The scorer, not the submission, makes sure that no
+fold can read a row after its validation block:
+
+- `write_series_inputs` (in the scorer) writes no public copy of the features. Next to
+  each fold's labels, in the private folder only root reads in the container
+  (inputs/fold_labels/), it writes `fold_<i>_X.pkl`: the training series from its
+  first row to the end of fold i's validation block, and `series.pkl`: the whole
+  series, training rows then test rows.
+- `supervise_series` (the supervisor, which never loads any of them) runs two processes
+  per fold, each under the fold's fence, and every fold's first one before any second:
+  1. *valid*: reads its labels and `fold_<i>_X.pkl`, then (the fence entered) fits on
+     the fold's training rows and predicts every row of its piece of the series: the
+     rows after the burn-in up to the end of the validation block; the rows after
+     that are written as 0 (the scorer reads no prediction of them).
+  2. *test*: reads its labels and `series.pkl`, fits again on the same rows and
+     predicts the test rows, which follow the training rows in time.
+  A process of the first kind holds nothing after its cut-off, in memory or readable
+  on disk (under the Docker fence); a submission that looks further finds nothing.
+  The test block is predicted with the whole series in hand, as RAMP does; within a
+  block the workflow's look-ahead check (RAMP's perturbation check) is the second line.
+
+Outputs are those of every workflow: fold_<i>_train.npy (by the valid process),
+fold_<i>_test.npy (by the test process) and fold_<i>.json (by the supervisor: fit time
+of the valid process, predict times of both, wall and CPU time of both).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from scorer.ingest import (
+    FOLD_DONE,
+    FOLD_LABELS,
+    Fence,
+    SubmissionFailed,
+    _collect,
+    _numeric,
+    _times,
+    _write_error,
+    fold_label_file,
+    load_elements,
+)
+from scorer.workflows import WorkflowTask, get_workflow
+
+META = "series.json"  # {"n_train", "n_test"}: public, no data
+SERIES = "series.pkl"
+SPLIT_BYTES = 4096  # the most a process may say of its fit/predict split
+
+
+def cut_file(folder: Path, fold: int) -> Path:
+    return Path(folder) / f"fold_{fold}_X.pkl"
+
+
+def write_series_inputs(ds, folds, labels: tuple[str, ...], inputs: Path) -> Path:
+    """The inputs of a time-series workflow (see the module doc); the same layout as
+    scorer.inputs.write_inputs but for the features, which are private and cut."""
+    inputs.mkdir(parents=True, exist_ok=True)
+    arrays = {}
+    for i, (tr, va) in enumerate(folds):
+        arrays[f"train_{i}"], arrays[f"valid_{i}"] = tr, va
+    np.savez(inputs / "folds.npz", **arrays)
+    (inputs / "labels.json").write_text(json.dumps(list(labels)))
+    (inputs / META).write_text(json.dumps({"n_train": len(ds.X_train),
+                                           "n_test": len(ds.X_test)}))
+    for f in inputs.iterdir():
+        f.chmod(0o444)
+    private = inputs / FOLD_LABELS
+    private.mkdir(mode=0o700)
+    private.chmod(0o700)
+    X_train = ds.X_train.reset_index(drop=True)
+    series = pd.concat([X_train, ds.X_test.reset_index(drop=True)], ignore_index=True)
+    series.to_pickle(private / SERIES)
+    y = np.asarray(ds.y_train)
+    for i, (tr, va) in enumerate(folds):
+        np.save(fold_label_file(private, i), y[np.asarray(tr)], allow_pickle=False)
+        X_train.iloc[:int(np.max(va)) + 1].to_pickle(cut_file(private, i))
+    for f in private.iterdir():
+        f.chmod(0o400)
+    inputs.chmod(0o555)
+    return inputs
+
+
+# ------------------------------------------------------------------ the supervisor
+def supervise_series(workflow: str, submission: Path, inputs: Path, out: Path,
+                     folds: list[int] | None = None, fence: Fence | None = None) -> int:
+    submission, inputs, out = Path(submission).resolve(), Path(inputs), Path(out)
+    fence = fence or Fence(inputs)
+    get_workflow(workflow)
+    meta = json.loads((inputs / META).read_text())
+    with np.load(inputs / "folds.npz", allow_pickle=False) as z:
+        n = len([k for k in z.files if k.startswith("train_")])
+        all_folds = [(z[f"train_{i}"], z[f"valid_{i}"]) for i in range(n)]
+    task = WorkflowTask(tuple(json.loads((inputs / "labels.json").read_text())))
+    shared = (workflow, submission, all_folds, task, meta)
+    mine = list(range(n)) if folds is None else list(folds)
+    runs: dict[int, list[tuple[dict, float, float]]] = {i: [] for i in mine}
+    for part in ("valid", "test"):  # every fold's cut piece before any whole series
+        for i in mine:
+            code, split, wall, cpu = _run_part(i, part, shared, out, fence)
+            if code != 0:
+                return code
+            runs[i].append((split, wall, cpu))
+            if part == "test":
+                (out / f"fold_{i}.json").write_text(json.dumps(_fold_times(runs[i])))
+                print(FOLD_DONE.format(i), flush=True)
+    return 0
+
+
+def _fold_times(runs: list[tuple[dict, float, float]]) -> dict[str, float]:
+    (v_split, v_wall, v_cpu), (t_split, t_wall, t_cpu) = runs
+    valid, test = _times(v_split, v_wall, v_cpu), _times(t_split, t_wall, t_cpu)
+    return {"fit_time": valid["fit_time"],
+            "predict_time": valid["predict_time"] + test["predict_time"],
+            "wall_time": v_wall + t_wall, "cpu_time": v_cpu + t_cpu}
+
+
+def _run_part(i: int, part: str, shared: tuple, out: Path, fence: Fence):
+    work = out / f".fold_{i}"
+    work.mkdir(mode=0o700)
+    fence.prepare(i, work)
+    read_fd, write_fd = os.pipe()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    start = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:  # never returns
+        os.close(read_fd)
+        _part_process(i, part, shared, work, fence, write_fd)
+    os.close(write_fd)
+    _, status = os.waitpid(pid, 0)
+    wall = time.perf_counter() - start
+    fence.clean(i)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    split = _split(read_fd)
+    code = os.waitstatus_to_exitcode(status)
+    try:
+        _collect(work, out, i, ok=code == 0)
+    except OSError as e:
+        print(f"ingest: could not keep the outputs of fold {i}: {e}", file=sys.stderr,
+              flush=True)
+        return code or 1, split, wall, cpu
+    return (128 - code if code < 0 else code), split, wall, cpu
+
+
+def _split(fd: int) -> dict:
+    """What the part's process said of its fit/predict split (bounded), {} if nothing."""
+    os.set_blocking(fd, False)
+    try:
+        raw = os.read(fd, SPLIT_BYTES)
+    except BlockingIOError:
+        raw = b""
+    finally:
+        os.close(fd)
+    try:
+        split = json.loads(raw.split(b"\n", 1)[0])
+    except ValueError:
+        return {}
+    return split if isinstance(split, dict) else {}
+
+
+def _part_process(i: int, part: str, shared: tuple, work: Path, fence: Fence,
+                  split_fd: int) -> None:
+    import atexit
+
+    workflow, submission, all_folds, task, meta = shared
+    code, entered = 1, False
+    try:
+        atexit._clear()
+        y_fold = np.load(fold_label_file(fence.labels, i), allow_pickle=False)
+        X = pd.read_pickle(cut_file(fence.labels, i) if part == "valid"
+                           else fence.labels / SERIES)
+        fence.enter(i)
+        entered = True
+        sys.argv = [__file__, "--workflow", workflow, "--submission", str(submission),
+                    "--fold", str(i), "--part", part]
+
+        def report(split: dict) -> None:
+            os.write(split_fd, json.dumps(split).encode()[:SPLIT_BYTES])
+
+        code = run_part(workflow, submission, X, y_fold, all_folds[i], part, task, meta,
+                        work, i, report)
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        try:
+            if entered:
+                atexit._run_exitfuncs()
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
+def run_part(workflow: str, submission: Path, X: pd.DataFrame, y_fold: np.ndarray,
+             fold: tuple[np.ndarray, np.ndarray], part: str, task: WorkflowTask,
+             meta: dict, out: Path, i: int, report=None) -> int:
+    """Fit on the fold's training rows (X: the series from its first row), predict the
+    part's rows, write them; 0 when done, 1 when the submission failed."""
+    wf = get_workflow(workflow)
+    train_idx, valid_idx = fold
+    burn, train_end = int(train_idx[0]), int(train_idx[-1]) + 1
+    try:
+        try:
+            modules = load_elements(Path(submission), wf.ELEMENTS)
+        except BaseException as e:
+            raise SubmissionFailed("load", e) from e
+        t0 = time.perf_counter()
+        try:
+            model = wf.fit(modules, X.iloc[:train_end], y_fold, task, burn)
+        except BaseException as e:
+            raise SubmissionFailed("fit", e) from e
+        t1 = time.perf_counter()
+        try:
+            if part == "valid":
+                rows = np.arange(burn, len(X))
+                pred = _numeric(wf.predict(model, X, rows, task, burn,
+                                           check_at=int(valid_idx[len(valid_idx) // 2]),
+                                           seed=i), "training rows")
+                full = np.zeros(meta["n_train"])
+                full[rows] = _rows(pred, len(rows))
+                name = f"fold_{i}_train.npy"
+            else:
+                n_train = meta["n_train"]
+                rows = np.arange(n_train, n_train + meta["n_test"])
+                full = _rows(_numeric(wf.predict(model, X, rows, task, burn,
+                                                 check_at=int(rows[len(rows) // 2]),
+                                                 seed=1000 + i), "test rows"), len(rows))
+                name = f"fold_{i}_test.npy"
+        except BaseException as e:
+            raise SubmissionFailed("predict", e) from e
+        t2 = time.perf_counter()
+        np.save(Path(out) / name, full, allow_pickle=False)
+        if report is not None:
+            report({"fit_time": t1 - t0, "predict_time": t2 - t1})
+    except SubmissionFailed as f:
+        if isinstance(f.error, KeyboardInterrupt):
+            raise
+        _write_error(Path(out), f.stage, f.error, Path(submission))
+        return 1
+    return 0
+
+
+def _rows(pred: np.ndarray, n: int) -> np.ndarray:
+    pred = pred.reshape(-1) if pred.ndim == 2 and pred.shape[1:] == (1,) else pred
+    if pred.shape != (n,):
+        raise ValueError(f"Regressor.predict returned shape {pred.shape}; expected ({n},)")
+    return pred
