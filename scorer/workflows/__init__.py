@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     import numpy as np
 
 NAMES = ("estimator", "classifier", "regressor",
-         "feature_extractor_classifier", "feature_extractor_regressor", "object_detector")
+         "feature_extractor_classifier", "feature_extractor_regressor", "object_detector",
+         "ts_feature_extractor_regressor", "drug_spectra")
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,10 @@ def elements(name: str) -> tuple[str, ...]:
 # What each element file must define, the same in every workflow (RAMP's names).
 DEFINES = {"estimator.py": "get_estimator", "classifier.py": "Classifier",
            "regressor.py": "Regressor", "feature_extractor.py": "FeatureExtractor",
-           "object_detector.py": "ObjectDetector"}
+           "object_detector.py": "ObjectDetector",
+           "ts_feature_extractor.py": "FeatureExtractor",
+           "feature_extractor_clf.py": "FeatureExtractor",
+           "feature_extractor_reg.py": "FeatureExtractor"}
 
 
 class MissingElement(AttributeError):
