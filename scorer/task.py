@@ -36,7 +36,8 @@ from scorer.spec import Expect, SpecModel, wrong
 from scorer.workflows import NAMES as WORKFLOWS
 
 CLASSIFICATION = ("multiclass", "binary")
-PREDICTION_TYPES = (*CLASSIFICATION, "regression", "detection")
+PREDICTION_TYPES = (*CLASSIFICATION, "regression", "detection", "combined")
+WITH_LABELS = (*CLASSIFICATION, "combined")  # a class and a quantity: scorer/combined.py
 
 
 def classifies(workflow: str) -> bool:
@@ -226,12 +227,17 @@ def _prediction_schema() -> dict[str, Any]:
         {"if": {"properties": {"workflow": {"const": "object_detector"}}, "required": ["workflow"]},
          "then": {"properties": {"prediction": {"properties": {
              "type": {"const": "detection"}}}}}},
+        {"if": {"properties": {"workflow": {"const": "drug_spectra"}}, "required": ["workflow"]},
+         "then": {"properties": {"prediction": {"properties": {
+             "type": {"const": "combined"}}}}}},
     ]}
 
 
 def _labels_schema() -> dict[str, Any]:
     return {"allOf": [
-        {"if": {"properties": {"type": {"enum": list(CLASSIFICATION)}}, "required": ["type"]},
+        {"if": {"properties": {"type": {"const": "combined"}}, "required": ["type"]},
+         "then": {"required": ["quantity"]}},
+        {"if": {"properties": {"type": {"enum": list(WITH_LABELS)}}, "required": ["type"]},
          "then": {"required": ["labels"],
                   "properties": {"labels": {"minItems": 2, "uniqueItems": True}}}},
         {"if": {"properties": {"type": {"const": "binary"}}, "required": ["type"]},
@@ -250,12 +256,18 @@ class Prediction(SpecModel):
                                       WithJsonSchema({"type": ["string", "number"]})], ...],
                       Expect("a list of at least two class labels")] = Field(
         (), description="classification only: the order of the probability columns")
+    quantity: Annotated[StrictStr | None, Expect("the name of a column of the data files")] = \
+        Field(None, description="combined only: the column of the quantity predicted "
+                                "besides the class (the class is the target column)")
 
     @model_validator(mode="before")
     @classmethod
     def _labels_for_classes(cls, data: Any) -> Any:
-        if not isinstance(data, dict) or data.get("type") not in CLASSIFICATION:
+        if not isinstance(data, dict) or data.get("type") not in WITH_LABELS:
             return data
+        if data["type"] == "combined" and not isinstance(data.get("quantity"), str):
+            raise wrong("the column of the quantity (a combined prediction: the target "
+                        "column is the class)", at=("quantity",), found=data.get("quantity"))
         labels = data.get("labels")
         if not isinstance(labels, list | tuple) or len(labels) < 2:
             raise wrong("a list of at least two class labels", at=("labels",), found=labels)
@@ -333,6 +345,11 @@ class TaskSpec(SpecModel):
             raise wrong("detection for workflow object_detector" if detects else
                         "detection only with workflow object_detector",
                         at=("prediction", "type"), found=ptype)
+        combines = self.workflow == "drug_spectra"
+        if combines != (ptype == "combined"):
+            raise wrong("combined for workflow drug_spectra" if combines else
+                        "combined only with workflow drug_spectra",
+                        at=("prediction", "type"), found=ptype)
         for i, score in enumerate(self.scores):  # detection scores for detections only
             stype = BUILTIN.get(score.type)
             if stype is not None and (stype.needs == "detection") != detects:
@@ -347,7 +364,7 @@ class TaskSpec(SpecModel):
     @property
     def labels(self) -> tuple[str, ...]:
         """The class labels in the order of the probability columns; () for a regression."""
-        return self.prediction.labels if self.is_classification else ()
+        return self.prediction.labels if self.prediction.type in WITH_LABELS else ()
 
     @property
     def is_classification(self) -> bool:
