@@ -420,6 +420,11 @@ def combinable(pred):
     return pred / pred.sum(axis=1, keepdims=True)
 
 
+def _unbound_combined(y_true, y_pred, **params):
+    raise ValueError("a combined score is computed from the scores it names; "
+                     "bind_scores binds it")
+
+
 BUILTIN: dict[str, ScoreType] = {t.name: t for t in (
     ScoreType("accuracy", _accuracy, needs="proba"),
     ScoreType("balanced_accuracy", _balanced_accuracy, needs="proba"),
@@ -432,6 +437,8 @@ BUILTIN: dict[str, ScoreType] = {t.name: t for t in (
     ScoreType("r2", _r2, needs="value"),
     *RAMP_TYPES,
     *DETECTION_TYPES,
+    # RAMP's Combined: a weighted sum of other scores of the kit (scorer/combined.py)
+    ScoreType("combined", _unbound_combined, needs="combined"),
 )}
 
 
@@ -476,4 +483,8 @@ def bind_scores(task) -> list[BoundScore]:
                            else spec.lower_is_better)
         out.append(BoundScore(spec.name, stype, spec.precision, lower_is_better,
                               dict(spec.params)))
+    if task.prediction_type == "combined" or any(b.type.needs == "combined" for b in out):
+        from scorer.combined import bind_combined  # numpy and pandas: on use
+
+        out = bind_combined(task, out)
     return out
