@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from scorer import combined
+from scorer.cv_time import is_series
 from scorer.detection import truth
 from scorer.errors import GitrampError
 from scorer.task import Task
@@ -63,6 +65,11 @@ def _read_csv(kit: Task, file: Path, split: str) -> tuple[pd.DataFrame, np.ndarr
     if missing:
         raise DataError(f"{file}: no column {missing[0]!r} (data.drop of challenge.yml); "
                         f"columns are {', '.join(map(str, df.columns[:20]))}")
+    if kit.prediction_type == "combined":  # two targets: the class and the quantity
+        try:
+            return combined.read_target(kit, df, file)
+        except ValueError as e:
+            raise DataError(str(e)) from None
     return df.drop(columns=[kit.target, *kit.data.drop]), df[kit.target].to_numpy()
 
 
@@ -76,6 +83,11 @@ def _target(kit: Task, y: np.ndarray, split: str, root: Path) -> np.ndarray:
     if kit.prediction_type == "detection":
         try:
             return truth(y, f"{root}: {split} labels")
+        except ValueError as e:
+            raise DataError(str(e)) from None
+    if kit.prediction_type == "combined":
+        try:
+            return combined.check_target(kit, y, f"{root}: {split} data")
         except ValueError as e:
             raise DataError(str(e)) from None
     if kit.is_classification:
@@ -132,6 +144,9 @@ def subsample(ds: Dataset, kit: Task, n_train: int = 200, n_test: int = 100,
         return np.sort(np.asarray(order[:n]))
 
     tr, te = pick(ds.y_train, n_train), pick(ds.y_test, n_test)
+    if is_series(kit.workflow):  # one series: the latest training rows, then the test's first
+        tr = np.arange(max(0, len(ds.y_train) - n_train), len(ds.y_train))
+        te = np.arange(min(n_test, len(ds.y_test)))
     return Dataset(_rows(ds.X_train, tr), ds.y_train[tr], _rows(ds.X_test, te), ds.y_test[te],
                    ds.source)
 
