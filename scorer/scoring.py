@@ -16,17 +16,19 @@ from pathlib import Path
 
 import numpy as np
 
-from scorer import detection, reasons
+from scorer import combined, detection, reasons
 from scorer.backends.base import Backend, IngestJob, IngestOutcome
 from scorer.backends.docker_image import kit_requirements_hash
 from scorer.backends.local import LocalBackend
 from scorer.cv import make_folds
+from scorer.cv_time import is_series
 from scorer.data import Dataset, label_codes, load_data, subsample
 from scorer.inputs import write_inputs
 from scorer.outputs import FoldOutput, InvalidOutput, parse_error, parse_outputs
 from scorer.result import INGEST_STAGES, INVALID_OUTPUT, SCORED, FoldScores, Result
 from scorer.score_types import BoundScore, bind_scores, combinable
 from scorer.score_types import preload as preload_metrics
+from scorer.series import write_series_inputs
 from scorer.task import Task
 from scorer.untrusted import clean_text
 
@@ -84,7 +86,8 @@ def score_submission(kit: Task, submission_dir: Path, *, backend: Backend | None
                   precision={s.name: s.precision for s in scores}, backend=backend.name)
 
     with tempfile.TemporaryDirectory(prefix="gitramp-in-") as tmp:
-        inputs = write_inputs(ds, folds, kit.labels, Path(tmp) / "inputs")
+        write = write_series_inputs if is_series(kit.workflow) else write_inputs  # cut in time
+        inputs = write(ds, folds, kit.labels, Path(tmp) / "inputs")
         job = IngestJob(kit.workflow, Path(submission_dir).resolve(), inputs, len(folds),
                         kit.limits, jobs=jobs,
                         requirements_hash=kit_requirements_hash(kit.requirements))
@@ -101,6 +104,9 @@ def score_submission(kit: Task, submission_dir: Path, *, backend: Backend | None
         if detects:
             fold_outputs = detection.parse_outputs(outcome.outputs, len(folds), len(y_train),
                                                    len(y_test))
+        elif kit.prediction_type == "combined":  # class probabilities, then the quantity
+            fold_outputs = combined.parse_outputs(outcome.outputs, len(folds), len(y_train),
+                                                  len(y_test), len(kit.labels))
         else:
             fold_outputs = parse_outputs(outcome.outputs, len(folds), len(y_train),
                                          len(y_test), len(kit.labels))
@@ -115,15 +121,20 @@ def score_submission(kit: Task, submission_dir: Path, *, backend: Backend | None
         base.folds.append(_fold_scores(scores, y_train, y_test, tr, va, out))
         preds.append(FoldPredictions(tr, va, out.train[va], out.test))
     base.bagged = (detection.bagged_scores if detects else bagged_scores)(
-        scores, preds, y_train, y_test)
+        scores, preds, y_train, y_test,
+        **({"combine": combined.combine} if kit.prediction_type == "combined" else {}))
     base.log_tail = _tail(outcome.log)
-    # Detections are not kept for blending (scorer/blend.py averages arrays of numbers).
-    return ScoringRun(base, [] if detects else preds, y_train, y_test)
+    # Detections are not kept for blending (scorer/blend.py averages arrays of numbers),
+    # nor combined predictions (its scores read probabilities or values, not both).
+    keep = not detects and kit.prediction_type != "combined"
+    return ScoringRun(base, preds if keep else [], y_train, y_test)
 
 
 def encode(kit: Task, y: np.ndarray) -> np.ndarray:
     if kit.prediction_type == "detection":
         return y  # per image, an array of (x, y, radius) rows (scorer.detection.truth)
+    if kit.prediction_type == "combined":
+        return combined.encode(kit, y)  # (n, 2): class index, quantity
     if not kit.is_classification:
         return np.asarray(y, dtype=float)
     return label_codes(kit.labels, y)  # by value: y keeps the data's type
@@ -139,19 +150,19 @@ def _fold_scores(scores: list[BoundScore], y_train, y_test, tr, va,
 
 
 def bagged_scores(scores: list[BoundScore], preds: list[FoldPredictions], y_train: np.ndarray,
-                  y_test: np.ndarray) -> dict[str, dict[str, float]]:
+                  y_test: np.ndarray, combine=combinable) -> dict[str, dict[str, float]]:
     """Bagged valid: each training row's held-out predictions averaged over the folds
     that held it out (rows never held out are left out); bagged test: the fold
-    models' test predictions averaged."""
+    models' test predictions averaged, each made `combine`-able first."""
     total = np.zeros((len(y_train),) + preds[0].valid_pred.shape[1:])
     count = np.zeros(len(y_train))
     for p in preds:
-        total[p.valid_idx] += combinable(p.valid_pred)  # as RAMP bags: clipped, renormalised
+        total[p.valid_idx] += combine(p.valid_pred)  # as RAMP bags: clipped, renormalised
         count[p.valid_idx] += 1
     seen = count > 0
     shape = (-1,) + (1,) * (total.ndim - 1)
     valid = total[seen] / count[seen].reshape(shape)
-    test = np.mean([combinable(p.test_pred) for p in preds], axis=0)
+    test = np.mean([combine(p.test_pred) for p in preds], axis=0)
     return {"valid": _all(scores, y_train[seen], valid), "test": _all(scores, y_test, test)}
 
 
