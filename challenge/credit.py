@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from pygit2.enums import FileMode
 
+from challenge import lineage as lineage_mod
 from challenge import predictions_store as store
 from challenge import repo as gitrepo
 from challenge.errors import GitrampError
@@ -28,6 +29,7 @@ from challenge.ledger import (
     LEDGER_ROOT,
     Ledger,
     LedgerError,
+    dump_record,
     dump_yaml,
     load_yaml,
     parse_record,
@@ -318,3 +320,147 @@ def _record(ledger: Ledger, credit: ChallengeCredit, private_repo: str | Path | 
         if private.head() is None or load_yaml(dump_yaml(data)) != private.read(summary_path):
             private.write({summary_path: dump_yaml(data)},
                           f"ledger: private blended score of {credit.challenge}")
+
+
+# ------------------------------------------------------------ recomputing lineage
+# Lineage is computed once, when a version is scored, by the rule of that day. When the
+# rule changes (challenge.lineage.RULE), the records keep their lineage until an
+# organizer recomputes it: `gitramp lineage recompute` shows what would move, and with
+# --apply commits the new lineage and the historical contributivity that follows from it
+# (from the blend shares already recorded; no prediction is needed).
+
+@dataclass
+class Moved:
+    version: str
+    team: str | None
+    path: str
+    old: dict  # the lineage recorded
+    new: dict  # the lineage of the current rule
+
+    @property
+    def moved(self) -> bool:
+        """Whether the parent or the inherited share changed (not only added fields)."""
+        return (self.old.get("parent"), round(float(self.old.get("inherited_share") or 0), 4)) \
+            != (self.new.get("parent"), round(float(self.new.get("inherited_share") or 0), 4))
+
+
+@dataclass
+class LineageRecompute:
+    challenge: str
+    changed: list[Moved] = field(default_factory=list)  # records whose lineage differs
+    credit: dict[str, tuple[float, float]] = field(default_factory=dict)  # version: old, new
+    left: dict[str, str] = field(default_factory=dict)  # version -> why not recomputed
+    commit: str | None = None  # with apply: the ledger commit
+
+
+def recompute_lineage(repo: str | Path, challenges: Sequence[str] | None = None, *,
+                      apply: bool = False) -> list[LineageRecompute]:
+    """Recompute the lineage of every scored record of the kits (or those named) by the
+    current rule, against the starting kit of the default branch; with `apply`, commit
+    the records that changed (one commit per kit) with their historical contributivity
+    recomputed from the recorded blend shares, and the kit's blend.yml likewise."""
+    ledger = Ledger(repo)
+    head = ledger.head()
+    if head is None:
+        raise GitrampError(f"{repo}: the default branch has no commit; no lineage to compute")
+    locs = {loc.name: loc for loc in gitrepo.find_kits(ledger.repo, head.tree)}
+    wanted = list(challenges) if challenges else sorted(locs)
+    unknown = [c for c in wanted if c not in locs]
+    if unknown:
+        raise GitrampError(f"no kit named {', '.join(unknown)} in {repo}; kits here: "
+                           f"{', '.join(sorted(locs)) or 'none'}")
+    out = []
+    for name in wanted:
+        loc, done = locs[name], LineageRecompute(name)
+        starting = gitrepo.subtree(ledger.repo, head.tree,
+                                   loc.path("submissions", "starting_kit"))
+        boilerplate = lineage_mod.boilerplate_of(ledger.repo,
+                                                 str(starting.id) if starting else None)
+        raw = _readable_records(ledger, name)
+        results = {p: record_from(r, p) for p, r in raw.items()}
+        for path, r in sorted(results.items()):
+            if r.status == "rejected" or not (r.commit and r.tree):
+                continue
+            version = version_label(r.submission, r.tree)
+            if r.commit not in ledger.repo or r.tree not in ledger.repo:
+                done.left[version] = "its commit is not in this repository; fetch it"
+                continue
+            new = lineage_mod.compute(ledger.repo, r.commit, r.tree, name,
+                                      list(results.values()), boilerplate).to_dict()
+            if new != (r.lineage or {}):
+                done.changed.append(Moved(version, r.team, path, r.lineage or {}, new))
+        done.credit = _historical_after(ledger, name, raw, {m.path: m.new for m in done.changed})
+        if apply and done.changed:
+            done.commit = _write_lineage(ledger, name, done)
+        out.append(done)
+    return out
+
+
+def _historical_after(ledger: Ledger, challenge: str, raw: dict[str, dict],
+                      lineage: dict[str, dict]) -> dict[str, tuple[float, float]]:
+    """{version: (historical recorded, historical with the new lineage)} of the versions
+    whose credit moves, from the blend shares recorded in blend.yml."""
+    summary = ledger.read(f"{LEDGER_ROOT}/{challenge}/{BLEND_FILE}") or {}
+    shares = summary.get("contributivity") if isinstance(summary, dict) else None
+    if not isinstance(shares, dict) or not shares:
+        return {}
+    blend_pct = {v: float((c or {}).get("blend") or 0.0) for v, c in shares.items()
+                 if isinstance(c, dict)}
+    parent, share = {}, {}
+    for path, rec in raw.items():
+        v = version_label(rec["submission"], rec.get("tree") or "")
+        lin = lineage.get(path, rec.get("lineage") or {})
+        parent[v] = lin.get("parent")
+        share[v] = float(lin.get("inherited_share") or 0.0)
+    new = historical_contributivity(blend_pct, parent, share)
+    moved = {}
+    for v in set(new) | set(shares):
+        was = float((shares.get(v) or {}).get("historical") or 0.0)
+        now = round(new.get(v, 0.0), DECIMALS)
+        if abs(was - now) > 10 ** -DECIMALS:
+            moved[v] = (was, now)
+    return moved
+
+
+def _write_lineage(ledger: Ledger, challenge: str, done: LineageRecompute) -> str | None:
+    summary_path = f"{LEDGER_ROOT}/{challenge}/{BLEND_FILE}"
+    new_lineage = {m.path: m.new for m in done.changed}
+    moved = sum(m.moved for m in done.changed)
+
+    def build(repo, head):
+        tree = head.tree if head is not None else None
+        files = {}
+        for path, lin in sorted(new_lineage.items()):
+            data = gitrepo.blob_at(repo, tree, path) if tree else None
+            if data is None:
+                continue  # removed meanwhile
+            rec = parse_record(data, path)
+            rec["lineage"] = lin
+            v = version_label(rec["submission"], rec.get("tree") or "")
+            if v in done.credit and isinstance(rec.get("contributivity"), dict):
+                rec["contributivity"]["historical"] = done.credit[v][1]
+            files[path] = dump_record(rec, path)
+        if done.credit and tree is not None:
+            old = gitrepo.blob_at(repo, tree, summary_path)
+            summary = load_yaml(old) if old is not None else None
+            if isinstance(summary, dict) and isinstance(summary.get("contributivity"), dict):
+                for v, (_, now) in done.credit.items():
+                    if isinstance(summary["contributivity"].get(v), dict):
+                        summary["contributivity"][v]["historical"] = now
+                files[summary_path] = dump_yaml(summary)
+        # the other records' historical credit moves too (a parent gains or loses)
+        for path in (p for p in ledger.entries(challenge) if p not in new_lineage):
+            data = gitrepo.blob_at(repo, tree, path) if tree else None
+            rec = parse_record(data, path) if data is not None else None
+            if not isinstance(rec, dict) or not isinstance(rec.get("contributivity"), dict):
+                continue
+            v = version_label(rec.get("submission") or "", rec.get("tree") or "")
+            if v in done.credit:
+                rec["contributivity"]["historical"] = done.credit[v][1]
+                files[path] = dump_record(rec, path)
+        for path, data in sorted(files.items()):
+            tree = repo[put_path(repo, tree, path, repo.create_blob(data), FileMode.BLOB)]
+        return tree.id, [], (f"ledger: lineage of {challenge} recomputed by the current rule "
+                             f"({len(new_lineage)} record(s) updated, {moved} moved)")
+
+    return ledger.update(build)

@@ -1,29 +1,38 @@
-"""Lineage: which earlier submissions a submission's commit descends from.
+"""Lineage: which earlier submission a submission was built from, and how much of it.
 
-Git already knows who built on whom: a submission branched from another team's
-submission has that submission's commit among its ancestors. Among the earlier
-submissions (of any team, same challenge) whose commits are ancestors of this one
-and whose code it shares, the nearest in the commit graph is its *parent*, and the
-*inherited share* is the fraction of its lines that come unchanged from the parent's
-files of the same name: the lines git's own diff (libgit2's) does not mark as added.
+A submission's *own code* is its lines that are neither blank nor lines of the kit's
+starting kit (everybody starts from those), compared with whitespace normalised
+(`normalise`): indentation, trailing spaces and the spaces around operators and
+punctuation do not count, so a reformatted copy keeps its lines. Lines are counted as
+a multiset over the whole submission folder, wherever in it they sit.
+
+A submission C *derives* from an earlier submission P when P's commit is an ancestor of
+C's (git says C could have read P's code) and either
+
+- C keeps a substantial part of P's own code (`derives_by_code`): at least
+  KEPT_SHARE of P's own lines, and at least KEPT_LINES of them (all of them when P has
+  fewer); or
+- C's commits declare it with a git trailer `Derived-from: <team>/<name>` (`declared`)
+  and the code confirms it with the lower bar `DECLARED_SHARE` of P's own lines, at
+  least one. A declaration the code does not confirm gives no parent; the record keeps
+  the declaration and says it was not confirmed.
+
+Of the submissions C derives from, its *parent* is the declared one when confirmed,
+else the one it inherited the most lines from (ties: the nearest in the commit graph).
+The *inherited share* is the fraction of C's own lines that are P's own lines; credit
+flows back along it (challenge.credit). docs/contributivity.md gives the rule with
+worked examples and why these thresholds.
 
 Submission trees are hostile input: reading one stops at MAX_ENTRIES entries, MAX_FILES
-text files, MAX_DEPTH folder levels, MAX_TEXT_BYTES and MAX_LINES lines per file, and the
-line comparison is libgit2's diff (its cost is bounded by a heuristic, not quadratic in
-the lines as a longest-matching-blocks search is), so a huge file costs a bounded time
-per ancestor.
-
-An ancestor reached along first parents only (the submission's branch was started
-from it) always counts. One reached through another parent of a merge must also
-share code: after the open phase the default branch merges every submission, so a
-branch started from it descends from all of them, but it derives only from those
-whose code it kept, at least one non-blank line that is not boilerplate (a line of
-the kit's starting kit).
+text files, MAX_DEPTH folder levels, MAX_TEXT_BYTES and MAX_LINES lines per file;
+comparing two submissions is linear in their lines (multiset counts); declarations are
+read from at most MAX_TRAILER_COMMITS commits, through libgit2's trailer parser.
 """
 
 from __future__ import annotations
 
-from collections import deque
+import re
+from collections import Counter, deque
 from dataclasses import dataclass, field
 
 import pygit2
@@ -32,18 +41,36 @@ from pygit2.enums import FileMode
 from challenge.ledger import version_label
 from scorer.result import REJECTED, Result
 
+RULE = 2  # the rule above; records made before it carry no `rule` in their lineage
+
+KEPT_SHARE = 0.5  # of the parent's own lines the child keeps, to derive by code alone
+KEPT_LINES = 3  # ... and at least this many of them (all of them, if the parent has fewer)
+DECLARED_SHARE = 0.2  # of the parent's own lines, to confirm a declared parent
+TRAILER = "Derived-from"
+MAX_TRAILER_COMMITS = 20  # the branch's own commits read for a declaration
+
 
 @dataclass
 class Lineage:
     parent: str | None = None  # its version label, "<name>@<tree16>"
     parent_team: str | None = None
-    ancestors: list[str] = field(default_factory=list)  # nearest first
-    inherited_share: float = 0.0
+    ancestors: list[str] = field(default_factory=list)  # every version derived from, nearest first
+    inherited_share: float = 0.0  # of the child's own lines, from the parent's own lines
+    kept_share: float = 0.0  # of the parent's own lines, kept by the child
+    basis: str | None = None  # "code", "declared", or None: no parent
+    declared: str | None = None  # "<team>/<name>" of a Derived-from trailer
+    note: str | None = None  # why a declaration gave no parent
 
     def to_dict(self) -> dict:
-        return {"parent": self.parent, "parent_team": self.parent_team,
-                "ancestors": list(self.ancestors),
-                "inherited_share": round(self.inherited_share, 4)}
+        d = {"parent": self.parent, "parent_team": self.parent_team,
+             "ancestors": list(self.ancestors),
+             "inherited_share": round(self.inherited_share, 4),
+             "kept_share": round(self.kept_share, 4), "basis": self.basis, "rule": RULE}
+        if self.declared:
+            d["declared"] = self.declared
+        if self.note:
+            d["note"] = self.note
+        return d
 
 
 MAX_FILES = 200  # text files read from one submission tree
@@ -87,44 +114,121 @@ def text_files(repo: pygit2.Repository, tree_id: str, prefix: str = "") -> dict[
     return out
 
 
-def inherited_share(child: dict[str, list[str]], parent: dict[str, list[str]]) -> float:
-    """Share of the child's lines found unchanged, in order, in the parent's same file:
-    the lines git's diff from the parent's file to the child's does not add."""
-    total = sum(len(lines) for lines in child.values())
-    if total == 0:
-        return 0.0
-    kept = 0
-    for path, lines in child.items():
-        if path in parent and lines:
-            patch = pygit2.Patch.create_from(_text(parent[path]), _text(lines))
-            _, added, _ = patch.line_stats
-            kept += len(lines) - added
-    return kept / total
+_SPACES = re.compile(r"\s+")
+_LOOSE = re.compile(r" (?=\W)|(?<=\W) ")
 
 
-def _text(lines: list[str]) -> bytes:
-    return ("\n".join(lines) + "\n").encode("utf-8", "surrogatepass") if lines else b""
+def normalise(line: str) -> str:
+    """A line with its whitespace normalised: none at either end, runs made one space,
+    and no space beside an operator or punctuation (`x=1` is `x = 1`); a space between
+    two words stays (`class Classifier:`)."""
+    return _LOOSE.sub("", _SPACES.sub(" ", line.strip()))
 
 
-def shares_code(child: dict[str, list[str]], parent: dict[str, list[str]],
-                boilerplate: frozenset[str] = frozenset()) -> bool:
-    """Whether the child keeps a distinctive line of the parent (not blank, not
-    boilerplate), compared without surrounding whitespace."""
-    mine = {ln.strip() for lines in child.values() for ln in lines} - boilerplate - {""}
-    return any(ln.strip() in mine for lines in parent.values() for ln in lines)
+def own_lines(files: dict[str, list[str]],
+              boilerplate: frozenset[str] = frozenset()) -> Counter[str]:
+    """The multiset of a submission's own lines: normalised, not blank, not the kit's."""
+    out: Counter[str] = Counter()
+    for lines in files.values():
+        for ln in lines:
+            n = normalise(ln)
+            if n and n not in boilerplate:
+                out[n] += 1
+    return out
 
 
 def boilerplate_of(repo: pygit2.Repository, tree_id: str | None) -> frozenset[str]:
-    """The stripped lines of a starting kit's files: shared by everyone, credit to no one."""
+    """The normalised lines of a starting kit's files: shared by everyone, credit to no one."""
     if not tree_id:
         return frozenset()
-    return frozenset(ln.strip() for lines in text_files(repo, tree_id).values()
+    return frozenset(normalise(ln) for lines in text_files(repo, tree_id).values()
                      for ln in lines)
 
 
+def boilerplate_of_files(files: dict[str, bytes]) -> frozenset[str]:
+    """`boilerplate_of` for a starting kit given as {file name: content}."""
+    return frozenset(normalise(ln) for data in files.values()
+                     for ln in data.decode("utf-8", "replace").splitlines())
+
+
+@dataclass(frozen=True)
+class Overlap:
+    """What a child shares with one candidate parent, in own lines."""
+
+    shared: int  # own lines of the child that are own lines of the parent (multiset)
+    child: int  # the child's own lines
+    parent: int  # the parent's own lines
+
+    @property
+    def inherited(self) -> float:
+        return self.shared / self.child if self.child else 0.0
+
+    @property
+    def kept(self) -> float:
+        return self.shared / self.parent if self.parent else 0.0
+
+
+def overlap(child: Counter[str], parent: Counter[str]) -> Overlap:
+    return Overlap(sum((child & parent).values()), sum(child.values()), sum(parent.values()))
+
+
+def derives_by_code(o: Overlap) -> bool:
+    """Whether the child kept a substantial part of the parent's own code."""
+    return o.parent > 0 and o.kept >= KEPT_SHARE and o.shared >= min(KEPT_LINES, o.parent)
+
+
+def confirms_declaration(o: Overlap) -> bool:
+    """The lower bar a declared parent must pass: some of its own code is still there."""
+    return o.shared >= 1 and o.kept >= DECLARED_SHARE
+
+
+def inherited_share(child: dict[str, list[str]], parent: dict[str, list[str]],
+                    boilerplate: frozenset[str] = frozenset()) -> float:
+    """Share of the child's own lines that are the parent's own lines (see the module)."""
+    return overlap(own_lines(child, boilerplate), own_lines(parent, boilerplate)).inherited
+
+
+# ---------------------------------------------------------------- declarations
+_DECLARED = re.compile(r"([A-Za-z0-9][A-Za-z0-9_.-]{0,99})/([A-Za-z0-9][A-Za-z0-9_-]{0,63})")
+
+
+def declared(repo: pygit2.Repository, commit: str, stop: set[str] = frozenset()
+             ) -> str | None:
+    """The `<team>/<name>` a `Derived-from:` trailer of the branch's own commits names:
+    the newest such commit's, read along first parents from `commit` for at most
+    MAX_TRAILER_COMMITS commits, stopping at a merge (a branch started from the default
+    branch in the open phase starts at one) and at a commit of `stop` (another
+    submission's version: its declaration is its own). Trailers are the
+    last paragraph's `Key: value` lines, as git reads them (libgit2's parser); the key
+    is matched without regard to case; a value that is no `<team>/<name>` is ignored."""
+    try:
+        c = repo[commit].peel(pygit2.Commit)
+    except (KeyError, ValueError):
+        return None
+    for _ in range(MAX_TRAILER_COMMITS):
+        if str(c.id) != commit and str(c.id) in stop:
+            return None
+        try:
+            trailers = c.message_trailers
+        except (pygit2.GitError, ValueError):
+            trailers = {}
+        for key, value in trailers.items():
+            if key.lower() == TRAILER.lower():
+                m = _DECLARED.fullmatch(value.strip())
+                if m:
+                    return f"{m.group(1)}/{m.group(2)}"
+        if len(c.parents) != 1:
+            return None
+        c = c.parents[0]
+    return None
+
+
+# ---------------------------------------------------------------- the lineage
 def compute(repo: pygit2.Repository, commit: str, tree: str, challenge: str,
             records: list[Result], boilerplate: frozenset[str] = frozenset()) -> Lineage:
-    """The lineage of the submission whose folder is `tree` at `commit`."""
+    """The lineage of the submission whose folder is `tree` at `commit`, among `records`
+    (earlier versions; rejected ones and its own tree are left out), `boilerplate`
+    being the starting kit's lines (`boilerplate_of`)."""
     by_commit: dict[str, list[Result]] = {}
     for r in records:
         if (r.challenge == challenge and r.commit and r.tree and r.tree != tree
@@ -132,36 +236,56 @@ def compute(repo: pygit2.Repository, commit: str, tree: str, challenge: str,
             by_commit.setdefault(r.commit, []).append(r)
     if not by_commit:
         return Lineage()
-    child = text_files(repo, tree)
-    found: list[tuple[int, float, Result]] = []
+    claim = declared(repo, commit, set(by_commit))
+    child = own_lines(text_files(repo, tree), boilerplate)
+    # (distance, overlap, record) of every ancestor version, nearest first
+    found: list[tuple[int, Overlap, Result]] = []
     seen_versions: set[tuple[str, str]] = set()
-    for distance, oid, direct in _ancestors(repo, commit):
+    for distance, oid in _ancestors(repo, commit):
         for r in by_commit.get(oid, []):
             if (r.submission, r.tree) in seen_versions:
                 continue
-            parent = text_files(repo, r.tree)
-            if direct or shares_code(child, parent, boilerplate):
-                seen_versions.add((r.submission, r.tree))
-                found.append((distance, inherited_share(child, parent), r))
-    if not found:
-        return Lineage()
-    found.sort(key=lambda x: (x[0], -x[1]))
-    _, share, parent = found[0]
-    return Lineage(version_label(parent.submission, parent.tree), parent.team,
-                   [version_label(r.submission, r.tree) for _, _, r in found], share)
+            seen_versions.add((r.submission, r.tree))
+            found.append((distance, overlap(child, own_lines(text_files(repo, r.tree),
+                                                             boilerplate)), r))
+    derived = [(d, o, r) for d, o, r in found if derives_by_code(o)]
+    out = Lineage(declared=claim)
+    confirmed = []
+    if claim:
+        named = [(d, o, r) for d, o, r in found if f"{r.team}/{r.submission}" == claim]
+        confirmed = [x for x in named if confirms_declaration(x[1])]
+        if not named:
+            out.note = (f"declared {TRAILER}: {claim}, but no scored version of it is an "
+                        "ancestor of this commit; not counted")
+        elif not confirmed:
+            out.note = (f"declared {TRAILER}: {claim}, but it keeps too little of that "
+                        "submission's own code to confirm it; not counted")
+    if confirmed:
+        _, o, parent = max(confirmed, key=lambda x: (x[1].shared, -x[0]))
+        basis = "declared"
+    elif derived:
+        _, o, parent = max(derived, key=lambda x: (x[1].shared, -x[0]))
+        basis = "code"
+    else:
+        return out
+    ancestors = {id(r): r for _, _, r in derived + confirmed}
+    out.parent = version_label(parent.submission, parent.tree)
+    out.parent_team = parent.team
+    out.ancestors = [version_label(r.submission, r.tree) for _, _, r in found
+                     if id(r) in ancestors]
+    out.inherited_share, out.kept_share, out.basis = o.inherited, o.kept, basis
+    return out
 
 
 def _ancestors(repo: pygit2.Repository, commit: str):
-    """(distance, commit id, along first parents only) of `commit` and its ancestors,
-    breadth first; a commit reached both ways is given both ways."""
+    """(distance, commit id) of `commit` and its ancestors, breadth first."""
     start = repo[commit].peel(pygit2.Commit)
-    queue = deque([(0, start, True)])
-    seen = {(str(start.id), True)}
+    queue = deque([(0, start)])
+    seen = {start.id}
     while queue:
-        d, c, direct = queue.popleft()
-        yield d, str(c.id), direct
-        for i, p in enumerate(c.parents):
-            key = (str(p.id), direct and i == 0)
-            if key not in seen:
-                seen.add(key)
-                queue.append((d + 1, p, key[1]))
+        d, c = queue.popleft()
+        yield d, str(c.id)
+        for p in c.parents:
+            if p.id not in seen:
+                seen.add(p.id)
+                queue.append((d + 1, p))

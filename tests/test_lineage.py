@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from challenge import lineage
 from challenge.hub import commit_files
 from challenge.ledger import version_label
@@ -19,11 +21,12 @@ def record(hub, commit, team, name) -> Result:
 
 
 def independent_share(hub, parent_blob, child_blob) -> float:
-    """Lines of the child not added by git's own diff, over all lines of the child."""
-    patch = hub.diff(hub[parent_blob], hub[child_blob])
-    _, added, _ = patch.line_stats
-    total = len(hub[child_blob].data.decode().splitlines())
-    return (total - added) / total
+    """The child's non-blank lines that are the parent's too (as a multiset, whitespace
+    stripped), over the child's non-blank lines (no starting kit given: none left out)."""
+    def lines(blob):
+        return Counter(ln.strip() for ln in hub[blob].data.decode().splitlines() if ln.strip())
+    child = lines(child_blob)
+    return sum((child & lines(parent_blob)).values()) / sum(child.values())
 
 
 def test_a_branch_from_another_teams_submission_has_it_as_parent(tmp_path):
@@ -74,12 +77,19 @@ def test_descending_without_sharing_code_is_no_lineage(tmp_path):
     assert "class Classifier:" in starting
     tree = record(hub, c, "carol", "mine").tree
     assert lineage.compute(hub, str(c), tree, "iris", records, starting).parent is None
-    # the same branch keeping one line of alice's code derives from it
-    kept = {"classifier.py": own["classifier.py"] + b"        self.model = "
+    # the same branch keeping alice's own code (both her lines beyond the starting kit)
+    # derives from it; one of them alone is too little (docs/contributivity.md)
+    kept = {"classifier.py": b"from sklearn.ensemble import RandomForestClassifier\n"
+            + own["classifier.py"] + b"        self.model = "
             b"RandomForestClassifier(n_estimators=50, max_depth=4, random_state=0)\n"}
     d = submit(hub, "carol", "mine2", kept, parent=merge)
     tree = record(hub, d, "carol", "mine2").tree
     assert lineage.compute(hub, str(d), tree, "iris", records, starting).parent_team == "alice"
+    one = {"classifier.py": own["classifier.py"] + b"        self.model = "
+           b"RandomForestClassifier(n_estimators=50, max_depth=4, random_state=0)\n"}
+    e = submit(hub, "carol", "mine3", one, parent=merge)
+    tree = record(hub, e, "carol", "mine3").tree
+    assert lineage.compute(hub, str(e), tree, "iris", records, starting).parent is None
 
 
 def test_unrelated_submission_has_no_parent(tmp_path):
