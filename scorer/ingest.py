@@ -34,6 +34,14 @@ Any other file a fold process leaves is moved out under a name off the allowlist
 fold's predictions nor its own timing record.
 Exit status: 0 when every fold was written, 1 when the submission failed, 128+N
 when a fold process was killed by signal N.
+
+A fold is done when its process says so (it sends its fit/predict split once both
+prediction files are written), not when that process ends: a library that leaves a
+thread or a process running, or an exit handler that waits for one, would otherwise
+hold the fold until the time limit. The supervisor gives the process EXIT_GRACE
+seconds to end after that, then kills it (the fence takes the rest) and the fold
+counts as written. Its wall-clock time runs to that end, so lingering costs time
+and cannot hide any.
 """
 
 from __future__ import annotations
@@ -41,12 +49,15 @@ from __future__ import annotations
 import argparse
 import atexit
 import difflib
+import errno
 import importlib.util
 import json
 import math
 import os
 import resource
+import select
 import shutil
+import signal
 import sys
 import time
 import traceback
@@ -60,6 +71,14 @@ from scorer.workflows import MissingElement, WorkflowTask, check_elements, get_w
 FOLD_DONE = "ingest: fold {} done"
 FOLD_LABELS = "fold_labels"
 SPLIT_BYTES = 4096  # the most a fold process may say about its fit/predict split
+EXIT_GRACE = 2.0  # seconds a fold process may take to end once its predictions are written
+# Files a fold process may hold open at once, as in the runner's container
+# (scorer/backends/docker_spec.py NOFILE), so the local backend meets the same limit.
+FOLD_NOFILE = 1024
+_spare_fd: int | None = None  # held by a fold process so it can write error.json at the limit
+# Errors of a full scratch space or of a file limit, which the reason names as such
+# (scorer/reasons.py), not as a bug of the submission nor as memory.
+LIMIT_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EMFILE, errno.ENFILE, errno.EFBIG)
 
 
 def fold_label_file(folder: Path, fold: int) -> Path:
@@ -157,13 +176,18 @@ def _run_one(i: int, shared: tuple, out: Path, fence: Fence) -> int:
         os.close(read_fd)
         _fold_process(i, shared, work, fence, write_fd)
     os.close(write_fd)
-    _, status = os.waitpid(pid, 0)
+    status, raw, lingered = _wait_fold(pid, read_fd)
     wall = time.perf_counter() - start
     fence.clean(i)  # every process the fold left is gone after this
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    split = _read_split(read_fd)
-    code = os.waitstatus_to_exitcode(status)
+    split = _parse_split(raw)
+    code = 0 if lingered else os.waitstatus_to_exitcode(status)
+    if lingered:
+        print(f"ingest: fold {i} wrote its predictions but its process was still running "
+              f"{EXIT_GRACE:g} s later (a thread, a process or an exit handler the "
+              "submission or a library left); it was stopped and the fold kept",
+              file=sys.stderr, flush=True)
     try:
         _collect(work, out, i, ok=code == 0)
         if code == 0:
@@ -177,16 +201,57 @@ def _run_one(i: int, shared: tuple, out: Path, fence: Fence) -> int:
     return 128 - code if code < 0 else code
 
 
-def _read_split(fd: int) -> dict:
-    os.set_blocking(fd, False)
+def _wait_fold(pid: int, read_fd: int) -> tuple[int, bytes, bool]:
+    """Wait for the fold process: (its wait status, what it said of its split, whether
+    it was stopped for lingering EXIT_GRACE seconds after saying its predictions were
+    written). The split is one line; its newline is the "done"."""
     try:
-        raw = os.read(fd, SPLIT_BYTES)
-    except BlockingIOError:
-        raw = b""
+        pid_fd = os.pidfd_open(pid)
+    except (AttributeError, OSError):  # an old kernel or a filter refusing it: poll
+        pid_fd = None
+    os.set_blocking(read_fd, False)
+    raw, reading, done_at = b"", True, None
+    try:
+        while True:
+            waited, status = os.waitpid(pid, os.WNOHANG)
+            if waited:
+                return status, raw, False
+            if done_at is not None and time.monotonic() >= done_at + EXIT_GRACE:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                _, status = os.waitpid(pid, 0)
+                return status, raw, os.waitstatus_to_exitcode(status) == -signal.SIGKILL
+            fds = ([read_fd] if reading else []) + ([pid_fd] if pid_fd is not None else [])
+            wait = None if pid_fd is not None else 0.005  # without a pidfd: poll the exit
+            if done_at is not None:
+                left = max(0.0, done_at + EXIT_GRACE - time.monotonic())
+                wait = left if wait is None else min(wait, left)
+            if not fds:
+                time.sleep(wait)
+                continue
+            ready, _, _ = select.select(fds, [], [], wait)
+            if read_fd not in ready:
+                continue
+            try:
+                chunk = os.read(read_fd, SPLIT_BYTES + 1 - len(raw))
+            except BlockingIOError:
+                continue
+            if not chunk or len(raw) + len(chunk) > SPLIT_BYTES:
+                reading = False  # the writers are gone, or it says too much: read no more
+            raw += chunk
+            if done_at is None and b"\n" in raw:
+                done_at, reading = time.monotonic(), False
     finally:
-        os.close(fd)
+        os.close(read_fd)
+        if pid_fd is not None:
+            os.close(pid_fd)
+
+
+def _parse_split(raw: bytes) -> dict:
     try:
-        split = json.loads(raw)
+        split = json.loads(raw.split(b"\n", 1)[0][:SPLIT_BYTES])
     except ValueError:
         return {}
     return split if isinstance(split, dict) else {}
@@ -247,8 +312,17 @@ def _fold_process(i: int, shared: tuple, work: Path, fence: Fence, split_fd: int
         sys.argv = [__file__, "--workflow", workflow, "--submission", str(submission),
                     "--inputs", str(inputs), "--out", str(work), "--fold", str(i)]
 
-        def report(split: dict) -> None:
-            os.write(split_fd, json.dumps(split).encode()[:SPLIT_BYTES])
+        def report(split: dict) -> None:  # said once both prediction files are written
+            os.write(split_fd, json.dumps(split).encode()[:SPLIT_BYTES - 1] + b"\n")
+
+        # Past the file-size limit a write fails (EFBIG, named as that limit) rather
+        # than the signal's default, which kills the process without a word.
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft == resource.RLIM_INFINITY or soft > FOLD_NOFILE:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (FOLD_NOFILE, hard))
+        global _spare_fd
+        _spare_fd = os.open(os.devnull, os.O_RDONLY)
 
         code = run_fold(workflow, submission, X_train, y_fold, all_folds[i][0], X_test,
                         task, work, i, report)
@@ -309,6 +383,10 @@ def _numeric(pred, what: str) -> np.ndarray:
 
 
 def _write_error(out: Path, stage: str, error: BaseException, submission: Path) -> None:
+    global _spare_fd
+    if _spare_fd is not None:  # at the open-files limit, this is the one to write with
+        os.close(_spare_fd)
+        _spare_fd = None
     frames = traceback.extract_tb(error.__traceback__)
     own = [f for f in frames if Path(f.filename).resolve().is_relative_to(submission)]
     where = own[-1] if own else (frames[-1] if frames else None)
@@ -321,11 +399,33 @@ def _write_error(out: Path, stage: str, error: BaseException, submission: Path) 
     if file and Path(file).resolve().is_relative_to(submission):
         file = str(Path(file).resolve().relative_to(submission))
     tb = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-    msg = f"{type(error).__name__}: {error}"
+    msg = f"{type(error).__name__}: {error}" + _limit_note(error)
     (out / "error.json").write_text(json.dumps(
         {"stage": stage, "file": file, "line": line, "message": msg[:2000],
          "traceback": tb[-8000:]}))
     print(f"ingest: {stage} failed: {msg}", file=sys.stderr, flush=True)
+
+
+def _limit_note(error: BaseException) -> str:
+    """For a full scratch space or a file limit, which one it was, as the kernel says:
+    "(the file system of /tmp has no free file (inode) left ...)"; else ''."""
+    if not isinstance(error, OSError) or error.errno not in LIMIT_ERRNOS:
+        return ""
+    if error.errno in (errno.EMFILE, errno.ENFILE):
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+        return f" (open files: at most {soft} at once)"
+    if error.errno == errno.EFBIG:
+        soft, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
+        return "" if soft == resource.RLIM_INFINITY else f" (file size: at most {soft} bytes)"
+    folder = Path(error.filename).parent if isinstance(error.filename, str) else Path.cwd()
+    try:
+        fs = os.statvfs(folder)
+    except OSError:
+        return ""
+    if fs.f_files and fs.f_favail == 0:
+        return f" (the file system of {folder} has no free file (inode) left: {fs.f_files} files)"
+    size = fs.f_blocks * fs.f_frsize
+    return f" (the file system of {folder} is full: {size} bytes)"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,10 +7,22 @@ reason are the submission's own."""
 
 from __future__ import annotations
 
+import re
+
 from scorer.backends.base import IngestOutcome
 from scorer.task import Limits
 from scorer.untrusted import FILE_CHARS, MESSAGE_CHARS, clean_text
 
+# What a limit error (its errno, as the ingestion quotes it) says the submission hit.
+LIMIT_ERRNO = re.compile(r"\[Errno (28|122|24|23|27)\]")
+LIMIT_ADVICE = {
+    "28": "it filled its scratch space ({where}); write fewer and larger files, or keep "
+          "the data in memory",
+    "122": "it went over its disk quota; write fewer and smaller files",
+    "24": "it opened more files at once than allowed; close each file once written",
+    "23": "the system ran out of open files; close each file once written",
+    "27": "a file it wrote grew past the largest file allowed; write smaller files",
+}
 STAGE_WORDS = {"load": "importing its files", "fit": "training (fit)",
                "predict": "predicting", "validate": "checking its predictions"}
 
@@ -44,6 +56,13 @@ def explain(outcome: IngestOutcome, error: dict | None, limits: Limits, *,
         line = error.get("line") if isinstance(error.get("line"), int) else None
         where = f" in {file}" + (f", line {line}" if line is not None else "") if file else ""
         message = clean_text(error.get("message"), MESSAGE_CHARS) or "no message"
+        hit = LIMIT_ERRNO.search(message)
+        if hit:  # a limit, not a bug: say which and what to do
+            scratch = "a folder of your machine" if local else \
+                f"/tmp holds {limits.tmpfs} on a runner, and a limited number of files"
+            return (f"The submission hit a file limit while {STAGE_WORDS[stage]}{where}: "
+                    f"{message}. That is not memory: "
+                    + LIMIT_ADVICE[hit.group(1)].format(where=scratch) + ".")
         return (f"The submission failed while {STAGE_WORDS[stage]}{where}: {message}. "
                 + ("The traceback below shows where; fix it and run it again." if local else
                    "Run `gitramp test` on it locally to see the whole traceback, fix it and "

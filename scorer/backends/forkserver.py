@@ -112,6 +112,12 @@ def _child(args: dict, server_fds: tuple[int, ...]) -> None:
         os.dup2(log, 2)
         sys.stdout = os.fdopen(1, "w", buffering=1)
         sys.stderr = os.fdopen(2, "w", buffering=1)
+        if args.get("scratch"):  # the folds' temporary files, removed with the job
+            import tempfile
+
+            os.makedirs(args["scratch"], exist_ok=True)
+            os.environ["TMPDIR"] = args["scratch"]
+            tempfile.tempdir = None  # computed again from TMPDIR
         # Preloaded by the server (PRELOAD): not at the top, so that importing this
         # module costs a process nothing (numpy, pandas) until it starts a server.
         from scorer import ingest

@@ -7,7 +7,9 @@ labels of that fold's training rows only, so a fold starts in milliseconds
 instead of the second those imports take. The submission's code is imported only
 in fold processes, never in the scorer's process. This backend isolates nothing
 beyond that (a fold process could read any file of the user): hostile code
-belongs in the Docker backend.
+belongs in the Docker backend. The folds' temporary files (TMPDIR) go to a folder
+of the job, removed with it, so a submission that fills its scratch space leaves
+nothing behind on the participant's machine.
 """
 
 from __future__ import annotations
@@ -54,7 +56,8 @@ class LocalBackend:
                 workflow=job.workflow, submission=str(job.submission_dir),
                 inputs=str(job.inputs_dir), out=str(out),
                 folds=list(range(k, job.n_folds, workers)),
-                log=str(logs / f"worker_{k}.log"), threads=threads) for k in range(workers)}
+                log=str(logs / f"worker_{k}.log"), threads=threads,
+                scratch=str(Path(tmp, "scratch"))) for k in range(workers)}
             deadline = time.monotonic() + job.limits.timeout
             reported: set[int] = set()
             status, message = "ok", None
