@@ -48,6 +48,9 @@ SUPERVISOR_CAPS = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETGID", "SETPCAP
 
 NOFILE = 1024
 OUT_FILES = 4096  # inodes of /out: bounds the archive stream with its size
+PAGE = 4096  # /tmp holds at most one file per page of its size: many empty files then fail
+# with ENOSPC (a scratch limit, reported as such) before their inodes, kernel memory
+# charged to the container, run it out of memory
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                     "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "BLIS_NUM_THREADS",
                     "LOKY_MAX_CPU_COUNT")
@@ -114,7 +117,8 @@ def container_options(limits: Limits, *, image: str, submission_dir: Path, input
             Mount(f"{CODE}/scorer", str(code_dir), type="bind", read_only=True),
             Mount(OUT, volume, type="volume"),
         ],
-        tmpfs={"/tmp": f"rw,nosuid,nodev,size={tmpfs},mode=1777"},
+        tmpfs={"/tmp": f"rw,nosuid,nodev,size={tmpfs},nr_inodes={max(1024, tmpfs // PAGE)},"
+                       "mode=1777"},
         shm_size=tmpfs,
         cap_drop=["ALL"],
         cap_add=list(SUPERVISOR_CAPS),
