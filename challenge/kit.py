@@ -19,6 +19,7 @@ from pydantic import (
     BeforeValidator,
     Field,
     StrictInt,
+    StrictStr,
     ValidationError,
     WithJsonSchema,
     model_validator,
@@ -42,6 +43,7 @@ from scorer.task import (
 from scorer.workflows import NAMES as WORKFLOWS
 
 SPEC_FILE = "challenge.yml"
+KIT_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"  # challenge.yml's `name`
 
 __all__ = ["CLASSIFICATION", "PREDICTION_TYPES", "SPEC_FILE", "WORKFLOWS", "CVSpec", "Kit",
            "KitError", "KitSpec", "Limits", "Phase", "ScoreSpec", "load_kit", "parse_kit",
@@ -103,6 +105,13 @@ class KitSpec(TaskSpec):
     """The whole of challenge.yml: the scorer's keys and the challenge's own."""
 
     title: Text = Field(description="the challenge's name, shown on the site")
+    name: Annotated[StrictStr | None, Field(pattern=KIT_NAME_PATTERN),
+                    Expect("up to 64 letters, digits, _ and -, starting with a letter or "
+                           "digit")] = Field(
+        None, description="the challenge's id: its ledger folder leaderboard_data/<name>/ "
+                          "and its pages on the site (default: the kit's folder name; a "
+                          "kit repository sets it, as gitramp init does, since it may be "
+                          "checked out under any folder name)")
     description: Annotated[str, BeforeValidator(lambda v: "" if v is None else v),
                            Field(strict=True), Expect("a string")] = Field(
         "", description="one line for the index page")
@@ -128,6 +137,8 @@ class KitSpec(TaskSpec):
 
 class Kit(KitSpec, Task):
     """A loaded kit: its spec, its folder, and the file it was read from."""
+
+    name: str  # challenge.yml's `name`, else the kit folder's name: its id in ledgers
 
     raw: dict[str, Any] = Field(default_factory=dict, repr=False, exclude=True)
 
@@ -169,5 +180,5 @@ def parse_kit(raw: Any, path: Path) -> Kit:
         spec = KitSpec.model_validate(raw, context=validation_context(path))
     except ValidationError as e:
         raise kit_error(KitSpec, e, path / SPEC_FILE) from None
-    return Kit(path=path, name=path.name, raw=raw,
-               **{key: getattr(spec, key) for key in KitSpec.model_fields})
+    return Kit(path=path, name=spec.name or path.name, raw=raw,
+               **{key: getattr(spec, key) for key in KitSpec.model_fields if key != "name"})

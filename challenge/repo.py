@@ -8,15 +8,17 @@ checking anything out, and the code it reads never lands where it could run.
 from __future__ import annotations
 
 import functools
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pygit2
+import yaml
 from pygit2.enums import CheckoutNotify, CheckoutStrategy, FileMode
 
 from challenge.errors import GitrampError
-from challenge.kit import SPEC_FILE, Kit, load_kit
+from challenge.kit import KIT_NAME_PATTERN, SPEC_FILE, Kit, load_kit
 
 HUB_KITS = "kits"
 LEDGER_ROOT = "leaderboard_data"
@@ -119,8 +121,33 @@ def find_kits(repo: pygit2.Repository, tree: pygit2.Tree) -> list[KitLocation]:
 
 
 def standalone_name(repo: pygit2.Repository, tree: pygit2.Tree) -> str:
-    """A kit repository's challenge name: its folder's name, as for a kit in a hub."""
-    return repo_root(repo).name.removesuffix(".git")
+    """A kit repository's challenge name: the `name` of its challenge.yml (what `gitramp
+    init` writes), else its folder's name. The folder is wherever the repository was
+    checked out (a workflow checks the kit out to `trusted/`), so a kit repository
+    should name itself: its ledger is `leaderboard_data/<name>/`."""
+    return spec_name(blob_at(repo, tree, SPEC_FILE)) or repo_root(repo).name.removesuffix(
+        ".git")
+
+
+def spec_name(spec: bytes | None) -> str | None:
+    """The `name` a challenge.yml gives, when it is a usable name (else None: the spec's
+    own check, when the kit is loaded, says what is wrong with it)."""
+    if not spec:
+        return None
+    try:
+        raw = yaml.safe_load(spec)
+    except yaml.YAMLError:
+        return None
+    name = raw.get("name") if isinstance(raw, dict) else None
+    return name if isinstance(name, str) and re.fullmatch(KIT_NAME_PATTERN, name) else None
+
+
+def spec_with_name(spec: bytes, name: str) -> bytes:
+    """challenge.yml with a `name: <name>` line first, unless it names the kit already:
+    what a kit exported as a repository of its own needs to keep its name."""
+    if spec_name(spec) is not None:
+        return spec
+    return f"name: {name}  # the challenge's id: leaderboard_data/{name}/\n".encode() + spec
 
 
 def list_files(repo: pygit2.Repository, tree: pygit2.Tree, prefix: str = "") -> list[FileEntry]:
@@ -177,7 +204,11 @@ def load_kit_at(repo: pygit2.Repository, commit: pygit2.Commit, loc: KitLocation
     kit_tree = subtree(repo, commit.tree, loc.prefix)
     if kit_tree is None:
         raise RepoError(f"commit {str(commit.id)[:10]} has no kit at {loc.prefix or '/'}")
-    return _load_exported_kit(repo_root(repo), str(kit_tree.id), loc.name)
+    kit = _load_exported_kit(repo_root(repo), str(kit_tree.id), loc.name)
+    if kit.name != loc.name:
+        raise RepoError(f"{loc.path(SPEC_FILE)} says name: {kit.name}, but in a hub a kit's "
+                        f"folder is its name ({loc.name}); rename the folder or the name")
+    return kit
 
 
 @functools.lru_cache(maxsize=64)
