@@ -3,7 +3,8 @@ that score its pull requests and the ledger's README; the hidden data stays out.
 
 KIT is a kit folder, or the name of an example kit that ships with gitramp (iris,
 diabetes, cancer); an example's public data is generated when the kit has none.
-The new repository's folder name is the challenge's name (its ledger folder)."""
+The challenge's name (its ledger folder, leaderboard_data/<name>/) is the kit's: the
+exported challenge.yml says it (`name:`), so the repository keeps it under any folder."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from pathlib import Path
 
 from challenge.errors import GitrampError
 from challenge.hub import commit_files, init_repo, kit_files
-from challenge.kit import load_kit
+from challenge.kit import SPEC_FILE, load_kit
+from challenge.repo import spec_with_name
 from scorer.workflows import elements
 
 PACKAGE = Path(__file__).resolve().parents[1]
@@ -100,6 +102,7 @@ def export_kit(kit_dir: Path, out: Path, *, all_submissions: bool = False) -> st
     if out.exists() and any(out.iterdir()):
         raise GitrampError(f"{out} exists and is not empty; choose a new folder")
     files = kit_files(kit.path, submissions=None if all_submissions else ("starting_kit",))
+    files[SPEC_FILE] = spec_with_name(files[SPEC_FILE], kit.name)
     files.update(example_data(kit.path, files))
     files[".gitignore"] = b"hidden/\n__pycache__/\n*.pyc\n_site/\n"
     files["README.md"] = files.get("README.md", f"# {kit.title}\n".encode()) + readme_section(
