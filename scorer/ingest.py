@@ -352,7 +352,7 @@ def run_fold(workflow: str, submission: Path, X_train: pd.DataFrame, y_fold: np.
             raise SubmissionFailed("load", e) from e
         t0 = time.perf_counter()
         try:
-            model = wf.fit(modules, X_train.iloc[train_idx], y_fold, task)
+            model = wf.fit(modules, _rows(X_train, train_idx), y_fold, task)
         except BaseException as e:
             raise SubmissionFailed("fit", e) from e
         t1 = time.perf_counter()
@@ -372,6 +372,11 @@ def run_fold(workflow: str, submission: Path, X_train: pd.DataFrame, y_fold: np.
         _write_error(out, f.stage, f.error, submission)
         return 1
     return 0
+
+
+def _rows(X, idx: np.ndarray):
+    """The rows `idx` of the features: a frame's, or an array's (images)."""
+    return X.iloc[idx] if isinstance(X, pd.DataFrame) else X[idx]
 
 
 def _numeric(pred, what: str) -> np.ndarray:
