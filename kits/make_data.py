@@ -17,6 +17,8 @@ import pandas as pd
 from sklearn import datasets
 from sklearn.model_selection import train_test_split
 
+from . import craters
+
 KITS = Path(__file__).resolve().parent
 
 
@@ -103,6 +105,8 @@ def main() -> None:
     for kit in (*BUILDERS, *OWN_SPLIT):
         write(kit)
         print(f"kits/{kit}: data/ (public) and hidden/data/ (runner only) written")
+    craters.write(KITS)  # images and their labels (kits/craters.py)
+    print(f"kits/{craters.KIT}: data/ (public) and hidden/data/ (runner only) written")
 
 
 if __name__ == "__main__":
