@@ -90,7 +90,8 @@ def score_submission(kit: Task, submission_dir: Path, *, backend: Backend | None
         inputs = write(ds, folds, kit.labels, Path(tmp) / "inputs")
         job = IngestJob(kit.workflow, Path(submission_dir).resolve(), inputs, len(folds),
                         kit.limits, jobs=jobs,
-                        requirements_hash=kit_requirements_hash(kit.requirements))
+                        requirements_hash=kit_requirements_hash(kit.requirements),
+                        kit_dir=kit.path)
         preload_metrics()
         outcome = backend.run(job, progress)
         Path(tmp, "inputs").chmod(0o755)  # let the temporary folder be removed

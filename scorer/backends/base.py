@@ -25,6 +25,7 @@ class IngestJob:
     limits: Limits
     jobs: int = 1  # folds run at once, where the backend can
     requirements_hash: str | None = None  # selects the image, for container backends
+    kit_dir: Path | None = None  # the kit's folder, named in "how to build its image"
 
 
 @dataclass
