@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
+from challenge import branch_rejections
 from challenge import submission as subs
 from challenge.pipeline import SKIPPED, Options, Outcome, Pipeline
 from scorer.result import ERROR
@@ -29,8 +30,8 @@ def candidates(pipe: Pipeline) -> tuple[list[subs.Submission], list[Outcome]]:
     for ref in subs.branch_refs(repo):
         try:
             sub = subs.from_branch(repo, ref)
-        except subs.SubmissionError as e:
-            bad.append(Outcome(None, "rejected", str(e)))
+        except subs.SubmissionError as e:  # recorded, so its participant learns why
+            bad.append(branch_rejections.record_error(pipe, ref, e))
             continue
         if not pipe.settled(sub, entries):
             todo.append(sub)
@@ -84,7 +85,8 @@ def scan(repo_path: str | Path, options: Options, *, workers: int = 1,
         if v.ok:
             accepted.append(v)
         else:
-            out = pipe.reject(v)
+            out = pipe.reject(v) if v.submission is not None or sub.pr is not None else \
+                branch_rejections.record(pipe, sub.ref, v.reasons)
             outcomes.append(out)
             ev.noted(out)
     if not accepted:
