@@ -92,13 +92,17 @@ def run(args: argparse.Namespace) -> int:
                 f"{row['valid_mean']:.{prec}f} ± {row['valid_std']:.{prec}f}"
             parent = (row["parent"] or "").split("@")[0]
             if parent:
-                parent += f" ({row['parent_team']}, {row['inherited'] or 0:.0%} kept)"
+                parent += f" ({row['parent_team']}, {row['inherited'] or 0:.0%} inherited)"
             status = row["status"] if row["status"] == SCORED else \
                 f"[red]{row['status']}[/red]"
             table.add_row(str(row["rank"] or ""), row["team"] or "", row["submission"],
                           _fmt(row["valid"], prec), mean,
                           *([_fmt(row["test"], prec)] if state.revealed else []), status, parent)
         console.print(table)
+        for row in rows:  # why a submission failed, for its participant to act on
+            if row["status"] != SCORED and row["reason"]:
+                console.print(f"{row['status']}: {row['team'] or '?'}/{row['submission']}: "
+                              f"{row['reason']}", markup=False, highlight=False)
         if not rows:
             console.print(f"{loc.name}: no submission scored yet")
     if args.json:
