@@ -63,6 +63,9 @@ def test_branch_rejections_are_recorded_once_and_shown(tmp_path, capsys):
     rows = {r["submission"]: r for r in json.loads(capsys.readouterr().out)["iris"]}
     assert rows["mine"]["status"] == "rejected" and rows["mine"]["team"] == "dave"
     assert "several submissions" in rows["mine"]["reason"]
+    assert cli(["leaderboard", "--repo", str(path)]) == 0
+    table = capsys.readouterr().out
+    assert "rejected: dave/mine: scope: the change touches several submissions" in table
     hub.checkout_head(strategy=pygit2.enums.CheckoutStrategy.FORCE)  # the site reads files
     build(path, tmp_path / "site")
     failed = (tmp_path / "site" / "iris" / "failed.html").read_text()
