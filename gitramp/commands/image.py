@@ -1,10 +1,18 @@
 """`gitramp image`: the scoring image that the docker backend runs submissions in.
 
-`gitramp image tag` prints its tag, a hash of the recipe that ships with gitramp
-(scorer/backends/image/) and of a kit's own `requirements:`; `gitramp image build`
-builds it with that recipe (runners/IMAGE.md), unless an image of that tag exists.
-Building needs root (debootstrap), a Docker engine and a pip index; with BASE_IMAGE
-set, `docker build` from that image instead of debootstrap."""
+`gitramp image tag [--kit DIR]` prints its tag, a hash of the recipe that ships with
+gitramp (scorer/backends/image/) and of a kit's own `requirements:`.
+
+`gitramp image build` builds the base image with that recipe (runners/IMAGE.md), unless
+an image of that tag exists: needs root (debootstrap), a Docker engine and a pip index;
+with BASE_IMAGE set, `docker build` from that image instead of debootstrap.
+
+`gitramp image build --kit DIR` builds the kit's own image on top of the base (built
+first if absent): the kit's requirements and their dependencies are downloaded into a
+wheel folder (--wheels, by default ~/.cache/gitramp/wheels) for the image's platform,
+then installed from that folder alone in a container with no network, and every
+requirement is imported in the result. --offline skips the download: the folder was
+filled before, e.g. by `gitramp image wheels --kit DIR` where an index is reachable."""
 
 from __future__ import annotations
 
@@ -12,48 +20,81 @@ import argparse
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from challenge.errors import GitrampError
 from challenge.kit import load_kit
-from scorer.backends.docker_image import (
-    RECIPE_DIR,
-    image_requirements,
-    image_tag,
-    kit_requirements_hash,
+from scorer.backends.docker_image import RECIPE_DIR, image_tag, kit_requirements_hash
+from scorer.backends.kit_image import (
+    build_kit_image,
+    default_wheels_dir,
+    fill_wheels,
+    inventory,
+    parse_requirements,
 )
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("image", help="build the scoring image, or print its tag",
-                       description=__doc__)
-    p.add_argument("action", choices=("build", "tag"),
-                   help="build: build the image (if its tag is absent); tag: print the tag")
+                       description=__doc__,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("action", choices=("build", "tag", "wheels"),
+                   help="build: build the image (if its tag is absent); tag: print the "
+                        "tag; wheels: only fill the wheel folder with a kit's requirements")
     p.add_argument("--kit", type=Path, default=None,
                    help="a kit whose challenge.yml adds pip requirements (its own image)")
     p.add_argument("--force", action="store_true", help="build: rebuild an existing tag")
+    p.add_argument("--wheels", type=Path, default=None, metavar="DIR",
+                   help="the wheel folder of kit requirements (default: "
+                        "$XDG_CACHE_HOME/gitramp/wheels, else ~/.cache/gitramp/wheels)")
+    p.add_argument("--offline", action="store_true",
+                   help="build --kit: install from the wheel folder as it is, without "
+                        "downloading into it first")
     return p
 
 
 def run(args: argparse.Namespace) -> int:
-    reqs = load_kit(args.kit).requirements if args.kit else []
+    reqs = list(load_kit(args.kit).requirements) if args.kit else []
+    parse_requirements(reqs)  # a malformed line fails here, before any build
+    base_tag = image_tag()
     tag = image_tag(kit_requirements_hash(reqs))
     if args.action == "tag":
         print(tag)
         return 0
+    wheels = (args.wheels or default_wheels_dir()).resolve()
+    if args.action == "wheels":
+        if not reqs:
+            raise GitrampError("`gitramp image wheels` needs --kit with a kit that has "
+                               "`requirements:`")
+        _build_base(base_tag, force=False)
+        fill_wheels(reqs, inventory(base_tag), wheels)
+        print(f"image: {wheels} holds the wheels of {args.kit}'s requirements; build "
+              f"offline with `gitramp image build --kit {args.kit} --offline --wheels "
+              f"{wheels}`")
+        return 0
+    if not reqs:
+        _build_base(base_tag, force=args.force)
+        return 0
     if not args.force and _image_exists(tag):
         print(f"image: {tag} exists, reusing it")
         return 0
-    with tempfile.TemporaryDirectory(prefix="gitramp-image-") as tmp:
-        requirements = Path(tmp) / "requirements.txt"
-        requirements.write_text(image_requirements(reqs))
-        env = {**os.environ, "PYTHON": sys.executable}
-        done = subprocess.run(["bash", str(RECIPE_DIR / "build_image.sh"), tag,
-                               str(requirements)], env=env, check=False)
+    _build_base(base_tag, force=False)
+    base = inventory(base_tag)
+    if not args.offline:
+        fill_wheels(reqs, base, wheels)
+    build_kit_image(tag, base_tag, reqs, wheels, base=base)
+    return 0
+
+
+def _build_base(tag: str, force: bool) -> None:
+    if not force and _image_exists(tag):
+        print(f"image: {tag} exists, reusing it")
+        return
+    env = {**os.environ, "PYTHON": sys.executable}
+    done = subprocess.run(["bash", str(RECIPE_DIR / "build_image.sh"), tag,
+                           str(RECIPE_DIR / "requirements.txt")], env=env, check=False)
     if done.returncode:
         raise GitrampError(f"building {tag} failed (exit {done.returncode}); see above")
-    return 0
 
 
 def _image_exists(tag: str) -> bool:

@@ -3,7 +3,9 @@
 The recipe (build_image.sh, Dockerfile, requirements.txt) ships with the package in
 scorer/backends/image/: in a checkout those are links to runners/, where the files
 live; a wheel holds copies. A kit may add its own pip requirements (`requirements:` in
-challenge.yml); they get their own image, tagged `<base hash>-<kit requirements hash>`.
+challenge.yml); they get their own image, built on the base image
+(scorer/backends/kit_image.py) and tagged `<base hash>-<kit hash>`, where the kit hash
+covers the requirements and the kit build's own code (kit_image.py, kit_probe.py).
 Same inputs, same tag: an existing tag is reused, and a changed input gives a new tag,
 so a stale image is never used by mistake.
 
@@ -14,11 +16,15 @@ builds the image (gitramp/commands/image.py).
 from __future__ import annotations
 
 import hashlib
+import shlex
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 
 RECIPE_DIR = Path(__file__).resolve().parent / "image"
 RECIPE = ("build_image.sh", "Dockerfile", "requirements.txt", "manifest.py")
+# what builds a kit's layer on top of the base image: part of a kit image's tag
+KIT_RECIPE = (RECIPE_DIR / "kit_probe.py", Path(__file__).resolve().parent / "kit_image.py")
 REPOSITORY = "gitramp-scorer"
 UID = 10001  # the unprivileged user submissions run as
 
@@ -33,7 +39,12 @@ def kit_requirements_hash(requirements: Sequence[str]) -> str | None:
     reqs = normalise_requirements(requirements)
     if not reqs:
         return None
-    return hashlib.sha256("\n".join(reqs).encode()).hexdigest()[:12]
+    return hashlib.sha256("\n".join(reqs).encode() + b"\0" + _kit_recipe()).hexdigest()[:12]
+
+
+@lru_cache(maxsize=1)
+def _kit_recipe() -> bytes:
+    return b"\0".join(f.read_bytes() if f.is_file() else b"" for f in KIT_RECIPE)
 
 
 def recipe_hash(recipe_dir: Path = RECIPE_DIR) -> str:
@@ -51,16 +62,10 @@ def image_tag(requirements_hash: str | None = None, recipe_dir: Path = RECIPE_DI
     return f"{REPOSITORY}:{tag}"
 
 
-def build_command(requirements_hash: str | None = None) -> str:
-    """The command that builds the image `image_tag(requirements_hash)` names."""
+def build_command(requirements_hash: str | None = None, kit_dir: Path | None = None) -> str:
+    """The command that builds the image `image_tag(requirements_hash)` names: for a
+    kit's own image, with that kit's folder when it is known."""
     if requirements_hash:
-        return "gitramp image build --kit <kit path>"
+        return "gitramp image build --kit " + (shlex.quote(str(kit_dir)) if kit_dir
+                                               else "<kit path>")
     return "gitramp image build"
-
-
-def image_requirements(kit_requirements: Sequence[str] = (),
-                       recipe_dir: Path = RECIPE_DIR) -> str:
-    """The whole pip requirements file of an image: the recipe's, then the kit's."""
-    base = (recipe_dir / "requirements.txt").read_text()
-    extra = normalise_requirements(kit_requirements)
-    return base + "".join(f"{line}\n" for line in extra)
