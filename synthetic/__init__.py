@@ -291,14 +291,25 @@ def _fill(repo, path: Path, private_root: Path, base, plan: Plan, ch: SyntheticC
     scoring_hash = hashlib.sha1(f"kit-{plan.name}-{plan.seed}".encode()).hexdigest()[:16]
     base_tree = repo.get(base).tree
     folder = ["kits", plan.name, "submissions"] if hub else ["submissions"]
+    scored: list[Version] = []  # scored versions so far, and how many each team has
+    scored_by_team: dict[str, int] = {}
     for i in range(plan.n_submissions):
         team = teams[rng.randrange(len(teams))]
         t = CLOSED_START + timedelta(seconds=times[i])
         open_phase = t >= OPEN_START
         parent = None
-        earlier = [v for v in ch.versions if v.team != team and v.result.status == SCORED]
-        if earlier and rng.random() < plan.derive_share * (2 if open_phase else 0.5):
-            parent = earlier[rng.randrange(max(0, len(earlier) - 50), len(earlier))]
+        # the earlier scored versions of other teams, picked among the last 50 of them
+        # (walked back from the end: linear in the ledger's size, not quadratic)
+        n_earlier = len(scored) - scored_by_team.get(team, 0)
+        if n_earlier and rng.random() < plan.derive_share * (2 if open_phase else 0.5):
+            k = rng.randrange(max(0, n_earlier - 50), n_earlier)
+            back = n_earlier - 1 - k  # how many other-team versions come after it
+            for v in reversed(scored):
+                if v.team != team:
+                    if back == 0:
+                        parent = v
+                        break
+                    back -= 1
         model = parent.name.split("_tuned")[0].rstrip("0123456789_") if parent else \
             MODELS[rng.randrange(len(MODELS))]
         name = f"{model}_tuned_{i}" if parent else f"{model}_{i}"
@@ -348,6 +359,9 @@ def _fill(repo, path: Path, private_root: Path, base, plan: Plan, ch: SyntheticC
             result.lineage = {"parent": None, "parent_team": None, "ancestors": [],
                               "inherited_share": 0.0}
         ch.versions.append(Version(plan.name, team, name, stem, result, sources, parent))
+        if status == SCORED:
+            scored.append(ch.versions[-1])
+            scored_by_team[team] = scored_by_team.get(team, 0) + 1
     for v in ch.versions:
         if v.result.status == SCORED:
             _private_scores(v.result, rng, names, plan.precision,
@@ -470,10 +484,11 @@ def demo_repo(path: Path) -> SyntheticRepo:
 
 
 def bench_repo(path: Path, n: int, *, n_folds: int = 5, n_scores: int = 3,
-               code_visible: bool = False, seed: int = 0) -> SyntheticRepo:
+               code_visible: bool = False, revealed: bool = False,
+               seed: int = 0) -> SyntheticRepo:
     teams = max(5, n // 40)
     return make_repo(path, [Plan("bench", "Benchmark challenge", n, n_teams=teams,
                                  n_scores=n_scores, n_folds=n_folds,
-                                 code_visible=code_visible, revealed=False,
+                                 code_visible=code_visible, revealed=revealed,
                                  commits=False, fail_every=10, distinct_private=False,
                                  seed=seed)])
