@@ -288,7 +288,10 @@ def build_kit_image(tag: str, base_tag: str, requirements: Sequence[str], wheels
         raise KitImageError(
             f"kit image {tag} not built: {', '.join(failed) or 'the smoke test'} failed "
             "in the built image (see above); nothing was tagged")
+    previous = _docker(["image", "inspect", "-f", "{{.Id}}", tag]).stdout.strip()
     _docker(["tag", image_id, tag], check=True)
+    if previous and previous != image_id:  # a rebuild (--force): the old one, if unused
+        _docker(["rmi", previous])
     size = _docker(["image", "inspect", "-f", "{{.Size}}", tag], check=True).stdout.strip()
     log(f"image: built {tag} in {time.monotonic() - start:.0f} s, "
         f"{int(size or 0) // 1_000_000} MB")
