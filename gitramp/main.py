@@ -57,6 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser(argv[0] if argv else None).parse_args(argv)
     try:
+        # what the command line leaves unset comes from the environment, then the hub's
+        # runner file and gitramp.toml (gitramp/config.py)
+        from gitramp.config import apply
+
+        apply(args)
         return int(args._run(args) or 0)
     except GitrampError as e:
         print(f"gitramp {args.verb}: error: {e}", file=sys.stderr)
