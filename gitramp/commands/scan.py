@@ -29,7 +29,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("scan", help="score every submission branch not yet in the ledger",
                        description=__doc__)
     add_repo(p)
-    p.add_argument("--workers", type=int, default=1, help="submissions scored at once")
+    p.add_argument("--workers", type=int, default=None,
+                   help="submissions scored at once (default: the runner file's, else 1)")
     add_scoring(p)
     return p
 
@@ -38,7 +39,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     opts = options(args)
     opts.remote = args.push  # claims are taken where the ledger is pushed
-    outcomes = scan(args.repo, opts, workers=args.workers,
+    outcomes = scan(args.repo, opts, workers=args.workers or 1,
                     events=None if args.json else _console_events())
     if not args.json and not any(o.status != "skipped" for o in outcomes):
         print("nothing new to score", file=sys.stderr)
