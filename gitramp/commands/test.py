@@ -24,8 +24,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--quick-test", action="store_true",
                    help="a small slice of the data and 2 folds, to check that it runs")
     p.add_argument("--jobs", "-j", type=int, default=1, help="folds run at once (default: 1)")
-    p.add_argument("--backend", choices=BACKENDS, default="local",
-                   help="where submission code runs (default: local processes)")
+    p.add_argument("--backend", choices=BACKENDS, default=None,
+                   help="where submission code runs: docker runs it as a runner would "
+                   "(default: the runner file's backend, else local processes)")
     p.add_argument("--data", type=Path, default=None,
                    help="a data folder with the kit's layout (default: the kit's public data)")
     p.add_argument("--save-output", type=Path, default=None, metavar="DIR",
