@@ -104,7 +104,7 @@ def export_kit(kit_dir: Path, out: Path, *, all_submissions: bool = False) -> st
     files = kit_files(kit.path, submissions=None if all_submissions else ("starting_kit",))
     files[SPEC_FILE] = spec_with_name(files[SPEC_FILE], kit.name)
     files.update(example_data(kit.path, files))
-    files[".gitignore"] = b"hidden/\n__pycache__/\n*.pyc\n_site/\n"
+    files[".gitignore"] = b"hidden/\n__pycache__/\n*.pyc\n_site/\n.gitramp/\n"
     files["README.md"] = files.get("README.md", f"# {kit.title}\n".encode()) + readme_section(
         kit, gitramp_version())
     files.update(workflow_files())
