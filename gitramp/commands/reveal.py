@@ -31,8 +31,9 @@ from gitramp.options import (
 def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("reveal", help="publish the private scores", description=__doc__)
     add_repo(p)
-    p.add_argument("--private-ledger", type=Path, required=True,
-                   help="the private ledger repository the runners wrote")
+    p.add_argument("--private-ledger", type=Path, default=None,
+                   help="the private ledger repository the runners wrote (default: "
+                   "private_ledger of gitramp.toml or of the runner file)")
     add_challenges(p)
     add_push(p)
     add_now(p)
@@ -46,6 +47,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 @following_work_tree
 def run(args: argparse.Namespace) -> int:
+    if args.private_ledger is None:
+        raise GitrampError("no private ledger to reveal: pass --private-ledger, or name it "
+                           "in the hub's gitramp.toml (private_ledger = ...)")
     if not Path(args.private_ledger).exists():
         raise GitrampError(f"{args.private_ledger}: no private ledger here; pass the folder "
                            "the runners were given with --private-ledger")
