@@ -41,7 +41,7 @@ from pygit2.enums import FileMode
 from challenge.ledger import version_label
 from scorer.result import REJECTED, Result
 
-RULE = 2  # the rule above; records made before it carry no `rule` in their lineage
+RULE = 2  # the rule above; a parent found by an earlier rule carries no `rule`
 
 KEPT_SHARE = 0.5  # of the parent's own lines the child keeps, to derive by code alone
 KEPT_LINES = 3  # ... and at least this many of them (all of them, if the parent has fewer)
@@ -62,10 +62,15 @@ class Lineage:
     note: str | None = None  # why a declaration gave no parent
 
     def to_dict(self) -> dict:
+        """As the ledger records it: a lineage with nothing in it (no parent, nothing
+        declared) is the four keys every rule wrote; the others say how a parent was
+        found, or why a declaration was not counted."""
         d = {"parent": self.parent, "parent_team": self.parent_team,
              "ancestors": list(self.ancestors),
-             "inherited_share": round(self.inherited_share, 4),
-             "kept_share": round(self.kept_share, 4), "basis": self.basis, "rule": RULE}
+             "inherited_share": round(self.inherited_share, 4)}
+        if self.parent or self.declared:
+            d.update({"kept_share": round(self.kept_share, 4), "basis": self.basis,
+                      "rule": RULE})
         if self.declared:
             d["declared"] = self.declared
         if self.note:
