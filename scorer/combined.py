@@ -45,11 +45,10 @@ def read_target(kit, df: pd.DataFrame, file: Path) -> tuple[pd.DataFrame, np.nda
     return df.drop(columns=[kit.target, column, *kit.data.drop]), y
 
 
-def check_target(kit, y: np.ndarray, where: str) -> np.ndarray:
+def check_target(kit, y: np.ndarray, where: str, label_codes) -> np.ndarray:
     """The (n, 2) target as plain strings (a fold's label file is a plain array):
-    labels among prediction.labels, quantities finite numbers."""
-    from scorer.data import label_codes  # scorer.data calls this module
-
+    labels among prediction.labels (`label_codes`: scorer.data's), quantities finite
+    numbers."""
     y = np.asarray(y)
     if y.ndim != 2 or y.shape[1] != 2:
         raise ValueError(f"{where}: a combined target has two columns (class, quantity); "
@@ -73,9 +72,7 @@ def check_target(kit, y: np.ndarray, where: str) -> np.ndarray:
     return np.column_stack([np.asarray(kit.labels)[codes], values.astype(str)])
 
 
-def encode(kit, y: np.ndarray) -> np.ndarray:
-    from scorer.data import label_codes
-
+def encode(kit, y: np.ndarray, label_codes) -> np.ndarray:
     y = np.asarray(y)
     return np.column_stack([label_codes(kit.labels, y[:, 0]).astype(float),
                             y[:, 1].astype(float)])

@@ -87,7 +87,7 @@ def _target(kit: Task, y: np.ndarray, split: str, root: Path) -> np.ndarray:
             raise DataError(str(e)) from None
     if kit.prediction_type == "combined":
         try:
-            return combined.check_target(kit, y, f"{root}: {split} data")
+            return combined.check_target(kit, y, f"{root}: {split} data", label_codes)
         except ValueError as e:
             raise DataError(str(e)) from None
     if kit.is_classification:

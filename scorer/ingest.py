@@ -152,7 +152,8 @@ def supervise(workflow: str, submission: Path, inputs: Path, out: Path,
     if getattr(get_workflow(workflow), "SERIES", False):  # an unknown name fails here
         from scorer.series import supervise_series  # it builds on this module
 
-        return supervise_series(workflow, submission, inputs, out, folds, fence)
+        return supervise_series(sys.modules[__name__], workflow, submission, inputs, out,
+                                folds, fence)
     X_train, X_test, all_folds, task = load_inputs(inputs)
     shared = (workflow, submission, inputs, X_train, X_test, all_folds, task)
     for i in (range(len(all_folds)) if folds is None else folds):

@@ -28,7 +28,7 @@ from scorer.outputs import FoldOutput, InvalidOutput, parse_error, parse_outputs
 from scorer.result import INGEST_STAGES, INVALID_OUTPUT, SCORED, FoldScores, Result
 from scorer.score_types import BoundScore, bind_scores, combinable
 from scorer.score_types import preload as preload_metrics
-from scorer.series import write_series_inputs
+from scorer.series_inputs import write_series_inputs
 from scorer.task import Task
 from scorer.untrusted import clean_text
 
@@ -135,7 +135,7 @@ def encode(kit: Task, y: np.ndarray) -> np.ndarray:
     if kit.prediction_type == "detection":
         return y  # per image, an array of (x, y, radius) rows (scorer.detection.truth)
     if kit.prediction_type == "combined":
-        return combined.encode(kit, y)  # (n, 2): class index, quantity
+        return combined.encode(kit, y, label_codes)  # (n, 2): class index, quantity
     if not kit.is_classification:
         return np.asarray(y, dtype=float)
     return label_codes(kit.labels, y)  # by value: y keeps the data's type

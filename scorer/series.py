@@ -40,18 +40,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from scorer.ingest import (
-    FOLD_DONE,
-    FOLD_LABELS,
-    Fence,
-    SubmissionFailed,
-    _collect,
-    _numeric,
-    _times,
-    _write_error,
-    fold_label_file,
-    load_elements,
-)
 from scorer.workflows import WorkflowTask, get_workflow
 
 META = "series.json"  # {"n_train", "n_test"}: public, no data
@@ -63,70 +51,41 @@ def cut_file(folder: Path, fold: int) -> Path:
     return Path(folder) / f"fold_{fold}_X.pkl"
 
 
-def write_series_inputs(ds, folds, labels: tuple[str, ...], inputs: Path) -> Path:
-    """The inputs of a time-series workflow (see the module doc); the same layout as
-    scorer.inputs.write_inputs but for the features, which are private and cut."""
-    inputs.mkdir(parents=True, exist_ok=True)
-    arrays = {}
-    for i, (tr, va) in enumerate(folds):
-        arrays[f"train_{i}"], arrays[f"valid_{i}"] = tr, va
-    np.savez(inputs / "folds.npz", **arrays)
-    (inputs / "labels.json").write_text(json.dumps(list(labels)))
-    (inputs / META).write_text(json.dumps({"n_train": len(ds.X_train),
-                                           "n_test": len(ds.X_test)}))
-    for f in inputs.iterdir():
-        f.chmod(0o444)
-    private = inputs / FOLD_LABELS
-    private.mkdir(mode=0o700)
-    private.chmod(0o700)
-    X_train = ds.X_train.reset_index(drop=True)
-    series = pd.concat([X_train, ds.X_test.reset_index(drop=True)], ignore_index=True)
-    series.to_pickle(private / SERIES)
-    y = np.asarray(ds.y_train)
-    for i, (tr, va) in enumerate(folds):
-        np.save(fold_label_file(private, i), y[np.asarray(tr)], allow_pickle=False)
-        X_train.iloc[:int(np.max(va)) + 1].to_pickle(cut_file(private, i))
-    for f in private.iterdir():
-        f.chmod(0o400)
-    inputs.chmod(0o555)
-    return inputs
-
-
 # ------------------------------------------------------------------ the supervisor
-def supervise_series(workflow: str, submission: Path, inputs: Path, out: Path,
-                     folds: list[int] | None = None, fence: Fence | None = None) -> int:
+def supervise_series(ingest, workflow: str, submission: Path, inputs: Path, out: Path,
+                     folds: list[int] | None = None, fence=None) -> int:
     submission, inputs, out = Path(submission).resolve(), Path(inputs), Path(out)
-    fence = fence or Fence(inputs)
+    fence = fence or ingest.Fence(inputs)
     get_workflow(workflow)
     meta = json.loads((inputs / META).read_text())
     with np.load(inputs / "folds.npz", allow_pickle=False) as z:
         n = len([k for k in z.files if k.startswith("train_")])
         all_folds = [(z[f"train_{i}"], z[f"valid_{i}"]) for i in range(n)]
     task = WorkflowTask(tuple(json.loads((inputs / "labels.json").read_text())))
-    shared = (workflow, submission, all_folds, task, meta)
+    shared = (workflow, submission, all_folds, task, meta)  # ingest: scorer.ingest itself
     mine = list(range(n)) if folds is None else list(folds)
     runs: dict[int, list[tuple[dict, float, float]]] = {i: [] for i in mine}
     for part in ("valid", "test"):  # every fold's cut piece before any whole series
         for i in mine:
-            code, split, wall, cpu = _run_part(i, part, shared, out, fence)
+            code, split, wall, cpu = _run_part(ingest, i, part, shared, out, fence)
             if code != 0:
                 return code
             runs[i].append((split, wall, cpu))
             if part == "test":
-                (out / f"fold_{i}.json").write_text(json.dumps(_fold_times(runs[i])))
-                print(FOLD_DONE.format(i), flush=True)
+                (out / f"fold_{i}.json").write_text(json.dumps(_fold_times(ingest, runs[i])))
+                print(ingest.FOLD_DONE.format(i), flush=True)
     return 0
 
 
-def _fold_times(runs: list[tuple[dict, float, float]]) -> dict[str, float]:
+def _fold_times(ingest, runs: list[tuple[dict, float, float]]) -> dict[str, float]:
     (v_split, v_wall, v_cpu), (t_split, t_wall, t_cpu) = runs
-    valid, test = _times(v_split, v_wall, v_cpu), _times(t_split, t_wall, t_cpu)
+    valid, test = ingest._times(v_split, v_wall, v_cpu), ingest._times(t_split, t_wall, t_cpu)
     return {"fit_time": valid["fit_time"],
             "predict_time": valid["predict_time"] + test["predict_time"],
             "wall_time": v_wall + t_wall, "cpu_time": v_cpu + t_cpu}
 
 
-def _run_part(i: int, part: str, shared: tuple, out: Path, fence: Fence):
+def _run_part(ingest, i: int, part: str, shared: tuple, out: Path, fence):
     work = out / f".fold_{i}"
     work.mkdir(mode=0o700)
     fence.prepare(i, work)
@@ -138,7 +97,7 @@ def _run_part(i: int, part: str, shared: tuple, out: Path, fence: Fence):
     pid = os.fork()
     if pid == 0:  # never returns
         os.close(read_fd)
-        _part_process(i, part, shared, work, fence, write_fd)
+        _part_process(ingest, i, part, shared, work, fence, write_fd)
     os.close(write_fd)
     _, status = os.waitpid(pid, 0)
     wall = time.perf_counter() - start
@@ -148,7 +107,7 @@ def _run_part(i: int, part: str, shared: tuple, out: Path, fence: Fence):
     split = _split(read_fd)
     code = os.waitstatus_to_exitcode(status)
     try:
-        _collect(work, out, i, ok=code == 0)
+        ingest._collect(work, out, i, ok=code == 0)
     except OSError as e:
         print(f"ingest: could not keep the outputs of fold {i}: {e}", file=sys.stderr,
               flush=True)
@@ -172,7 +131,7 @@ def _split(fd: int) -> dict:
     return split if isinstance(split, dict) else {}
 
 
-def _part_process(i: int, part: str, shared: tuple, work: Path, fence: Fence,
+def _part_process(ingest, i: int, part: str, shared: tuple, work: Path, fence,
                   split_fd: int) -> None:
     import atexit
 
@@ -180,7 +139,7 @@ def _part_process(i: int, part: str, shared: tuple, work: Path, fence: Fence,
     code, entered = 1, False
     try:
         atexit._clear()
-        y_fold = np.load(fold_label_file(fence.labels, i), allow_pickle=False)
+        y_fold = np.load(ingest.fold_label_file(fence.labels, i), allow_pickle=False)
         X = pd.read_pickle(cut_file(fence.labels, i) if part == "valid"
                            else fence.labels / SERIES)
         fence.enter(i)
@@ -191,7 +150,7 @@ def _part_process(i: int, part: str, shared: tuple, work: Path, fence: Fence,
         def report(split: dict) -> None:
             os.write(split_fd, json.dumps(split).encode()[:SPLIT_BYTES])
 
-        code = run_part(workflow, submission, X, y_fold, all_folds[i], part, task, meta,
+        code = run_part(ingest, workflow, submission, X, y_fold, all_folds[i], part, task, meta,
                         work, i, report)
     except BaseException:
         traceback.print_exc()
@@ -205,7 +164,7 @@ def _part_process(i: int, part: str, shared: tuple, work: Path, fence: Fence,
             os._exit(code)
 
 
-def run_part(workflow: str, submission: Path, X: pd.DataFrame, y_fold: np.ndarray,
+def run_part(ingest, workflow: str, submission: Path, X: pd.DataFrame, y_fold: np.ndarray,
              fold: tuple[np.ndarray, np.ndarray], part: str, task: WorkflowTask,
              meta: dict, out: Path, i: int, report=None) -> int:
     """Fit on the fold's training rows (X: the series from its first row), predict the
@@ -215,19 +174,19 @@ def run_part(workflow: str, submission: Path, X: pd.DataFrame, y_fold: np.ndarra
     burn, train_end = int(train_idx[0]), int(train_idx[-1]) + 1
     try:
         try:
-            modules = load_elements(Path(submission), wf.ELEMENTS)
+            modules = ingest.load_elements(Path(submission), wf.ELEMENTS)
         except BaseException as e:
-            raise SubmissionFailed("load", e) from e
+            raise ingest.SubmissionFailed("load", e) from e
         t0 = time.perf_counter()
         try:
             model = wf.fit(modules, X.iloc[:train_end], y_fold, task, burn)
         except BaseException as e:
-            raise SubmissionFailed("fit", e) from e
+            raise ingest.SubmissionFailed("fit", e) from e
         t1 = time.perf_counter()
         try:
             if part == "valid":
                 rows = np.arange(burn, len(X))
-                pred = _numeric(wf.predict(model, X, rows, task, burn,
+                pred = ingest._numeric(wf.predict(model, X, rows, task, burn,
                                            check_at=int(valid_idx[len(valid_idx) // 2]),
                                            seed=i), "training rows")
                 full = np.zeros(meta["n_train"])
@@ -236,20 +195,20 @@ def run_part(workflow: str, submission: Path, X: pd.DataFrame, y_fold: np.ndarra
             else:
                 n_train = meta["n_train"]
                 rows = np.arange(n_train, n_train + meta["n_test"])
-                full = _rows(_numeric(wf.predict(model, X, rows, task, burn,
+                full = _rows(ingest._numeric(wf.predict(model, X, rows, task, burn,
                                                  check_at=int(rows[len(rows) // 2]),
                                                  seed=1000 + i), "test rows"), len(rows))
                 name = f"fold_{i}_test.npy"
         except BaseException as e:
-            raise SubmissionFailed("predict", e) from e
+            raise ingest.SubmissionFailed("predict", e) from e
         t2 = time.perf_counter()
         np.save(Path(out) / name, full, allow_pickle=False)
         if report is not None:
             report({"fit_time": t1 - t0, "predict_time": t2 - t1})
-    except SubmissionFailed as f:
+    except ingest.SubmissionFailed as f:
         if isinstance(f.error, KeyboardInterrupt):
             raise
-        _write_error(Path(out), f.stage, f.error, Path(submission))
+        ingest._write_error(Path(out), f.stage, f.error, Path(submission))
         return 1
     return 0
 

@@ -22,7 +22,7 @@ from scorer.cv_time import time_series_folds
 from scorer.data import load_data
 from scorer.errors import KitError
 from scorer.scoring import score_submission
-from scorer.series import write_series_inputs
+from scorer.series_inputs import write_series_inputs
 from tests.conftest import ROOT
 from tests.test_ramp_parity import ramp_python  # noqa: F401  (the fixture)
 
