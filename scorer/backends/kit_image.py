@@ -208,9 +208,10 @@ def install_script() -> str:
 
 
 def fill_wheels(requirements: Sequence[str], base: BaseInventory, wheels: Path,
-                python: str = sys.executable) -> None:
+                python: str = sys.executable, pip_args: Sequence[str] = ()) -> None:
     """Download into `wheels` the wheels the requirements need, with their dependencies,
-    for the base's platform (needs PyPI or the index pip is configured with)."""
+    for the base's platform (needs PyPI or the index pip is configured with; `pip_args`
+    may name another, e.g. --no-index --find-links DIR)."""
     reqs = parse_requirements(requirements)
     check_against_base(reqs, base)
     wheels.mkdir(parents=True, exist_ok=True)
@@ -218,7 +219,7 @@ def fill_wheels(requirements: Sequence[str], base: BaseInventory, wheels: Path,
         _write_inputs(Path(tmp), reqs, base)
         done = subprocess.run([python, "-m", "pip", "download", "--disable-pip-version-check",
                                "--dest", str(wheels), "--find-links", str(wheels),
-                               *download_args(base),
+                               *download_args(base), *pip_args,
                                "-c", str(Path(tmp) / "constraints.txt"),
                                "-r", str(Path(tmp) / "requirements.txt")], check=False)
     if done.returncode:
