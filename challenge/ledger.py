@@ -319,6 +319,10 @@ class Ledger:
             pygit2.init_repository(str(self.path), initial_head="main")
         self._local = threading.local()
         self._remote_lock = threading.Lock()
+        # the environment variable holding this ledger's own push token, sent only over
+        # https to the host of `token_url` (the private ledger's remote); None: the job's
+        self.token_env: str | None = None
+        self.token_url: str | None = None
         self.skipped: dict[str, str] = {}  # records() could not read these: {path: why}
         self.branch = branch or gitrepo.default_branch(self.repo)
 
@@ -440,9 +444,11 @@ class Ledger:
             return tree.id, [], message
         return self.update(build)
 
-    def record(self, result: Result, *, private: bool = False) -> str:
+    def record(self, result: Result, *, private: bool = False,
+               remote: str | None = None) -> str:
         """Write `result` (its public part, or with `private` its private part) at its
-        key's path, or a rejection at its team's rejection path; returns the path.
+        key's path, or a rejection at its team's rejection path; returns the path. With
+        `remote`, the commit is made on the remote at once (`update_remote`).
 
         A record never replaces a record of another team (LedgerError), and a rejection
         never replaces a record: it has a path of its own. A record of a version replaces
@@ -468,7 +474,10 @@ class Ledger:
                 oid = repo.create_blob(blob) if blob is not None else None
                 tree = repo[put_path(repo, tree, p, oid, FileMode.BLOB)]
             return tree.id, [], message
-        self.update(build)
+        if remote:
+            self.update_remote(build, remote)
+        else:
+            self.update(build)
         return path
 
     def set_state(self, challenge: str, state: Visibility, message: str) -> str | None:
@@ -516,13 +525,13 @@ class Ledger:
         remote has no such branch yet)."""
         repo = self.repo
         rem = repo.remotes[remote]
-        heads = {h.name: h.oid for h in rem.list_heads(callbacks=_PushCallbacks())}
+        heads = {h.name: h.oid for h in rem.list_heads(callbacks=self._callbacks())}
         oid = heads.get(self.branch)
         if oid is None:
             return None
         if oid not in repo:
             tracking = f"refs/remotes/{remote}/{self.branch.removeprefix('refs/heads/')}"
-            rem.fetch([f"+{self.branch}:{tracking}"], callbacks=_PushCallbacks())
+            rem.fetch([f"+{self.branch}:{tracking}"], callbacks=self._callbacks())
             if oid not in repo:  # it moved on meanwhile: take what the fetch brought
                 oid = repo.references[tracking].target
         return repo[oid].peel(pygit2.Commit)
@@ -582,13 +591,13 @@ class Ledger:
         try:
             local = _local_path(rem.url)
             if local is None:
-                callbacks = _PushCallbacks()
+                callbacks = self._callbacks()
                 try:
                     rem.push([f"{own}:{self.branch}"], callbacks=callbacks)
                 except pygit2.GitError:
                     return False
                 return not callbacks.rejected
-            rem.push([f"+{own}:{own}"], callbacks=_PushCallbacks())  # the objects only
+            rem.push([f"+{own}:{own}"], callbacks=self._callbacks())  # the objects only
             target = pygit2.Repository(local)
             try:
                 ref = target.references.get(self.branch)
@@ -615,7 +624,12 @@ class Ledger:
         it, merged the same way when another runner pushed first."""
         for ref in SIDE_REFS:
             if ref != self.branch and ref in self.repo.references:
-                Ledger(self.path, branch=ref).push(remote, attempts)
+                side = Ledger(self.path, branch=ref)
+                side.token_env, side.token_url = self.token_env, self.token_url
+                side.push(remote, attempts)
+
+    def _callbacks(self) -> _PushCallbacks:
+        return _PushCallbacks(self.token_env, self.token_url)
 
 
 # Written by runners next to the ledger, off the default branch: see predictions_store.
@@ -726,9 +740,10 @@ def open_ledger(root: str | Path) -> Ledger | FolderLedger:
 
 
 class _PushCallbacks(pygit2.RemoteCallbacks):
-    def __init__(self):
+    def __init__(self, token_env: str | None = None, token_url: str | None = None):
         super().__init__()
         self.rejected: list[str] = []
+        self.token_env, self.token_url = token_env, token_url
 
     def push_update_reference(self, refname, message):
         if message:
@@ -739,11 +754,31 @@ class _PushCallbacks(pygit2.RemoteCallbacks):
         # environment only (checkouts keep no credentials: persist-credentials: false).
         # The token goes to the host it was issued for and nowhere else, over HTTPS only:
         # a remote (or a redirect) pointing elsewhere is answered with no credentials.
+        # A ledger with a token of its own (the private ledger's remote) sends it to that
+        # remote's host only, over HTTPS only, and never the job's token.
+        if self.token_env:
+            token = os.environ.get(self.token_env)
+            if token and allowed_types & pygit2.enums.CredentialType.USERPASS_PLAINTEXT \
+                    and self.same_https_host(url, self.token_url or ""):
+                return pygit2.UserPass("x-access-token", token)
+            raise pygit2.Passthrough
         token = os.environ.get("GITRAMP_PUSH_TOKEN")
         if token and allowed_types & pygit2.enums.CredentialType.USERPASS_PLAINTEXT \
                 and self.token_host_matches(url):
             return pygit2.UserPass("x-access-token", token)
         raise pygit2.Passthrough
+
+    @staticmethod
+    def same_https_host(url: str, configured: str) -> bool:
+        """Whether `url` and `configured` are both https on one host and port."""
+        from urllib.parse import urlsplit
+
+        try:
+            a, b = urlsplit(url), urlsplit(configured)
+            return a.scheme == b.scheme == "https" and bool(a.hostname) and \
+                (a.hostname, a.port or 443) == (b.hostname, b.port or 443)
+        except ValueError:
+            return False
 
     @staticmethod
     def token_host_matches(url: str) -> bool:
