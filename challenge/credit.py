@@ -22,6 +22,7 @@ import numpy as np
 from pygit2.enums import FileMode
 
 from challenge import lineage as lineage_mod
+from challenge import moderation
 from challenge import predictions_store as store
 from challenge import repo as gitrepo
 from challenge.errors import GitrampError
@@ -184,8 +185,10 @@ def blend_challenge(ledger: Ledger, kit, *, private_repo: str | Path | None = No
     credit = ChallengeCredit(kit.name, rank.name, rank.lower_is_better, rank.precision,
                              scoring_hash)
     records = _readable_records(ledger, kit.name)
+    acts = moderation.read(ledger, kit.name)  # an annulled record is in no blend
     current = sorted(
         ((p, r) for p, r in records.items() if r.get("status") == SCORED
+         and acts.annulment(str(r["submission"]), Path(p).stem) is None
          and str(r.get("scoring_hash") or "")[:8] == scoring_hash[:8]),
         key=lambda pr: (pr[1].get("submitted_at") or "", pr[1].get("scored_at") or "",
                         pr[1]["submission"], pr[1].get("tree") or ""))

@@ -9,6 +9,8 @@ that the order is total, to the submission name and the version (the record's fi
 stem). The public board ranks on the `valid` split, the private one on `test`, which a
 reader holds only once the private scores are revealed.
 
+A record an organizer annulled (`challenge.moderation`) is on no board.
+
 The team board keeps each team's first row of a board, renumbered.
 """
 
@@ -21,6 +23,7 @@ from typing import Any, Generic, TypeVar
 
 from challenge.kit import Kit
 from challenge.ledger import record_stem
+from challenge.moderation import is_annulled
 from scorer.result import SCORED, Result
 from scorer.score_types import bind_scores
 
@@ -91,7 +94,7 @@ def board(items: Iterable[T], score: RankingScore | None, split: str = PUBLIC,
     ranked = []
     for item in items:
         r = get(item)
-        if r.status != SCORED:
+        if r.status != SCORED or is_annulled(r):  # an organizer annulled it
             continue
         v = value(r, score.name, split)
         if v is not None:

@@ -12,6 +12,7 @@ reads those from git. Rules, each named in its reason:
 - files: the workflow's elements are all there, any other file matches `extra_files`;
 - limits: at most `limits.max_files` files and `limits.max_bytes` bytes; plain file names;
 - types: no symbolic link, submodule, executable or binary file;
+- banned: the team is not banned from the challenge (`challenge.moderation`);
 - phase: the challenge accepts submissions now;
 - quota: per day, per phase and the minimum interval, counted from the ledger (its
   records, and the attempts runners have claimed and not yet recorded).
@@ -36,6 +37,7 @@ import pygit2
 from pygit2.enums import FileMode
 
 from challenge import claims as claims_mod
+from challenge import moderation
 from challenge import repo as gitrepo
 from challenge import submission as subs
 from challenge.kit import Kit
@@ -338,6 +340,8 @@ def validate_refs(repo: pygit2.Repository, *, base: str | None, head: str, team:
         return out
     on_default = gitrepo.subtree(repo, change.trusted.tree,
                                  loc.path("submissions", name)) is not None
+    out.reasons += [Reason("banned", why) for why in moderation.ban_reasons(
+        repo, change.trusted.tree, kit.name, out.submission.team)]
     out.reasons += check(kit, out.submission, gitrepo.list_files(repo, folder),
                          lambda f: repo[f.oid].data, records, now, out, on_default,
                          claims=claims)

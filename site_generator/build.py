@@ -158,6 +158,7 @@ class ChallengeView:
     alt_best: str = ""
     alt_hist: str = ""
     open_mark: str = ""  # what the dashed line of the progress plot marks
+    moderation: list = field(default_factory=list)  # the organizers' acts
 
     @property
     def n_teams(self) -> int:
@@ -262,7 +263,7 @@ class _Builder:
             has_contributivity=any(e.result.contributivity for e in ch.entries),
             public_rows=public, team_rows=best, private_rows=private or [],
             private_team_rows=private_best or [], failed=failed,
-            n_submissions=len(ch.entries))
+            n_submissions=len(ch.entries), moderation=ch.moderation)
         view.teams = self._teams(ch, public, best, failed)
         self.row_texts.clear()
         self._plots(ch, view, public, cdir)
@@ -275,7 +276,8 @@ class _Builder:
         if revealed:
             self.page(f"{cdir}/private.html", "private.html", **common)
         shared = [self.fingerprint, view.title, view.tabs, [vars(c) for c in ch.scores],
-                  view.has_contributivity, len(view.team_rows)]
+                  view.has_contributivity, len(view.team_rows),
+                  [a.describe() for a in ch.moderation]]
         for t in view.teams:
             # a new result elsewhere leaves most team pages as they were: skip those
             path = f"{cdir}/{team_page(t.name)}"

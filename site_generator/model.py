@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from challenge import moderation
 from challenge.errors import GitrampError
 from challenge.hub import kit_dirs
 from challenge.kit import SPEC_FILE, Kit, Phase, load_kit
@@ -37,6 +38,7 @@ from challenge.ledger import (
     record_from,
     version_label,
 )
+from challenge.moderation import Act
 from challenge.ranking import submitted
 from scorer.result import PRIVATE_SPLITS, SCORED, Result
 from scorer.score_types import bind_scores
@@ -109,6 +111,7 @@ class Challenge:
     phases: tuple[Phase, ...]
     state: Visibility
     entries: list[Entry] = field(default_factory=list)
+    moderation: list[Act] = field(default_factory=list)  # organizers' acts, oldest first
 
     @property
     def ranking(self) -> ScoreColumn | None:
@@ -224,6 +227,7 @@ def read_challenge(repo: Path, kit_path: Path, source: Ledger | FolderLedger,
         phases=kit.phases,
         state=state,
         entries=read_ledger(source, kit.name, state, cache, skipped),
+        moderation=moderation.read(source, kit.name).acts,
     )
 
 
@@ -240,6 +244,7 @@ def read_ledger(source: Ledger | FolderLedger, challenge: str, state: Visibility
     that does not read (or whose revealed private part does not) is left out and told
     in `skipped` as "<file>: <why>": one bad file never stops the site."""
     entries = []
+    acts = moderation.read(source, challenge)
     for file in source.record_files(challenge):
         try:
             raw, digest = cache.load(file)
@@ -254,6 +259,9 @@ def read_ledger(source: Ledger | FolderLedger, challenge: str, state: Visibility
             if skipped is not None:
                 skipped.append(str(e) if file.where in str(e) else f"{file.where}: {e}")
             continue
+        act = acts.annulment(file.name, file.stem) if result.status == SCORED else None
+        if act is not None:  # marked, and on no board (challenge.ranking)
+            result, digest = moderation.annulled(result, act), digest + act.path
         entries.append(Entry(challenge, file.name, file.stem, result, digest))
     checks = read_verifications(source, challenge)
     for e in entries:
