@@ -353,10 +353,11 @@ class Ledger:
         return parse_record(data, path) if data is not None else None
 
     def records(self, challenge: str | None = None) -> list[Result]:
-        """Every public record (of `challenge`), rejections included. A file that does
-        not read as a record (not YAML its loader accepts, not a result) is skipped and
-        noted in `skipped` ({path: why}) for the caller to report: one bad file never
-        stops the rest of the ledger from being read."""
+        """Every public record (of `challenge`), rejections included, an annulled one
+        marked (`challenge.moderation.Annulled`). A file that does not read as a record
+        (not YAML its loader accepts, not a result) is skipped and noted in `skipped`
+        ({path: why}) for the caller to report: one bad file never stops the rest of the
+        ledger from being read."""
         repo = self.repo
         out = []
         for path, oid in self.entries(challenge).items():
@@ -364,7 +365,10 @@ class Ledger:
                 out.append(record_from(parse_record(repo[oid].data, path), path))
             except LedgerError as e:
                 self.skipped[path] = str(e)
-        return out
+        from challenge.moderation import mark_records  # acts are kept beside the records
+
+        head = self.head()
+        return mark_records(repo, head.tree if head else None, out)
 
     def state(self, challenge: str) -> Visibility:
         path = state_path(challenge)
