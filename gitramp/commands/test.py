@@ -1,17 +1,27 @@
-"""`gitramp test`: train and score submissions on a kit, as a runner would, locally."""
+"""`gitramp test`: train and score submissions on a kit, as a runner would, locally.
+
+With --watch it keeps running: the data stays loaded and the fork server keeps
+numpy, pandas, scikit-learn and the submission's libraries imported, so each save of
+a submission's file is scored again in a fraction of a second, the new scores
+printed beside the previous ones."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
+import signal
 import sys
+import time
 from pathlib import Path
 
 from challenge.errors import GitrampError
 from scorer.backends import NAMES as BACKENDS
 
 ALL = "ALL"
+POLL = 0.05  # seconds between two looks at the watched files (a few stat calls, no more)
+SETTLE = 0.02  # seconds a change is left to settle: an editor may save in several writes
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -35,6 +45,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="treat a break of the runner's submission rules (files, names, "
                    "sizes, binaries, links) as an error: exit 1 and score nothing "
                    "(default: print a warning and score)")
+    p.add_argument("--watch", action="store_true",
+                   help="keep running and score again each time a file of the submission "
+                   "is saved, printing the new scores beside the previous ones (Ctrl-C "
+                   "stops)")
     return p
 
 
@@ -72,7 +86,8 @@ def run(args) -> int:
     console.print(f"[bold]{kit.title}[/] ({kit.workflow}, {len(names)} submission"
                   f"{'s' if len(names) > 1 else ''}, data: {dataset.source})")
     results = []
-    for name in names:
+
+    def score(name: str):
         with Progress("[progress.description]{task.description}", BarColumn(),
                       MofNCompleteColumn(), TimeElapsedColumn(), console=console,
                       transient=True, disable=not console.is_terminal) as bar:
@@ -81,18 +96,131 @@ def run(args) -> int:
             def fold_done(_i, task=task, bar=bar):
                 bar.advance(task)
 
-            scored = score_submission(kit, kit.submission_dir(name), backend=backend,
-                                      quick=args.quick_test, jobs=args.jobs,
-                                      progress=fold_done, name=name, dataset=dataset,
-                                      local=True)
+            return score_submission(kit, kit.submission_dir(name), backend=backend,
+                                    quick=args.quick_test, jobs=args.jobs,
+                                    progress=fold_done, name=name, dataset=dataset,
+                                    local=True)
+
+    for name in names:
+        scored = score(name)
         print_result(console, scored.result)
         if args.save_output:
             save_output(args.save_output / name, scored)
         results.append(scored.result)
     if len(results) > 1:
         console.print(status_table(results))
+    if args.watch:
+        return watch(console, kit, names, score, results, strict=args.strict)
     failed = [r for r in results if r.status != "scored"]
     return 1 if failed else 0
+
+
+def comparison_table(before, now):
+    """The new bagged scores beside those of the previous scored run, and the change
+    (marked better or worse by each score's direction)."""
+    from rich.table import Table
+
+    from gitramp.report import fmt
+
+    t = Table(title=f"{now.submission}: bagged scores, previous run and this one",
+              title_justify="left")
+    for col in ("", "score", "previous", "now", "change"):
+        t.add_column(col, justify="left" if col in ("", "score") else "right")
+    for split in ("valid", "test"):
+        for name in now.score_names:
+            new = now.bagged.get(split, {}).get(name)
+            old = before.bagged.get(split, {}).get(name) if before is not None else None
+            prec = now.precision.get(name, 3)
+            change = ""
+            if new is not None and old is not None:
+                delta = new - old
+                better = delta < 0 if now.lower_is_better.get(name) else delta > 0
+                style = "" if round(delta, prec) == 0 else "green" if better else "red"
+                change = f"{delta:+.{prec}f}"
+                change = f"[{style}]{change}[/]" if style else change
+            t.add_row(f"bagged {split}", name, fmt(old, prec), fmt(new, prec), change)
+    return t
+
+
+@contextlib.contextmanager
+def _interrupt_after():
+    """Hold a Ctrl-C back until the block is done, then raise it."""
+    pressed = []
+    previous = signal.signal(signal.SIGINT, lambda *_: pressed.append(True))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if pressed:
+        raise KeyboardInterrupt
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    """{file: (modification time, size)} of a submission folder; caches and an editor's
+    temporary files (hidden, or ending in ~, .swp, .tmp) left out."""
+    out = {}
+    for f in folder.rglob("*"):
+        rel = f.relative_to(folder)
+        if "__pycache__" in rel.parts or any(part.startswith(".") for part in rel.parts) \
+                or f.name.endswith(("~", ".swp", ".tmp", ".pyc")):
+            continue
+        try:
+            st = f.stat()
+        except OSError:  # removed meanwhile
+            continue
+        if f.is_file():
+            out[str(rel)] = (st.st_mtime_ns, st.st_size)
+    return out
+
+
+def changed_files(before: dict, after: dict) -> list[str]:
+    return sorted(f for f in before.keys() | after.keys() if before.get(f) != after.get(f))
+
+
+def watch(console, kit, names: list[str], score, results, *, strict: bool) -> int:
+    """Score each submission again whenever one of its files changes, until Ctrl-C;
+    exit 0 when the last run of every submission was scored, else 1."""
+    from gitramp.report import print_result
+
+    folders = {n: kit.submission_dir(n) for n in names}
+    seen = {n: snapshot(d) for n, d in folders.items()}
+    last = {r.submission: r for r in results}  # the last run of each
+    best = {r.submission: r for r in results if r.status == "scored"}  # compared against
+    # Ctrl-C stops it, even when started where SIGINT is ignored (a background job)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    console.print(f"watching {', '.join(str(d) for d in folders.values())} for saved files "
+                  "(Ctrl-C stops)", soft_wrap=True)
+    sys.stdout.flush()
+    try:
+        while True:
+            time.sleep(POLL)
+            for name, folder in folders.items():
+                now = snapshot(folder)
+                if now == seen[name]:
+                    continue
+                time.sleep(SETTLE)
+                now = snapshot(folder)
+                files, seen[name] = changed_files(seen[name], now), now
+                start = time.perf_counter()
+                if not check_rules(console, kit, [name], strict=strict):
+                    sys.stdout.flush()
+                    continue
+                result = score(name).result
+                took = time.perf_counter() - start
+                with _interrupt_after():  # a report is printed whole, or not at all
+                    last[name], previous = result, best.get(name)
+                    if result.status == "scored":
+                        best[name] = result
+                    console.print(f"[bold]{name}[/]: {', '.join(files)} saved; scored again "
+                                  f"in {took:.2f} s", soft_wrap=True)
+                    if result.status == "scored":
+                        console.print(comparison_table(previous, result))
+                    else:
+                        print_result(console, result)
+                    sys.stdout.flush()
+    except KeyboardInterrupt:
+        console.print("stopped watching")
+    return 0 if all(r.status == "scored" for r in last.values()) else 1
 
 
 def check_rules(console, kit, names: list[str], *, strict: bool) -> bool:
