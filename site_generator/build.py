@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from markupsafe import Markup
 
@@ -42,7 +43,7 @@ from site_generator.boards import (
     rank,
     team_best,
 )
-from site_generator.export import leaderboard_csv, leaderboard_json
+from site_generator.export import leaderboard_csv, leaderboard_json, leaderboard_part
 from site_generator.model import Challenge, Entry, RecordCache, read_repository, slug
 from site_generator.output import Output
 from site_generator.render import environment, markdown, templates_fingerprint
@@ -74,8 +75,30 @@ class BuildSummary:
                 f"{self.files_removed} removed)")
 
 
+PAGE_ROWS = 100  # rows of a board page: a 100,000-submission board is 1,000 small pages
+PART_ROWS = 2_000  # rows of one part of a big data file (leaderboard.json, search index)
+CSV_PART_ROWS = 10_000
+FAMILIES = 10  # lineage families drawn, by credit
+MAX_FAMILY_NODES = 150  # boxes in one family's graph (the newest)
+MAX_DERIVED_ROWS = 500
+
+
+@dataclass(frozen=True)
+class Options:
+    """How the site is built, beyond the repository's content.
+
+    `forge_url`: the hub repository's web address on its forge (GitHub or GitHub
+    Enterprise, e.g. https://github.com/org/hub), for links to commits, pull requests
+    and branches; None shows them as plain text. (To be read from the hub's configuration
+    file once it has one.) `page_rows`: rows per board page."""
+
+    forge_url: str | None = None
+    page_rows: int = PAGE_ROWS
+
+
 def build(repo_path: str | Path, out_dir: str | Path, *,
-          now: datetime | None = None) -> BuildSummary:
+          now: datetime | None = None, forge_url: str | None = None,
+          page_rows: int = PAGE_ROWS) -> BuildSummary:
     """Build (or update) the site of the repository at `repo_path` into `out_dir`."""
     # A big ledger is millions of small objects. The cyclic collector would rescan them
     # again and again while they are read, so it pauses; then they are frozen (never
@@ -83,7 +106,8 @@ def build(repo_path: str | Path, out_dir: str | Path, *,
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _build(repo_path, out_dir, now, collecting)
+        return _build(repo_path, out_dir, now, collecting,
+                      Options((forge_url or "").rstrip("/") or None, max(1, page_rows)))
     finally:
         gc.unfreeze()
         if collecting:
@@ -91,7 +115,7 @@ def build(repo_path: str | Path, out_dir: str | Path, *,
 
 
 def _build(repo_path: str | Path, out_dir: str | Path, now: datetime | None,
-           collecting: bool) -> BuildSummary:
+           collecting: bool, options: Options) -> BuildSummary:
     started = time.perf_counter()
     now = now or datetime.now(UTC)
     git = codemod.open_repository(Path(repo_path))
@@ -102,18 +126,25 @@ def _build(repo_path: str | Path, out_dir: str | Path, now: datetime | None,
     if collecting:
         gc.enable()
     out = Output(Path(out_dir).resolve())
-    builder = _Builder(out, git, now)
+    highlight = codemod.HighlightCache(Path(git.path) / CACHE_DIR / "highlight"
+                                       if git is not None else None)
+    builder = _Builder(out, git, now, options, highlight)
     builder.assets()
     views = [builder.challenge(ch) for ch in repo.challenges]
     builder.page("index.html", "index.html", root="", challenges=views)
+    builder.status(views)
     builder.row_texts.clear()
+    highlight.save()
     stats = out.finish()
     total = time.perf_counter() - started
     return BuildSummary(out.root, [c.name for c in repo.challenges],
                         sum(len(c.entries) for c in repo.challenges), builder.rendered,
                         builder.kept, stats.written, stats.unchanged, stats.removed, total,
                         {"read": read, "submission_pages": builder.page_seconds,
-                         "other": total - read - builder.page_seconds}, repo.skipped)
+                         "other": total - read - builder.page_seconds,
+                         "highlight": highlight.seconds,
+                         "highlighted_files": highlight.highlighted,
+                         "highlight_hits": highlight.hits}, repo.skipped)
 
 
 # ---------------------------------------------------------------------------- views
@@ -159,6 +190,9 @@ class ChallengeView:
     alt_hist: str = ""
     open_mark: str = ""  # what the dashed line of the progress plot marks
     moderation: list = field(default_factory=list)  # the organizers' acts
+    blend: dict = field(default_factory=dict)  # the blended score and its members
+    n_scored: int = 0
+    n_failed: int = 0
 
     @property
     def n_teams(self) -> int:
@@ -174,14 +208,72 @@ class ChallengeView:
 
 
 def current_phase(ch: Challenge, now: datetime) -> dict[str, str]:
+    """The phase now, in words that agree with what the site shows: the dates say which
+    phase is scheduled, the challenge's state (code visible, private board revealed) says
+    what was done; where the two differ, both are said."""
+    state = ch.state
+    opened = f" on {state.opened_at[:10]}" if state.opened_at else ""
     for p in ch.phases:
         if p.start <= now < p.end:
-            return {"key": p.name, "label": f"{p.name} phase, until {p.end:%Y-%m-%d}"}
+            if p.name == "closed" and state.code_visible:
+                return {"key": "open", "label": f"code opened early{opened}: submissions' "
+                        f"code is visible, though the schedule's closed phase runs until "
+                        f"{p.end:%Y-%m-%d}"}
+            if p.name == "open" and not state.code_visible:
+                return {"key": "closed", "label": f"open phase by the schedule, until "
+                        f"{p.end:%Y-%m-%d}; the code is not opened yet"}
+            label = f"{p.name} phase, until {p.end:%Y-%m-%d}"
+            if state.revealed:
+                label += "; private scores revealed"
+            return {"key": p.name, "label": label}
     if ch.phases and now < ch.phases[0].start:
         return {"key": "before", "label": f"starts {ch.phases[0].start:%Y-%m-%d}"}
     if ch.phases:
-        return {"key": "ended", "label": f"ended {ch.phases[-1].end:%Y-%m-%d}"}
+        label = f"ended {ch.phases[-1].end:%Y-%m-%d}"
+        if not state.revealed:
+            label += "; private scores not revealed yet"
+        return {"key": "ended", "label": label}
     return {"key": "none", "label": "no phases declared"}
+
+
+def board_page(base: str, i: int) -> str:
+    """Page `i` (from 1) of a paginated board whose first page is `base`."""
+    if i <= 1:
+        return base
+    stem = base[:-5] if base.endswith(".html") else base
+    return f"{stem}-{i}.html"
+
+
+@dataclass
+class Pager:
+    """Where a board page sits among its siblings (links for readers without script)."""
+
+    base: str
+    index: int  # from 1
+    count: int
+    first_rank: int = 1
+    total: int = 0
+
+    size: int = PAGE_ROWS
+
+    @property
+    def last(self) -> int:
+        return min(self.total, self.first_rank + self.size - 1)
+
+    def href(self, i: int) -> str:
+        return board_page(self.base, i).rsplit("/", 1)[-1]
+
+    @property
+    def numbers(self) -> list[int | None]:
+        """Page numbers to link: the first, the last, and a few around this one."""
+        keep = {1, self.count, *range(self.index - 2, self.index + 3)}
+        out: list[int | None] = []
+        for i in range(1, self.count + 1):
+            if i in keep:
+                out.append(i)
+            elif out and out[-1] is not None:
+                out.append(None)
+        return out
 
 
 def page_of(entry: Entry) -> str:
@@ -209,10 +301,13 @@ def _iso(t: datetime) -> str:
 
 # --------------------------------------------------------------------------- builder
 class _Builder:
-    def __init__(self, out: Output, git, now: datetime):
+    def __init__(self, out: Output, git, now: datetime, options: Options | None = None,
+                 highlight: codemod.HighlightCache | None = None):
         self.out = out
         self.git = git
         self.now = now
+        self.options = options or Options()
+        self.highlight = highlight
         self.env = environment()
         self.fingerprint = templates_fingerprint()
         self.rendered = 0
@@ -220,7 +315,7 @@ class _Builder:
         self.page_seconds = 0.0
         # Globals, not context: imported macros see only globals.
         self.env.globals.update(page=page_of, team_page=team_page, pct=_pct,
-                                split_names=SPLIT_NAMES)
+                                split_names=SPLIT_NAMES, forge=Forge(self.options.forge_url))
         self.row_texts = self.env.globals["row_text"]
         self.row_texts.configure(page_of, team_page)
 
@@ -254,7 +349,7 @@ class _Builder:
         if revealed:
             tabs.append(("private.html", "Private leaderboard"))
         tabs += [("failed.html", "Failed"), ("teams.html", "Teams"),
-                 ("lineage.html", "Lineage")]
+                 ("lineage.html", "Lineage"), ("submit.html", "How to submit")]
         view = ChallengeView(
             name=ch.name, slug=cdir, title=ch.title, description=ch.description,
             scores=ch.scores, state=ch.state,
@@ -263,21 +358,35 @@ class _Builder:
             has_contributivity=any(e.result.contributivity for e in ch.entries),
             public_rows=public, team_rows=best, private_rows=private or [],
             private_team_rows=private_best or [], failed=failed,
-            n_submissions=len(ch.entries), moderation=ch.moderation)
+            n_submissions=len(ch.entries), moderation=ch.moderation,
+            blend=_blend_view(ch, public), n_scored=len(public), n_failed=len(failed))
         view.teams = self._teams(ch, public, best, failed)
         self.row_texts.clear()
         self._plots(ch, view, public, cdir)
-
-        common = {"ch": view, "root": "../"}
-        self.page(f"{cdir}/index.html", "challenge.html", readme=markdown(ch.readme), **common)
-        self.page(f"{cdir}/submissions.html", "submissions.html", **common)
-        self.page(f"{cdir}/failed.html", "failed.html", **common)
-        self.page(f"{cdir}/teams.html", "teams.html", **common)
-        if revealed:
-            self.page(f"{cdir}/private.html", "private.html", **common)
+        n = self.options.page_rows
         shared = [self.fingerprint, view.title, view.tabs, [vars(c) for c in ch.scores],
                   view.has_contributivity, len(view.team_rows),
-                  [a.describe() for a in ch.moderation]]
+                  [a.describe() for a in ch.moderation], n]
+
+        common = {"ch": view, "root": "../"}
+        index_key = _key(shared, _rows_key(best[:n]), len(best), len(public), len(failed),
+                         view.phase, view.phases, vars(ch.state), view.blend, ch.readme,
+                         view.alt_best, view.alt_hist, view.open_mark, ch.description)
+        self._paged(cdir, "index.html", "challenge.html", best, "team_rows", index_key,
+                    common, first_extra={"readme": markdown(ch.readme)},
+                    rest_title="Leaderboard")
+        self._paged(cdir, "submissions.html", "submissions.html", public, "public_rows",
+                    _key(shared, len(public)), common)
+        self._paged(cdir, "failed.html", "failed.html", failed, "failed",
+                    _key(shared, len(failed)), common, rows_key=_failed_key)
+        self.page(f"{cdir}/teams.html", "teams.html", **common)
+        if revealed:
+            self._paged(cdir, "private.html", "private.html", private or [], "private_rows",
+                        _key(shared, len(private or []), _rows_key(private_best or []),
+                             ch.state.revealed_at), common,
+                        rest_title="All submissions on the private test set")
+        self.page(f"{cdir}/submit.html", "submit.html", **common, kit=_kit_view(ch),
+                  hub=bool(ch.kit_dir))
         for t in view.teams:
             # a new result elsewhere leaves most team pages as they were: skip those
             path = f"{cdir}/{team_page(t.name)}"
@@ -287,11 +396,105 @@ class _Builder:
                 self.out.write(path, self.render("team.html", team=t, ch=view, root="../../",
                                                  code_css=False), inputs_key=key)
         self._lineage_page(ch, view, cdir)
-        self.out.write(f"{cdir}/leaderboard.json", leaderboard_json(
-            ch, public, best, private, private_best, failed, page_of))
-        self.out.write(f"{cdir}/leaderboard.csv", leaderboard_csv(ch, public, private))
+        self._data(ch, cdir, public, best, private, private_best, failed)
+        self._search_index(ch, cdir, public, failed)
         self._submission_pages(ch, view, cdir)
         return view
+
+    def _paged(self, cdir: str, base: str, template: str, rows: list, attr: str,
+               shared_key: str, common: dict, *, first_extra: dict | None = None,
+               rest_title: str = "", rows_key=None) -> None:
+        """A board split in pages of `page_rows` rows: `base` holds the first (in its own
+        template), `<base>-2.html`... the others; a page is rendered again only when
+        its rows (or what every page shows) changed."""
+        n = self.options.page_rows
+        count = max(1, -(-len(rows) // n))
+        view = common["ch"]
+        keyed = rows_key or _rows_key
+        for i in range(1, count + 1):
+            chunk = rows[(i - 1) * n: i * n]
+            path = f"{cdir}/{board_page(base, i)}"
+            key = _key(shared_key, i, count, keyed(chunk))
+            if self.out.fresh(path, key):
+                continue
+            pager = Pager(base, i, count, (i - 1) * n + 1, len(rows), n)
+            paged = replace(view, **{attr: chunk})
+            if i == 1:
+                html = self.render(template, **{**common, "ch": paged, "pg": pager,
+                                                 "code_css": False, **(first_extra or {})})
+            else:
+                html = self.render("board_page.html", **{**common, "ch": paged},
+                                   pg=pager, attr=attr, title=rest_title,
+                                   code_css=False)
+            self.out.write(path, html, inputs_key=key)
+
+    def _data(self, ch: Challenge, cdir: str, public: list[Row], best: list[Row],
+              private: list[Row] | None, private_best: list[Row] | None,
+              failed: list[Entry]) -> None:
+        """leaderboard.json and .csv; on a big board their long lists go to parts of
+        PART_ROWS rows (data/...), listed in leaderboard.json, so that no file is huge."""
+        lists = {"submissions": public, "failed": failed}
+        if private is not None:
+            lists["private"] = private
+        big = max(len(v) for v in lists.values()) > PART_ROWS
+        parts: dict[str, list[str]] = {}
+        if big:
+            for name, items in lists.items():
+                parts[name] = []
+                for k in range(0, max(1, len(items)), PART_ROWS):
+                    part = f"data/{name}-{k // PART_ROWS + 1}.json"
+                    parts[name].append(part)
+                    self.out.write(f"{cdir}/{part}", leaderboard_part(
+                        ch, name, items[k:k + PART_ROWS], page_of))
+        self.out.write(f"{cdir}/leaderboard.json", leaderboard_json(
+            ch, public, best, private, private_best, failed, page_of, parts=parts or None))
+        for k in range(0, max(1, len(public)), CSV_PART_ROWS):
+            chunk = public[k:k + CSV_PART_ROWS]
+            name = "leaderboard.csv" if k == 0 else f"leaderboard-{k // CSV_PART_ROWS + 1}.csv"
+            self.out.write(f"{cdir}/{name}", leaderboard_csv(ch, chunk, private))
+
+    def _search_index(self, ch: Challenge, cdir: str, public: list[Row],
+                      failed: list[Entry]) -> None:
+        """The compact index the board's search and filters read (with script only):
+        teams, phases and statuses once, then one short array a submission, in parts of
+        a script each (they load from file:// too), loaded on the first search."""
+        first = ch.ranking
+        teams: dict[str, int] = {}
+        phases: dict[str, int] = {}
+        statuses: dict[str, int] = {}
+        rows = []
+        for r in public:
+            e = r.entry
+            rows.append([r.rank, teams.setdefault(e.team, len(teams)), e.name, e.stem,
+                         f"{r.value:.{first.precision}f}" if first else "",
+                         statuses.setdefault(e.result.status, len(statuses)),
+                         phases.setdefault(e.result.phase or "", len(phases)),
+                         0 if slug(e.name) == e.name and slug(e.stem) == e.stem else page_of(e)])
+        for e in failed:
+            rows.append([None, teams.setdefault(e.team, len(teams)), e.name, e.stem, "",
+                         statuses.setdefault(e.result.status, len(statuses)),
+                         phases.setdefault(e.result.phase or "", len(phases)),
+                         0 if slug(e.name) == e.name and slug(e.stem) == e.stem else page_of(e)])
+        n_parts = max(1, -(-len(rows) // (PART_ROWS * 10)))
+        size = -(-len(rows) // n_parts) if rows else 1
+        head = {"challenge": cdir, "score": first.name if first else None,
+                "teams": list(teams), "phases": list(phases), "statuses": list(statuses),
+                "parts": [f"search-{k + 1}.js" for k in range(n_parts)], "total": len(rows)}
+        self.out.write(f"{cdir}/search.js", "gitrampSearch.head(" + _js(head) + ");\n")
+        for k in range(n_parts):
+            self.out.write(f"{cdir}/search-{k + 1}.js", "gitrampSearch.part(" + _js(
+                {"k": k, "rows": rows[k * size:(k + 1) * size]}) + ");\n")
+
+    def status(self, views: list[ChallengeView]) -> None:
+        """The one file every page reads the build time and each phase from (status.js),
+        and its page for readers without script (status.html): a new build rewrites
+        these two, not every page."""
+        built = _iso(self.now)
+        data = {"built": built, "challenges": {
+            v.slug: {"title": v.title, "phase": v.phase["label"], "key": v.phase["key"]}
+            for v in views}}
+        self.out.write("status.js", "gitrampStatus(" + _js(data) + ");\n")
+        self.page("status.html", "status.html", root="", challenges=views, built=built)
 
     def _teams(self, ch: Challenge, public: list[Row], best: list[Row],
                failed: list[Entry]) -> list[TeamView]:
@@ -342,24 +545,65 @@ class _Builder:
         self.out.write(f"{cdir}/score_distribution.svg", svg_hist)
 
     def _lineage_page(self, ch: Challenge, view: ChallengeView, cdir: str) -> None:
+        """Per-family graphs: a family is a first submission and every version built on it
+        (transitively). The FAMILIES families with the most credit (historical
+        contributivity, then size) are drawn; the page says how many are left out."""
         by_label = _by_label(ch.entries)
-        derived = [(e, by_label.get(e.parent_label or "")) for e in ch.entries
-                   if e.parent_label]
+        parent_of = {e.label: e.parent_label for e in by_label.values()
+                     if e.parent_label and e.parent_label in by_label}
+        root_of: dict[str, str] = {}
+
+        def root(label: str) -> str:
+            path = []
+            while label not in root_of and label in parent_of and label not in path:
+                path.append(label)
+                label = parent_of[label]
+            top = root_of.get(label, label)
+            for p in path:
+                root_of[p] = top
+            return top
+
+        families: dict[str, list[Entry]] = {}
+        for e in by_label.values():
+            if e.label in parent_of:
+                families.setdefault(root(e.label), []).append(e)
+        for r in list(families):
+            families[r].insert(0, by_label[r])
+
+        def credit(members: list[Entry]) -> float:
+            return sum(float(m.result.contributivity.get("historical") or 0)
+                       for m in members if isinstance(m.result.contributivity, dict))
+        ranked = sorted(families.values(), key=lambda m: (-credit(m), -len(m), m[0].label))
+        drawn = ranked[:FAMILIES]
+        derived = [(e, by_label.get(e.parent_label or "")) for fam in drawn for e in fam
+                   if e.parent_label][:MAX_DERIVED_ROWS]
+        n_derived = sum(1 for e in ch.entries if e.parent_label)
         path = f"{cdir}/lineage.html"
-        key = _key(self.fingerprint, view.title, view.tabs, [
+        key = _key(self.fingerprint, view.title, view.tabs, len(ranked), n_derived, [
             (e.label, e.name, e.stem, e.team, e.submitted_at, e.parent_label,
              e.result.lineage.get("parent_team"), e.result.lineage.get("inherited_share"),
-             p and (p.label, p.name, p.stem, p.team, p.submitted_at)) for e, p in derived])
+             e.result.contributivity) for fam in drawn for e in fam])
         if self.out.fresh(path, key):  # most new results derive from nothing
             return
-        nodes = [plots.Node(e.label, e.name, e.team, page_of(e), e.submitted_at)
-                 for e in by_label.values()]
-        edges = [(e.parent_label, e.label) for e in by_label.values()
-                 if e.parent_label and e.parent_label in by_label]
-        graph = plots.lineage_graph(f"Lineage of {ch.title}", nodes, edges)
-        self.out.write(path, self.render("lineage.html", ch=view, root="../",
-                                         graph=Markup(graph), derived=derived, code_css=False),
-                       inputs_key=key)
+        graphs = []
+        for i, fam in enumerate(drawn):
+            labels = {e.label for e in fam}
+            nodes = [plots.Node(e.label, e.name, e.team, page_of(e), e.submitted_at)
+                     for e in fam]
+            edges = [(parent_of[e.label], e.label) for e in fam if e.label in parent_of
+                     and parent_of[e.label] in labels]
+            graphs.append({"root": fam[0], "size": len(fam), "credit": credit(fam),
+                           "teams": len({e.team for e in fam}),
+                           "svg": Markup(plots.lineage_graph(
+                               f"Family {i + 1} of {ch.title}: {fam[0].name}", nodes, edges,
+                               max_nodes=MAX_FAMILY_NODES)),
+                           "cut": max(0, len(fam) - MAX_FAMILY_NODES)})
+        left = ranked[FAMILIES:]
+        self.out.write(path, self.render(
+            "lineage.html", ch=view, root="../", graphs=graphs, derived=derived,
+            n_families=len(ranked), left_out=len(left),
+            left_out_members=sum(len(f) for f in left), n_derived=n_derived,
+            max_nodes=MAX_FAMILY_NODES, code_css=False), inputs_key=key)
 
     # ------------------------------------------------------------- submission pages
     def _submission_pages(self, ch: Challenge, view: ChallengeView, cdir: str) -> None:
@@ -377,7 +621,8 @@ class _Builder:
         show_code = ch.state.code_visible and self.git is not None
         base_key = hashlib.sha1(json.dumps([
             self.fingerprint, view.title, view.tabs, [vars(c) for c in ch.scores],
-            ch.state.code_visible, ch.state.revealed, folder]).encode()).hexdigest()
+            ch.state.code_visible, ch.state.revealed, folder, self.options.forge_url,
+            ]).encode()).hexdigest()
         for e in ch.entries:
             parent = by_label.get(e.parent_label or "")
             kids = children.get(e.label, [])
@@ -401,7 +646,10 @@ class _Builder:
             html = self.render("submission.html", ch=view, e=e, r=r, root="../../",
                                croot="../", self_href=page_of(e).rsplit("/", 1)[-1],
                                parent=parent, children=kids, code=code, code_note=note,
-                               splits=splits, summary=summary, code_css=code is not None)
+                               splits=splits, summary=summary, code_css=code is not None,
+                               folder=f"{folder}/{e.name}", branch=f"submit/{e.team}/{e.name}",
+                               scored_first=bool(r.scored_at and r.submitted_at
+                                                 and str(r.scored_at) < str(r.submitted_at)))
             self.out.write(path, html, inputs_key=key)
             self.rendered += 1
 
@@ -416,7 +664,77 @@ class _Builder:
             parent_tree = codemod.submission_tree(self.git, parent.result.tree,
                                                   parent.result.commit,
                                                   f"{folder}/{parent.name}")
-        return codemod.read_code(self.git, tree, parent_tree), ""
+        return codemod.read_code(self.git, tree, parent_tree, self.highlight), ""
+
+
+class Forge:
+    """Links to the hub repository on its forge: GitHub and GitHub Enterprise share
+    their URL patterns (<base>/commit/<sha>, /pull/<n>, /tree/<branch>). Without a base
+    URL every link is None and pages print plain text."""
+
+    def __init__(self, base: str | None):
+        self.base = base
+
+    def commit(self, sha: str | None) -> str | None:
+        return f"{self.base}/commit/{sha}" if self.base and sha else None
+
+    def pull(self, number: int | None) -> str | None:
+        return f"{self.base}/pull/{number}" if self.base and number else None
+
+    def branch(self, name: str | None) -> str | None:
+        return f"{self.base}/tree/{quote(name, safe='/')}" if self.base and name else None
+
+
+def _js(data: Any) -> str:
+    """JSON for a script: compact, and never closing a <script> element."""
+    return json.dumps(data, separators=(",", ":"), allow_nan=False,
+                      default=str).replace("</", "<\\/")
+
+
+def _rows_key(rows: list[Row]) -> list:
+    return [(r.entry.digest, r.entry.name, r.entry.stem, r.rank, r.public_rank)
+            for r in rows]
+
+
+def _failed_key(entries: list[Entry]) -> list:
+    return [(e.digest, e.name, e.stem) for e in entries]
+
+
+def _blend_view(ch: Challenge, public: list[Row]) -> dict:
+    """The blended score of the challenge's ledger (blend.yml) and its members (the
+    versions with a share of the blend), each with its board row when it has one."""
+    b = ch.blend
+    if not b or b.get("blended_valid") is None:
+        return {}
+    by_label = {r.entry.label: r for r in public}
+    members = []
+    for version, c in (b.get("contributivity") or {}).items():
+        share = c.get("blend") if isinstance(c, dict) else None
+        if isinstance(share, int | float) and share > 0:
+            row = by_label.get(version)
+            members.append({"version": version, "share": float(share),
+                            "name": row.entry.name if row else version.split("@")[0],
+                            "team": row.entry.team if row else "",
+                            "href": page_of(row.entry) if row else None})
+    members.sort(key=lambda m: -m["share"])
+    return {"score": b.get("score"), "value": b.get("blended_valid"),
+            "best_single": b.get("best_single_valid"), "n": b.get("n_submissions"),
+            "folds": b.get("n_folds"), "members": members}
+
+
+def _kit_view(ch: Challenge) -> dict:
+    """What the "how to submit" page says of the kit: its starting kit's files."""
+    files: list[str] = []
+    try:
+        start = ch.kit.submission_dir("starting_kit")
+        if start.is_dir():
+            files = sorted(p.relative_to(start).as_posix() for p in start.rglob("*")
+                           if p.is_file() and "__pycache__" not in p.parts)
+    except (OSError, AttributeError, ValueError):
+        pass
+    folder = f"{ch.kit_dir}/submissions" if ch.kit_dir else "submissions"
+    return {"folder": folder, "kit_dir": ch.kit_dir or ".", "files": files,
+            "phases": ch.phases}
 
 
 def _key(*parts: Any) -> str:

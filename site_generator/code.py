@@ -8,6 +8,10 @@ Only the builder calls this, and only for challenges whose code is visible.
 from __future__ import annotations
 
 import functools
+import marshal
+import os
+import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,8 +73,8 @@ def submission_tree(repo: pygit2.Repository, tree_id: str | None, commit_id: str
 
 
 def read_code(repo: pygit2.Repository, tree: pygit2.Tree,
-              parent: pygit2.Tree | None) -> Code:
-    files = [_code_file(repo, path, blob) for path, blob in _walk(repo, tree, "")]
+              parent: pygit2.Tree | None, cache: HighlightCache | None = None) -> Code:
+    files = [_code_file(repo, path, blob, cache) for path, blob in _walk(repo, tree, "")]
     diff_html, stat = None, ""
     if parent is not None and parent.id != tree.id:
         diff = repo.diff(parent, tree, context_lines=3)
@@ -78,7 +82,10 @@ def read_code(repo: pygit2.Repository, tree: pygit2.Tree,
         stat = (f"{diff.stats.files_changed} file(s) changed, {diff.stats.insertions} "
                 f"insertion(s), {diff.stats.deletions} deletion(s)")
         if len(patch) <= MAX_SHOWN_BYTES:
+            started = time.process_time()
             diff_html = Markup(_pygmentize(patch, DiffLexer(), _FORMATTER))
+            if cache is not None:
+                cache.seconds += time.process_time() - started
     elif parent is not None:
         stat = "identical to its parent"
     return Code(files, diff_html, stat)
@@ -94,25 +101,92 @@ def _walk(repo: pygit2.Repository, tree: pygit2.Tree, prefix: str):
             yield path, obj
 
 
-def _code_file(repo: pygit2.Repository, path: str, blob: pygit2.Blob) -> CodeFile:
+def _code_file(repo: pygit2.Repository, path: str, blob: pygit2.Blob,
+               cache: HighlightCache | None = None) -> CodeFile:
     html = None
     if not blob.is_binary and blob.size <= MAX_SHOWN_BYTES:
-        html = _highlighted(str(blob.id), path.rsplit("/", 1)[-1], blob.data)
+        html = _highlighted(str(blob.id), path.rsplit("/", 1)[-1], blob.data, cache)
     return CodeFile(path, str(blob.id), blob.size, html)
 
 
-_HIGHLIGHTED: dict[tuple[str, str], Markup] = {}
+class HighlightCache:
+    """Highlighted HTML by (blob id, file extension), kept between builds in a folder
+    (the repository's .git): a file's content is highlighted once, whatever number of
+    versions and builds show it. Buckets by the blob id's first two hex digits, read only
+    when a blob of theirs is asked for, written back only when they gained an entry."""
+
+    VERSION = 1
+
+    def __init__(self, folder: Path | None):
+        self.folder = folder
+        self.buckets: dict[str, dict[str, bytes]] = {}
+        self.dirty: set[str] = set()
+        self.seconds = 0.0  # spent highlighting (pygments) in this build
+        self.highlighted = 0
+        self.hits = 0
+        self.memo: dict[str, Markup] = {}
+
+    def _bucket(self, name: str) -> dict[str, bytes]:
+        b = self.buckets.get(name)
+        if b is None:
+            b = {}
+            if self.folder is not None:
+                try:
+                    data = marshal.loads((self.folder / f"{name}.marshal").read_bytes())
+                    if isinstance(data, dict) and data.get("version") == self.VERSION:
+                        b = data["html"]
+                except (OSError, ValueError, EOFError, TypeError, KeyError):
+                    pass  # missing or damaged: highlighted again
+            self.buckets[name] = b
+        return b
+
+    def get(self, blob_id: str, filename: str, data: bytes) -> Markup:
+        key = f"{blob_id}.{filename.rsplit('.', 1)[-1]}"
+        hit = self.memo.get(key)
+        if hit is not None:
+            self.hits += 1
+            return hit
+        bucket = self._bucket(blob_id[:2])
+        stored = bucket.get(key)
+        if stored is not None:
+            html = Markup(zlib.decompress(stored).decode("utf-8"))
+            self.hits += 1
+        else:
+            started = time.process_time()
+            text = data.decode("utf-8", errors="replace")
+            html = Markup(_pygmentize(text, _lexer(filename), _FORMATTER))
+            self.seconds += time.process_time() - started
+            self.highlighted += 1
+            bucket[key] = zlib.compress(html.encode("utf-8"), 1)
+            self.dirty.add(blob_id[:2])
+        if len(self.memo) > 20_000:
+            self.memo.clear()
+        self.memo[key] = html
+        return html
+
+    def save(self) -> None:
+        if self.folder is None or not self.dirty:
+            return
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            for name in self.dirty:
+                target = self.folder / f"{name}.marshal"
+                tmp = target.with_name(target.name + ".tmp")
+                tmp.write_bytes(marshal.dumps({"version": self.VERSION,
+                                               "html": self.buckets[name]}))
+                os.replace(tmp, target)
+        except (OSError, ValueError):
+            pass  # only costs highlighting again
+        self.dirty.clear()
 
 
-def _highlighted(blob_id: str, filename: str, data: bytes) -> Markup:
+_DEFAULT_CACHE = HighlightCache(None)
+
+
+def _highlighted(blob_id: str, filename: str, data: bytes,
+                 cache: HighlightCache | None = None) -> Markup:
     """Versions of a submission share most files: highlight each blob once."""
-    key = (blob_id, filename.rsplit(".", 1)[-1])
-    if key not in _HIGHLIGHTED:
-        if len(_HIGHLIGHTED) > 20_000:
-            _HIGHLIGHTED.clear()
-        text = data.decode("utf-8", errors="replace")
-        _HIGHLIGHTED[key] = Markup(_pygmentize(text, _lexer(filename), _FORMATTER))
-    return _HIGHLIGHTED[key]
+    return (cache or _DEFAULT_CACHE).get(blob_id, filename, data)
 
 
 @functools.lru_cache(maxsize=64)

@@ -37,7 +37,10 @@ def _row(row: Row, page: str) -> dict[str, Any]:
 
 def leaderboard_json(ch: Challenge, public: list[Row], best: list[Row],
                      private: list[Row] | None, private_best: list[Row] | None,
-                     failed: list[Entry], page) -> str:
+                     failed: list[Entry], page, parts: dict[str, list[str]] | None = None
+                     ) -> str:
+    """The boards as data. With `parts` ({list: [files]}), the long lists (submissions,
+    failed, private) are in those files instead, and named here."""
     data: dict[str, Any] = {
         "challenge": ch.name, "title": ch.title,
         "scores": [{"name": c.name, "lower_is_better": c.lower_is_better,
@@ -48,17 +51,37 @@ def leaderboard_json(ch: Challenge, public: list[Row], best: list[Row],
         "state": {"code_visible": ch.state.code_visible, "revealed": ch.state.revealed,
                   "opened_at": ch.state.opened_at, "revealed_at": ch.state.revealed_at},
         "teams": [_row(r, page(r.entry)) for r in best],
-        "submissions": [_row(r, page(r.entry)) for r in public],
-        "failed": [{"team": e.team, "submission": e.name, "version": e.stem,
-                    "status": e.result.status, "stage": e.result.stage,
-                    "reason": e.result.reason, "submitted_at": e.submitted_at or None,
-                    "page": page(e)} for e in failed],
+        "submissions": [] if parts else [_row(r, page(r.entry)) for r in public],
+        "failed": [] if parts else [_failed(e, page) for e in failed],
     }
     if private is not None:
         data["private"] = {"teams": [_row(r, page(r.entry)) for r in private_best or []],
-                           "submissions": [_row(r, page(r.entry)) for r in private]}
+                           "submissions": [] if parts else
+                           [_row(r, page(r.entry)) for r in private]}
+    if parts:
+        data["parts"] = parts
+        data["note"] = ("the lists of submissions are split in the files named in "
+                        "`parts`, in rank order")
     # compact: the C encoder, several times faster than an indented dump on big boards
     return json.dumps(data, separators=(",", ":"), allow_nan=False, default=str) + "\n"
+
+
+def leaderboard_part(ch: Challenge, name: str, items: list, page) -> str:
+    """One part of a long list of leaderboard.json: `submissions`, `private` (rows) or
+    `failed` (entries)."""
+    if name == "failed":
+        rows = [_failed(e, page) for e in items]
+    else:
+        rows = [_row(r, page(r.entry)) for r in items]
+    return json.dumps({"challenge": ch.name, "list": name, "rows": rows},
+                      separators=(",", ":"), allow_nan=False, default=str) + "\n"
+
+
+def _failed(e: Entry, page) -> dict[str, Any]:
+    return {"team": e.team, "submission": e.name, "version": e.stem,
+            "status": e.result.status, "stage": e.result.stage,
+            "reason": e.result.reason, "submitted_at": e.submitted_at or None,
+            "page": page(e)}
 
 
 def leaderboard_csv(ch: Challenge, public: list[Row], private: list[Row] | None) -> str:

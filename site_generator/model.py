@@ -19,15 +19,17 @@ import hashlib
 import marshal
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from challenge import moderation
+from challenge.credit import BLEND_FILE
 from challenge.errors import GitrampError
 from challenge.hub import kit_dirs
 from challenge.kit import SPEC_FILE, Kit, Phase, load_kit
 from challenge.ledger import (
+    LEDGER_ROOT,
     FolderLedger,
     Ledger,
     LedgerError,
@@ -36,11 +38,12 @@ from challenge.ledger import (
     open_ledger,
     parse_record,
     record_from,
+    record_path,
     version_label,
 )
 from challenge.moderation import Act
 from challenge.ranking import submitted
-from scorer.result import PRIVATE_SPLITS, SCORED, Result
+from scorer.result import PRIVATE_SPLITS, SCORED, FoldScores, Result
 from scorer.score_types import bind_scores
 
 
@@ -112,6 +115,8 @@ class Challenge:
     state: Visibility
     entries: list[Entry] = field(default_factory=list)
     moderation: list[Act] = field(default_factory=list)  # organizers' acts, oldest first
+    # the ledger's blend summary (blend.yml: blended_valid, contributivity, ...), if any
+    blend: dict = field(default_factory=dict)
 
     @property
     def ranking(self) -> ScoreColumn | None:
@@ -135,7 +140,7 @@ class RecordCache:
     repository's .git folder), and holds only what the records it mirrors hold.
     """
 
-    VERSION = 4
+    VERSION = 5
     BUCKETS = 16  # files by the ident's hash: a new record rewrites one sixteenth
 
     def __init__(self, folder: Path | None):
@@ -169,6 +174,28 @@ class RecordCache:
         self.new[file.ident] = [digest, parsed]
         self.dirty.add(self._bucket(file.ident))
         return parsed, digest
+
+    def result(self, file: RecordFile) -> tuple[Result, str]:
+        """The public record as a Result, its private scores withheld, and its digest.
+
+        The cache holds the Result's fields once checked and cleaned (a plain mapping), so
+        a rebuild makes each Result again without parsing or cleaning it."""
+        key = "result:" + file.ident
+        hit = self.old.get(key)
+        if hit is not None:
+            self.new[key] = hit
+            return _result_from_fields(hit[1]), hit[0]
+        data = file.fetch()
+        digest = hashlib.sha1(data).hexdigest()
+        result = withhold_private(record_from(parse_record(data, file.where), file.where))
+        value = [digest, _result_fields(result)]
+        try:
+            marshal.dumps(value)
+        except ValueError:  # a value marshal cannot hold: parsed again next time
+            return result, digest
+        self.new[key] = value
+        self.dirty.add(self._bucket(key))
+        return result, digest
 
     def save(self) -> None:
         if self.folder is None:
@@ -228,7 +255,24 @@ def read_challenge(repo: Path, kit_path: Path, source: Ledger | FolderLedger,
         state=state,
         entries=read_ledger(source, kit.name, state, cache, skipped),
         moderation=moderation.read(source, kit.name).acts,
+        blend=read_blend(source, kit.name),
     )
+
+
+def read_blend(source: Ledger | FolderLedger, challenge: str) -> dict:
+    """The public blend summary `gitramp blend` records beside the challenge's records
+    ({} when none, or when it does not read): the blended validation score, the best
+    single one, and each version's contributivity."""
+    path = f"{LEDGER_ROOT}/{challenge}/{BLEND_FILE}"
+    try:
+        if isinstance(source, Ledger):
+            data = source.read(path)
+        else:
+            f = source.root / path
+            data = parse_record(f.read_bytes(), str(f)) if f.is_file() else None
+    except (LedgerError, OSError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def score_columns(kit: Kit) -> list[ScoreColumn]:
@@ -245,16 +289,16 @@ def read_ledger(source: Ledger | FolderLedger, challenge: str, state: Visibility
     in `skipped` as "<file>: <why>": one bad file never stops the site."""
     entries = []
     acts = moderation.read(source, challenge)
+    private_file = _private_files(source, challenge) if state.revealed else None
     for file in source.record_files(challenge):
         try:
-            raw, digest = cache.load(file)
-            result = withhold_private(record_from(raw, file.where))
-            if state.revealed:
-                private = source.private_file(challenge, file.name, file.stem)
+            result, digest = cache.result(file)
+            if private_file is not None:
+                private = private_file(file.name, file.stem)
                 if private is not None:
                     praw, pdigest = cache.load(private)
                     digest += pdigest
-                    result = result.merge_private(praw if isinstance(praw, dict) else {})
+                    _merge_private(result, praw if isinstance(praw, dict) else {})
         except (LedgerError, TypeError, ValueError, AttributeError) as e:
             if skipped is not None:
                 skipped.append(str(e) if file.where in str(e) else f"{file.where}: {e}")
@@ -269,6 +313,57 @@ def read_ledger(source: Ledger | FolderLedger, challenge: str, state: Visibility
         e.digest += "".join(v["_ident"] for v in e.verifications)
     entries.sort(key=lambda e: (e.submitted_at, e.name, e.stem))
     return entries
+
+
+def _private_files(source: Ledger | FolderLedger, challenge: str):
+    """A function (name, stem) -> the revealed private RecordFile or None. On a git
+    ledger the head's tree is looked up directly: asking the ledger each time resolves its
+    branch again, which costs milliseconds a record on a big ledger."""
+    if not isinstance(source, Ledger):
+        return lambda name, stem: source.private_file(challenge, name, stem)
+    head = source.head()
+    if head is None:
+        return lambda name, stem: None
+    tree, repo = head.tree, source.repo
+
+    def find(name: str, stem: str) -> RecordFile | None:
+        path = record_path(challenge, name, stem, private=True)
+        try:
+            oid = tree[path].id
+        except KeyError:
+            return None
+        return RecordFile(name, stem, f"blob:{oid}", f"{path} (committed)",
+                          lambda: repo[oid].data)
+    return find
+
+
+def _merge_private(result: Result, private: dict) -> None:
+    """Put a revealed private record's test scores into `result` (a fresh object of this
+    build, so in place); its log tail stays private."""
+    for fold, pf in zip(result.folds, private.get("folds") or [], strict=False):
+        if isinstance(pf, dict) and isinstance(pf.get("scores"), dict):
+            fold.scores.update(pf["scores"])
+    if isinstance(private.get("bagged"), dict):
+        result.bagged.update(private["bagged"])
+
+
+_RESULT_FIELDS = [f.name for f in fields(Result)]
+
+
+def _result_fields(result: Result) -> dict:
+    out = {n: getattr(result, n) for n in _RESULT_FIELDS}
+    out["folds"] = [(f.scores, f.fit_time, f.predict_time) for f in result.folds]
+    return out
+
+
+def _result_from_fields(d: dict) -> Result:
+    """A Result from `_result_fields` (checked when cached): copies of the mutable
+    parts, since a private merge changes them in place."""
+    kw = dict(d)
+    kw["folds"] = [FoldScores({k: dict(v) for k, v in s.items()}, ft, pt)
+                   for s, ft, pt in d["folds"]]
+    kw["bagged"] = {k: dict(v) for k, v in d["bagged"].items()}
+    return Result(**kw)
 
 
 def read_verifications(source: Ledger | FolderLedger, challenge: str

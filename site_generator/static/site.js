@@ -1,0 +1,110 @@
+// The build time and each challenge's phase, from the one file every build rewrites
+// (status.js), and the search over a challenge's compact index (search.js and its parts,
+// loaded on the first search only). Without script the pages link to status.html and
+// the boards are paged.
+(function () {
+  "use strict";
+  var status = null;
+  window.gitrampStatus = function (data) { status = data; show(); };
+  function show() {
+    if (!status || document.readyState === "loading") return;
+    document.querySelectorAll("a.built").forEach(function (a) {
+      var slug = document.body.getAttribute("data-challenge");
+      var ch = slug && status.challenges[slug];
+      a.textContent = "Built " + status.built.replace("T", " ").replace("Z", " UTC") +
+        (ch ? "; " + ch.title + ": " + ch.phase : "") + ".";
+    });
+  }
+  document.addEventListener("DOMContentLoaded", show);
+
+  // ------------------------------------------------------------------------ search
+  var index = null, waiting = [], form = null;
+  window.gitrampSearch = {
+    head: function (h) { index = {head: h, rows: [], loaded: 0}; h.parts.forEach(load); },
+    part: function (p) {
+      index.rows[p.k] = p.rows; index.loaded += 1;
+      if (index.loaded === index.head.parts.length) { fill(); run(); }
+    }
+  };
+  function load(src) {
+    var s = document.createElement("script");
+    s.src = form.getAttribute("data-croot") + src;
+    document.head.appendChild(s);
+  }
+  function start() {
+    if (index || !form) return;
+    index = {loading: true};
+    var s = document.createElement("script");
+    s.src = form.getAttribute("data-index");
+    document.head.appendChild(s);
+  }
+  function fill() {
+    var h = index.head;
+    [["team", h.teams], ["status", h.statuses], ["phase", h.phases]].forEach(function (x) {
+      var sel = form.elements[x[0]];
+      x[1].forEach(function (v, i) {
+        if (v === "") return;
+        var o = document.createElement("option"); o.value = String(i); o.textContent = v;
+        sel.appendChild(o);
+      });
+    });
+  }
+  function cell(tr, text, href) {
+    var td = document.createElement("td");
+    if (href) { var a = document.createElement("a"); a.href = href; a.textContent = text; td.appendChild(a); }
+    else td.textContent = text;
+    tr.appendChild(td);
+  }
+  function run() {
+    if (!index || !index.head || index.loaded !== index.head.parts.length) return;
+    var h = index.head, croot = form.getAttribute("data-croot");
+    var q = form.elements.q.value.trim().toLowerCase();
+    var team = form.elements.team.value, st = form.elements.status.value, ph = form.elements.phase.value;
+    var out = form.querySelector(".search-results"), count = form.querySelector(".search-count");
+    out.textContent = "";
+    if (!q && !team && !st && !ph) { count.textContent = ""; return; }
+    var found = [], max = 200;
+    index.rows.forEach(function (rows) {
+      rows.forEach(function (r) {
+        if (team && String(r[1]) !== team) return;
+        if (st && String(r[5]) !== st) return;
+        if (ph && String(r[6]) !== ph) return;
+        if (q && r[2].toLowerCase().indexOf(q) < 0 && h.teams[r[1]].toLowerCase().indexOf(q) < 0) return;
+        found.push(r);
+      });
+    });
+    count.textContent = found.length + " submission(s) found" + (found.length > max ? ", the first " + max + " shown" : "");
+    if (!found.length) return;
+    var table = document.createElement("table");
+    table.className = "board results";
+    var cap = document.createElement("caption"); cap.textContent = "Search results"; table.appendChild(cap);
+    var head = document.createElement("tr");
+    ["Rank", "Team", "Submission", h.score || "Score", "Status", "Phase"].forEach(function (t) {
+      var th = document.createElement("th"); th.scope = "col"; th.textContent = t; head.appendChild(th);
+    });
+    var thead = document.createElement("thead"); thead.appendChild(head); table.appendChild(thead);
+    var body = document.createElement("tbody");
+    found.slice(0, max).forEach(function (r) {
+      var tr = document.createElement("tr");
+      var page = r[7] || ("s/" + r[2] + "~" + r[3] + ".html");
+      cell(tr, r[0] === null ? "–" : String(r[0]));
+      cell(tr, h.teams[r[1]]);
+      cell(tr, r[2], croot + page);
+      cell(tr, r[4] || "–");
+      cell(tr, h.statuses[r[5]]);
+      cell(tr, h.phases[r[6]] || "–");
+      body.appendChild(tr);
+    });
+    table.appendChild(body);
+    out.appendChild(table);
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    form = document.querySelector("form.search");
+    if (!form) return;
+    form.hidden = false;
+    form.addEventListener("submit", function (ev) { ev.preventDefault(); });
+    ["focusin", "pointerover"].forEach(function (t) { form.addEventListener(t, start); });
+    form.addEventListener("input", function () { start(); run(); });
+    form.addEventListener("change", function () { start(); run(); });
+  });
+})();
