@@ -119,6 +119,12 @@ class KitSpec(TaskSpec):
         Field((), description="UTC; the closed phase first, then the open one")
     extra_files: Strings = Field(
         (), description="glob patterns of files allowed besides the workflow's")
+    final_selection: Annotated[StrictInt | None, Field(ge=1),
+                               Expect("a positive integer")] = Field(
+        None, description="how many submissions each team chooses for the private "
+                          "leaderboard (a `Final-selection: yes` commit trailer, or gitramp "
+                          "select, until the closed phase ends); default: its best public "
+                          "scores. Unset: every submission is on the private leaderboard")
 
     @model_validator(mode="after")
     def _phases_in_order(self):

@@ -85,13 +85,18 @@ def open_code(ledger: Ledger, loc: KitLocation, now: datetime) -> tuple[str | No
     return commit, list(merged) if commit else []
 
 
-def reveal(ledger: Ledger, private: Ledger, challenge: str, now: datetime) -> tuple[str | None,
-                                                                                 int]:
-    """Publish the private records of `challenge`; returns (commit or None, count)."""
+def reveal(ledger: Ledger, private: Ledger, challenge: str, now: datetime, *,
+           only: set[tuple[str, str]] | None = None,
+           extra: dict[str, bytes] | None = None) -> tuple[str | None, int]:
+    """Publish the private records of `challenge` (with `only`, those of these (name,
+    stem) alone: a final selection), and the `extra` files in the same commit; returns
+    (commit or None, count of records)."""
     prepo = private.repo
     files = {}
     for path, oid in private.entries(challenge).items():
         _, c, name, file = path.split("/")
+        if only is not None and (name, file.removesuffix(".yml")) not in only:
+            continue
         try:  # the scores only: a private record also keeps the run's log (hidden data)
             raw = parse_record(prepo[oid].data, path)
             data = dump_record({k: v for k, v in raw.items() if k not in PRIVATE_FIELDS},
@@ -112,12 +117,15 @@ def reveal(ledger: Ledger, private: Ledger, challenge: str, now: datetime) -> tu
                 continue
             tree = repo[put_path(repo, tree, path, repo.create_blob(data), FileMode.BLOB)]
             count += 1
+        for path, data in sorted((extra or {}).items()):
+            if tree is None or gitrepo.blob_at(repo, tree, path) != data:
+                tree = repo[put_path(repo, tree, path, repo.create_blob(data), FileMode.BLOB)]
         state = _state(repo, tree, challenge) if tree else Visibility()
         if not state.revealed:
             state = replace(state, revealed=True, revealed_at=iso(now))
             tree = repo[put_path(repo, tree, state_path(challenge),
                                  repo.create_blob(dump_yaml(state.to_dict())), FileMode.BLOB)]
-        elif not count:
+        elif not count and (head is None or tree.id == head.tree.id):
             return None
         return tree.id, [], f"reveal: {challenge} private scores ({count} record(s))\n"
 

@@ -343,7 +343,9 @@ class _Builder:
         best = team_best(public)
         revealed = ch.state.revealed
         private = private_board(public, ch.scores) if revealed else None
-        private_best = private_team_board(best, ch.scores) if revealed else None
+        # a final selection: each team's best private score among the chosen
+        private_best = (team_best(private) if any(e.chosen for e in ch.entries) else
+                        private_team_board(best, ch.scores)) if revealed else None
         failed = [e for e in ch.entries if not e.scored]
         tabs = [("index.html", "Leaderboard"), ("submissions.html", "All submissions")]
         if revealed:

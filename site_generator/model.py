@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from challenge import moderation
+from challenge import moderation, selection
 from challenge.credit import BLEND_FILE
 from challenge.errors import GitrampError
 from challenge.hub import kit_dirs
@@ -73,6 +73,7 @@ class Entry:
     digest: str  # hash of the record files it was read from (incremental builds)
     # re-runs of this record (challenge.verify), oldest first: {verdict, runner, when, ...}
     verifications: list[dict] = field(default_factory=list)
+    chosen: str = ""  # how it was chosen for the private leaderboard (challenge.selection)
 
     @property
     def verified(self) -> dict | None:
@@ -308,8 +309,11 @@ def read_ledger(source: Ledger | FolderLedger, challenge: str, state: Visibility
             result, digest = moderation.annulled(result, act), digest + act.path
         entries.append(Entry(challenge, file.name, file.stem, result, digest))
     checks = read_verifications(source, challenge)
+    chosen = selection.read_summary(source, challenge) if state.revealed else {}
     for e in entries:
         e.verifications = checks.get((e.name, e.stem), [])
+        e.chosen = chosen.get((e.name, e.stem), "")
+        e.digest += e.chosen
         e.digest += "".join(v["_ident"] for v in e.verifications)
     entries.sort(key=lambda e: (e.submitted_at, e.name, e.stem))
     return entries

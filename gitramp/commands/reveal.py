@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from challenge import repo as gitrepo
+from challenge import selection
 from challenge.errors import GitrampError
 from challenge.ledger import Ledger
 from challenge.phases import utcnow
@@ -54,11 +56,15 @@ def run(args: argparse.Namespace) -> int:
         raise GitrampError(f"{args.private_ledger}: no private ledger here; pass the folder "
                            "the runners were given with --private-ledger")
     ledger, private = Ledger(args.repo), Ledger(args.private_ledger)
-    _, kits = kits_of(ledger, args.challenge)
+    head, kits = kits_of(ledger, args.challenge)
     rows = []
     for loc in kits:
         checked = _verify_top(args, ledger, private, loc.name) if args.verify_top else None
-        commit, count = reveal(ledger, private, loc.name, args.now or utcnow())
+        kit = gitrepo.load_kit_at(ledger.repo, head, loc)
+        if kit.final_selection is not None:  # the teams' choices only
+            commit, count, _ = selection.reveal(ledger, private, kit, args.now or utcnow())
+        else:
+            commit, count = reveal(ledger, private, loc.name, args.now or utcnow())
         rows.append({"challenge": loc.name, "commit": commit, "published": count,
                      **({"verified": checked} if checked is not None else {})})
         if not args.json:
