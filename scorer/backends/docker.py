@@ -29,6 +29,7 @@ from scorer.backends.base import FoldCallback, IngestJob, IngestOutcome
 from scorer.backends.docker_image import build_command, image_tag
 from scorer.backends.docker_io import OutputLimit, UnsafeOutput, read_outputs
 from scorer.backends.docker_slot import Slot
+from scorer.backends.engine import Engine
 from scorer.errors import GitrampError
 
 CODE_DIR = Path(scorer.__file__).resolve().parent  # mounted read-only, never baked in
@@ -39,10 +40,15 @@ PREPARE_WAIT = 120  # seconds close() waits for a container still being prepared
 class DockerBackend:
     name = "docker"
 
-    def __init__(self, image: str | None = None, client=None, warm: bool = True):
+    def __init__(self, image: str | None = None, client=None, warm: bool = True,
+                 engine: str | Engine | None = None, engine_url: str | None = None):
         """`image`: a tag or id; by default the tag of runners/ (built by `make image`).
-        `warm`: after each run, prepare a container for the next one in the background."""
+        `warm`: after each run, prepare a container for the next one in the background.
+        `engine`: docker or podman (scorer/backends/engine.py), by default the
+        GITRAMP_ENGINE variable's, else docker; `engine_url` its socket."""
         self.image = image
+        self.engine = engine if isinstance(engine, Engine) else Engine.from_env(engine,
+                                                                                 engine_url)
         self.warm = warm
         self._client = client
         self._cleaned = False
@@ -56,15 +62,7 @@ class DockerBackend:
     @property
     def client(self):
         if self._client is None:
-            import docker
-
-            try:
-                self._client = docker.from_env(timeout=300)
-                self._client.ping()
-            except docker.errors.DockerException as e:
-                raise GitrampError(
-                    f"the docker backend needs a Docker engine, and none answers ({e}). "
-                    "Start dockerd (or Docker Desktop), or use --backend local.") from None
+            self._client = self.engine.connect()
         return self._client
 
     def image_for(self, job: IngestJob):
@@ -75,9 +73,8 @@ class DockerBackend:
             return tag, self.client.images.get(tag)
         except docker.errors.ImageNotFound:
             raise GitrampError(
-                f"the scoring image {tag} is not built. Build it with "
-                f"`{build_command(job.requirements_hash)}` (`make image` in a checkout of "
-                "gitramp); it takes about a minute and needs no registry.") from None
+                f"the scoring image {tag} is not in the {self.engine.name} engine. "
+                + self.engine.image_hint(tag, build_command(job.requirements_hash))) from None
 
     def run(self, job: IngestJob, on_fold_done: FoldCallback | None = None) -> IngestOutcome:
         client = self.client
