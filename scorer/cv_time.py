@@ -7,6 +7,12 @@ trains on every row from `burn_in` up to its cut-off and validates on the block 
 `test_size` rows that starts `gap` rows after it; the blocks follow each other up to the
 end of the series, as scikit-learn's TimeSeriesSplit lays them out (expanding window).
 
+RAMP's `TimeSeries` cv (rampwf.cvs) is the same layout with two more keys: `period`
+and `block_fraction` size the blocks as RAMP does from the rows after the burn-in
+(`int(rows * block_fraction / n_splits / period) * period`, its `cv_block_size` and
+`period`), and `to_end: true` validates each fold from its cut-off to the end of the
+series instead of on one block. `RampTimeSeries` is that class for a kept `get_cv` hook.
+
 What the folds promise is kept by the scorer, not by the submission: for a time-series
 workflow, the data a fold's process receives ends with its validation block (see
 scorer/series.py), so no fold can read a row after its own.
@@ -22,7 +28,8 @@ from scorer.errors import KitError
 from scorer.workflows import get_workflow
 
 KIND = "time_series"
-PARAMS = ("n_splits", "burn_in", "gap", "test_size")
+PARAMS = ("n_splits", "burn_in", "gap", "test_size", "block_fraction", "period",
+          "to_end")
 
 
 def is_series(workflow: str) -> bool:
@@ -49,6 +56,24 @@ def time_series_folds(n_rows: int, params: dict[str, Any], where: str
     k, burn, gap = values["n_splits"], values["burn_in"], values["gap"]
     usable = n_rows - burn
     size = values["test_size"] or usable // (k + 1)
+    fraction, period, to_end = (params.get(key) for key in ("block_fraction", "period",
+                                                              "to_end"))
+    if fraction is not None or period is not None:
+        if values["test_size"] is not None:
+            raise KitError(f"{where}: key 'cv': test_size, or block_fraction and period; "
+                           "not both")
+        fraction = 0.5 if fraction is None else fraction
+        period = 1 if period is None else period
+        if not isinstance(fraction, int | float) or isinstance(fraction, bool) \
+                or not 0 < fraction <= 1:
+            raise KitError(f"{where}: key 'cv.block_fraction': found {fraction!r}; expected "
+                           "a number in (0, 1]")
+        if not isinstance(period, int) or isinstance(period, bool) or period < 1:
+            raise KitError(f"{where}: key 'cv.period': found {period!r}; expected an "
+                           "integer >= 1")
+        size = int(usable * fraction / k / period) * period
+    if to_end is not None and not isinstance(to_end, bool):
+        raise KitError(f"{where}: key 'cv.to_end': found {to_end!r}; expected true or false")
     first_cut = burn + usable - k * size  # where fold 0's validation block starts
     if size < 1 or first_cut - gap <= burn:
         raise KitError(f"{where}: {n_rows} rows cannot make {k} time-series folds with "
@@ -58,8 +83,21 @@ def time_series_folds(n_rows: int, params: dict[str, Any], where: str
     for i in range(k):
         start = first_cut + i * size
         folds.append((np.arange(burn, start - gap, dtype=np.int64),
-                      np.arange(start, start + size, dtype=np.int64)))
+                      np.arange(start, n_rows if to_end else start + size, dtype=np.int64)))
     return folds
+
+
+class RampTimeSeries:
+    """RAMP's `rw.cvs.TimeSeries` for a kit's `get_cv` hook (its arguments), on the
+    rows of a gitramp kit: the first `burn_in` rows are history, as the kit's cv says."""
+
+    def __init__(self, n_cv=8, cv_block_size=0.5, period=12, unit="", unit_2=None, *,
+                 burn_in: int = 0):
+        self.params = {"n_splits": n_cv, "block_fraction": cv_block_size, "period": period,
+                       "burn_in": burn_in, "to_end": True}
+
+    def get_cv(self, X, y):
+        yield from time_series_folds(len(y), self.params, "get_cv (RAMP's TimeSeries)")
 
 
 def check_series_folds(folds, n_rows: int, where: str) -> None:
