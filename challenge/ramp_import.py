@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import json
+import operator
 import re
 import shutil
 from dataclasses import dataclass, field
@@ -36,7 +37,13 @@ WORKFLOWS = {
     "Estimator": ("estimator", ()),
     "EstimatorExternalData": ("estimator", ("external_data.csv",)),
     "ObjectDetector": ("object_detector", ()),
+    "ElNino": ("ts_feature_extractor_regressor", ()),
+    "DrugSpectra": ("drug_spectra", ()),
 }
+# Arguments a RAMP workflow takes that gitramp's counterpart does without (its own
+# look-ahead check replaces ElNino's check_sizes / check_indexs).
+WORKFLOW_ARGS = {"ElNino": ("check_sizes", "check_indexs")}
+SERIES_WORKFLOWS = {"ts_feature_extractor_regressor"}
 # Packages that serve the notebook, or that the scoring image already has.
 NOT_REQUIRED = {"rampwf", "ramp-workflow", "ramp_workflow", "jupyter", "jupyterlab",
                 "notebook", "ipykernel", "ipython", "ipywidgets", "nbconvert", "nbformat",
@@ -55,9 +62,16 @@ RAMP_DEFAULT_NAMES = {
     "NormalizedRMSE": "rmse", "RelativeRMSE": "rmse", "RMSE": "rmse", "ROCAUC": "roc_auc",
     "DetectionAveragePrecision": "average_precision",
     "AverageDetectionPrecision": "average_precision", "OSPA": "ospa", "SCP": "scp",
+    "Combined": "combined",
 }
 DATA_CALLS = {"read_csv", "join", "drop", "getenv", "to_numpy", "copy", "int", "bool",
               "str", "reset_index"}
+# What a time-series loader may add to that: the table made an xarray Dataset along time.
+SERIES_DATA_CALLS = {"to_xarray", "rename_axis", "from_dataframe"}
+
+
+ARITHMETIC = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+              ast.Div: operator.truediv}  # constants such as weights=[2. / 3, 1. / 3]
 
 
 class RampImportError(GitrampError):
@@ -131,6 +145,12 @@ class _Problem:
             return [self.literal(e) for e in node.elts]
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             return -self.literal(node.operand)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub | ast.Mult
+                                                      | ast.Div):
+            left, right = self.literal(node.left), self.literal(node.right)
+            if all(isinstance(v, int | float) and not isinstance(v, bool)
+                   for v in (left, right)):
+                return ARITHMETIC[type(node.op)](left, right)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
                 and node.func.id in ("list", "range", "tuple") and not node.keywords:
             args = [self.literal(a) for a in node.args]
@@ -163,6 +183,8 @@ def _prediction(p: _Problem) -> tuple[dict[str, Any], list]:
         raise RampImportError(f"{p.file}: no `Predictions = rw.prediction_types.make_...()`; "
                               "a RAMP problem.py declares its prediction type there")
     kind = (p.dotted(call.func) or "").rsplit(".", 1)[-1]
+    if kind == "make_combined":
+        return _combined_prediction(p, call)
     try:
         kw = p.kwargs(call)
     except ValueError as e:
@@ -185,8 +207,45 @@ def _prediction(p: _Problem) -> tuple[dict[str, Any], list]:
         return {"type": "detection"}, []
     raise RampImportError(f"{p.where(call)}: prediction type {kind or ast.unparse(call.func)} "
                           "has no gitramp counterpart (gitramp scores multiclass, binary, "
-                          "regression and detection predictions); such a kit cannot be "
-                          "converted")
+                          "regression, detection and combined predictions); such a kit "
+                          "cannot be converted")
+
+
+def _combined_prediction(p: _Problem, call: ast.Call) -> tuple[dict[str, Any], list]:
+    """`make_combined([make_multiclass(label_names=...), make_regression(...)])`, RAMP's
+    drug-spectra shape: gitramp's combined type (a class, then a quantity)."""
+    parts = call.args[0] if len(call.args) == 1 and not call.keywords else None
+    if not isinstance(parts, ast.List | ast.Tuple):
+        raise RampImportError(f"{p.where(call)}: make_combined takes one list of prediction "
+                              "types, written in the call")
+    kinds = []
+    for node in parts.elts:
+        inner = p.call_of(node.id) if isinstance(node, ast.Name) else node
+        if not isinstance(inner, ast.Call):
+            raise RampImportError(f"{p.where(call)}: {ast.unparse(node)} in make_combined is "
+                                  "not a make_... call of this problem.py")
+        try:
+            kinds.append(((p.dotted(inner.func) or "").rsplit(".", 1)[-1], p.kwargs(inner)))
+        except ValueError as e:
+            raise RampImportError(f"{p.where(inner)}: arguments that are not constants "
+                                  f"({e})") from None
+    names = [k for k, _ in kinds]
+    if names != ["make_multiclass", "make_regression"]:
+        raise RampImportError(f"{p.where(call)}: make_combined of {names}; gitramp combines "
+                              "one make_multiclass then one make_regression (a class and a "
+                              "quantity), in that order")
+    labels = list(kinds[0][1].get("label_names") or [])
+    if len(labels) < 2:
+        raise RampImportError(f"{p.where(call)}: make_multiclass needs at least two "
+                              f"label_names, found {labels}")
+    targets = list(kinds[1][1].get("label_names") or [])
+    if len(targets) > 1:
+        raise RampImportError(f"{p.where(call)}: the regression part of make_combined has "
+                              f"{len(targets)} targets ({targets}); gitramp combines one")
+    prediction = {"type": "combined", "labels": labels}
+    if targets:
+        prediction["quantity"] = str(targets[0])
+    return prediction, labels
 
 
 def _workflow(p: _Problem) -> tuple[str, tuple[str, ...]]:
@@ -198,7 +257,8 @@ def _workflow(p: _Problem) -> tuple[str, tuple[str, ...]]:
         raise RampImportError(
             f"{p.where(call)}: workflow {name or ast.unparse(call.func)} has no gitramp "
             f"counterpart; gitramp runs {', '.join(sorted(WORKFLOWS))} (RAMP's names)")
-    if call.args or call.keywords:
+    ignored = set(WORKFLOW_ARGS.get(name, ()))
+    if call.args or any(k.arg not in ignored for k in call.keywords):
         raise RampImportError(f"{p.where(call)}: {name} with its own element names "
                               f"({ast.unparse(call)}); gitramp uses RAMP's default file names: "
                               "rename the submission files and drop the arguments")
@@ -228,6 +288,7 @@ def _scores(p: _Problem, labels: list) -> tuple[list[dict], dict[str, str], list
     if node is None or not isinstance(node.value, ast.List | ast.Tuple):
         raise RampImportError(f"{p.file}: no `score_types = [...]` list")
     entries, custom, notes = [], {}, []
+    extra: list[dict] = []  # parts of a Combined that score_types does not list itself
     for call in node.value.elts:
         if not isinstance(call, ast.Call):
             raise RampImportError(f"{p.where(call)}: score_types holds "
@@ -235,44 +296,109 @@ def _scores(p: _Problem, labels: list) -> tuple[list[dict], dict[str, str], list
                                   "rw.score_types.Accuracy(name='acc', precision=3)")
         dotted = p.dotted(call.func) or ""
         cls = dotted.rsplit(".", 1)[-1]
-        try:
-            kw = p.kwargs(call)
-        except ValueError as e:
-            raise RampImportError(f"{p.where(call)}: {cls}: arguments that are not "
-                                  f"constants ({e})") from None
-        if _is_ramp(dotted):
-            if cls not in RAMP_CLASSES:
-                raise RampImportError(
-                    f"{p.where(call)}: score type {cls} does not apply to multiclass, binary, "
-                    "regression or detection predictions in gitramp; gitramp has "
-                    + ", ".join(sorted(RAMP_CLASSES)))
-            stype, precision, allowed = RAMP_CLASSES[cls]
-            params = {k: v for k, v in kw.items() if k not in ("name", "precision")}
-            unknown = set(params) - set(allowed)
-            if unknown:
-                raise RampImportError(f"{p.where(call)}: {cls} does not take "
-                                      f"{', '.join(sorted(unknown))}")
-        elif cls in p.classes:
-            stype, precision, params = _snake(cls), 2, {}
-            custom[stype] = ast.get_source_segment(p.source, call)
-        else:
-            raise RampImportError(f"{p.where(call)}: score type {ast.unparse(call.func)} is "
-                                  "neither rampwf's nor a class of this problem.py")
-        raw_name = kw.get("name", RAMP_DEFAULT_NAMES.get(cls) or _iou_name(cls, kw)
-                          or _init_default(p, cls, "name") or cls)
-        entry = {"name": _score_name(raw_name), "type": stype,
-                 "precision": int(kw.get("precision", precision))}
-        if params:
-            entry["params"] = params
-        if entry["name"] != raw_name:
-            notes.append(f"score {raw_name!r} is named {entry['name']!r} (leaderboard "
-                         "columns are identifiers)")
-        entries.append(entry)
+        if _is_ramp(dotted) and cls == "MakeCombined":
+            # one part of combined predictions scored on its own: the part's own entry
+            # (gitramp reads the class or the quantity by the score's type)
+            kw = {k.arg: k.value for k in call.keywords}
+            inner = _score_call(p, kw.get("score_type") or (call.args[0] if call.args
+                                                                   else None), call)
+            entries.append(_score_entry(p, inner, custom, notes))
+            continue
+        if _is_ramp(dotted) and cls == "Combined":
+            entry, parts = _combined_entry(p, call, custom, notes)
+            entries.append(entry)
+            extra.extend(parts)
+            continue
+        entries.append(_score_entry(p, call, custom, notes))
+    listed = {e["name"] for e in entries}
+    for part in extra:
+        if part["name"] not in listed:
+            entries.append(part)
+            listed.add(part["name"])
+            notes.append(f"score {part['name']!r}, a part of a combined score, is also "
+                         "reported on its own (gitramp shows each part)")
     names = [e["name"] for e in entries]
     if len(set(names)) != len(names):
         raise RampImportError(f"{p.file}: two score types share a name ({names}); give "
                               "each its own name=")
     return entries, custom, notes
+
+
+def _score_call(p: _Problem, node: ast.AST | None, where: ast.AST) -> ast.Call:
+    """A score type given by name (`score_type_1`, assigned at module level) or inline."""
+    call = p.call_of(node.id) if isinstance(node, ast.Name) else node
+    if not isinstance(call, ast.Call):
+        raise RampImportError(f"{p.where(where)}: {ast.unparse(node) if node else 'nothing'}"
+                              " is not a score type of this problem.py (a call such as "
+                              "rw.score_types.MARE(name='mare'), or a name assigned one)")
+    return call
+
+
+def _combined_entry(p: _Problem, call: ast.Call, custom: dict[str, str],
+                    notes: list[str]) -> tuple[dict, list[dict]]:
+    """RAMP's `Combined(score_types=[...], weights=[...])`: gitramp's combined score,
+    whose parts are scores of the kit named in its params."""
+    kw = {k.arg: k.value for k in call.keywords}
+    parts_node = kw.get("score_types") or (call.args[0] if call.args else None)
+    weights_node = kw.get("weights") or (call.args[1] if len(call.args) > 1 else None)
+    if not isinstance(parts_node, ast.List | ast.Tuple) or weights_node is None:
+        raise RampImportError(f"{p.where(call)}: Combined needs score_types=[...] and "
+                              "weights=[...] written in the call")
+    parts = [_score_entry(p, _score_call(p, n, call), custom, notes)
+             for n in parts_node.elts]
+    try:
+        weights = [float(w) for w in p.literal(weights_node)]
+        rest = {k: p.literal(v) for k, v in kw.items() if k in ("name", "precision")}
+    except (ValueError, TypeError) as e:
+        raise RampImportError(f"{p.where(call)}: Combined: arguments that are not "
+                              f"constants ({e})") from None
+    if len(weights) != len(parts):
+        raise RampImportError(f"{p.where(call)}: Combined has {len(parts)} score types and "
+                              f"{len(weights)} weights")
+    raw_name = rest.get("name", RAMP_DEFAULT_NAMES["Combined"])
+    entry = {"name": _score_name(raw_name), "type": "combined",
+             "precision": int(rest.get("precision", 2)),
+             "params": {"scores": [e["name"] for e in parts], "weights": weights}}
+    return entry, parts
+
+
+def _score_entry(p: _Problem, call: ast.Call, custom: dict[str, str],
+                 notes: list[str]) -> dict:
+    dotted = p.dotted(call.func) or ""
+    cls = dotted.rsplit(".", 1)[-1]
+    try:
+        kw = p.kwargs(call)
+    except ValueError as e:
+        raise RampImportError(f"{p.where(call)}: {cls}: arguments that are not "
+                              f"constants ({e})") from None
+    if _is_ramp(dotted):
+        if cls not in RAMP_CLASSES:
+            raise RampImportError(
+                f"{p.where(call)}: score type {cls} does not apply to multiclass, binary, "
+                "regression, detection or combined predictions in gitramp; gitramp has "
+                + ", ".join(sorted([*RAMP_CLASSES, "Combined", "MakeCombined"])))
+        stype, precision, allowed = RAMP_CLASSES[cls]
+        params = {k: v for k, v in kw.items() if k not in ("name", "precision")}
+        unknown = set(params) - set(allowed)
+        if unknown:
+            raise RampImportError(f"{p.where(call)}: {cls} does not take "
+                                  f"{', '.join(sorted(unknown))}")
+    elif cls in p.classes:
+        stype, precision, params = _snake(cls), 2, {}
+        custom[stype] = ast.get_source_segment(p.source, call)
+    else:
+        raise RampImportError(f"{p.where(call)}: score type {ast.unparse(call.func)} is "
+                              "neither rampwf's nor a class of this problem.py")
+    raw_name = kw.get("name", RAMP_DEFAULT_NAMES.get(cls) or _iou_name(cls, kw)
+                      or _init_default(p, cls, "name") or cls)
+    entry = {"name": _score_name(raw_name), "type": stype,
+             "precision": int(kw.get("precision", precision))}
+    if params:
+        entry["params"] = params
+    if entry["name"] != raw_name:
+        notes.append(f"score {raw_name!r} is named {entry['name']!r} (leaderboard "
+                     "columns are identifiers)")
+    return entry
 
 
 def _init_default(p: _Problem, cls: str, arg: str) -> Any:
@@ -292,11 +418,19 @@ def _init_default(p: _Problem, cls: str, arg: str) -> Any:
     return None
 
 
-def _cv(p: _Problem) -> dict[str, Any] | None:
-    """`get_cv` as a YAML `cv` when it returns one constant splitter's split(X, y)."""
+def _cv(p: _Problem, burn_in: int) -> dict[str, Any] | None:
+    """`get_cv` as a YAML `cv` when it returns one constant splitter's split(X, y), or
+    RAMP's TimeSeries(...).get_cv(X, y) with constant arguments."""
     fn = p.functions.get("get_cv")
     if fn is None:
         return None
+    ramp = _ramp_time_series(p, fn)
+    if ramp is not None:
+        if ramp is False:
+            return None
+        return {"type": "time_series", "n_splits": ramp.get("n_cv", 8),
+                "burn_in": burn_in, "block_fraction": ramp.get("cv_block_size", 0.5),
+                "period": ramp.get("period", 12), "to_end": True}
     local: dict[str, ast.Call] = {}
     for stmt in fn.body:
         if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
@@ -327,11 +461,57 @@ def _cv(p: _Problem) -> dict[str, Any] | None:
     return None
 
 
-def _data(p: _Problem) -> tuple[dict[str, Any], str] | None:
+TIME_SERIES_ARGS = ("n_cv", "cv_block_size", "period", "unit", "unit_2")
+
+
+def _ramp_time_series(p: _Problem, fn: ast.FunctionDef) -> dict[str, Any] | bool | None:
+    """The arguments of rampwf's TimeSeries when get_cv returns its get_cv(X, y) and
+    they are constants; False when it uses TimeSeries otherwise; None without it."""
+    calls = [n for n in ast.walk(fn) if isinstance(n, ast.Call)
+             and (p.dotted(n.func) or "").endswith("cvs.TimeSeries")
+             and _is_ramp(p.dotted(n.func))]
+    if not calls:
+        return None
+    body = [st for st in fn.body
+            if not (isinstance(st, ast.Expr) and isinstance(st.value, ast.Constant))]
+    ret = body[-1] if body else None
+    if len(calls) != 1 or not isinstance(ret, ast.Return) or not isinstance(ret.value,
+                                                                           ast.Call):
+        return False
+    getter = ret.value.func
+    holder = getter.value if isinstance(getter, ast.Attribute) else None
+    if not (isinstance(getter, ast.Attribute) and getter.attr == "get_cv"):
+        return False
+    ctor = holder
+    if isinstance(holder, ast.Name):
+        assigned = [st for st in body[:-1] if isinstance(st, ast.Assign)
+                    and [t.id for t in st.targets if isinstance(t, ast.Name)] == [holder.id]]
+        ctor = assigned[0].value if len(assigned) == 1 and len(body) == 2 else None
+    elif len(body) != 1:
+        return False
+    if ctor is not calls[0]:
+        return False
+    try:
+        args = dict(zip(TIME_SERIES_ARGS, (p.literal(a) for a in ctor.args), strict=False))
+        args.update(p.kwargs(ast.Call(func=ctor.func, args=[], keywords=ctor.keywords)))
+    except ValueError:
+        return False
+    return args
+
+
+def _callee(call: ast.Call) -> str:
+    """The name a call calls: `read_csv` of pd.read_csv(...), `to_numpy` of
+    df[col].to_numpy()."""
+    func = call.func
+    return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+
+
+def _data(p: _Problem, series: bool = False) -> tuple[dict[str, Any], str] | None:
     """The data loaders as YAML (`data`, `target`) when they read data/<file>.csv, take
     the target column as y and drop it (and constant others) from X; else None."""
     files = {}
     helpers: set[str] = set()
+    allowed = DATA_CALLS | (SERIES_DATA_CALLS if series else set())
     for split in ("train", "test"):
         fn = p.functions.get(f"get_{split}_data")
         if fn is None:
@@ -344,13 +524,13 @@ def _data(p: _Problem) -> tuple[dict[str, Any], str] | None:
         for call in (n for n in ast.walk(fn) if isinstance(n, ast.Call)):
             if isinstance(call.func, ast.Name) and call.func.id in p.functions:
                 helpers.add(call.func.id)
-            elif (p.dotted(call.func) or "").rsplit(".", 1)[-1] not in DATA_CALLS:
+            elif _callee(call) not in allowed:
                 return None
     bodies = [p.functions[h] for h in helpers] or [p.functions["get_train_data"]]
     target, drop = None, []
     for body in bodies:
         calls = [n for n in ast.walk(body) if isinstance(n, ast.Call)]
-        if any((p.dotted(c.func) or "").rsplit(".", 1)[-1] not in DATA_CALLS
+        if any(_callee(c) not in allowed
                and not (isinstance(c.func, ast.Name) and c.func.id in p.functions)
                for c in calls):
             return None
@@ -378,6 +558,29 @@ def _data(p: _Problem) -> tuple[dict[str, Any], str] | None:
     return data, target
 
 
+def _burn_in(p: _Problem) -> int:
+    """RAMP's `_n_burn_in` of a time-series problem.py (0 when it has none)."""
+    value = p.constants.get("_n_burn_in", 0)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise RampImportError(f"{p.file}: _n_burn_in is {value!r}; expected a constant "
+                              "integer >= 0")
+    return value
+
+
+def _combined_data(p: _Problem, prediction: dict[str, Any], data: tuple[dict, str]
+                   ) -> tuple[tuple[dict, str], str]:
+    """A combined kit's loaders drop the class column then the quantity column: the
+    quantity is the second (when make_regression did not name it)."""
+    spec, target = data
+    drop = list(spec.get("drop", []))
+    quantity = prediction.get("quantity") or (drop[0] if drop else None)
+    if quantity is not None:
+        prediction["quantity"] = quantity
+        drop = [c for c in drop if c != quantity]
+    spec = {k: v for k, v in spec.items() if k != "drop"} | ({"drop": drop} if drop else {})
+    return (spec, target), target
+
+
 def _target(p: _Problem) -> str | None:
     for name in ("_target_column_name", "_target_column", "_target", "target_column_name"):
         if isinstance(p.constants.get(name), str):
@@ -387,7 +590,7 @@ def _target(p: _Problem) -> str | None:
 
 # ------------------------------------------------------------------ the new problem.py
 def _hooks_source(p: _Problem, drop_functions: set[str], custom: dict[str, str],
-                  labels: list) -> tuple[str | None, list[str]]:
+                  labels: list, burn_in: int = 0) -> tuple[str | None, list[str]]:
     """problem.py without rampwf: its imports and RAMP declarations left out, its own
     score classes on the scorer's bases. None when nothing of it is still needed."""
     lines = p.source.splitlines(keepends=True)
@@ -404,7 +607,8 @@ def _hooks_source(p: _Problem, drop_functions: set[str], custom: dict[str, str],
         elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(
                 node.targets[0], ast.Name):
             drop = node.targets[0].id in ("Predictions", "workflow", "score_types",
-                                           "problem_title")
+                                           "problem_title") or (
+                isinstance(node.value, ast.Call) and _is_ramp(p.dotted(node.value.func)))
         elif isinstance(node, ast.FunctionDef):
             drop = node.name in drop_functions
         if drop:
@@ -429,6 +633,11 @@ def _hooks_source(p: _Problem, drop_functions: set[str], custom: dict[str, str],
                             "derive it from BaseScoreType or ClassifierBaseScoreType and "
                             "write its __call__, or use the built-in type in score_types")
                     edits.append((b, bases[short]))
+    # RAMP's TimeSeries cv in a kept get_cv: the scorer's, on rows after the burn-in.
+    series_cv = [n.func for n in ast.walk(tree) if isinstance(n, ast.Call)
+                 and _is_ramp(p.dotted(n.func))
+                 and (p.dotted(n.func) or "").endswith("cvs.TimeSeries")]
+    edits += [(f, "_RampTimeSeries") for f in series_cv]
     for b, new in sorted(edits, key=lambda e: (e[0].lineno, e[0].col_offset), reverse=True):
         text = _replace_node(text, b, new)
     tree = ast.parse(text)
@@ -451,6 +660,10 @@ def _hooks_source(p: _Problem, drop_functions: set[str], custom: dict[str, str],
     if custom:
         header += ("from scorer.score_types import RampClassifierScoreBase, RampScoreBase, "
                    "from_ramp\n")
+    if series_cv:
+        header += ("from functools import partial\n\n"
+                   "from scorer.cv_time import RampTimeSeries\n\n"
+                   f"_RampTimeSeries = partial(RampTimeSeries, burn_in={burn_in})\n")
     text = header + re.sub(r"\n{4,}", "\n\n\n", text).lstrip("\n")
     if custom:
         body = ",\n".join(f"    {stype!r}: from_ramp({src}, labels={labels!r})"
@@ -574,21 +787,46 @@ def import_ramp(src: str | Path, out: str | Path, *, force: bool = False) -> Imp
     p = _Problem(problem_file)
     prediction, labels = _prediction(p)
     workflow, extra_files = _workflow(p)
-    if (workflow == "object_detector") != (prediction["type"] == "detection"):
-        raise RampImportError(f"{p.file}: workflow {workflow} with a "
-                              f"{prediction['type']} prediction type")
-    if workflow not in ("estimator", "object_detector"):
+    for wf, ptype in (("object_detector", "detection"), ("drug_spectra", "combined")):
+        if (workflow == wf) != (prediction["type"] == ptype):
+            raise RampImportError(f"{p.file}: workflow {workflow} with a "
+                                  f"{prediction['type']} prediction type")
+    if workflow not in ("estimator", "object_detector", "drug_spectra"):
         wants = "regression" if workflow.endswith("regressor") else "classes"
         if (prediction["type"] == "regression") != (wants == "regression"):
             raise RampImportError(f"{p.file}: workflow {workflow} with a "
                                   f"{prediction['type']} prediction type")
     scores, custom, notes = _scores(p, labels)
-    cv = _cv(p)
-    data = _data(p)
+    series = workflow in SERIES_WORKFLOWS
+    burn_in = _burn_in(p) if series else 0
+    cv = _cv(p, burn_in)
+    data = _data(p, series)
     target = data[1] if data else _target(p)
+    if data and prediction["type"] == "combined":
+        data, target = _combined_data(p, prediction, data)
     drop_functions = ({"get_cv"} if cv else set()) | (
         {"get_train_data", "get_test_data"} if data else set())
-    hooks_text, hooks = _hooks_source(p, drop_functions, custom, labels)
+    hooks_text, hooks = _hooks_source(p, drop_functions, custom, labels, burn_in)
+    if prediction["type"] == "combined" and "quantity" not in prediction:
+        raise RampImportError(f"{p.file}: no column of the quantity found (label_names of "
+                              "make_regression, or the second column the loaders drop); "
+                              "name it with make_regression(label_names=['<column>'])")
+    if series:
+        if not data:
+            raise RampImportError(
+                f"{p.file}: the data loaders of a time-series kit must read one CSV per "
+                "split (one row per time step, the target a column) to be converted; a "
+                "gitramp time-series kit gives the feature extractor that table")
+        if not cv and "get_cv" not in hooks:
+            cv = {"type": "time_series", "n_splits": 5, "burn_in": burn_in}
+            notes.append("problem.py has no get_cv: the folds are time_series with "
+                         "5 splits; change cv to choose")
+        notes.append("the feature extractor receives a pandas DataFrame (one column per "
+                     "variable, one row per time step; X_ds.attrs['n_burn_in'] as in RAMP), "
+                     "not an xarray Dataset: X_ds['var'].values works in both, xarray-only "
+                     "calls (.isel, .sel, X_ds.n_burn_in) need rewriting")
+        if burn_in:
+            notes.append(f"the first {burn_in} rows are the burn-in (_n_burn_in)")
 
     title = p.constants.get("problem_title") or src.name
     spec: dict[str, Any] = {"title": str(title), "workflow": workflow,

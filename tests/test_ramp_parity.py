@@ -29,7 +29,9 @@ KITS = ROOT / "tests" / "ramp_kits"
 CASES = [("many_classes", "starting_kit"), ("many_classes", "forest"),
          ("binary_words", "starting_kit"), ("regression", "starting_kit"),
          ("fe_regression", "starting_kit"), ("estimator", "starting_kit"),
-         ("estimator_external", "starting_kit")]
+         ("estimator_external", "starting_kit"),
+         # RAMP's El Nino workflow with its TimeSeries cv; drug spectra (combined)
+         ("series", "starting_kit"), ("spectra", "starting_kit")]
 pytestmark = pytest.mark.slow
 
 
