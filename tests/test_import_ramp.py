@@ -132,3 +132,72 @@ def test_the_command(tmp_path, capsys):
     assert "feature_extractor_regressor" in out and "next: gitramp test" in out
     assert main(["import-ramp", str(KITS / "fe_regression"), "--out", str(tmp_path / "k")]) == 2
     assert "not empty" in capsys.readouterr().err
+
+
+# ------------------------------------------------- time series and combined predictions
+def test_el_nino_shape_becomes_the_time_series_workflow_and_cv(tmp_path):
+    src = _copy(tmp_path, "series")
+    problem = src / "problem.py"
+    problem.write_text(problem.read_text().replace("_n_burn_in = 0", "_n_burn_in = 12"))
+    done = import_ramp(src, tmp_path / "kit")
+    assert done.spec["workflow"] == "ts_feature_extractor_regressor"
+    assert done.spec["cv"] == {"type": "time_series", "n_splits": 3, "burn_in": 12,
+                               "block_fraction": 0.5, "period": 6, "to_end": True}
+    assert done.spec["data"] == {"train": "data/train.csv", "test": "data/test.csv"}
+    assert not (done.out / "problem.py").exists()
+    assert any("pandas DataFrame" in n for n in done.notes)
+    kit = load_kit(done.out)
+    ds = load_data(kit)
+    folds = make_folds(kit, ds.X_train, ds.y_train)
+    # RAMP's layout on the 138 rows after the burn-in: blocks of int(138*0.5/3/6)*6 = 18
+    # rows, each fold validating from its cut to the end of the series
+    assert [(int(tr[0]), int(tr[-1]) + 1, int(va[0]), int(va[-1]) + 1) for tr, va in folds] \
+        == [(12, 96, 96, 150), (12, 114, 114, 150), (12, 132, 132, 150)]
+
+
+def test_a_time_series_cv_that_is_not_constant_stays_a_hook_without_rampwf(tmp_path):
+    src = _copy(tmp_path, "series")
+    problem = src / "problem.py"
+    problem.write_text(problem.read_text().replace("n_cv=_n_cv,", "n_cv=min(_n_cv, len(y)),"))
+    done = import_ramp(src, tmp_path / "kit")
+    assert "cv" not in done.spec and done.hooks == ["get_cv"]
+    text = (done.out / "problem.py").read_text()
+    assert "rampwf" not in text and "_RampTimeSeries(" in text
+    kit = load_kit(done.out)
+    ds = load_data(kit)
+    hooked = make_folds(kit, ds.X_train, ds.y_train)
+    spec = yaml.safe_load((done.out / "challenge.yml").read_text())
+    spec["cv"] = import_ramp(KITS / "series", tmp_path / "constant").spec["cv"]
+    (done.out / "problem.py").unlink()
+    (done.out / "challenge.yml").write_text(yaml.safe_dump(spec))
+    kit = load_kit(done.out)
+    assert all(np.array_equal(a, c) and np.array_equal(b, d) for (a, b), (c, d) in
+               zip(hooked, make_folds(kit, ds.X_train, ds.y_train), strict=True))
+
+
+def test_drug_spectra_shape_becomes_combined_prediction_and_score(tmp_path):
+    done = import_ramp(KITS / "spectra", tmp_path / "kit")
+    assert done.spec["workflow"] == "drug_spectra"
+    assert done.spec["prediction"] == {"type": "combined", "labels": ["A", "B", "Q", "R"],
+                                       "quantity": "concentration"}
+    assert done.spec["scores"] == [
+        {"name": "combined", "type": "combined", "precision": 3,
+         "params": {"scores": ["err", "mare"], "weights": [2 / 3, 1 / 3]}},
+        {"name": "err", "type": "classification_error", "precision": 3},
+        {"name": "mare", "type": "mare", "precision": 3}]
+    assert "data" in done.spec and "drop" not in done.spec["data"]
+    assert not (done.out / "problem.py").exists()
+    ds = load_data(load_kit(done.out))
+    assert ds.y_train.shape == (120, 2) and "concentration" not in ds.X_train.columns
+
+
+def test_a_combined_score_alone_reports_its_parts_too(tmp_path):
+    src = _copy(tmp_path, "spectra")
+    problem = src / "problem.py"
+    text = problem.read_text()
+    start = text.index("    rw.score_types.MakeCombined(score_type=score_type_1")
+    end = text.index("]\n\n\ndef get_cv")
+    problem.write_text(text[:start] + text[end:])
+    done = import_ramp(src, tmp_path / "kit")
+    assert [s["name"] for s in done.spec["scores"]] == ["combined", "err", "mare"]
+    assert any("part of a combined score" in n for n in done.notes)
