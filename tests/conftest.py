@@ -1,5 +1,5 @@
-"""Shared fixtures. Tests that need Docker or Chromium skip with a reason locally and
-fail under CI=true, where .ci/run has installed both."""
+"""Shared fixtures. Tests that need Docker, Podman or Chromium skip with a reason locally
+and fail under CI=true, where .ci/run has installed them."""
 
 from __future__ import annotations
 
@@ -45,6 +45,43 @@ def docker_engine():
     import docker
 
     return docker.from_env()
+
+
+@pytest.fixture(scope="session")
+def podman_engine():
+    """A Docker SDK client on root Podman's Docker-compatible socket (started, and fed
+    the scoring image, by runners/podman/start_service.sh), in the backend's dialect."""
+    from scorer.backends.docker_image import image_tag
+    from scorer.backends.engine import Engine, podman_socket
+    from scorer.errors import GitrampError
+
+    engine = Engine("podman", podman_socket())
+    try:
+        client = engine.connect(timeout=60)
+    except GitrampError as e:
+        need(f"no Podman service answers on {engine.url} ({e}); run "
+             "runners/podman/start_service.sh as root")
+    tag = image_tag()
+    if not any(t.endswith(tag) for i in client.images.list() for t in i.tags):
+        need(f"Podman lacks the scoring image {tag}: run runners/podman/start_service.sh "
+             "(it loads it with `docker save | podman load`)")
+    return client
+
+
+# Container engines the sandbox suites run on: both under CI=true (.ci/run starts
+# each), each skipped with its reason elsewhere.
+ENGINES = ["docker", pytest.param("podman", marks=pytest.mark.podman)]
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def container_engine(request):
+    """(the engine, a client of it) for a module's sandbox runs, once per engine: give
+    the engine to DockerBackend(engine=...)."""
+    from scorer.backends.engine import Engine, podman_socket
+
+    client = request.getfixturevalue(f"{request.param}_engine")
+    url = podman_socket() if request.param == "podman" else None
+    return Engine(request.param, url), client
 
 
 @pytest.fixture(scope="session")
