@@ -33,7 +33,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help=f"a folder of submissions/, or {ALL} (default: starting_kit)")
     p.add_argument("--quick-test", action="store_true",
                    help="a small slice of the data and 2 folds, to check that it runs")
-    p.add_argument("--jobs", "-j", type=int, default=1, help="folds run at once (default: 1)")
+    p.add_argument("--jobs", "-j", type=int, default=None,
+                   help="folds run at once (default: 1; with --watch, one per core)")
     p.add_argument("--backend", choices=BACKENDS, default=None,
                    help="where submission code runs: docker runs it as a runner would "
                    "(default: the runner file's backend, else local processes)")
@@ -53,6 +54,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
+    if args.jobs is None:  # a rescore while watching is waited for: use the cores
+        args.jobs = (os.cpu_count() or 1) if args.watch else 1
     if args.jobs < 1:
         raise GitrampError(f"--jobs must be at least 1, found {args.jobs}")
     if args.backend == "local":
