@@ -119,6 +119,11 @@ class KitSpec(TaskSpec):
         Field((), description="UTC; the closed phase first, then the open one")
     extra_files: Strings = Field(
         (), description="glob patterns of files allowed besides the workflow's")
+    seal_key: Annotated[StrictStr | None, Field(pattern=r"^age1[0-9a-z]{58}$"),
+                        Expect("an age public key (age1...), from gitramp seal keygen")] = \
+        Field(None, description="the challenge's public key: while its code is hidden "
+                                "(until gitramp phase open), submissions travel encrypted "
+                                "to it (gitramp submit)")
     final_selection: Annotated[StrictInt | None, Field(ge=1),
                                Expect("a positive integer")] = Field(
         None, description="how many submissions each team chooses for the private "

@@ -18,6 +18,7 @@ import pygit2
 from pygit2.enums import FileMode
 
 from challenge import repo as gitrepo
+from challenge import sealing
 from challenge.ledger import (
     Ledger,
     LedgerError,
@@ -62,8 +63,9 @@ def open_code(ledger: Ledger, loc: KitLocation, now: datetime) -> tuple[str | No
                                   "repository; fetch the pull request heads first")
             folder = loc.path("submissions", r.submission)
             current = gitrepo.subtree(repo, tree, folder)
-            if current is None or str(current.id) != r.tree:
-                tree = repo[put_path(repo, tree, folder, pygit2.Oid(hex=r.tree), FileMode.TREE)]
+            code = _plain(repo, r.tree)
+            if current is None or current.id != code:
+                tree = repo[put_path(repo, tree, folder, code, FileMode.TREE)]
                 merged.append(r.submission)
             if r.commit != str(head.id) and not repo.descendant_of(head.id, r.commit) and \
                     pygit2.Oid(hex=r.commit) not in parents:
@@ -131,6 +133,19 @@ def reveal(ledger: Ledger, private: Ledger, challenge: str, now: datetime, *,
 
     commit = ledger.update(build)
     return commit, count if commit else 0
+
+
+def _plain(repo: pygit2.Repository, tree: str) -> pygit2.Oid:
+    """A submission folder's tree as the open phase shows it: a sealed one opened with
+    the challenge's key (GITRAMP_SEAL_KEY) and checked against its manifest."""
+    folder = repo[tree]
+    if not sealing.is_sealed({e.name for e in folder}):
+        return folder.id
+    identity = sealing.identity_from_env()
+    if not identity:
+        raise LedgerError(f"sealed submissions open only with the challenge's key: set "
+                          f"{sealing.KEY_ENV} to the private key of gitramp seal keygen")
+    return sealing.plain_tree(repo, folder, identity)
 
 
 def _state(repo: pygit2.Repository, tree: pygit2.Tree, challenge: str) -> Visibility:

@@ -13,6 +13,8 @@ reads those from git. Rules, each named in its reason:
 - limits: at most `limits.max_files` files and `limits.max_bytes` bytes; plain file names;
 - types: no symbolic link, submodule, executable or binary file;
 - banned: the team is not banned from the challenge (`challenge.moderation`);
+- sealed: while a kit with a `seal_key` hides its code, the folder is sealed, and its
+  envelope and manifest check out (`challenge.sealing`);
 - phase: the challenge accepts submissions now;
 - quota: per day, per phase and the minimum interval, counted from the ledger (its
   records, and the attempts runners have claimed and not yet recorded).
@@ -37,11 +39,17 @@ import pygit2
 from pygit2.enums import FileMode
 
 from challenge import claims as claims_mod
-from challenge import moderation
+from challenge import moderation, sealing
 from challenge import repo as gitrepo
 from challenge import submission as subs
 from challenge.kit import Kit
-from challenge.ledger import RESERVED_NAMES
+from challenge.ledger import (
+    RESERVED_NAMES,
+    LedgerError,
+    Visibility,
+    parse_record,
+    state_path,
+)
 from challenge.phases import phase_at
 from challenge.quota import attempt_times, quota_left
 from challenge.repo import FileEntry, KitLocation
@@ -342,10 +350,49 @@ def validate_refs(repo: pygit2.Repository, *, base: str | None, head: str, team:
                                  loc.path("submissions", name)) is not None
     out.reasons += [Reason("banned", why) for why in moderation.ban_reasons(
         repo, change.trusted.tree, kit.name, out.submission.team)]
-    out.reasons += check(kit, out.submission, gitrepo.list_files(repo, folder),
-                         lambda f: repo[f.oid].data, records, now, out, on_default,
+    files, read = gitrepo.list_files(repo, folder), (lambda f: repo[f.oid].data)
+    sealed, files, read = check_sealing(kit, files, read, _visibility(repo, change, kit.name))
+    out.reasons += sealed
+    out.reasons += check(kit, out.submission, files, read, records, now, out, on_default,
                          claims=claims)
     return out
+
+
+def _visibility(repo: pygit2.Repository, change: subs.Change, challenge: str) -> Visibility:
+    data = gitrepo.blob_at(repo, change.trusted.tree, state_path(challenge))
+    try:
+        return Visibility.from_dict(parse_record(data, state_path(challenge)) if data else None)
+    except LedgerError:
+        return Visibility()
+
+
+def check_sealing(kit: Kit, files: list[FileEntry], read: Callable[[FileEntry], bytes],
+                  state: Visibility) -> tuple[list[Reason], list[FileEntry],
+                                              Callable[[FileEntry], bytes]]:
+    """The `sealed` rule (challenge.sealing): while a kit with a key hides its code, a
+    submission is sealed; a sealed one is checked without the key (and opened, its files
+    checked against its manifest, where the runner's key is at hand). Returns the reasons
+    and the files the other folder rules check: a sealed folder's manifest's."""
+    needed = sealing.required(kit.seal_key, state.code_visible)
+    if not sealing.is_sealed({f.path for f in files}):
+        if needed:
+            return [Reason("sealed", "this challenge's code stays hidden until the open "
+                           "phase, so a submission travels sealed; " + sealing.HOW_TO)], \
+                files, read
+        return [], files, read
+    if not needed:
+        return [Reason("sealed", "this challenge takes plain files now (no key, or its code "
+                       "is visible); commit the files themselves")], files, read
+    problems, listed = sealing.check(files, read, kit.limits.max_bytes)
+    identity = sealing.identity_from_env()
+    if not problems and identity:
+        by_path = {f.path: f for f in files}
+        try:
+            sealing.open_envelope(read(by_path[sealing.ENVELOPE]),
+                                  read(by_path[sealing.MANIFEST]), identity)
+        except sealing.SealError as e:
+            problems.append(str(e))
+    return [Reason("sealed", p) for p in problems], listed, lambda f: b""
 
 
 def check(kit: Kit, sub: subs.Submission, files: list[FileEntry],
