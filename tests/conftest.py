@@ -12,6 +12,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# The suite scores its own example code: the local backend is its choice, which `gitramp
+# score` and `scan` never make alone (gitramp/config.py); tests of that refusal unset it.
+os.environ.setdefault("GITRAMP_BACKEND", "local")
 
 
 def need(reason: str):
