@@ -27,7 +27,7 @@ from pygit2.enums import FileMode
 
 from challenge import claims as claims_mod
 from challenge import lineage as lineage_mod
-from challenge import predictions_store
+from challenge import predictions_store, sealing
 from challenge import repo as gitrepo
 from challenge import submission as subs
 from challenge import validate as val
@@ -289,6 +289,9 @@ class Pipeline:
         kit = self.kit(sub.kit)
         with tempfile.TemporaryDirectory(prefix="gitramp-sub-") as tmp:
             folder = subs.export(self.repo, sub, Path(tmp))
+            # a sealed submission is opened here, in the folder the container is given,
+            # which is removed with `tmp` (challenge.sealing)
+            sealing.open_folder(folder, sealing.identity_from_env())
             scored = score_submission(kit, folder, backend=self.backend(),
                                       data_dir=self._data_dir(kit), quick=self.options.quick,
                                       jobs=self.options.jobs, progress=progress, name=sub.name)
