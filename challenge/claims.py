@@ -19,6 +19,8 @@ are validation's (`challenge.validate.check_claim`).
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -72,9 +74,43 @@ class Attempt:
     submitted_at: str
     expires_at: str
     runner: str = ""
+    process: str = ""  # <host>:<pid>:<start>, the scorer process that took it
 
     def expired(self, now: datetime) -> bool:
         return parse_time(self.expires_at) <= now
+
+    def abandoned(self) -> bool:
+        """Whether the process that took this attempt is known to have ended (it ran on
+        this host, and no process of its id and start time runs here now): its runner
+        was killed, and the version may be taken over at once rather than at expiry."""
+        host, _, rest = self.process.partition(":")
+        pid, _, start = rest.partition(":")
+        return bool(start) and host == socket.gethostname() and pid.isdigit() and \
+            _started(int(pid)) != start
+
+
+def _started(pid: int) -> str:
+    """When process `pid` started, as the kernel counts it ("" when none runs): with the
+    id, it names one process even after its id is reused."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rpartition(b")")[2].split()[19].decode()
+    except (OSError, IndexError):
+        pass
+    if os.path.isdir("/proc/self"):
+        return ""
+    try:  # no /proc: the id alone
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return ""
+    except OSError:
+        pass
+    return "?"
+
+
+def this_process() -> str:
+    """This scorer process, as an attempt records it."""
+    return f"{socket.gethostname()}:{os.getpid()}:{_started(os.getpid())}"
 
 
 @dataclass
@@ -113,7 +149,8 @@ def _attempts(raw: dict, where: str) -> tuple[str, list[Attempt]]:
     try:
         return str(raw["team"]), [
             Attempt(str(a["id"]), str(a["name"]), str(a["tree"]), str(a["scoring_hash"]),
-                    str(a["submitted_at"]), str(a["expires_at"]), str(a.get("runner") or ""))
+                    str(a["submitted_at"]), str(a["expires_at"]), str(a.get("runner") or ""),
+                    str(a.get("process") or ""))
             for a in raw.get("attempts") or []]
     except (KeyError, TypeError) as e:
         raise LedgerError(f"{where}: an attempt lacks {e}") from None

@@ -12,6 +12,9 @@ submission's files are exported from git to a temporary folder, never checked ou
 
 from __future__ import annotations
 
+import hashlib
+import os
+import re
 import secrets
 import socket
 import tempfile
@@ -26,14 +29,15 @@ import pygit2
 from pygit2.enums import FileMode
 
 from challenge import claims as claims_mod
+from challenge import data_manifest, predictions_store, sealing
 from challenge import lineage as lineage_mod
-from challenge import predictions_store, sealing
 from challenge import repo as gitrepo
 from challenge import submission as subs
 from challenge import validate as val
 from challenge.credit import blend_challenges
 from challenge.kit import Kit
 from challenge.ledger import (
+    ClaimConflict,
     Key,
     Ledger,
     LedgerError,
@@ -57,7 +61,14 @@ from scorer.result import REJECTED, SCORED, Result
 class Options:
     backend: str = "local"
     data_dir: str | None = None  # may hold {challenge}: hidden data of each kit
-    private_ledger: Path | None = None
+    # the hidden data's expected hash (challenge.data_manifest): "sha256:..." or a
+    # manifest file, for every kit or, as "<challenge>=<value>", for one
+    data_hash: list[str] = field(default_factory=list)
+    # a repository path, or the URL of a remote every runner pushes to (then kept in a
+    # local copy, `private_copy`, default: under the user's cache folder)
+    private_ledger: Path | str | None = None
+    private_copy: Path | None = None
+    private_token_env: str = "GITRAMP_PRIVATE_TOKEN"  # the runner's own, for https
     runner: str = field(default_factory=socket.gethostname)
     rescore: bool = False
     now: datetime | None = None  # the time submissions are validated at (default: now)
@@ -89,14 +100,18 @@ class Outcome:
 
 
 SKIPPED = "skipped"
+# The rule of a claim refused because another runner scores, or scored, the version:
+# not the team's doing, so nothing is recorded and the submission is skipped.
+TAKEN = "taken"
+BLEND_ATTEMPTS = 5
 
 
 class Pipeline:
     def __init__(self, repo_path: str | Path, options: Options):
         self.options = options
         self.ledger = Ledger(repo_path)
-        self.private = Ledger(options.private_ledger, create=True) \
-            if options.private_ledger else None
+        self.private, self._private_remote = open_private(options)
+        self._data_checked: dict[str, str] = {}
         self._backend = None
         self._lock = threading.Lock()
         self._pending: list[Result] = []  # accepted in this run, not yet recorded
@@ -187,17 +202,27 @@ class Pipeline:
         now, ttl = self.now, self.options.claim_ttl
         attempt = claims_mod.Attempt(secrets.token_hex(8), sub.name, sub.tree,
                                      key.scoring_hash, iso(now), iso(now + ttl),
-                                     self.options.runner)
+                                     self.options.runner, claims_mod.this_process())
         refused: list[val.Reason] = []
 
         def build(repo: pygit2.Repository, head: pygit2.Commit | None):
             refused.clear()
             tree = head.tree if head else None
+            taken = self._taken(repo, tree, sub, key)
+            if taken:
+                refused.append(val.Reason(TAKEN, taken))
+                return None
             records = _records_at(repo, tree, sub.challenge, self._parsed)
             owner = claims_mod.read_name_claim(repo, tree, sub.challenge, sub.name)
             live = claims_mod.live(claims_mod.read_attempts(repo, tree, sub.challenge,
                                                             sub.team),
                                    records, sub.challenge, sub.team, now)
+            busy = [a for a in live if a.tree == sub.tree and a.process != attempt.process
+                    and not a.abandoned()]
+            if busy and not self.options.rescore:
+                refused.append(val.Reason(TAKEN, f"being scored by runner {busy[0].runner} "
+                                          f"since {busy[0].submitted_at}"))
+                return None
             refused.extend(val.check_claim(kit, sub, records, owner, live, now))
             if refused:
                 return None
@@ -217,6 +242,20 @@ class Pipeline:
         with self._lock:
             self._attempts[(sub.challenge, sub.team, sub.tree)] = attempt
         return v
+
+    def _taken(self, repo: pygit2.Repository, tree: pygit2.Tree | None,
+               sub: subs.Submission, key: Key) -> str | None:
+        """Why another runner's work settles `sub` on the ledger at `tree`: its final
+        record (or final rejection) landed since this scan listed its candidates."""
+        if self.options.rescore or tree is None:
+            return None
+        for path in (key.path(), key.rejection_path(sub.team)):
+            data = gitrepo.blob_at(repo, tree, path)
+            record = load_yaml(data) if data is not None else None
+            if isinstance(record, dict) and record.get("team") in (sub.team, None) and \
+                    is_final(record):
+                return f"{record.get('status')} already by runner {record.get('runner')}"
+        return None
 
     def release(self, sub: subs.Submission) -> None:
         """Give back the attempt claimed for `sub`: its scoring failed on the runner's
@@ -252,6 +291,9 @@ class Pipeline:
         sub = v.submission
         if sub is None:
             return Outcome(None, REJECTED, v.message())
+        if v.rule == TAKEN:  # another runner's: nothing of the team's to record
+            self._forget(sub)
+            return Outcome(sub, SKIPPED, f"{sub.title}: {v.reasons[0].message}")
         kit = self.kit(sub.kit)
         result = self._stamp(val.rejected_result(kit, v), sub, kit, v.phase)
         where = Key.of(result).rejection_path(sub.team)
@@ -259,8 +301,14 @@ class Pipeline:
         if existing and existing.get("status") == REJECTED and \
                 existing.get("reason") == result.reason:
             return Outcome(sub, REJECTED, v.message() + " (recorded earlier)", where, result)
-        path = self.ledger.record(result)
+        path = self.ledger.record(result, remote=self.options.remote)
         return Outcome(sub, REJECTED, v.message(), path, result)
+
+    def _forget(self, sub: subs.Submission) -> None:
+        """`sub` no longer counts against its team's quota in this run."""
+        with self._lock:
+            self._pending = [r for r in self._pending if not (
+                r.challenge == sub.challenge and r.team == sub.team and r.tree == sub.tree)]
 
     def score(self, v: val.Validation, progress: Callable[[int], None] | None = None,
               records: list[Result] | None = None) -> Outcome:
@@ -287,6 +335,7 @@ class Pipeline:
 
         sub = v.submission
         kit = self.kit(sub.kit)
+        self.check_data(kit)
         with tempfile.TemporaryDirectory(prefix="gitramp-sub-") as tmp:
             folder = subs.export(self.repo, sub, Path(tmp))
             # a sealed submission is opened here, in the folder the container is given,
@@ -306,9 +355,9 @@ class Pipeline:
             lineage_mod.boilerplate_of(self.repo, str(starting.id) if starting else None)
         ).to_dict()
         result.scored_at = iso(utcnow())
-        if self.private is not None:
-            self.private.record(result, private=True)
-        path = self.ledger.record(result)
+        if self.private is not None:  # first: a public record is never rescored
+            self.private.record(result, private=True, remote=self._private_remote)
+        path = self.ledger.record(result, remote=self.options.remote)
         if scored.predictions:
             self._keep_predictions(result, scored)
         with self._lock:
@@ -334,15 +383,41 @@ class Pipeline:
             return None
         return Path(self.options.data_dir.format(challenge=kit.name))
 
+    def check_data(self, kit: Kit) -> None:
+        """DataMismatch (naming what differs) unless the kit's hidden data folder has the
+        hash the runner's configuration expects; checked once a run per kit."""
+        value = None
+        for item in self.options.data_hash:
+            name, sep, rest = item.partition("=")
+            if sep and "/" not in name and ":" not in name:  # <challenge>=<value>
+                if name == kit.name:
+                    value = rest
+            elif value is None:
+                value = item
+        if value is None:
+            return
+        folder = self._data_dir(kit)
+        if folder is None:
+            raise data_manifest.DataMismatch(
+                f"{kit.name}: a data hash is expected but no hidden data folder is given "
+                "(--data-dir)")
+        with self._lock:
+            if kit.name not in self._data_checked:
+                self._data_checked[kit.name] = data_manifest.check(
+                    folder, value.format(challenge=kit.name))
+
     def _keep_predictions(self, result: Result, scored) -> None:
-        if self.options.private_ledger is None:
+        if self.private is None:
             return  # predictions on hidden rows are kept in the private ledger only
         key = predictions_store.record_key(result.challenge, result.submission, result.tree,
                                            result.scoring_hash)
         try:
-            predictions_store.save(self.options.private_ledger, key, scored.predictions,
-                                   scored.y_train, y_test=scored.y_test,
-                                   public_repo=self.ledger.path)
+            with self._lock:  # one writer of the side ref at a time in this process
+                predictions_store.save(self.private.path, key, scored.predictions,
+                                       scored.y_train, y_test=scored.y_test,
+                                       public_repo=self.ledger.path)
+                if self._private_remote:
+                    self._push_private(predictions_store.REF)
         except Exception as e:  # blending is extra: never lose a result over it
             warnings.warn(f"fold predictions of {key} not kept: {e}", stacklevel=2)
 
@@ -356,12 +431,55 @@ class Pipeline:
                              if o.status == SCORED and o.submission is not None})
         if not challenges:
             return None
+        private = self.private.path if self.private is not None else None
         try:
-            credits = blend_challenges(self.ledger.path, challenges,
-                                       private_repo=self.options.private_ledger)
+            if self._private_remote:  # every runner's predictions, not this one's only
+                self._pull_private(predictions_store.REF)
+            for attempt in range(BLEND_ATTEMPTS):
+                credits = blend_challenges(self.ledger.path, challenges, private_repo=private)
+                if not self.options.remote or self._pushed_blend(attempt):
+                    break
+            if self._private_remote:
+                self._push_private(self.private.branch)
         except Exception as e:
             return f"blending {', '.join(challenges)} failed: {type(e).__name__}: {e}"
         return "contributivity updated for " + ", ".join(c.challenge for c in credits)
+
+    def _pushed_blend(self, attempt: int) -> bool:
+        """Push the contributivity just written; False when another runner's landed on
+        the same records meanwhile: this branch then takes the remote's ledger (every
+        other write of a run with a remote is on it already) to blend again on top."""
+        try:
+            self.ledger.push(self.options.remote)
+            return True
+        except ClaimConflict:
+            raise
+        except LedgerError:
+            if attempt + 1 == BLEND_ATTEMPTS:
+                raise
+            theirs = self.ledger._fetch(self.options.remote)
+            self.repo.references.create(self.ledger.branch, theirs.id, force=True)
+            return False
+
+    def _side(self, branch: str) -> Ledger:
+        side = Ledger(self.private.path, branch=branch)
+        side.token_env, side.token_url = self.private.token_env, self.private.token_url
+        return side
+
+    def _pull_private(self, branch: str) -> None:
+        side = self._side(branch)
+        side._merge_in(side._fetch(self._private_remote))
+
+    def _push_private(self, branch: str) -> None:
+        """Push a branch of the private ledger's copy; when another runner wrote the
+        same file meanwhile (a blend summary), the remote's stands."""
+        side = self._side(branch)
+        try:
+            side.push(self._private_remote)
+        except LedgerError:
+            theirs = side._fetch(self._private_remote)
+            if theirs is not None:
+                side.repo.references.create(branch, theirs.id, force=True)
 
 
 def _records_at(repo: pygit2.Repository, tree: pygit2.Tree | None, challenge: str,
@@ -379,3 +497,40 @@ def _records_at(repo: pygit2.Repository, tree: pygit2.Tree | None, challenge: st
         if parsed[oid] is not None:
             out.append(parsed[oid])
     return out
+
+
+def is_url(spec: str | Path) -> bool:
+    """Whether a private ledger is given as a remote's URL (file://, https://, ssh://,
+    or user@host:path) rather than a repository path on this runner."""
+    text = str(spec)
+    return "://" in text or bool(re.match(r"^[\w.-]+@[\w.-]+:", text))
+
+
+def private_copy_path(url: str) -> Path:
+    """Where a runner keeps its copy of a private ledger remote by default."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "gitramp" / "private-ledger" / hashlib.sha256(url.encode()).hexdigest()[:16]
+
+
+def open_private(options: Options) -> tuple[Ledger | None, str | None]:
+    """The private ledger to write, and the remote to push it to (None: written in
+    place). A URL is a remote every runner pushes to with its own credential (the token
+    in `options.private_token_env`, sent over https to that host only); this runner
+    writes it through a local copy, each record a compare-and-swap on the remote."""
+    spec = options.private_ledger
+    if not spec:
+        return None, None
+    if not is_url(spec):
+        return Ledger(spec, create=True), None
+    url = str(spec)
+    copy = Path(options.private_copy) if options.private_copy else private_copy_path(url)
+    ledger = Ledger(copy, create=True)
+    repo = ledger.repo
+    if "origin" in [r.name for r in repo.remotes]:
+        if repo.remotes["origin"].url != url:
+            repo.remotes.set_url("origin", url)
+    else:
+        repo.remotes.create("origin", url)
+    ledger.token_env, ledger.token_url = options.private_token_env, url
+    ledger._merge_in(ledger._fetch("origin"))
+    return ledger, "origin"

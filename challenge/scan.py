@@ -1,7 +1,8 @@
 """Scanning: every submission ref whose current version has no final ledger record is
-validated and claimed (in order, so quotas count earlier ones of the same run, and
-claims of other runners) and then scored, up to `workers` at a time. Nothing recorded
-already is read beyond its ledger entry.
+validated (in order, so quotas count earlier ones of the same run), then claimed when a
+worker is free to score it (so quotas count the claims of other runners, and several
+runners share the pending work), up to `workers` at a time. Nothing recorded already
+is read beyond its ledger entry.
 
 Submission refs are the branches `submit/<team>/<name>` and the fetched pull-request
 heads `refs/pull/<n>/head` whose team the ledger knows from an earlier version of the
@@ -10,8 +11,9 @@ same pull request (a new pull request is scored first by `gitramp score --pr N
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,6 +70,9 @@ class ScanEvents:
 
 def scan(repo_path: str | Path, options: Options, *, workers: int = 1,
          events: ScanEvents | None = None) -> list[Outcome]:
+    """Validate every candidate, then claim each accepted one just before a worker is
+    free to score it (in order), so several runners on one hub share the work: a claim
+    another runner took meanwhile, or a version it scored, is skipped."""
     ev = events or ScanEvents()
     pipe = Pipeline(repo_path, options)
     todo, outcomes = candidates(pipe)
@@ -75,13 +80,13 @@ def scan(repo_path: str | Path, options: Options, *, workers: int = 1,
         ev.noted(o)
     if not todo:
         return outcomes
+    for loc in {s.kit: None for s in todo}:  # refuse to score with other hidden data
+        pipe.check_data(pipe.kit(loc))
     records = pipe.ledger.records()
     accepted = []
     for sub in todo:
         name = sub.name if sub.pr is None else None  # a branch's name is its submission's
         v = pipe.validate(ref=sub.ref, team=sub.team, name=name, pr=sub.pr, records=records)
-        if v.ok:
-            v = pipe.claim(v)  # the name and the quota, decided on the shared ledger
         if v.ok:
             accepted.append(v)
         else:
@@ -92,18 +97,38 @@ def scan(repo_path: str | Path, options: Options, *, workers: int = 1,
     if not accepted:
         return outcomes
     ev.scoring(len(accepted))
+    slots = threading.Semaphore(max(1, workers))
+    lock = threading.Lock()
+
+    def done(out: Outcome) -> None:
+        with lock:
+            outcomes.append(out)
+            ev.scored(out)
+
+    def work(v) -> None:
+        try:
+            out = pipe.score(v, None, records)
+        except Exception as e:  # one broken scoring must not stop the others
+            out = Outcome(v.submission, ERROR, f"scoring failed on the runner: "
+                          f"{type(e).__name__}: {e}")
+        finally:
+            slots.release()
+        done(out)
+
     try:
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            futures = {pool.submit(pipe.score, v, None, records): v for v in accepted}
-            for f in as_completed(futures):
-                v = futures[f]
+            for v in accepted:
+                slots.acquire()  # claim only what a free worker scores now
                 try:
-                    out = f.result()
-                except Exception as e:  # one broken scoring must not stop the others
-                    out = Outcome(v.submission, ERROR, f"scoring failed on the runner: "
-                                  f"{type(e).__name__}: {e}")
-                outcomes.append(out)
-                ev.scored(out)
+                    v = pipe.claim(v)  # the name and the quota, decided on the shared ledger
+                except Exception:
+                    slots.release()
+                    raise
+                if v.ok:
+                    pool.submit(work, v)
+                else:
+                    slots.release()
+                    done(pipe.reject(v))  # refused meanwhile, or another runner's (skipped)
     finally:
         pipe.close()  # nothing more to score: no container prepared ahead is kept
     line = pipe.blend(outcomes)  # contributivity follows every new score

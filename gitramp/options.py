@@ -12,7 +12,7 @@ import pygit2
 
 from challenge import repo as gitrepo
 from challenge.phases import parse_time
-from challenge.pipeline import Options
+from challenge.pipeline import Options, is_url
 from scorer.backends import NAMES as BACKENDS
 
 
@@ -47,9 +47,18 @@ def add_scoring(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", "--data-dir", dest="data_dir", default=None,
                    help="the hidden data folder given to this runner; {challenge} is replaced "
                         "by the kit's name (default: the kit's public data)")
-    p.add_argument("--private-ledger", type=Path, default=None,
-                   help="the private ledger repository that keeps test scores (created if "
-                        "absent); without it test scores are not kept")
+    p.add_argument("--private-ledger", default=None, metavar="PATH_OR_URL",
+                   help="the private ledger that keeps test scores: a repository path "
+                        "(created if absent), or the URL of a remote every runner pushes "
+                        "to (https with the token in $GITRAMP_PRIVATE_TOKEN, file://, "
+                        "ssh); without it test scores are not kept")
+    p.add_argument("--private-ledger-copy", type=Path, default=None, metavar="DIR",
+                   help="where this runner keeps its copy of a private ledger remote "
+                        "(default: under ~/.cache/gitramp/private-ledger/)")
+    p.add_argument("--data-hash", action="append", default=[], metavar="[CHALLENGE=]HASH",
+                   help="the hidden data's expected hash (sha256:..., from gitramp data "
+                        "hash DIR) or manifest file; scoring is refused when the data "
+                        "folder differs (repeatable, one per challenge)")
     p.add_argument("--runner", default=None, help="this runner's name (default: host name)")
     p.add_argument("--rescore", action="store_true",
                    help="score again even if the ledger holds this version already")
@@ -61,9 +70,11 @@ def add_scoring(p: argparse.ArgumentParser) -> None:
 
 
 def options(args: argparse.Namespace) -> Options:
+    private = args.private_ledger
     o = Options(backend=args.backend, data_dir=args.data_dir,
-                private_ledger=args.private_ledger, rescore=args.rescore, now=args.now,
-                quick=args.quick)
+                private_ledger=private if private is None or is_url(private) else Path(private),
+                private_copy=args.private_ledger_copy, data_hash=list(args.data_hash),
+                rescore=args.rescore, now=args.now, quick=args.quick)
     if args.runner:
         o.runner = args.runner
     if args.private_ledger is None:
