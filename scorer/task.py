@@ -104,6 +104,8 @@ class Limits(SpecModel):
                     Expect("a positive number of CPUs, such as 2 or 0.5")] = Field(
         2.0, description="CPU limit; the thread-count variables follow it")
     gpus: NonNegativeInt = Field(0, description="GPUs requested from the runner")
+    gpus_optional: Annotated[StrictBool, Expect("true or false")] = Field(
+        False, description="where the runner has no GPU, run on the CPU instead of refusing")
     pids: PositiveInt = Field(256, description="processes and threads")
     tmpfs: EngineSize = Field("256m", description="scratch space at /tmp")
     max_files: PositiveInt = Field(10, description="files in submissions/<name>/")
@@ -202,6 +204,9 @@ class DataFiles(SpecModel):
                     Expect("a list of column names")] = Field(
         (), description="columns read from the files but not given to submissions "
                         "(ids, leaks), besides the target")
+    images: RelativePath | None = Field(
+        None, description="image_classifier only: the folder of the image files, one per "
+                          "row, named by the files' id column")
 
     def __getitem__(self, split: str) -> str:
         return getattr(self, split)
@@ -345,6 +350,11 @@ class TaskSpec(SpecModel):
             raise wrong("detection for workflow object_detector" if detects else
                         "detection only with workflow object_detector",
                         at=("prediction", "type"), found=ptype)
+        if (self.workflow == "image_classifier") != (self.data.images is not None):
+            raise wrong("data.images, the folder of the image files, for workflow "
+                        "image_classifier" if self.data.images is None else
+                        "data.images only with workflow image_classifier",
+                        at=("data", "images"), found=self.data.images)
         combines = self.workflow == "drug_spectra"
         if combines != (ptype == "combined"):
             raise wrong("combined for workflow drug_spectra" if combines else
