@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 NAMES = ("estimator", "classifier", "regressor",
          "feature_extractor_classifier", "feature_extractor_regressor", "object_detector",
-         "ts_feature_extractor_regressor", "drug_spectra")
+         "ts_feature_extractor_regressor", "drug_spectra", "image_classifier")
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,8 @@ DEFINES = {"estimator.py": "get_estimator", "classifier.py": "Classifier",
            "object_detector.py": "ObjectDetector",
            "ts_feature_extractor.py": "FeatureExtractor",
            "feature_extractor_clf.py": "FeatureExtractor",
-           "feature_extractor_reg.py": "FeatureExtractor"}
+           "feature_extractor_reg.py": "FeatureExtractor",
+           "image_classifier.py": "ImageClassifier"}
 
 
 class MissingElement(AttributeError):
