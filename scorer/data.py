@@ -21,12 +21,14 @@ from scorer import combined
 from scorer.cv_time import is_series
 from scorer.detection import truth
 from scorer.errors import GitrampError
+from scorer.images import image_set
 from scorer.task import Task
 
 
 @dataclass
 class Dataset:
-    X_train: pd.DataFrame  # or an array of images (n, height, width[, channels])
+    X_train: pd.DataFrame  # or an array of images (n, height, width[, channels]),
+    # or the ids of image files (scorer/images.py)
     y_train: np.ndarray
     X_test: pd.DataFrame
     y_test: np.ndarray
@@ -47,7 +49,10 @@ def load_data(kit: Task, data_dir: Path | None = None) -> Dataset:
             X, y = hook(root)
         else:
             X, y = _read_csv(kit, root / kit.data[split], split)
-        parts.append((_frame(X), _target(kit, np.asarray(y), split, root)))
+        X = _frame(X)
+        if kit.data.images is not None:  # image files: a row's features are its id
+            X = image_set(X, root / kit.data.images, f"{root / kit.data[split]}")
+        parts.append((X, _target(kit, np.asarray(y), split, root)))
     (X_train, y_train), (X_test, y_test) = parts
     return Dataset(X_train, y_train, X_test, y_test, root)
 
