@@ -3,6 +3,8 @@
     inputs/X_train.pkl, X_test.pkl   features of every training row and test row
     inputs/folds.npz                 train_<i>, valid_<i>: row indices of each fold
     inputs/labels.json               the class labels in the kit's order
+    inputs/images/                   image_classifier only: the image files, features
+                                     like the two above (scorer/images.py)
     inputs/fold_labels/fold_<i>.npy  the labels of fold i's TRAINING rows only
                                      (y_train[train_<i>]), one file per fold
 
@@ -25,20 +27,26 @@ import pandas as pd
 
 from scorer.data import Dataset
 from scorer.detection import truth_table
+from scorer.images import write_images
 from scorer.ingest import FOLD_LABELS, fold_label_file
+from scorer.workflows.image_classifier import ImageSet
 
 
 def write_inputs(ds: Dataset, folds, labels: tuple[str, ...], inputs: Path) -> Path:
     inputs.mkdir(parents=True, exist_ok=True)
-    pd.to_pickle(ds.X_train, inputs / "X_train.pkl")  # a frame, or an array of images
-    pd.to_pickle(ds.X_test, inputs / "X_test.pkl")
+    X_train, X_test = ds.X_train, ds.X_test
+    if isinstance(X_train, ImageSet):  # image files: inputs/images, and the ids
+        X_train, X_test = write_images(X_train, X_test, inputs)
+    pd.to_pickle(X_train, inputs / "X_train.pkl")  # a frame, or an array of images
+    pd.to_pickle(X_test, inputs / "X_test.pkl")
     arrays = {}
     for i, (tr, va) in enumerate(folds):
         arrays[f"train_{i}"], arrays[f"valid_{i}"] = tr, va
     np.savez(inputs / "folds.npz", **arrays)
     (inputs / "labels.json").write_text(json.dumps(list(labels)))
     for f in inputs.iterdir():
-        f.chmod(0o444)
+        if f.is_file():
+            f.chmod(0o444)
     private = inputs / FOLD_LABELS
     private.mkdir(mode=0o700)
     private.chmod(0o700)  # whatever the umask
