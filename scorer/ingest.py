@@ -22,6 +22,7 @@ gitramp, and it never sees a test label nor a held-out row's label.
 
 `inputs/` (written by the trusted scorer, see scorer/inputs.py):
     X_train.pkl  X_test.pkl  folds.npz (train_<i>, valid_<i>)  labels.json
+    images/  (image_classifier: the image files; X_*.pkl hold their ids)
     fold_labels/fold_<i>.npy (labels of fold i's training rows, owner-only)
 `out/`, for each fold i (read back strictly by scorer/outputs.py):
     fold_<i>_train.npy  predictions on every training row     (by the fold process)
@@ -67,6 +68,8 @@ import numpy as np
 import pandas as pd
 
 from scorer.workflows import MissingElement, WorkflowTask, check_elements, get_workflow
+from scorer.workflows.image_classifier import FOLDER as IMAGES
+from scorer.workflows.image_classifier import ImageSet
 
 FOLD_DONE = "ingest: fold {} done"
 FOLD_LABELS = "fold_labels"
@@ -116,6 +119,8 @@ def load_inputs(inputs: Path):
     # here; nothing the submission writes is ever unpickled by the scorer.
     X_train = pd.read_pickle(inputs / "X_train.pkl")
     X_test = pd.read_pickle(inputs / "X_test.pkl")
+    if isinstance(X_train, ImageSet):  # the ids of image files, in inputs/images
+        X_train, X_test = X_train.at(inputs / IMAGES), X_test.at(inputs / IMAGES)
     with np.load(inputs / "folds.npz", allow_pickle=False) as z:
         n = len([k for k in z.files if k.startswith("train_")])
         folds = [(z[f"train_{i}"], z[f"valid_{i}"]) for i in range(n)]
@@ -179,7 +184,9 @@ def _run_one(i: int, shared: tuple, out: Path, fence: Fence) -> int:
     os.close(write_fd)
     status, raw, lingered = _wait_fold(pid, read_fd)
     wall = time.perf_counter() - start
+    print("DEBUG before clean", file=sys.stderr, flush=True)
     fence.clean(i)  # every process the fold left is gone after this
+    print("DEBUG after clean", file=sys.stderr, flush=True)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     split = _parse_split(raw)
