@@ -98,7 +98,9 @@ class Slot:
         shutil.copytree(job.submission_dir, self.stage / "submission", symlinks=True,
                         dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
         for f in Path(job.inputs_dir).iterdir():
-            if f.name != FOLD_LABELS:
+            if f.is_dir() and f.name != FOLD_LABELS:  # image files (scorer/images.py)
+                shutil.copytree(f, self.stage / "inputs" / f.name, copy_function=_link_or_copy)
+            elif f.name != FOLD_LABELS:
                 _link_or_copy(f, self.stage / "inputs" / f.name)
         for f in (Path(job.inputs_dir) / FOLD_LABELS).iterdir():
             _link_or_copy(f, self.labels / f.name)
