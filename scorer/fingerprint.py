@@ -95,13 +95,16 @@ def key_id(key: bytes) -> str:
 
 # ---------------------------------------------------------------------------- the data
 def data_files(kit: Task, root: Path) -> list[Path]:
-    """The files the scorer reads from a data folder: the kit's two CSV files, or, when
-    its problem.py reads the data itself, every file of the folder."""
+    """The files the scorer reads from a data folder: the kit's two CSV files (and the
+    files of its images folder), or, when its problem.py reads the data itself, every
+    file of the folder."""
     problem = kit.problem()
     if problem is not None and (hasattr(problem, "get_train_data") or
                                 hasattr(problem, "get_test_data")):
         return sorted(p for p in Path(root).rglob("*") if p.is_file())
-    return [Path(root) / kit.data.train, Path(root) / kit.data.test]
+    images = kit.data.images
+    return [Path(root) / kit.data.train, Path(root) / kit.data.test] + (
+        sorted(p for p in (Path(root) / images).rglob("*") if p.is_file()) if images else [])
 
 
 def data_fingerprint(kit: Task, root: Path, key: bytes | None = None) -> dict[str, Any] | None:
