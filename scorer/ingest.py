@@ -184,9 +184,7 @@ def _run_one(i: int, shared: tuple, out: Path, fence: Fence) -> int:
     os.close(write_fd)
     status, raw, lingered = _wait_fold(pid, read_fd)
     wall = time.perf_counter() - start
-    print("DEBUG before clean", file=sys.stderr, flush=True)
     fence.clean(i)  # every process the fold left is gone after this
-    print("DEBUG after clean", file=sys.stderr, flush=True)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     split = _parse_split(raw)
