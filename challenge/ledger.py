@@ -39,7 +39,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -57,9 +57,10 @@ __all__ = [
     "ATTEMPTS_DIR", "CLAIM_FILE", "LEDGER_ROOT", "PRIVATE_DIR", "REJECTED_DIR",
     "RESERVED_NAMES", "STATE_FILE", "Key", "attempts_path", "claim_path", "path_segment",
     "record_path", "record_stem", "rejection_path", "state_path", "version_label",
-    "VERIFICATIONS_DIR", "verification_path",
+    "VERIFICATIONS_DIR", "verification_path", "MODERATION_DIR",
     # reading
     "FolderLedger", "Ledger", "LedgerError", "RecordFile", "Visibility", "open_ledger",
+    "Annulled", "annulled", "annulments_at", "mark_annulled",
     "dump_record", "parse_record", "record_from",
     # writing
     "SIDE_REFS", "ClaimConflict", "dump_yaml", "is_final", "load_yaml", "put_path",
@@ -76,6 +77,8 @@ CLAIM_FILE = "claim.yml"  # <challenge>/<name>/claim.yml: who owns the name
 # <challenge>/_verifications/<name>/<stem>/<when>-<runner>.yml: re-runs of a record
 # (challenge.verify), beside the records and never in them: a rank never changes.
 VERIFICATIONS_DIR = "_verifications"
+# <challenge>/_moderation/<when>-<act>-<target>.yml: an organizer's act (challenge.moderation)
+MODERATION_DIR = "_moderation"
 SIGNATURE = ("gitramp", "gitramp@localhost")
 ATTEMPTS = 50
 
@@ -354,7 +357,7 @@ class Ledger:
 
     def records(self, challenge: str | None = None) -> list[Result]:
         """Every public record (of `challenge`), rejections included, an annulled one
-        marked (`challenge.moderation.Annulled`). A file that does not read as a record
+        marked (`Annulled`). A file that does not read as a record
         (not YAML its loader accepts, not a result) is skipped and noted in `skipped`
         ({path: why}) for the caller to report: one bad file never stops the rest of the
         ledger from being read."""
@@ -365,10 +368,8 @@ class Ledger:
                 out.append(record_from(parse_record(repo[oid].data, path), path))
             except LedgerError as e:
                 self.skipped[path] = str(e)
-        from challenge.moderation import mark_records  # acts are kept beside the records
-
         head = self.head()
-        return mark_records(repo, head.tree if head else None, out)
+        return mark_annulled(repo, head.tree if head else None, out)
 
     def state(self, challenge: str) -> Visibility:
         path = state_path(challenge)
@@ -634,6 +635,55 @@ class Ledger:
 
     def _callbacks(self) -> _PushCallbacks:
         return _PushCallbacks(self.token_env, self.token_url)
+
+
+class Annulled(Result):
+    """A record an organizer annulled (`challenge.moderation`): it reads as the record
+    it is, and no board or blend counts it. `act`: the act's file, {by, at, reason,
+    ...}."""
+
+    act: dict
+
+
+def annulments_at(repo: pygit2.Repository, tree: pygit2.Tree | None,
+                  challenge: str) -> dict[tuple[str, str], dict]:
+    """{(name, record stem): act} of the annulments of `challenge` in a commit's tree,
+    read from `<challenge>/_moderation/` (a file that does not read annuls nothing)."""
+    folder = gitrepo.subtree(repo, tree, f"{LEDGER_ROOT}/{challenge}/{MODERATION_DIR}") \
+        if tree is not None else None
+    out: dict[tuple[str, str], dict] = {}
+    for e in folder if folder is not None else ():
+        if e.filemode != FileMode.BLOB or not e.name.endswith(".yml"):
+            continue
+        try:
+            act = parse_record(repo[e.id].data, e.name)
+        except LedgerError:
+            continue
+        if isinstance(act, dict) and act.get("act") == "annul" and \
+                isinstance(act.get("records"), list):
+            for stem in act["records"]:
+                out.setdefault((str(act.get("name")), str(stem)), {**act, "path": e.name})
+    return out
+
+
+def annulled(result: Result, act: dict) -> Annulled:
+    out = Annulled(**{f.name: getattr(result, f.name) for f in fields(Result)})
+    out.act = act
+    return out
+
+
+def mark_annulled(repo: pygit2.Repository, tree: pygit2.Tree | None,
+                  results: list[Result]) -> list[Result]:
+    """`results` (of any challenges), each one an organizer annulled as `Annulled`."""
+    acts: dict[str, dict[tuple[str, str], dict]] = {}
+    out = []
+    for r in results:
+        if r.challenge not in acts:
+            acts[r.challenge] = annulments_at(repo, tree, r.challenge)
+        act = acts[r.challenge].get((r.submission, record_stem(r.tree or "",
+                                                                r.scoring_hash or "")))
+        out.append(annulled(r, act) if act is not None and r.status != REJECTED else r)
+    return out
 
 
 # Written by runners next to the ledger, off the default branch: see predictions_store.

@@ -8,7 +8,8 @@ organizer who acted and whose message gives the reason:
 
 The record an act concerns is never rewritten: an annulled record stays in the ledger,
 and every reader that ranks or blends leaves it out (`challenge.ranking.board` skips an
-`Annulled` result; `Ledger.records` and the site mark what they read with `mark`). A
+`challenge.ledger.Annulled` result, which `Ledger.records` and the site make of what
+they read). A
 banned team's submissions validated after the ban are rejected with its reason
 (`ban_reasons`, a rule of `challenge.validate`), recorded like any other rejection.
 """
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +29,8 @@ from challenge import repo as gitrepo
 from challenge.errors import GitrampError
 from challenge.ledger import (
     LEDGER_ROOT,
+    MODERATION_DIR,
+    Annulled,
     Ledger,
     LedgerError,
     dump_yaml,
@@ -36,10 +39,10 @@ from challenge.ledger import (
     put_path,
     record_stem,
 )
+from challenge.ledger import annulled as ledger_annulled
 from scorer.result import REJECTED, Result
 from scorer.untrusted import clean_text
 
-MODERATION_DIR = "_moderation"  # beside the records; "_" is never a submission name
 ANNUL = "annul"
 BAN = "ban"
 KINDS = (ANNUL, BAN)
@@ -98,17 +101,9 @@ class Act:
         return f"{what} by {self.by} at {self.at}: {self.reason}"
 
 
-class Annulled(Result):
-    """A record an organizer annulled: it reads as the record it is, and no board or
-    blend counts it. `act` says who annulled it and why."""
-
-    act: Act
-
-
 def annulled(result: Result, act: Act) -> Annulled:
-    out = Annulled(**{f.name: getattr(result, f.name) for f in fields(Result)})
-    out.act = act
-    return out
+    """`result` marked as annulled by `act`."""
+    return ledger_annulled(result, {**act.to_dict(), "path": act.path})
 
 
 def is_annulled(result: Any) -> bool:
@@ -148,19 +143,6 @@ class Moderation:
                 if r.status != REJECTED else None
             out.append(annulled(r, act) if act is not None and not is_annulled(r) else r)
         return out
-
-
-def mark_records(repo: pygit2.Repository, tree: pygit2.Tree | None,
-                 results: list[Result]) -> list[Result]:
-    """`results` (of any challenges) with the annulled ones marked, as acts in `tree`
-    say."""
-    acts: dict[str, Moderation] = {}
-    out = []
-    for r in results:
-        if r.challenge not in acts:
-            acts[r.challenge] = read_at(repo, tree, r.challenge)
-        out.append(acts[r.challenge].mark([r])[0] if acts[r.challenge].acts else r)
-    return out
 
 
 def folder(challenge: str) -> str:

@@ -73,7 +73,7 @@ def test_annulled_record_stays_in_the_ledger_and_leaves_every_board_and_blend(hu
                                                                  REASON)]
 
     records = {r.submission: r for r in ledger.records("iris")}
-    assert moderation.is_annulled(records["rf"]) and records["rf"].act.reason == REASON
+    assert moderation.is_annulled(records["rf"]) and records["rf"].act["reason"] == REASON
     assert not moderation.is_annulled(records["sepal"])
     assert [s.result.submission for s in board(records.values(), score)] == ["sepal"]
 
