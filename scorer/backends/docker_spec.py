@@ -141,8 +141,38 @@ def container_options(limits: Limits, *, image: str, submission_dir: Path, input
 
 
 # ------------------------------------------------------------------------------ GPUs
-# A separate path on purpose: these machines and CI have no GPU, so nothing below
-# is exercised by the tests. It needs the NVIDIA container toolkit on the runner.
+# A GPU is asked of the engine as a device request; the engine has one to give only
+# with the NVIDIA container toolkit on the runner. Where it has none, starting the
+# container fails ("could not select device driver ... [[gpu]]"): the run is refused
+# (gpu_refusal), or, when the kit allows it (limits.gpus_optional), it runs with no
+# device request (on_cpu) and its result says so (cpu_note).
 def gpu_options(limits: Limits) -> dict:
     return {"device_requests": [DeviceRequest(count=int(limits.gpus),
                                               capabilities=[["gpu"]])]}
+
+
+def gpus_missing(error: Exception, limits: Limits) -> bool:
+    """Whether the engine's `error` on starting a container is its refusal of the GPU
+    request (it has no GPU, or no driver to give one)."""
+    text = str(getattr(error, "explanation", None) or error).lower()
+    return limits.gpus > 0 and ("device driver" in text or "gpu" in text or "cdi" in text)
+
+
+def gpu_refusal(limits: Limits, error: Exception, engine: str = "docker") -> str:
+    why = str(getattr(error, "explanation", None) or error)
+    return (f"this kit asks for {limits.gpus} GPU{'s' if limits.gpus > 1 else ''} "
+            f"(limits.gpus of challenge.yml) and the {engine} engine of this runner has "
+            f"none to give ({why}). Score it on a runner with GPUs and the NVIDIA container "
+            "toolkit (labelled gpu), or let it run on the CPU where none is present with "
+            "limits.gpus_optional: true")
+
+
+def on_cpu(limits: Limits) -> Limits:
+    """The same limits without the GPU request (limits.gpus_optional)."""
+    return limits.model_copy(update={"gpus": 0})
+
+
+def cpu_note(limits: Limits) -> str:
+    return (f"ran on the CPU: the kit asks for {limits.gpus} GPU"
+            f"{'s' if limits.gpus > 1 else ''} and this runner has none "
+            "(limits.gpus_optional: true)")
