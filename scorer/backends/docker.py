@@ -82,8 +82,16 @@ class DockerBackend:
             remove_stale(client)
             self._cleaned = True
         tag, image = self.image_for(job)
-        limits = job.limits
-        slot = self._take(image.id, limits)
+        limits, note = job.limits, None
+        try:
+            slot = self._take(image.id, limits)
+        except Exception as e:  # a GPU request the engine cannot meet: refused, or on the CPU
+            if not spec.gpus_missing(e, limits):
+                raise
+            if not limits.gpus_optional:
+                raise GitrampError(spec.gpu_refusal(limits, e, self.engine.name)) from None
+            limits, note = spec.on_cpu(limits), spec.cpu_note(limits)
+            slot = self._take(image.id, limits)
         if self.warm:  # the next submission's container starts while this one runs
             self._prepare_spare(image.id, limits)
         try:
@@ -97,7 +105,8 @@ class DockerBackend:
             status, message = decide(timed_out, oom, problem, slot.exit_codes(), limits)
             log, truncated = slot.log()
             return IngestOutcome(status=status, outputs=outputs if status in ("ok", "error")
-                              else {}, log=log, log_truncated=truncated, message=message,
+                              else {}, log=log, log_truncated=truncated,
+                              message=note if status == "ok" else message,
                               image=f"{tag}@{image.id}")
         finally:
             slot.remove()
