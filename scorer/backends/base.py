@@ -37,7 +37,8 @@ class IngestOutcome:
     outputs: dict[str, bytes] = field(default_factory=dict)
     log: str = ""  # captured stdout+stderr, capped
     log_truncated: bool = False
-    message: str | None = None  # what the backend itself saw (killed after 900 s, ...)
+    message: str | None = None  # what the backend itself saw (killed after 900 s, ...;
+    # on success, a note for the result: ran on the CPU, no GPU being present)
     image: str | None = None  # image digest, for container backends
 
 
