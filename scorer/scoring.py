@@ -96,6 +96,8 @@ def score_submission(kit: Task, submission_dir: Path, *, backend: Backend | None
         outcome = backend.run(job, progress)
         Path(tmp, "inputs").chmod(0o755)  # let the temporary folder be removed
     base.image = outcome.image
+    if outcome.status == "ok" and outcome.message:  # e.g. it ran on the CPU, no GPU present
+        base.reason = outcome.message
     error = parse_error(outcome.outputs)
     if outcome.status != "ok":
         return ScoringRun(_failed(base, outcome, error, kit, local), [], y_train, y_test,
