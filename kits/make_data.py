@@ -57,6 +57,9 @@ BUILDERS = {"iris": iris, "diabetes": diabetes, "cancer": cancer}
 # Kits whose split is their own: a series split in time (el_nino_data.py), spectra
 # made by a documented generator (drug_spectra_data.py). Imported on use.
 OWN_SPLIT = {"el_nino": "el_nino_data", "drug_spectra": "drug_spectra_data"}
+# Kits whose data are files of their own beside the tables (images): the module writes
+# them (`write(kits)`) and says what the public data folder holds (`public_files()`).
+OWN_FILES = {"digits_images": "digits_images_data"}
 
 
 def split(df: pd.DataFrame, target: str, classification: bool, seed: int = 42):
@@ -81,6 +84,8 @@ def tables(kit: str):
 
 def public_files(kit: str) -> dict[str, bytes]:
     """{path in the kit: content} of an example kit's public data."""
+    if kit in OWN_FILES:
+        return importlib.import_module(f"{__package__}.{OWN_FILES[kit]}").public_files()
     _, _, public_train, public_test = tables(kit)
     return {"data/train.csv": public_train.to_csv(index=False).encode(),
             "data/test.csv": public_test.to_csv(index=False).encode()}
@@ -107,6 +112,9 @@ def main() -> None:
         print(f"kits/{kit}: data/ (public) and hidden/data/ (runner only) written")
     craters.write(KITS)  # images and their labels (kits/craters.py)
     print(f"kits/{craters.KIT}: data/ (public) and hidden/data/ (runner only) written")
+    for kit, module in OWN_FILES.items():  # image files and their labels
+        importlib.import_module(f"{__package__}.{module}").write(KITS)
+        print(f"kits/{kit}: data/ (public) and hidden/data/ (runner only) written")
 
 
 if __name__ == "__main__":
