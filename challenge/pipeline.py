@@ -29,7 +29,7 @@ import pygit2
 from pygit2.enums import FileMode
 
 from challenge import claims as claims_mod
-from challenge import data_manifest, predictions_store, sealing
+from challenge import data_manifest, plagiarism, predictions_store, sealing
 from challenge import lineage as lineage_mod
 from challenge import repo as gitrepo
 from challenge import submission as subs
@@ -293,7 +293,7 @@ class Pipeline:
             return Outcome(None, REJECTED, v.message())
         if v.rule == TAKEN:  # another runner's: nothing of the team's to record
             self._forget(sub)
-            return Outcome(sub, SKIPPED, f"{sub.title}: {v.reasons[0].message}")
+            return Outcome(sub, SKIPPED, v.reasons[0].message)
         kit = self.kit(sub.kit)
         result = self._stamp(val.rejected_result(kit, v), sub, kit, v.phase)
         where = Key.of(result).rejection_path(sub.team)
@@ -350,13 +350,23 @@ class Pipeline:
         records = self.ledger.records(sub.challenge) if records is None else records
         starting = gitrepo.subtree(self.repo, self.kit_commit.tree,
                                    sub.kit.path("submissions", "starting_kit"))
-        result.lineage = lineage_mod.compute(
-            self.repo, sub.commit, sub.tree, sub.challenge, records,
-            lineage_mod.boilerplate_of(self.repo, str(starting.id) if starting else None)
-        ).to_dict()
+        # lineage over the code as the runner reads it (sealed folders opened in memory),
+        # and, while the code is hidden, near copies of other teams' earlier submissions:
+        # flagged in the private ledger only, and given no lineage from what they copied
+        assessed = plagiarism.assess(
+            self.repo, result, records,
+            lineage_mod.boilerplate_of(self.repo, str(starting.id) if starting else None),
+            code_hidden=not self.ledger.state(sub.challenge).code_visible,
+            identity=sealing.identity_from_env())
+        result.lineage = assessed.lineage.to_dict()
         result.scored_at = iso(utcnow())
         if self.private is not None:  # first: a public record is never rescored
             self.private.record(result, private=True, remote=self._private_remote)
+            if assessed.flag is not None:
+                plagiarism.keep(self.private, assessed.flag, remote=self._private_remote)
+        elif assessed.flag is not None:
+            warnings.warn("a near copy of another team's submission was found, but no "
+                          "private ledger is configured to keep the flag", stacklevel=2)
         path = self.ledger.record(result, remote=self.options.remote)
         if scored.predictions:
             self._keep_predictions(result, scored)
