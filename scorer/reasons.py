@@ -28,9 +28,10 @@ STAGE_WORDS = {"load": "importing its files", "fit": "training (fit)",
 
 
 def explain(outcome: IngestOutcome, error: dict | None, limits: Limits, *,
-            local: bool = False) -> str:
+            local: bool = False, prediction: str | None = None) -> str:
     """`local`: the reader is running `gitramp test` already, so the reason does not send
-    them to it (it would on a runner)."""
+    them to it (it would on a runner). `prediction`: the kit's prediction type, for what
+    an invalid output should have been."""
     status = outcome.status
     if status == "timeout":
         return (f"The submission ran longer than this challenge's limit of {limits.timeout} s "
@@ -47,7 +48,7 @@ def explain(outcome: IngestOutcome, error: dict | None, limits: Limits, *,
                 "allowed and was stopped. Write only what the workflow asks for, and print "
                 "less.")
     if status == "invalid_output":
-        return invalid_output(outcome.message or "unreadable predictions")
+        return invalid_output(outcome.message or "unreadable predictions", prediction)
     stage = (error or {}).get("stage")
     if stage in STAGE_WORDS:
         # error.json is the submission's word: parse_error cleaned and bounded it, and
@@ -73,8 +74,26 @@ def explain(outcome: IngestOutcome, error: dict | None, limits: Limits, *,
                                        "; run `gitramp test` locally to reproduce it."))
 
 
-def invalid_output(detail: str) -> str:
+# What a workflow's predictions must be, by the kit's prediction type.
+EXPECTED = {
+    "multiclass": "predict_proba returns one row per input row and one probability per "
+                  "class, numbers in [0, 1], each row summing to 1",
+    "binary": "predict_proba returns one row per input row and one probability per "
+              "class (two columns), numbers in [0, 1], each row summing to 1",
+    "regression": "predict returns one finite number per input row (a flat array)",
+    "detection": "predict returns, for each image, a list of (confidence, x, y, radius) "
+                 "circles of finite numbers (an empty list for an image without one)",
+    "combined": "each row is the class probabilities (one per class, summing to 1) "
+                "followed by the quantity: the classifier's predict_proba and the "
+                "regressor's predict, one finite number per input row",
+}
+GENERIC = ("predict/predict_proba returns one row per input row, numbers only, and for "
+           "classification one probability per class, each row summing to 1")
+
+
+def invalid_output(detail: str, prediction: str | None = None) -> str:
+    """`prediction`: the kit's prediction type (multiclass, binary, regression,
+    detection, combined), which says what the predictions should have been."""
     detail = clean_text(detail, MESSAGE_CHARS)
-    return (f"The submission's predictions could not be used: {detail}. Check what "
-            "predict/predict_proba returns: one row per input row, numbers only, and for "
-            "classification one probability per class, each row summing to 1.")
+    return (f"The submission's predictions could not be used: {detail}. Check that "
+            f"{EXPECTED.get(prediction or '', GENERIC)}.")
