@@ -115,7 +115,7 @@ def score_submission(kit: Task, submission_dir: Path, *, backend: Backend | None
                                          len(y_test), len(kit.labels))
     except InvalidOutput as e:
         base.status, base.stage = INVALID_OUTPUT, "validate"
-        base.reason = reasons.invalid_output(str(e))
+        base.reason = reasons.invalid_output(str(e), kit.prediction_type)
         base.log_tail = _tail(outcome.log)
         return ScoringRun(base, [], y_train, y_test)
 
@@ -179,7 +179,8 @@ def _failed(base: Result, outcome: IngestOutcome, error: dict | None, kit: Task,
     # only a stage of the scorer's vocabulary: error.json is the submission's word
     stage = (error or {}).get("stage")
     base.stage = stage if stage in INGEST_STAGES else None
-    base.reason = reasons.explain(outcome, error, kit.limits, local=local)
+    base.reason = reasons.explain(outcome, error, kit.limits, local=local,
+                                  prediction=kit.prediction_type)
     tail = outcome.log
     if error and error.get("traceback"):
         tail = f"{tail}\n{error['traceback']}"
