@@ -72,9 +72,14 @@ class DockerBackend:
         try:
             return tag, self.client.images.get(tag)
         except docker.errors.ImageNotFound:
-            raise GitrampError(
-                f"the scoring image {tag} is not in the {self.engine.name} engine. "
-                + self.engine.image_hint(tag, build_command(job.requirements_hash))) from None
+            build = build_command(job.requirements_hash, job.kit_dir)
+            if job.requirements_hash and self.engine.name == "docker":  # a kit's own image
+                hint = (f"Build it with `{build}`: the base image plus the kit's "
+                        "requirements, installed from a wheel folder (runners/IMAGE.md).")
+            else:
+                hint = self.engine.image_hint(tag, build)
+            raise GitrampError(f"the scoring image {tag} is not in the {self.engine.name} "
+                               f"engine. {hint}") from None
 
     def run(self, job: IngestJob, on_fold_done: FoldCallback | None = None) -> IngestOutcome:
         client = self.client
