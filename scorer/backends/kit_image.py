@@ -230,6 +230,11 @@ def fill_wheels(requirements: Sequence[str], base: BaseInventory, wheels: Path,
             "and that an index is reachable")
 
 
+def build_container_prefix(tag: str) -> str:
+    """The name of the container building `tag` starts with this (and is removed)."""
+    return f"gitramp-kit-build-{tag.rpartition(':')[2]}-"
+
+
 def failed_packages(report: str) -> list[str]:
     """The packages `kit_probe.py check` reported as failed."""
     return [m.group(1) for m in re.finditer(r"^FAIL (\S+?):", report, re.M)]
@@ -251,7 +256,7 @@ def build_kit_image(tag: str, base_tag: str, requirements: Sequence[str], wheels
                             "index is reachable (`gitramp image wheels --kit <kit path> "
                             f"--wheels {wheels}`), then build with --offline")
     names = [canonical(r.name) for r in reqs]
-    container = f"gitramp-kit-build-{uuid.uuid4().hex[:12]}"
+    container = f"{build_container_prefix(tag)}{uuid.uuid4().hex[:8]}"
     with tempfile.TemporaryDirectory(prefix="gitramp-kit-") as tmp:
         _write_inputs(Path(tmp), reqs, base)
         (Path(tmp) / "manifest.py").write_bytes(MANIFEST.read_bytes())
