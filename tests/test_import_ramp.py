@@ -201,3 +201,16 @@ def test_a_combined_score_alone_reports_its_parts_too(tmp_path):
     done = import_ramp(src, tmp_path / "kit")
     assert [s["name"] for s in done.spec["scores"]] == ["combined", "err", "mare"]
     assert any("part of a combined score" in n for n in done.notes)
+
+
+@pytest.mark.parametrize(("params", "words"), [
+    ({"test_size": 10, "block_fraction": 0.5}, "not both"),
+    ({"block_fraction": 0}, "cv.block_fraction"),
+    ({"block_fraction": 0.5, "period": 0}, "cv.period"),
+    ({"to_end": "yes"}, "cv.to_end"),
+])
+def test_ramp_time_series_keys_are_checked(params, words):
+    from scorer.cv_time import time_series_folds
+
+    with pytest.raises(KitError, match=words):
+        time_series_folds(100, {"n_splits": 2, **params}, "challenge.yml")
