@@ -179,9 +179,11 @@ def test_docker_scores_like_the_local_backend_and_reports_progress(docker_engine
 
 
 @pytest.mark.docker
-def test_sandbox_as_seen_from_inside(docker_engine, tmp_path):
+def test_sandbox_as_seen_from_inside(container_engine, tmp_path):
     kit = small_kit(tmp_path / "kit", cpus=2, memory="300m")
-    scored = score_submission(kit, SUBMISSIONS / "probe_sandbox", backend=DockerBackend())
+    engine, _ = container_engine  # on Docker and on Podman
+    scored = score_submission(kit, SUBMISSIONS / "probe_sandbox",
+                              backend=DockerBackend(engine=engine))
     # the facts are longer than the one-line reason's bound: read them from the
     # traceback, which the scorer keeps whole (up to 8,000 characters) for the run's log
     traceback = (scored.error or {}).get("traceback") or ""

@@ -53,8 +53,9 @@ def _score(kit, dataset, name: str, backend):
 
 
 @pytest.fixture(scope="module")
-def sandboxed(docker_engine, kit, dataset):
-    backend = DockerBackend()
+def sandboxed(container_engine, kit, dataset):
+    engine, _ = container_engine  # on Docker and on Podman
+    backend = DockerBackend(engine=engine)
     try:
         return {name: _score(kit, dataset, name, backend)
                 for name in ("label_cheater", "label_cheater_twin")}

@@ -1,4 +1,5 @@
-"""Every attack of tests/hostile/submissions, scored in a real container at once.
+"""Every attack of tests/hostile/submissions, scored in a real container at once, on
+Docker and on Podman (tests/conftest.py's container_engine).
 
 All hostile submissions and one well-behaved control are scored concurrently (the
 way a runner scores many pull requests), in one module-scoped run. Each test then
@@ -81,11 +82,13 @@ def _host_daemons() -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def storm(docker_engine, tmp_path_factory):
-    """The control alone, then every attack and the control again, all at once."""
+def storm(container_engine, tmp_path_factory):
+    """The control alone, then every attack and the control again, all at once, on
+    each container engine (Docker, Podman)."""
+    engine, client = container_engine
     kit = small_kit(tmp_path_factory.mktemp("hostile") / "iris_small")
     dataset = load_data(kit)
-    backend = DockerBackend()
+    backend = DockerBackend(engine=engine)
     trees = {name: _tree(SUBMISSIONS / name) for name in CASES}
 
     def score(name: str):
@@ -98,7 +101,7 @@ def storm(docker_engine, tmp_path_factory):
         results = {name: f.result().result for name, f in futures.items()}
     backend.close()  # the container it prepared for a next submission
     return {"alone": alone, "results": results, "trees": trees,
-            "leftovers": docker_engine.containers.list(all=True, filters={
+            "leftovers": client.containers.list(all=True, filters={
                 "label": f"{spec.OWNER_LABEL}={spec.owner()}"})}
 
 
