@@ -8,7 +8,7 @@ GITRAMP_ENGINE_URL  the engine's API socket [docker: DOCKER_HOST or the default
                     socket; podman as root: unix:///run/podman/podman.sock, as
                     another user: unix://$XDG_RUNTIME_DIR/podman/podman.sock]
 
-`gitramp score/scan --engine podman` is the command-line form of GITRAMP_ENGINE.
+A runner file's `engine` setting reaches the backend as GITRAMP_ENGINE (gitramp/config.py).
 Podman is fed the scoring image of the same tag with `docker save TAG | podman load`
 (or builds it: runners/ENGINES.md). What each engine enforces, and what rootless
 Podman cannot on a cgroup v1 machine, is in runners/ENGINES.md.
@@ -120,7 +120,7 @@ def unenforced_limits(info: Mapping) -> list[str]:
 
 
 # ------------------------------------------------------------------ Podman's dialect
-# The Docker API as Podman 4.3 (Debian 12) reads it differs in four places that matter
+# The Docker API as Podman 4.3 (Debian 12) reads it differs in six places that matter
 # to the sandbox; PodmanClient puts the backend's requests in Podman's terms, so the
 # container is the one docker_spec.py describes:
 # 1. a read-only root gets writable tmpfs mounts on /run and /var/tmp from Podman
