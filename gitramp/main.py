@@ -15,7 +15,7 @@ from challenge.errors import GitrampError
 # Modules of gitramp/commands/, in the order `gitramp --help` lists them.
 VERBS = ("test", "score", "scan", "leaderboard", "phase", "reveal", "verify", "blend", "site",
          "init", "image", "validate", "forge", "import_ramp", "lineage", "moderate",
-         "select", "submit", "seal", "data")
+         "select", "submit", "seal", "data", "approval")
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
