@@ -5,7 +5,7 @@ scorer/backends/image/: in a checkout those are links to runners/, where the fil
 live; a wheel holds copies. A kit may add its own pip requirements (`requirements:` in
 challenge.yml); they get their own image, built on the base image
 (scorer/backends/kit_image.py) and tagged `<base hash>-<kit hash>`, where the kit hash
-covers the requirements and the kit build's own code (kit_image.py, kit_probe.py).
+covers the requirements and the kit recipe (kit_install.sh, kit_probe.py).
 Same inputs, same tag: an existing tag is reused, and a changed input gives a new tag,
 so a stale image is never used by mistake.
 
@@ -23,8 +23,8 @@ from pathlib import Path
 
 RECIPE_DIR = Path(__file__).resolve().parent / "image"
 RECIPE = ("build_image.sh", "Dockerfile", "requirements.txt", "manifest.py")
-# what builds a kit's layer on top of the base image: part of a kit image's tag
-KIT_RECIPE = (RECIPE_DIR / "kit_probe.py", Path(__file__).resolve().parent / "kit_image.py")
+# what builds and checks a kit's layer on top of the base image: part of a kit image's tag
+KIT_RECIPE = ("kit_install.sh", "kit_probe.py")
 REPOSITORY = "gitramp-scorer"
 UID = 10001  # the unprivileged user submissions run as
 
@@ -44,7 +44,8 @@ def kit_requirements_hash(requirements: Sequence[str]) -> str | None:
 
 @lru_cache(maxsize=1)
 def _kit_recipe() -> bytes:
-    return b"\0".join(f.read_bytes() if f.is_file() else b"" for f in KIT_RECIPE)
+    return b"\0".join((RECIPE_DIR / name).read_bytes() if (RECIPE_DIR / name).is_file()
+                      else b"" for name in KIT_RECIPE)
 
 
 def recipe_hash(recipe_dir: Path = RECIPE_DIR) -> str:

@@ -46,9 +46,10 @@ from scorer.backends.docker_image import RECIPE_DIR, UID, normalise_requirements
 from scorer.errors import GitrampError
 
 PROBE = RECIPE_DIR / "kit_probe.py"
+INSTALL = RECIPE_DIR / "kit_install.sh"  # what runs in the build container
 MANIFEST = RECIPE_DIR / "manifest.py"  # rewritten in the kit image: it describes the image
 # where pip's folders are mounted in the build container (under its tmpfs /tmp, so
-# nothing of them lands in the committed layer)
+# nothing of them lands in the committed layer); kit_install.sh names the same paths
 PIP_MOUNT, WHEELS_MOUNT = "/tmp/gitramp-pip", "/tmp/gitramp-wheels"
 BUILD_MOUNT = "/tmp/gitramp-build"
 LEGACY_MANYLINUX = {"manylinux2014": 17, "manylinux2010": 12, "manylinux1": 5}
@@ -194,19 +195,6 @@ def _write_inputs(folder: Path, requirements: Sequence[Requirement],
     (folder / "constraints.txt").write_text(constraints(base))
 
 
-def install_script() -> str:
-    """What runs as root in the build container: pip from the wheel folder alone, with
-    the base's versions as constraints (pip sees the base's distributions installed and
-    installs only what is missing), then the image's manifest, rewritten."""
-    pip = (f"python3 {PIP_MOUNT}/pip install --no-index --find-links {WHEELS_MOUNT} "
-           "--only-binary=:all: --no-cache-dir --disable-pip-version-check --no-input "
-           "--break-system-packages --root-user-action=ignore "
-           f"-c {BUILD_MOUNT}/constraints.txt -r {BUILD_MOUNT}/requirements.txt")
-    manifest = (f"mkdir -p /etc/gitramp && python3 {BUILD_MOUNT}/manifest.py / "
-                ">/etc/gitramp/manifest.json")
-    return f"set -eu; {pip}; {manifest}"
-
-
 def fill_wheels(requirements: Sequence[str], base: BaseInventory, wheels: Path,
                 python: str = sys.executable, pip_args: Sequence[str] = ()) -> None:
     """Download into `wheels` the wheels the requirements need, with their dependencies,
@@ -259,7 +247,8 @@ def build_kit_image(tag: str, base_tag: str, requirements: Sequence[str], wheels
     container = f"{build_container_prefix(tag)}{uuid.uuid4().hex[:8]}"
     with tempfile.TemporaryDirectory(prefix="gitramp-kit-") as tmp:
         _write_inputs(Path(tmp), reqs, base)
-        (Path(tmp) / "manifest.py").write_bytes(MANIFEST.read_bytes())
+        for recipe in (MANIFEST, INSTALL):
+            (Path(tmp) / recipe.name).write_bytes(recipe.read_bytes())
         Path(tmp).chmod(0o755)
         log(f"image: installing {', '.join(str(r) for r in reqs)} into {base_tag}, "
             f"offline from {wheels}")
@@ -269,7 +258,7 @@ def build_kit_image(tag: str, base_tag: str, requirements: Sequence[str], wheels
             "-v", f"{pip_dir()}:{PIP_MOUNT}/pip:ro",
             "-v", f"{wheels.resolve()}:{WHEELS_MOUNT}:ro",
             "-v", f"{tmp}:{BUILD_MOUNT}:ro",
-            base_tag, "sh", "-c", install_script(),
+            base_tag, "sh", f"{BUILD_MOUNT}/{INSTALL.name}",
         ], capture=False)
     try:
         if done.returncode:

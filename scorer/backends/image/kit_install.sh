@@ -1,0 +1,1 @@
+../../../runners/kit_install.sh
