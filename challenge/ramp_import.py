@@ -808,8 +808,14 @@ def import_ramp(src: str | Path, out: str | Path, *, force: bool = False) -> Imp
         {"get_train_data", "get_test_data"} if data else set())
     hooks_text, hooks = _hooks_source(p, drop_functions, custom, labels, burn_in)
     if prediction["type"] == "combined" and "quantity" not in prediction:
+        named = [v for k, v in p.constants.items() if k.startswith("_target_column")
+                 and k.endswith("reg") and isinstance(v, str)]
+        if len(named) == 1:
+            prediction["quantity"] = named[0]
+    if prediction["type"] == "combined" and "quantity" not in prediction:
         raise RampImportError(f"{p.file}: no column of the quantity found (label_names of "
-                              "make_regression, or the second column the loaders drop); "
+                              "make_regression, _target_column_name_reg, or the second "
+                              "column the loaders drop); "
                               "name it with make_regression(label_names=['<column>'])")
     if series:
         if not data:

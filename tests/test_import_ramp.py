@@ -214,3 +214,17 @@ def test_ramp_time_series_keys_are_checked(params, words):
 
     with pytest.raises(KitError, match=words):
         time_series_folds(100, {"n_splits": 2, **params}, "challenge.yml")
+
+
+def test_a_combined_kit_with_its_own_loaders_names_the_quantity_column(tmp_path):
+    src = _copy(tmp_path, "spectra")
+    problem = src / "problem.py"
+    text = problem.read_text().replace(
+        "    label_names=[_target_column_name_reg])", ")").replace(
+        "f_name))\n", "f_name)).fillna(0)\n")
+    problem.write_text(text)
+    done = import_ramp(src, tmp_path / "kit")
+    assert done.spec["prediction"]["quantity"] == "concentration"
+    assert "get_train_data" in done.hooks and "data" not in done.spec
+    ds = load_data(load_kit(done.out))
+    assert ds.y_train.shape == (120, 2) and list(ds.X_train.columns)[:2] == ["s0", "s1"]
