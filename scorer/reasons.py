@@ -59,8 +59,8 @@ def explain(outcome: IngestOutcome, error: dict | None, limits: Limits, *,
         message = clean_text(error.get("message"), MESSAGE_CHARS) or "no message"
         hit = LIMIT_ERRNO.search(message)
         if hit:  # a limit, not a bug: say which and what to do
-            scratch = "a folder of your machine" if local else \
-                f"/tmp holds {limits.tmpfs} on a runner, and a limited number of files"
+            scratch = (f"on a runner, /tmp holds {limits.tmpfs}, and at most one file per 4 KB "
+                       "of that")
             return (f"The submission hit a file limit while {STAGE_WORDS[stage]}{where}: "
                     f"{message}. That is not memory: "
                     + LIMIT_ADVICE[hit.group(1)].format(where=scratch) + ".")

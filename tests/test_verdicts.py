@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import time
 
 import pytest
 
@@ -15,7 +14,9 @@ from gitramp.main import main
 from tests.conftest import ROOT
 
 IRIS = ROOT / "kits" / "iris"
-TIMEOUT = 60  # the kit's limit: a fold held until it would make the test last a minute
+# The kit's limit: a fold held by a lingering thread would be reported as a timeout after
+# it; generous, so that a loaded machine's slow container start never gets there.
+TIMEOUT = 240
 
 # A library-style background flusher: a non-daemon thread, and an exit handler that
 # waits for it, as telemetry and logging libraries do. It never ends by itself.
@@ -105,22 +106,19 @@ def kit(tmp_path_factory):
     return d
 
 
-def _test(kit, name, capsys, *extra) -> tuple[int, str, float]:
-    start = time.monotonic()
+def _test(kit, name, capsys, *extra) -> tuple[int, str]:
     code = main(["test", "--kit", str(kit), "--submission", name, "--quick-test", *extra])
-    return code, " ".join(capsys.readouterr().out.split()), time.monotonic() - start
+    return code, " ".join(capsys.readouterr().out.split())
 
 
 def _lingering_is_scored(kit, capsys, *extra):
-    code, out, took = _test(kit, "lingering", capsys, *extra)
-    assert code == 0, out
-    assert "lingering: scored" in out or "bagged valid" in out
-    assert "timeout" not in out
-    assert took < TIMEOUT / 2  # not held until the limit
+    code, out = _test(kit, "lingering", capsys, *extra)
+    assert code == 0, out  # scored: held until the limit, it would be a timeout
+    assert "bagged valid" in out and "timeout" not in out
 
 
 def _open_files_named(kit, capsys, *extra):
-    code, out, _ = _test(kit, "open_files", capsys, *extra)
+    code, out = _test(kit, "open_files", capsys, *extra)
     assert code == 1
     assert "open_files: error" in out, out
     assert "hit a file limit while training (fit) in classifier.py, line 11" in out
@@ -149,10 +147,11 @@ def test_docker_many_open_files_are_reported_as_the_file_limit(kit, capsys, dock
 
 @pytest.mark.docker
 def test_docker_filling_scratch_with_small_files_is_not_memory(kit, capsys, docker_engine):
-    code, out, _ = _test(kit, "small_files", capsys, "--backend", "docker")
+    code, out = _test(kit, "small_files", capsys, "--backend", "docker")
     assert code == 1
     assert "small_files: error" in out, out
     assert "oom" not in out.split("That is not memory")[0]
     assert "No space left on device" in out
     assert "has no free file (inode) left" in out
-    assert "it filled its scratch space (/tmp holds 256m on a runner" in out
+    assert "it filled its scratch space (on a runner, /tmp holds 256m, and at most one file " \
+        "per 4 KB of that)" in out
