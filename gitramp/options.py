@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from challenge import repo as gitrepo
 from challenge.phases import parse_time
 from challenge.pipeline import Options, is_url
 from scorer.backends import NAMES as BACKENDS
+from scorer.backends.engine import ENGINE_VARIABLE, ENGINES
 
 
 def add_repo(p: argparse.ArgumentParser) -> None:
@@ -44,6 +46,10 @@ def add_json(p: argparse.ArgumentParser) -> None:
 def add_scoring(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", default="local", choices=BACKENDS,
                    help="where submission code runs (default: local)")
+    p.add_argument("--engine", default=None, choices=ENGINES,
+                   help="the docker backend's container engine: docker, or podman through "
+                        "its Docker-compatible service (runners/ENGINES.md); default: "
+                        "$GITRAMP_ENGINE, the runner file's, else docker")
     p.add_argument("--data", "--data-dir", dest="data_dir", default=None,
                    help="the hidden data folder given to this runner; {challenge} is replaced "
                         "by the kit's name (default: the kit's public data)")
@@ -70,6 +76,8 @@ def add_scoring(p: argparse.ArgumentParser) -> None:
 
 
 def options(args: argparse.Namespace) -> Options:
+    if getattr(args, "engine", None):  # the command line wins over $GITRAMP_ENGINE
+        os.environ[ENGINE_VARIABLE] = args.engine
     private = args.private_ledger
     o = Options(backend=args.backend, data_dir=args.data_dir,
                 private_ledger=private if private is None or is_url(private) else Path(private),

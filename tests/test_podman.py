@@ -45,6 +45,20 @@ def test_the_engine_comes_from_the_arguments_then_the_environment_then_docker():
         Engine.from_env(environ={"GITRAMP_ENGINE": "lxc"})
 
 
+def test_the_engine_option_wins_over_the_environment(monkeypatch):
+    import argparse
+
+    from gitramp.options import add_scoring, options
+
+    monkeypatch.setenv("GITRAMP_ENGINE", "docker")  # restored after the test
+    parser = argparse.ArgumentParser()
+    add_scoring(parser)
+    options(parser.parse_args(["--backend", "docker", "--engine", "podman"]))
+    assert get_backend("docker").engine.name == "podman"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--engine", "lxc"])
+
+
 def test_podman_socket_is_roots_or_the_users_own():
     assert podman_socket({}, uid=0) == PODMAN_ROOT_SOCKET
     assert podman_socket({"XDG_RUNTIME_DIR": "/run/user/1000"}, uid=1000) == \
