@@ -8,7 +8,7 @@ GITRAMP_ENGINE_URL  the engine's API socket [docker: DOCKER_HOST or the default
                     socket; podman as root: unix:///run/podman/podman.sock, as
                     another user: unix://$XDG_RUNTIME_DIR/podman/podman.sock]
 
-A runner file's `engine` setting reaches the backend as GITRAMP_ENGINE (gitramp/config.py).
+`gitramp score/scan --engine` and a runner file's `engine` reach the backend as GITRAMP_ENGINE.
 Podman is fed the scoring image of the same tag with `docker save TAG | podman load`
 (or builds it: runners/ENGINES.md). What each engine enforces, and what rootless
 Podman cannot on a cgroup v1 machine, is in runners/ENGINES.md.
