@@ -15,6 +15,7 @@ from challenge import selection
 from challenge.errors import GitrampError
 from challenge.ledger import Ledger
 from challenge.phases import utcnow
+from challenge.pipeline import Options, is_url, open_private
 from challenge.publish import reveal
 from challenge.verify import REPRODUCED, record_verification, top_records, verify
 from gitramp.commands.phase import kits_of
@@ -33,9 +34,9 @@ from gitramp.options import (
 def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("reveal", help="publish the private scores", description=__doc__)
     add_repo(p)
-    p.add_argument("--private-ledger", type=Path, default=None,
-                   help="the private ledger repository the runners wrote (default: "
-                   "private_ledger of gitramp.toml or of the runner file)")
+    p.add_argument("--private-ledger", default=None, metavar="PATH_OR_URL",
+                   help="the private ledger the runners wrote: its folder, or its remote's "
+                   "URL (default: private_ledger of gitramp.toml or of the runner file)")
     add_challenges(p)
     add_push(p)
     add_now(p)
@@ -52,10 +53,14 @@ def run(args: argparse.Namespace) -> int:
     if args.private_ledger is None:
         raise GitrampError("no private ledger to reveal: pass --private-ledger, or name it "
                            "in the hub's gitramp.toml (private_ledger = ...)")
-    if not Path(args.private_ledger).exists():
+    if is_url(args.private_ledger):  # the runners' shared remote: fetched into a copy
+        private, _ = open_private(Options(private_ledger=str(args.private_ledger)))
+    elif not Path(args.private_ledger).exists():
         raise GitrampError(f"{args.private_ledger}: no private ledger here; pass the folder "
                            "the runners were given with --private-ledger")
-    ledger, private = Ledger(args.repo), Ledger(args.private_ledger)
+    else:
+        private = Ledger(args.private_ledger)
+    ledger = Ledger(args.repo)
     head, kits = kits_of(ledger, args.challenge)
     rows = []
     for loc in kits:
@@ -80,7 +85,7 @@ def _verify_top(args: argparse.Namespace, ledger: Ledger, private: Ledger,
                 challenge: str) -> list[dict]:
     """Verify the top of the private board; say which did not reproduce."""
     options = verify_options(args)
-    options.private_ledger = args.private_ledger
+    options.private_ledger = Path(private.path)  # a remote: the copy just fetched
     rows = []
     for record in top_records(ledger, challenge, args.verify_top, private):
         v = verify(args.repo, record, options)
