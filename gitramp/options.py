@@ -44,8 +44,9 @@ def add_json(p: argparse.ArgumentParser) -> None:
 
 
 def add_scoring(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--backend", default="local", choices=BACKENDS,
-                   help="where submission code runs (default: local)")
+    p.add_argument("--backend", default=None, choices=BACKENDS,
+                   help="where submission code runs: docker (the sandbox), slurm, or local "
+                        "(unsandboxed; must be chosen); default: the runner file's")
     p.add_argument("--engine", default=None, choices=ENGINES,
                    help="the docker backend's container engine: docker, or podman through "
                         "its Docker-compatible service (runners/ENGINES.md); default: "
