@@ -93,7 +93,8 @@ def main() -> None:
 
         def command():
             nonlocal proc
-            proc = subprocess.run([gitramp, "scan", "--repo", str(hub), "--workers", "2"],
+            proc = subprocess.run([gitramp, "scan", "--repo", str(hub), "--backend", "local",
+                                   "--workers", "2"],
                                   capture_output=True, text=True)
         cli = timed(command)
         rescored = len(outcomes) + (0 if "nothing new to score" in proc.stderr else 1)
