@@ -18,11 +18,17 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="the repository: a hub with kits/*/challenge.yml or a kit (default: .)")
     p.add_argument("--out", default="_site", type=Path,
                    help="output folder (default: _site); serve it or open index.html")
+    p.add_argument("--forge", "--forge-url", dest="forge", default=None, metavar="URL",
+                   help="the hub's web address on its forge (GitHub or GitHub Enterprise, "
+                        "https://<host>/<org>/<hub>), for links to commits, pull requests "
+                        "and branches (default: forge in the hub's gitramp.toml, or "
+                        "$GITRAMP_FORGE; none: plain text)")
     return p
 
 
 def run(args: argparse.Namespace) -> int:
-    summary = build(args.repo, args.out)
+    # args.forge: the command line, else the environment or gitramp.toml (gitramp.config)
+    summary = build(args.repo, args.out, forge_url=args.forge)
     for line in summary.skipped:
         print(f"warning: ledger record left out of the site: {line}", file=sys.stderr)
     print(summary)
