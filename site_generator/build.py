@@ -46,11 +46,10 @@ from site_generator.boards import (
 from site_generator.export import leaderboard_csv, leaderboard_json, leaderboard_part
 from site_generator.model import Challenge, Entry, RecordCache, read_repository, slug
 from site_generator.output import Output
-from site_generator.render import environment, markdown, templates_fingerprint
+from site_generator.render import SPLIT_NAMES, environment, markdown, templates_fingerprint
 
 ASSETS = "assets"
 CACHE_DIR = "gitramp-site-cache"  # in the repository's .git folder
-SPLIT_NAMES = {"train": "Train", "valid": "Validation", "test": "Private test"}
 
 
 @dataclass
@@ -236,12 +235,15 @@ def current_phase(ch: Challenge, now: datetime) -> dict[str, str]:
     return {"key": "none", "label": "no phases declared"}
 
 
-def board_page(base: str, i: int) -> str:
+TEAM_PAGE_SEP = "~"  # team/<team>~2.html: never a slug, so never another team's page
+
+
+def board_page(base: str, i: int, sep: str = "-") -> str:
     """Page `i` (from 1) of a paginated board whose first page is `base`."""
     if i <= 1:
         return base
     stem = base[:-5] if base.endswith(".html") else base
-    return f"{stem}-{i}.html"
+    return f"{stem}{sep}{i}.html"
 
 
 @dataclass
@@ -255,13 +257,14 @@ class Pager:
     total: int = 0
 
     size: int = PAGE_ROWS
+    sep: str = "-"
 
     @property
     def last(self) -> int:
         return min(self.total, self.first_rank + self.size - 1)
 
     def href(self, i: int) -> str:
-        return board_page(self.base, i).rsplit("/", 1)[-1]
+        return board_page(self.base, i, self.sep).rsplit("/", 1)[-1]
 
     @property
     def numbers(self) -> list[int | None]:
@@ -381,27 +384,51 @@ class _Builder:
                     _key(shared, len(public)), common)
         self._paged(cdir, "failed.html", "failed.html", failed, "failed",
                     _key(shared, len(failed)), common, rows_key=_failed_key)
-        self.page(f"{cdir}/teams.html", "teams.html", **common)
+        self._paged(cdir, "teams.html", "teams.html", view.teams, "teams",
+                    _key(shared, len(view.teams)), common, rows_key=_teams_key,
+                    rest_title="Teams")
         if revealed:
             self._paged(cdir, "private.html", "private.html", private or [], "private_rows",
                         _key(shared, len(private or []), _rows_key(private_best or []),
                              ch.state.revealed_at), common,
                         rest_title="All submissions on the private test set")
-        self.page(f"{cdir}/submit.html", "submit.html", **common, kit=_kit_view(ch),
-                  hub=bool(ch.kit_dir))
+        kit = _kit_view(ch)
+        submit_key = _key(shared, kit, bool(ch.kit_dir))
+        if not self.out.fresh(f"{cdir}/submit.html", submit_key):
+            self.out.write(f"{cdir}/submit.html", self.render(
+                "submit.html", **common, kit=kit, hub=bool(ch.kit_dir), code_css=False),
+                inputs_key=submit_key)
         for t in view.teams:
-            # a new result elsewhere leaves most team pages as they were: skip those
-            path = f"{cdir}/{team_page(t.name)}"
-            key = _key(shared, t.rank, [(r.entry.digest, r.entry.name, r.entry.stem)
-                                        for r in t.rows], [e.digest for e in t.failed])
-            if not self.out.fresh(path, key):
-                self.out.write(path, self.render("team.html", team=t, ch=view, root="../../",
-                                                 code_css=False), inputs_key=key)
+            self._team_pages(t, view, shared, cdir)
         self._lineage_page(ch, view, cdir)
         self._data(ch, cdir, public, best, private, private_best, failed)
         self._search_index(ch, cdir, public, failed)
         self._submission_pages(ch, view, cdir)
         return view
+
+    def _team_pages(self, t: TeamView, view: ChallengeView, shared: list, cdir: str) -> None:
+        """A team's submissions, scored (best first) then failed, `page_rows` a page:
+        team/<team>.html, then team/<team>~2.html... ("~" never occurs in a slug, so no
+        team's first page is another's second). A new result elsewhere leaves most team
+        pages as they were: those are skipped."""
+        n = self.options.page_rows
+        items = len(t.rows) + len(t.failed)
+        count = max(1, -(-items // n))
+        base = team_page(t.name)
+        for i in range(1, count + 1):
+            lo, hi = (i - 1) * n, i * n
+            rows = t.rows[lo:hi]
+            failed = t.failed[max(0, lo - len(t.rows)):max(0, hi - len(t.rows))]
+            path = f"{cdir}/{board_page(base, i, TEAM_PAGE_SEP)}"
+            key = _key(shared, t.rank, i, count, len(t.rows), len(t.failed),
+                       [(r.entry.digest, r.entry.name, r.entry.stem) for r in rows],
+                       [e.digest for e in failed])
+            if self.out.fresh(path, key):
+                continue
+            pager = Pager(base, i, count, lo + 1, items, n, TEAM_PAGE_SEP)
+            self.out.write(path, self.render(
+                "team.html", team=t, rows=rows, failed=failed, pg=pager, ch=view,
+                root="../../", code_css=False), inputs_key=key)
 
     def _paged(self, cdir: str, base: str, template: str, rows: list, attr: str,
                shared_key: str, common: dict, *, first_extra: dict | None = None,
@@ -440,20 +467,39 @@ class _Builder:
             lists["private"] = private
         big = max(len(v) for v in lists.values()) > PART_ROWS
         parts: dict[str, list[str]] = {}
+        # each file is made again only when what it holds changed (its rows, in order)
+        head = [ch.name, ch.title, [vars(c) for c in ch.scores], vars(ch.state)]
         if big:
             for name, items in lists.items():
                 parts[name] = []
+                keyed = _failed_key if name == "failed" else _rows_key
                 for k in range(0, max(1, len(items)), PART_ROWS):
                     part = f"data/{name}-{k // PART_ROWS + 1}.json"
                     parts[name].append(part)
-                    self.out.write(f"{cdir}/{part}", leaderboard_part(
-                        ch, name, items[k:k + PART_ROWS], page_of))
-        self.out.write(f"{cdir}/leaderboard.json", leaderboard_json(
-            ch, public, best, private, private_best, failed, page_of, parts=parts or None))
+                    chunk = items[k:k + PART_ROWS]
+                    key = _key(head, name, keyed(chunk))
+                    if not self.out.fresh(f"{cdir}/{part}", key):
+                        self.out.write(f"{cdir}/{part}", leaderboard_part(
+                            ch, name, chunk, page_of), inputs_key=key)
+        key = _key(head, _rows_key(best), _rows_key(private_best or []), private is None,
+                   parts, [] if big else [keyed(v) for keyed, v in (
+                       (_rows_key, public), (_failed_key, failed),
+                       (_rows_key, private or []))])
+        if not self.out.fresh(f"{cdir}/leaderboard.json", key):
+            self.out.write(f"{cdir}/leaderboard.json", leaderboard_json(
+                ch, public, best, private, private_best, failed, page_of,
+                parts=parts or None), inputs_key=key)
+        private_rank = ({(r.entry.name, r.entry.stem): r.rank for r in private}
+                        if private is not None else {})
         for k in range(0, max(1, len(public)), CSV_PART_ROWS):
             chunk = public[k:k + CSV_PART_ROWS]
             name = "leaderboard.csv" if k == 0 else f"leaderboard-{k // CSV_PART_ROWS + 1}.csv"
-            self.out.write(f"{cdir}/{name}", leaderboard_csv(ch, chunk, private))
+            key = _key(head, private is None, [
+                (r.entry.digest, r.entry.name, r.entry.stem, r.rank,
+                 private_rank.get((r.entry.name, r.entry.stem))) for r in chunk])
+            if not self.out.fresh(f"{cdir}/{name}", key):
+                self.out.write(f"{cdir}/{name}", leaderboard_csv(ch, chunk, private),
+                               inputs_key=key)
 
     def _search_index(self, ch: Challenge, cdir: str, public: list[Row],
                       failed: list[Entry]) -> None:
@@ -696,6 +742,10 @@ def _js(data: Any) -> str:
 def _rows_key(rows: list[Row]) -> list:
     return [(r.entry.digest, r.entry.name, r.entry.stem, r.rank, r.public_rank)
             for r in rows]
+
+
+def _teams_key(teams: list[TeamView]) -> list:
+    return [(t.name, t.rank, t.best, t.n, len(t.failed)) for t in teams]
 
 
 def _failed_key(entries: list[Entry]) -> list:

@@ -77,15 +77,23 @@ def read_code(repo: pygit2.Repository, tree: pygit2.Tree,
     files = [_code_file(repo, path, blob, cache) for path, blob in _walk(repo, tree, "")]
     diff_html, stat = None, ""
     if parent is not None and parent.id != tree.id:
-        diff = repo.diff(parent, tree, context_lines=3)
-        patch = diff.patch or ""
-        stat = (f"{diff.stats.files_changed} file(s) changed, {diff.stats.insertions} "
-                f"insertion(s), {diff.stats.deletions} deletion(s)")
-        if len(patch) <= MAX_SHOWN_BYTES:
-            started = time.process_time()
-            diff_html = Markup(_pygmentize(patch, DiffLexer(), _FORMATTER))
-            if cache is not None:
-                cache.seconds += time.process_time() - started
+        # a diff between two trees never changes: its HTML and stat are kept by their ids
+        key = f"{parent.id}..{tree.id}"
+        cache = cache or _DEFAULT_CACHE
+        shown = cache.lookup(f"{key}.diff", str(tree.id)[:2])
+        stat = cache.lookup(f"{key}.stat", str(tree.id)[:2])
+        if stat is None:
+            diff = repo.diff(parent, tree, context_lines=3)
+            patch = diff.patch or ""
+            stat = Markup(f"{diff.stats.files_changed} file(s) changed, "
+                          f"{diff.stats.insertions} insertion(s), {diff.stats.deletions} "
+                          "deletion(s)")
+            cache.cached(f"{key}.stat", str(tree.id)[:2], lambda: stat, count=False)
+            if len(patch) <= MAX_SHOWN_BYTES:
+                shown = cache.cached(f"{key}.diff", str(tree.id)[:2],
+                                     lambda: _pygmentize(patch, DiffLexer(), _FORMATTER))
+        diff_html = shown
+        stat = str(stat)
     elif parent is not None:
         stat = "identical to its parent"
     return Code(files, diff_html, stat)
@@ -110,12 +118,13 @@ def _code_file(repo: pygit2.Repository, path: str, blob: pygit2.Blob,
 
 
 class HighlightCache:
-    """Highlighted HTML by (blob id, file extension), kept between builds in a folder
-    (the repository's .git): a file's content is highlighted once, whatever number of
-    versions and builds show it. Buckets by the blob id's first two hex digits, read only
-    when a blob of theirs is asked for, written back only when they gained an entry."""
+    """Highlighted HTML by (blob id, file extension), and diffs by their two tree ids,
+    kept between builds in a folder (the repository's .git): a file's content is
+    highlighted once, whatever number of versions and builds show it. Buckets by the
+    blob id's first two hex digits (a diff: its new tree's), read only when a blob of
+    theirs is asked for, written back only when they gained an entry."""
 
-    VERSION = 1
+    VERSION = 2
 
     def __init__(self, folder: Path | None):
         self.folder = folder
@@ -141,24 +150,42 @@ class HighlightCache:
         return b
 
     def get(self, blob_id: str, filename: str, data: bytes) -> Markup:
-        key = f"{blob_id}.{filename.rsplit('.', 1)[-1]}"
+        """The highlighted HTML of a blob (its id and the file name's extension say which
+        lexer)."""
+        return self.cached(f"{blob_id}.{filename.rsplit('.', 1)[-1]}", blob_id[:2],
+                           lambda: _pygmentize(data.decode("utf-8", errors="replace"),
+                                               _lexer(filename), _FORMATTER))
+
+    def lookup(self, key: str, bucket_name: str) -> Markup | None:
+        """What is kept for `key`, or None."""
+        hit = self.memo.get(key)
+        if hit is None:
+            stored = self._bucket(bucket_name).get(key)
+            if stored is None:
+                return None
+            hit = self.memo[key] = Markup(zlib.decompress(stored).decode("utf-8"))
+        self.hits += 1
+        return hit
+
+    def cached(self, key: str, bucket_name: str, make, count: bool = True) -> Markup:
+        """`make()`'s HTML for `key`, a name of content that never changes (blob ids, a
+        pair of tree ids for a diff): from this build, the folder, or made and kept."""
         hit = self.memo.get(key)
         if hit is not None:
             self.hits += 1
             return hit
-        bucket = self._bucket(blob_id[:2])
+        bucket = self._bucket(bucket_name)
         stored = bucket.get(key)
         if stored is not None:
             html = Markup(zlib.decompress(stored).decode("utf-8"))
             self.hits += 1
         else:
             started = time.process_time()
-            text = data.decode("utf-8", errors="replace")
-            html = Markup(_pygmentize(text, _lexer(filename), _FORMATTER))
+            html = Markup(make())
             self.seconds += time.process_time() - started
-            self.highlighted += 1
+            self.highlighted += count
             bucket[key] = zlib.compress(html.encode("utf-8"), 1)
-            self.dirty.add(blob_id[:2])
+            self.dirty.add(bucket_name)
         if len(self.memo) > 20_000:
             self.memo.clear()
         self.memo[key] = html

@@ -321,21 +321,34 @@ def read_ledger(source: Ledger | FolderLedger, challenge: str, state: Visibility
 
 def _private_files(source: Ledger | FolderLedger, challenge: str):
     """A function (name, stem) -> the revealed private RecordFile or None. On a git
-    ledger the head's tree is looked up directly: asking the ledger each time resolves its
-    branch again, which costs milliseconds a record on a big ledger."""
+    ledger the private folder of the head's tree is walked once: looking each record's
+    path up in the tree costs milliseconds a record on a big ledger."""
     if not isinstance(source, Ledger):
         return lambda name, stem: source.private_file(challenge, name, stem)
     head = source.head()
     if head is None:
         return lambda name, stem: None
-    tree, repo = head.tree, source.repo
+    repo = source.repo
+    # <ledger>/<challenge>/<private folder>, as the ledger names it
+    folder = record_path(challenge, "n", "s", private=True).rsplit("/", 2)[0]
+    index: dict[tuple[str, str], Any] = {}
+    try:
+        top = head.tree[folder]
+    except KeyError:
+        top = None
+    if top is not None and top.type_str == "tree":
+        for sub in repo[top.id]:
+            if sub.type_str != "tree":
+                continue
+            for f in repo[sub.id]:
+                if f.type_str == "blob" and f.name.endswith(".yml"):
+                    index[(sub.name, f.name[:-4])] = f.id
 
     def find(name: str, stem: str) -> RecordFile | None:
-        path = record_path(challenge, name, stem, private=True)
-        try:
-            oid = tree[path].id
-        except KeyError:
+        oid = index.get((name, stem))
+        if oid is None:
             return None
+        path = record_path(challenge, name, stem, private=True)
         return RecordFile(name, stem, f"blob:{oid}", f"{path} (committed)",
                           lambda: repo[oid].data)
     return find

@@ -26,6 +26,7 @@ def environment() -> jinja2.Environment:
     env.filters.update(num=num, pm=plus_minus, secs=seconds, when=when, url=url,
                        change=change)
     env.globals["row_text"] = RowTexts()
+    env.globals["fold_table"] = fold_table
     return env
 
 
@@ -152,6 +153,47 @@ def _image(self, tokens, idx, options, env):
     return f'<span class="img-alt">[image: {escape(alt)}]</span>'
 
 
+# --------------------------------------------------------------------- submission scores
+SPLIT_NAMES = {"train": "Train", "valid": "Validation", "test": "Private test"}
+
+
+def fold_table(result, splits: list[str], columns, summary: dict) -> Markup:
+    """The scores of one submission per CV fold (and their mean ± std, and the bagged
+    score), written here rather than in the template: a page has dozens of cells and a
+    site has one page per submission."""
+    n = len(columns)
+    out = ['<div class="scroll" tabindex="0" role="region" aria-label="Scores per fold">\n'
+           '<table class="folds">\n<caption>Scores per CV fold',
+           ", with the revealed private test scores" if "test" in splits else "",
+           '</caption>\n<thead>\n<tr><th scope="col" rowspan="2">Fold</th>\n']
+    out += [f'<th scope="colgroup" colspan="{n}">{SPLIT_NAMES[s]}</th>' for s in splits]
+    out.append('\n<th scope="col" rowspan="2" class="num">Train time</th><th scope="col" '
+               'rowspan="2" class="num">Test time</th></tr>\n<tr>')
+    heads = "".join(f'<th scope="col" class="num">{escape(c.name)}</th>' for c in columns)
+    out += [heads] * len(splits)
+    out.append("</tr>\n</thead>\n<tbody>\n")
+    for i, f in enumerate(result.folds):
+        out.append(f'<tr><th scope="row">{i}</th>\n')
+        for s in splits:
+            values = f.scores.get(s, {})
+            out += [f'<td class="num">{num(values.get(c.name), c.precision)}</td>'
+                    for c in columns]
+        out.append(f'\n<td class="num">{seconds(f.fit_time)}</td><td class="num">'
+                   f'{seconds(f.predict_time)}</td></tr>\n')
+    out.append('</tbody>\n<tfoot>\n<tr><th scope="row">mean ± std</th>\n')
+    for s in splits:
+        out += [f'<td class="num">{plus_minus(summary[s].get(c.name), c.precision)}</td>'
+                for c in columns]
+    out.append(f'\n<td class="num">{seconds(result.fit_time)}</td><td class="num">'
+               f'{seconds(result.predict_time)}</td></tr>\n<tr><th scope="row">bagged</th>\n')
+    for s in splits:
+        values = result.bagged.get(s, {})
+        out += [f'<td class="num">{num(values.get(c.name), c.precision)}</td>'
+                for c in columns]
+    out.append("\n<td></td><td></td></tr>\n</tfoot>\n</table>\n</div>\n")
+    return Markup("".join(out))
+
+
 # ------------------------------------------------------------------------------ board rows
 class RowTexts:
     """The cells of a board row, formatted once per entry and split however many boards
@@ -189,11 +231,51 @@ class RowTexts:
                                f"{num(contrib.get('historical'), 1)}&nbsp;%")
                         if contrib else Markup("–"))
         fit, pred = r.fit_time, r.predict_time
-        return {"_entry": e, "_columns": columns, "href": url(self.page(e)),
+        return {"_entry": e, "_columns": columns, "_tail": None, "_contrib": None,
+                "href": url(self.page(e)),
                 "team_href": url(self.team_page(e.team)),
                 "cells": cells, "contrib": (_sort(contrib.get("blend")), contrib_text),
                 "fit": (_sort(fit), seconds(fit)), "pred": (_sort(pred), seconds(pred)),
                 "submitted": (e.submitted_at, when(e.submitted_at))}
+
+
+    def rows(self, rows, columns, croot: str, private: bool, team_column: bool,
+             contributivity: bool) -> Markup:
+        """The <tr> elements of a board, written here: a board page has a hundred rows
+        of a dozen cells, and a site thousands of such pages. The cells after the team
+        are the same on every board showing the entry, so they are made once."""
+        out = []
+        for row in rows:
+            t = self(row, columns)
+            tail = t.get("_tail")
+            if tail is None or t["_contrib"] is not contributivity:
+                parts = []
+                for b_sort, b_text, m_sort, m_text in t["cells"]:
+                    parts.append(f'<td class="num{" opt" if parts else ""}" '
+                                 f'data-sort="{b_sort}">{b_text}</td>\n'
+                                 f'<td class="num opt" data-sort="{m_sort}">{m_text}</td>\n')
+                if contributivity:
+                    parts.append(f'<td class="num opt" data-sort="{t["contrib"][0]}">'
+                                 f'{t["contrib"][1]}</td>\n')
+                parts.append(f'<td class="num opt" data-sort="{t["fit"][0]}">{t["fit"][1]}</td>\n'
+                             f'<td class="num opt" data-sort="{t["pred"][0]}">{t["pred"][1]}</td>\n'
+                             f'<td class="opt" data-sort="{escape(t["submitted"][0])}">'
+                             f'{t["submitted"][1]}</td>\n</tr>\n')
+                tail = t["_tail"] = "".join(parts)
+                t["_contrib"] = contributivity
+            e = row.entry
+            head = f'<tr>\n<td class="num">{row.rank}</td>\n'
+            if private:
+                pub = row.public_rank if row.public_rank is not None else "–"
+                ch = row.change
+                head += (f'<td class="num opt">{pub}</td>\n<td class="num opt" data-sort="'
+                         f'{"" if ch is None else ch}">{change(ch)}</td>\n')
+            if team_column:
+                head += (f'<td><a href="{escape(croot)}{escape(t["team_href"])}">'
+                         f'{escape(e.team)}</a></td>\n')
+            out.append(f'{head}<td><a href="{escape(croot)}{escape(t["href"])}">'
+                       f'{escape(e.name)}</a></td>\n{tail}')
+        return Markup("".join(out))
 
 
 def _sort(value) -> str:

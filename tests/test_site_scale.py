@@ -1,0 +1,93 @@
+"""The site at scale: team pages and the teams list in pages of bounded size, and the
+links back to git taken from the hub's configuration."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from urllib.parse import unquote
+
+import pytest
+
+from gitramp.main import main as gitramp
+from scorer.result import SCORED
+from site_generator import build
+from synthetic import Plan, make_repo
+from tests.site_checks import links_of
+
+NOW = datetime(2026, 12, 20, tzinfo=UTC)
+ROWS = 40  # rows a page in these builds (100 by default)
+MB = 1_000_000
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory):
+    root = tmp_path_factory.mktemp("scale")
+    # one team with every submission of its challenge, and a challenge of many teams
+    srepo = make_repo(root / "repo", [
+        Plan("solo", "One big team", 130, n_teams=1, commits=False, fail_every=5, seed=3),
+        Plan("crowd", "Many teams", 100, n_teams=400, commits=False, seed=4)])
+    site = root / "site"
+    build(srepo.path, site, now=NOW, page_rows=ROWS)
+    return srepo, site
+
+
+def rows_in(page) -> int:
+    return len(re.findall(r'<td><a href="\.\./s/', page.read_text()))
+
+
+def test_a_big_team_is_paged_and_every_version_is_on_one_of_its_pages(big):
+    srepo, site = big
+    versions = srepo.challenges["solo"].versions
+    team = versions[0].team
+    pages = sorted((site / "solo/team").glob(f"{team}*.html"))
+    assert len(pages) == -(-len(versions) // ROWS) == 4
+    assert pages[0].name == f"{team}.html" and (site / f"solo/team/{team}~2.html").is_file()
+    shown = set()
+    for page in pages:
+        assert rows_in(page) <= ROWS
+        shown |= set(re.findall(r'href="\.\./(s/[^"]+\.html)"', page.read_text()))
+    assert shown == {f"s/{v.name}~{v.stem}.html" for v in versions}
+    scored = sum(v.result.status == SCORED for v in versions)
+    first = pages[0].read_text()
+    assert f"Rows 1–{ROWS} of {len(versions)}" in first and 'rel="next"' in first
+    assert f"{len(versions)} submission(s), {len(versions) - scored} failed" in first
+    for page in pages:
+        for _, link in links_of(page):
+            if "://" not in link and not link.startswith("#"):
+                assert (page.parent / unquote(link.split("#")[0])).resolve().is_file(), link
+
+
+def test_no_page_grows_with_a_team_or_the_number_of_teams(big):
+    """A page holds at most ROWS rows whatever the ledger's size, so its size is bounded:
+    the largest page here, with rows as long as the synthetic ones, times the 100 rows of
+    a default page, stays far under 1 MB (the bound at 100,000 submissions)."""
+    srepo, site = big
+    sizes = {p: p.stat().st_size for p in site.rglob("*.html")}
+    largest = max(sizes.values())
+    assert largest * 100 / ROWS < MB
+    n_teams = len({v.team for v in srepo.challenges["crowd"].versions})
+    assert n_teams > 2 * ROWS
+    teams = sorted((site / "crowd").glob("teams*.html"))
+    assert len(teams) == -(-n_teams // ROWS)
+    listed = [len(re.findall(r'<td><a href="team/', p.read_text())) for p in teams]
+    assert max(listed) == ROWS and sum(listed) == n_teams
+    assert f"{n_teams} team(s), 1–{ROWS} here" in (site / "crowd/teams.html").read_text()
+
+
+def test_submission_pages_link_to_the_forge_named_in_gitramp_toml(tmp_path, capsys):
+    srepo = make_repo(tmp_path / "repo", [Plan("c", "C", 4, n_teams=2, fail_every=0)])
+    (srepo.path / "gitramp.toml").write_text('forge = "https://git.example.org/org/hub/"\n')
+    v = srepo.challenges["c"].versions[0]
+    out = tmp_path / "site"
+    assert gitramp(["site", "--repo", str(srepo.path), "--out", str(out)]) == 0
+    page = (out / "c/s" / f"{v.name}~{v.stem}.html").read_text()
+    assert f'href="https://git.example.org/org/hub/commit/{v.result.commit}"' in page
+    assert f'href="https://git.example.org/org/hub/pull/{v.result.pr}"' in page
+    assert f"git fetch origin pull/{v.result.pr}/head" in page
+    # the command line wins over the file
+    assert gitramp(["site", "--repo", str(srepo.path), "--out", str(out),
+                    "--forge-url", "https://github.com/other/hub"]) == 0
+    page = (out / "c/s" / f"{v.name}~{v.stem}.html").read_text()
+    assert f'href="https://github.com/other/hub/commit/{v.result.commit}"' in page
+    assert "git.example.org" not in page
