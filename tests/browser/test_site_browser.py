@@ -257,3 +257,142 @@ def test_boards_are_complete_and_ranked_without_javascript(driver, server, demo)
         assert driver.find_elements("css selector", "table.board th button") == []
     finally:
         driver.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": False})
+
+
+# ------------------------------------------------------------------ the site at scale
+FORGE = "https://github.com/example-org/example-hub"
+
+
+@pytest.fixture(scope="module")
+def paged(demo, server):
+    """The same repository built with five rows a board page and a forge configured,
+    beside the first site (served under /paged/)."""
+    srepo, site = demo
+    build(srepo.path, site.parent / "paged", now=NOW, page_rows=5, forge_url=FORGE)
+    return srepo, server.replace("/project/", "/paged/")
+
+
+def wait_for(driver, script: str, timeout: float = 10):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout).until(lambda d: d.execute_script(script))
+
+
+def search_rows(driver) -> list[list[str]]:
+    return driver.execute_script(
+        "return [...document.querySelectorAll('form.search .search-results tbody tr')]"
+        ".map(r => [...r.cells].map(c => c.textContent.trim()))")
+
+
+def test_search_and_filters_find_the_submissions_asked_for(driver, paged):
+    srepo, url = paged
+    versions = srepo.challenges["iris_open"].versions
+    driver.get(url + "iris_open/submissions.html")
+    box = driver.find_element("css selector", "form.search input[name=q]")
+    assert box.is_displayed()  # shown once the script runs (hidden without it)
+    target = next(v for v in versions if v.result.status == SCORED)
+    box.send_keys(target.name)
+    wait_for(driver, "return document.querySelectorAll("
+                     "'form.search .search-results tbody tr').length > 0")
+    rows = search_rows(driver)
+    want = {v.name for v in versions if target.name.lower() in v.name.lower()}
+    assert {r[2] for r in rows} == want
+    link = driver.find_element("css selector", "form.search .search-results tbody a")
+    assert link.get_attribute("href").endswith(f"/s/{target.name}~{target.stem}.html")
+
+    # a team filter alone: every version of that team, scored or failed, nothing else
+    box.clear()
+    team = versions[0].team
+    from selenium.webdriver.support.ui import Select
+
+    Select(driver.find_element("css selector", "form.search select[name=team]")
+           ).select_by_visible_text(team)
+    wait_for(driver, "return document.querySelectorAll("
+                     "'form.search .search-results tbody tr').length > 0")
+    rows = search_rows(driver)
+    assert {r[1] for r in rows} == {team}
+    assert sorted(r[2] for r in rows) == sorted(v.name for v in versions if v.team == team)
+    count = driver.find_element("css selector", "form.search .search-count").text
+    assert count.startswith(f"{len(rows)} submission(s) found")
+    # and a status on top of it: only its failed ones
+    failed = [v for v in versions if v.team == team and v.result.status != SCORED]
+    Select(driver.find_element("css selector", "form.search select[name=status]")
+           ).select_by_visible_text(failed[0].result.status if failed else SCORED)
+    rows = search_rows(driver)
+    assert all(r[1] == team for r in rows) and len(rows) >= 1
+    assert console_errors(driver) == []
+
+
+def test_board_pages_link_to_each_other_without_javascript(driver, paged):
+    srepo, url = paged
+    order = expected_order(srepo.challenges["iris_open"].versions)
+    driver.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": True})
+    try:
+        driver.get(url + "iris_open/submissions.html")
+        assert not driver.find_element("css selector", "form.search").is_displayed()
+        first = table_column(driver, "All scored", 2)
+        assert first == [v.name for v in order[:5]]
+        driver.find_element("css selector", "nav.pager a[rel=next]").click()
+        assert driver.current_url.endswith("iris_open/submissions-2.html")
+        assert table_column(driver, "All scored", 0) == ["6", "7", "8", "9", "10"]
+        assert table_column(driver, "All scored", 2) == [v.name for v in order[5:10]]
+        last = driver.find_elements("css selector", "nav.pager li a")[-2]  # before "Next"
+        last.click()
+        n_pages = -(-len(order) // 5)
+        assert driver.current_url.endswith(f"submissions-{n_pages}.html")
+        assert table_column(driver, "All scored", 2) == [v.name for v in order[5 * (n_pages - 1):]]
+        driver.find_element("css selector", "nav.pager a[rel=prev]").click()
+        assert driver.current_url.endswith(f"submissions-{n_pages - 1}.html")
+    finally:
+        driver.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": False})
+
+
+def test_a_submission_page_links_back_to_git(driver, paged):
+    srepo, url = paged
+    child = next(v for v in srepo.challenges["iris_open"].versions
+                 if v.parent is not None and v.result.commit)
+    driver.get(url + f"iris_open/s/{child.name}~{child.stem}.html")
+    hrefs = driver.execute_script(
+        "return [...document.querySelectorAll('a[href^=\"https://\"]')].map(a => a.href)")
+    assert f"{FORGE}/commit/{child.result.commit}" in hrefs
+    assert f"{FORGE}/pull/{child.result.pr}" in hrefs
+    assert f"{FORGE}/commit/{child.parent.result.commit}" in hrefs  # the parent's commit
+    fetch = driver.find_element("css selector", "pre.fetch").text
+    assert f"git fetch origin pull/{child.result.pr}/head" in fetch
+    assert f"git checkout {child.result.commit} -- kits/iris_open/submissions/{child.name}" \
+        in fetch
+    parent = driver.find_element("link text", child.parent.name)
+    parent.click()
+    assert driver.current_url.endswith(f"/s/{child.parent.name}~{child.parent.stem}.html")
+    assert console_errors(driver) == []
+
+
+def test_a_phone_shows_rank_team_submission_and_score_without_sideways_scroll(
+        driver, paged, test_output):
+    _, url = paged
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": PHONE[0], "height": PHONE[1], "deviceScaleFactor": 1, "mobile": True})
+    try:
+        for name, page, caption in (("leaderboard", "index.html", "Each team"),
+                                    ("submissions", "submissions.html", "All scored"),
+                                    ("private", "private.html", "All scored")):
+            driver.get(url + "iris_open/" + page)
+            assert driver.execute_script(
+                "return document.documentElement.scrollWidth") <= PHONE[0], page
+            shown = driver.execute_script("""
+                const t = [...document.querySelectorAll('table.board')]
+                    .find(t => t.caption.textContent.startsWith(arguments[0]));
+                return [...t.tHead.rows[0].cells].filter(c => {
+                    const r = c.getBoundingClientRect();
+                    return r.width > 0 && r.left >= 0 && r.right <= arguments[1];
+                }).map(c => c.textContent.trim());
+            """, caption, PHONE[0])
+            assert shown[0] == "Rank", (page, shown)
+            if page != "private.html":
+                assert shown[1:3] == ["Team", "Submission"], (page, shown)
+            assert "Submission" in shown and any(s.startswith("acc") for s in shown), \
+                (page, shown)
+            path = test_output / f"site-phone-390-{name}.png"
+            assert driver.save_screenshot(str(path)) and path.stat().st_size > 10_000
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
