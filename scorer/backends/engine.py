@@ -223,8 +223,13 @@ def seccomp_profile_file() -> str:
             "Install containers-common (it comes with podman).")
     with open(source) as f:
         data = json.dumps(tightened_seccomp(json.load(f)), sort_keys=True).encode()
-    folder = Path(tempfile.gettempdir()) / "gitramp-seccomp"
+    folder = Path(tempfile.gettempdir()) / f"gitramp-seccomp-{os.getuid()}"
     folder.mkdir(mode=0o755, exist_ok=True)
+    st = folder.lstat()  # someone else's folder could swap the profile under the engine
+    if st.st_uid != os.getuid() or st.st_mode & 0o022 or not folder.is_dir() \
+            or folder.is_symlink():
+        raise GitrampError(f"{folder} is not a folder of this user's that only it may "
+                           "write; remove it so the seccomp profile can be written there")
     path = folder / f"podman-{hashlib.sha256(data).hexdigest()[:16]}.json"
     if not path.is_file() or path.read_bytes() != data:
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
