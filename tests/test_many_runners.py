@@ -62,7 +62,7 @@ class Hub:
         return path
 
     def scan_argv(self, runner: Path) -> list[str]:
-        return ["scan", "--repo", str(runner), "--push", "origin", "--quick",
+        return ["scan", "--repo", str(runner), "--backend", "local", "--push", "origin", "--quick",
                 "--backend", "local",
                 "--now", iso(CLOSED_NOW), "--runner", runner.name,
                 "--data-dir", str(KITS / "{challenge}" / "hidden"),
