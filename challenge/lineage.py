@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pygit2
@@ -116,6 +117,22 @@ def text_files(repo: pygit2.Repository, tree_id: str, prefix: str = "") -> dict[
                         :MAX_LINES]
                 except UnicodeDecodeError:
                     continue
+    return out
+
+
+def lines_of(files: dict[str, bytes]) -> dict[str, list[str]]:
+    """`text_files` for a folder given as {path: bytes} (a sealed submission opened in
+    memory on the runner), within the same bounds."""
+    out: dict[str, list[str]] = {}
+    for path, data in sorted(files.items()):
+        if len(out) >= MAX_FILES:
+            break
+        if len(data) > MAX_TEXT_BYTES:
+            continue
+        try:
+            out[path] = data.decode("utf-8").splitlines()[:MAX_LINES]
+        except UnicodeDecodeError:
+            continue
     return out
 
 
@@ -230,10 +247,14 @@ def declared(repo: pygit2.Repository, commit: str, stop: set[str] = frozenset()
 
 # ---------------------------------------------------------------- the lineage
 def compute(repo: pygit2.Repository, commit: str, tree: str, challenge: str,
-            records: list[Result], boilerplate: frozenset[str] = frozenset()) -> Lineage:
+            records: list[Result], boilerplate: frozenset[str] = frozenset(),
+            files: Callable[[str], dict[str, list[str]]] | None = None) -> Lineage:
     """The lineage of the submission whose folder is `tree` at `commit`, among `records`
     (earlier versions; rejected ones and its own tree are left out), `boilerplate`
-    being the starting kit's lines (`boilerplate_of`)."""
+    being the starting kit's lines (`boilerplate_of`). `files` reads a submission
+    folder's tree as {path: lines} (default `text_files`; the runner passes one that
+    opens sealed folders with its key, `challenge.plagiarism.reader`)."""
+    read = files or (lambda t: text_files(repo, t))
     by_commit: dict[str, list[Result]] = {}
     for r in records:
         if (r.challenge == challenge and r.commit and r.tree and r.tree != tree
@@ -242,7 +263,7 @@ def compute(repo: pygit2.Repository, commit: str, tree: str, challenge: str,
     if not by_commit:
         return Lineage()
     claim = declared(repo, commit, set(by_commit))
-    child = own_lines(text_files(repo, tree), boilerplate)
+    child = own_lines(read(tree), boilerplate)
     # (distance, overlap, record) of every ancestor version, nearest first
     found: list[tuple[int, Overlap, Result]] = []
     seen_versions: set[tuple[str, str]] = set()
@@ -251,8 +272,8 @@ def compute(repo: pygit2.Repository, commit: str, tree: str, challenge: str,
             if (r.submission, r.tree) in seen_versions:
                 continue
             seen_versions.add((r.submission, r.tree))
-            found.append((distance, overlap(child, own_lines(text_files(repo, r.tree),
-                                                             boilerplate)), r))
+            found.append((distance, overlap(child, own_lines(read(r.tree), boilerplate)),
+                           r))
     derived = [(d, o, r) for d, o, r in found if derives_by_code(o)]
     out = Lineage(declared=claim)
     confirmed = []
