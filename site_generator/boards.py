@@ -45,6 +45,13 @@ class Row(Standing[Entry]):
 
 
 def cells(entry: Entry, columns: list[ScoreColumn], split: str) -> dict[str, Cell]:
+    """The cells of `entry` on `split`, made once per entry, columns and split (a big
+    board ranks each entry on several boards: public, private, each team's best)."""
+    memo = entry.__dict__.setdefault("_cells", {})
+    key = (split, id(columns))
+    hit = memo.get(key)
+    if hit is not None and hit[0] is columns:
+        return hit[1]
     stats = fold_stats(entry, split)
     bagged = entry.result.bagged.get(split, {})
     out = {}
@@ -52,6 +59,7 @@ def cells(entry: Entry, columns: list[ScoreColumn], split: str) -> dict[str, Cel
         b = bagged.get(c.name)
         m, s = stats.get(c.name, (None, None))
         out[c.name] = Cell(float(b) if finite(b) else None, m, s)
+    memo[key] = (columns, out)
     return out
 
 
@@ -59,15 +67,19 @@ def fold_stats(entry: Entry, split: str) -> dict[str, tuple[float | None, float 
     """{score: (mean, std)} over the folds holding `split`, in one pass (big boards)."""
     values: dict[str, list[float]] = {}
     for f in entry.result.folds:
-        for name, v in f.scores.get(split, {}).items():
-            values.setdefault(name, []).append(v)
+        scores = f.scores.get(split)
+        if scores:
+            for name, v in scores.items():
+                values.setdefault(name, []).append(v)
     out = {}
+    isfinite = math.isfinite
     for name, vs in values.items():
-        if not all(finite(v) for v in vs):
+        if not all(type(v) is float and isfinite(v) or finite(v) for v in vs):
             out[name] = (None, None)
             continue
-        m = sum(vs) / len(vs)
-        s = math.sqrt(sum((v - m) ** 2 for v in vs) / len(vs)) if len(vs) > 1 else 0.0
+        n = len(vs)
+        m = sum(vs) / n
+        s = math.sqrt(sum((v - m) ** 2 for v in vs) / n) if n > 1 else 0.0
         out[name] = (m, s)
     return out
 
