@@ -9,6 +9,9 @@ any static server):
     <challenge>/submissions.html       every scored submission
     <challenge>/private.html           the private board (only once revealed)
     <challenge>/failed.html, teams.html, team/<team>.html, lineage.html
+                                       (boards, teams and team pages in pages of
+                                       page_rows rows: submissions-2.html, teams-2.html,
+                                       team/<team>~2.html...)
     <challenge>/s/<name>~<version>.html one page per submission version (one folder for
                                        all: a folder per submission made a large site's
                                        build grow faster than linearly)
@@ -88,8 +91,8 @@ class Options:
 
     `forge_url`: the hub repository's web address on its forge (GitHub or GitHub
     Enterprise, e.g. https://github.com/org/hub), for links to commits, pull requests
-    and branches; None shows them as plain text. (To be read from the hub's configuration
-    file once it has one.) `page_rows`: rows per board page."""
+    and branches; None shows them as plain text (`gitramp site` reads it from the hub's
+    gitramp.toml). `page_rows`: rows per board page, team page and teams page."""
 
     forge_url: str | None = None
     page_rows: int = PAGE_ROWS
