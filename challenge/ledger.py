@@ -81,6 +81,7 @@ VERIFICATIONS_DIR = "_verifications"
 MODERATION_DIR = "_moderation"
 SIGNATURE = ("gitramp", "gitramp@localhost")
 ATTEMPTS = 50
+FETCH_ATTEMPTS = 5
 
 try:  # the C parser reads a large ledger several times faster
     _Loader = yaml.CSafeLoader
@@ -528,6 +529,18 @@ class Ledger:
     def _fetch(self, remote: str) -> pygit2.Commit | None:
         """The remote's head of the branch, fetched when missing here (None when the
         remote has no such branch yet)."""
+        for attempt in range(FETCH_ATTEMPTS):
+            try:
+                return self._fetch_once(remote)
+            except pygit2.GitError:
+                # a remote on this machine: another writer's temporary ref may vanish
+                # while its refs are listed; over a network, a dropped connection
+                if attempt + 1 == FETCH_ATTEMPTS:
+                    raise
+                time.sleep(random.uniform(0, 0.05 * (attempt + 1)))
+        return None
+
+    def _fetch_once(self, remote: str) -> pygit2.Commit | None:
         repo = self.repo
         rem = repo.remotes[remote]
         heads = {h.name: h.oid for h in rem.list_heads(callbacks=self._callbacks())}
@@ -602,7 +615,12 @@ class Ledger:
                 except pygit2.GitError:
                     return False
                 return not callbacks.rejected
-            rem.push([f"+{own}:{own}"], callbacks=self._callbacks())  # the objects only
+            try:
+                rem.push([f"+{own}:{own}"], callbacks=self._callbacks())  # the objects only
+            except pygit2.GitError:
+                # another writer's temporary ref vanished while this push listed the
+                # remote's refs: nothing moved, the caller tries again
+                return False
             target = pygit2.Repository(local)
             try:
                 ref = target.references.get(self.branch)
