@@ -152,7 +152,7 @@ sys.exit(main(sys.argv[1:]))
 
 def outcomes_of(proc: subprocess.Popen, timeout: float = 300) -> list[dict]:
     out, err = proc.communicate(timeout=timeout)
-    assert proc.returncode in (0, 1), err[-3000:]
+    assert proc.returncode in (0, 1) and out.strip().startswith("["), err[-3000:]
     return json.loads(out)
 
 
