@@ -121,3 +121,57 @@ def test_runner_unit_runs_one_wiped_just_in_time_job_per_start():
     assert "--jitconfig" in unit and "Restart=always" in unit and "PrivateTmp=yes" in unit
     prepare = (ROOT / "runners" / "systemd" / "gitramp-runner-prepare").read_text()
     assert "generate-jitconfig" in prepare and 'rm -rf "${RUNNER_DIR:?}/_work"' in prepare
+
+
+def test_approved_teams_are_scored_without_a_reviewer_and_strangers_wait():
+    """scoring.yml (run from the default branch) routes in its `plan` job; the approved
+    path is the same scoring job in an environment without required reviewers."""
+    wf = load(WORKFLOWS / "scoring.yml")
+    jobs = wf["jobs"]
+    assert {"plan", "score", "score-approved"} <= set(jobs)
+    score, approved = jobs["score"], jobs["score-approved"]
+    assert score["environment"] == "gitramp-scoring"
+    assert approved["environment"] == "gitramp-scoring-approved"
+    # complementary gates: an empty or unknown route goes to review
+    assert score["if"] == "needs.plan.outputs.route != 'approved'"
+    assert approved["if"] == "needs.plan.outputs.route == 'approved'"
+    assert approved["needs"] == score["needs"] == "plan"
+    # one team's submissions one after the other, whichever path they take
+    assert approved["concurrency"] == score["concurrency"]
+    assert approved["permissions"] == score["permissions"]
+    assert approved["runs-on"] == score["runs-on"]
+    assert approved["steps"] == score["steps"]  # only the gate differs
+    plan = jobs["plan"]
+    route = next(s for s in plan["steps"] if s.get("id") == "route")
+    assert route["run"].startswith("gitramp approval route --repo trusted")
+    # the author the forge's API gave, on the default branch's clone
+    assert route["env"]["AUTHOR"] == "${{ steps.intake.outputs.author }}"
+    assert plan["outputs"]["route"] == "${{ steps.route.outputs.route }}"
+    names = [s.get("name") for s in plan["steps"]]
+    assert names.index(route["name"]) > names.index("Validate again")
+
+
+def test_the_seal_key_reaches_only_the_steps_that_open_sealed_code():
+    """GITRAMP_SEAL_KEY: on the privileged scoring steps (submission code inside the
+    container only) and on phase open; never a job's or workflow's env, never the
+    pull-request workflow."""
+    where = set()
+    for path in FILES:
+        wf = load(path)
+        assert "GITRAMP_SEAL_KEY" not in str(wf.get("env", {})), path.name
+        for name, job in wf["jobs"].items():
+            assert "GITRAMP_SEAL_KEY" not in str(job.get("env", {})), f"{path.name}:{name}"
+            for step in job.get("steps", []):
+                if "GITRAMP_SEAL_KEY" not in str(step):
+                    continue
+                assert step["env"]["GITRAMP_SEAL_KEY"] == "${{ secrets.GITRAMP_SEAL_KEY }}"
+                assert "--backend docker" in step["run"] or "gitramp phase open" in step["run"]
+                assert job.get("environment"), f"{path.name}:{name}"
+                where.add((path.name, name, step["name"]))
+    assert where == {
+        ("scoring.yml", "score", "Score and record in the ledger"),
+        ("scoring.yml", "score-approved", "Score and record in the ledger"),
+        ("organizer.yml", "organize", "Open the open phase"),
+        ("organizer.yml", "organize", "Rescore in Docker and record in the ledger"),
+    }
+    assert "GITRAMP_SEAL_KEY" not in (WORKFLOWS / "submission.yml").read_text()
