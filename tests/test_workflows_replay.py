@@ -143,6 +143,9 @@ class Replay:
     vars: dict[str, str]
     _runs: itertools.count = field(default_factory=lambda: itertools.count(9001))
     _tokens: itertools.count = field(default_factory=lambda: itertools.count(1))
+    # the environments configured with required reviewers (docs/security.md); a job in
+    # any other environment starts without anyone's approval
+    reviewed: frozenset[str] = frozenset({"gitramp-scoring", "gitramp-organizer"})
 
     def workflow(self, name: str) -> dict:
         data = yaml.safe_load((WORKFLOWS / name).read_text())
@@ -150,7 +153,11 @@ class Replay:
         return data
 
     def run_workflow(self, name: str, event_name: str, event: dict,
-                     approve: bool = True) -> tuple[int, dict[str, JobRun]]:
+                     approve: bool = True, hold: frozenset[str] = frozenset()
+                     ) -> tuple[int, dict[str, JobRun]]:
+        """Run the workflow's jobs in order. Without `approve`, a job in a reviewed
+        environment waits; a job named in `hold` that would start is recorded as `held`
+        (started, its steps not replayed: for a job that needs Docker)."""
         wf = self.workflow(name)
         assert event_name in wf["on"], f"{name} does not run on {event_name}"
         run_id = next(self._runs)
@@ -168,8 +175,16 @@ class Replay:
             if not condition(job, ctx):
                 jobs[job_name] = JobRun(job_name, "skipped", {}, {})
                 continue
-            if job.get("environment") and not approve:
-                jobs[job_name] = JobRun(job_name, "waiting", {}, {})
+            environment = job.get("environment")
+            if isinstance(environment, dict):
+                environment = environment.get("name")
+            if environment in self.reviewed and not approve:
+                jobs[job_name] = JobRun(job_name, "waiting", {}, {}, environment=environment)
+                continue
+            if job_name in hold:
+                jobs[job_name] = JobRun(job_name, "held", {}, {},
+                                        runs_on=interpolate(job["runs-on"], ctx),
+                                        environment=environment)
                 continue
             jobs[job_name] = self._run_job(job_name, job, ctx, event_path, run_id, wf)
         return run_id, jobs
@@ -596,3 +611,95 @@ def test_gitramp_is_installed_from_the_hub_or_from_pypi_in_a_standalone_kit(tmp_
     assert interpolate(spec.strip(), ctx) == "./trusted"
     ctx["vars"]["GITRAMP_PIP_SPEC"] = "gitramp==0.1.0"
     assert interpolate(spec.strip(), ctx) == "gitramp==0.1.0"
+
+
+# --------------------------------------------------------------------------- approval
+APPROVED_TEAMS = b"""teams:
+  red-pandas: [alice]
+approved: [red-pandas]
+"""
+
+
+def _approve_red_pandas(replay: Replay) -> None:
+    """The organizers approve team red-pandas (alice) once, on the default branch."""
+    commit_files(pygit2.Repository(str(replay.origin)), "refs/heads/main",
+                 {"kits/iris/teams.yml": APPROVED_TEAMS}, message="approve red-pandas",
+                 author="organizer")
+
+
+def _validated(replay: Replay, author: str, number: int) -> tuple[str, dict]:
+    files = {f"kits/iris/submissions/{author}_lr/{n}": d
+             for n, d in example("starting_kit").items()}
+    sha, event = open_fork_pr(replay, author, files, number=number)
+    # the public-data run is the participant's, and no part of the routing
+    run_id, jobs = replay.run_workflow("submission.yml", "pull_request", event,
+                                       hold=frozenset({"public-run"}))
+    assert jobs["validate"].result == "success", logs(jobs)
+    return sha, workflow_run_event(replay, run_id, sha, author, "success")
+
+
+def test_an_approved_teams_pr_goes_to_scoring_with_no_reviewer_a_strangers_waits(hub):
+    _approve_red_pandas(hub)
+    scoring = {"score", "score-approved"}
+
+    sha, trigger = _validated(hub, "alice", 21)
+    _, jobs = hub.run_workflow("scoring.yml", "workflow_run", trigger, approve=False,
+                               hold=frozenset(scoring))
+    assert jobs["plan"].result == "success", logs(jobs)
+    assert jobs["plan"].outputs["route"] == "approved"
+    assert jobs["score"].result == "skipped"
+    # started with no organizer's approval, on the self-hosted runner
+    assert jobs["score-approved"].result == "held"
+    assert jobs["score-approved"].environment == "gitramp-scoring-approved"
+    assert jobs["score-approved"].runs_on == ["self-hosted", "gitramp"]
+    assert "queued for scoring" in hub.github.statuses_of(HUB, sha)[-1]["description"]
+
+    sha, trigger = _validated(hub, "mallory", 22)
+    _, jobs = hub.run_workflow("scoring.yml", "workflow_run", trigger, approve=False,
+                               hold=frozenset(scoring))
+    assert jobs["plan"].result == "success", logs(jobs)
+    assert jobs["plan"].outputs["route"] == "review"
+    assert jobs["score"].result == "waiting"  # until an organizer approves
+    assert jobs["score"].environment == "gitramp-scoring"
+    assert jobs["score-approved"].result == "skipped"
+    status = hub.github.statuses_of(HUB, sha)[-1]
+    assert status["state"] == "pending" and "waiting for an organizer" in status["description"]
+    assert ledger_records(hub) == []
+
+
+def test_a_pr_cannot_route_itself_past_review(hub):
+    """mallory's pull request adds her to teams.yml's approved list: the change is
+    refused for touching a file outside a submission folder, and the default branch's
+    teams.yml routes her to review all the same."""
+    _approve_red_pandas(hub)
+    files = {"kits/iris/submissions/mallory_lr/classifier.py":
+             example("starting_kit")["classifier.py"],
+             "kits/iris/teams.yml": APPROVED_TEAMS.replace(b"[red-pandas]", b"[mallory]")}
+    sha, event = open_fork_pr(hub, "mallory", files, number=23)
+    run_id, jobs = hub.run_workflow("submission.yml", "pull_request", event,
+                                    hold=frozenset({"public-run"}))
+    assert jobs["validate"].result == "failure"
+    trigger = workflow_run_event(hub, run_id, sha, "mallory", "success")
+    _, jobs = hub.run_workflow("scoring.yml", "workflow_run", trigger, approve=False,
+                               hold=frozenset({"score", "score-approved"}))
+    assert jobs["plan"].result == "failure"
+    assert jobs["score"].result == "skipped" and jobs["score-approved"].result == "skipped"
+    proc = subprocess.run([sys.executable, "-m", "gitramp.main", "approval", "route",
+                           "--repo", str(hub.origin), "--challenge", "iris",
+                           "--login", "mallory"], capture_output=True, text=True)
+    assert proc.stdout.strip() == "review", proc.stderr
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_an_approved_teams_pr_is_scored_with_no_reviewer(hub, docker_engine):
+    _approve_red_pandas(hub)
+    sha, trigger = _validated(hub, "alice", 24)
+    _, jobs = hub.run_workflow("scoring.yml", "workflow_run", trigger, approve=False)
+    assert jobs["score"].result == "skipped"
+    assert jobs["score-approved"].result == "success", logs(jobs)
+    (record,) = ledger_records(hub)
+    assert (record.status, record.team, record.pr, record.commit) == \
+        (SCORED, "red-pandas", 24, sha)
+    assert "**scored**" in comments(hub, 24)[0]
+    assert hub.github.statuses_of(HUB, sha)[-1]["state"] == "success"
