@@ -60,3 +60,24 @@ def test_a_pull_request_cannot_approve_itself(tmp_path):
     assert approval.route(repo, main, loc, "mallory") == approval.REVIEW
     assert approval.route(repo, main, loc, "alice") == approval.REVIEW  # none approved
     assert approval.route(repo, None, loc, "alice") == approval.REVIEW  # no default branch
+
+
+def test_the_workflow_asks_the_command_line(tmp_path, monkeypatch, capsys):
+    """`gitramp approval route`, as scoring.yml's plan job calls it: the decision printed
+    and written as the step's `route` output, from the default branch's teams.yml."""
+    from gitramp.main import main as cli
+
+    repo, _ = hub_with(tmp_path, TEAMS)
+    out = tmp_path / "github_output"
+    monkeypatch.setenv("GITHUB_OUTPUT", str(out))
+    where = ["--repo", str(tmp_path / "hub"), "--challenge", "iris"]
+    assert cli(["approval", "route", *where, "--login", "alice"]) == 0
+    assert capsys.readouterr().out.strip() == approval.APPROVED
+    assert cli(["approval", "route", *where, "--login", "mallory"]) == 0
+    assert capsys.readouterr().out.strip() == approval.REVIEW
+    assert out.read_text().splitlines() == ["route=approved", "route=review"]
+    # nothing but a login is taken, and only a kit of the default branch
+    assert cli(["approval", "route", *where, "--login", "alice\nroute=approved"]) == 2
+    assert cli(["approval", "route", "--repo", str(tmp_path / "hub"), "--challenge",
+                "nope", "--login", "alice"]) == 2
+    assert out.read_text().splitlines() == ["route=approved", "route=review"]
