@@ -321,7 +321,7 @@ def _scores(p: _Problem, labels: list) -> tuple[list[dict], dict[str, str], list
     if len(set(names)) != len(names):
         raise RampImportError(f"{p.file}: two score types share a name ({names}); give "
                               "each its own name=")
-    return entries, custom, notes
+    return entries, custom, list(dict.fromkeys(notes))  # a part named twice: one note
 
 
 def _score_call(p: _Problem, node: ast.AST | None, where: ast.AST) -> ast.Call:
