@@ -5,7 +5,7 @@ finds nothing (a finding makes it fail loudly with what it found, which these te
 refuse) and scores badly.
 
 Each kit is a copy of its example kit with small limits and two folds, scored on its
-hidden data as a runner does, by one backend per workflow."""
+hidden data as a runner does, by one backend (one image) for the three."""
 
 from __future__ import annotations
 
@@ -45,26 +45,30 @@ def _kit(name: str, folder: Path):
     return load_kit(folder), source / "hidden"
 
 
-def _score(docker_engine, tmp_path, kit_name: str, submission: str):
-    kit, hidden = _kit(kit_name, tmp_path / kit_name)
+@pytest.fixture(scope="module")
+def backend(docker_engine):
+    """One backend for the three: the container it prepares after one submission (the
+    same image and limits) serves the next."""
     backend = DockerBackend()
-    try:
-        run = score_submission(kit, SUBMISSIONS / submission, backend=backend,
-                               data_dir=hidden)
-    finally:
-        backend.close()
+    yield backend
+    backend.close()
+
+
+def _score(backend, tmp_path, kit_name: str, submission: str):
+    kit, hidden = _kit(kit_name, tmp_path / kit_name)
+    run = score_submission(kit, SUBMISSIONS / submission, backend=backend, data_dir=hidden)
     result = run.result
     assert "FOUND" not in (result.reason or "") + (result.log_tail or ""), result.reason
     assert result.status == "scored", (result.status, result.reason, result.log_tail[-2000:])
     return run
 
 
-def test_a_feature_extractor_reading_the_future_finds_nothing(docker_engine, tmp_path):
+def test_a_feature_extractor_reading_the_future_finds_nothing(backend, tmp_path):
     """Files, the whole series file, other processes' memory and environment, its own
     heap: each fold's first process holds the series up to the end of its validation
     block and nothing after; its second holds the features of the whole series (the
     test rows' too, as in RAMP) and no test label."""
-    run = _score(docker_engine, tmp_path, "el_nino", "ts_read_future")
+    run = _score(backend, tmp_path, "el_nino", "ts_read_future")
     n_train, n_test = len(run.y_train), len(run.y_test)
     for p in run.predictions:
         assert set(p.valid_pred.tolist()) == {float(p.valid_idx[-1] + 1)}
@@ -72,14 +76,13 @@ def test_a_feature_extractor_reading_the_future_finds_nothing(docker_engine, tmp
     assert run.result.bagged["test"]["rmse"] > 100  # predictions are row counts
 
 
-def test_a_detector_hunting_the_test_labels_finds_nothing(docker_engine, tmp_path):
-    run = _score(docker_engine, tmp_path, "mars_craters", "detector_read_labels")
+def test_a_detector_hunting_the_test_labels_finds_nothing(backend, tmp_path):
+    run = _score(backend, tmp_path, "mars_craters", "detector_read_labels")
     assert run.result.bagged["test"]["ap"] == 0
     assert all(f.scores["test"]["ap"] == 0 for f in run.result.folds)
 
 
-def test_a_spectra_submission_hunting_the_concentrations_finds_nothing(docker_engine,
-                                                                       tmp_path):
-    run = _score(docker_engine, tmp_path, "drug_spectra", "spectra_read_concentrations")
+def test_a_spectra_submission_hunting_the_concentrations_finds_nothing(backend, tmp_path):
+    run = _score(backend, tmp_path, "drug_spectra", "spectra_read_concentrations")
     test = run.result.bagged["test"]
     assert test["error"] > 0.5 and test["mare"] > 0.99  # one class, concentration 1.0
