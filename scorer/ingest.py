@@ -305,6 +305,14 @@ def _collect(work: Path, out: Path, fold: int, ok: bool) -> None:
 
 
 # ------------------------------------------------------------------ a fold's process
+def fresh_random_state() -> None:
+    """Give the fold numpy's global generator a state of its own, as a fresh process
+    has. Forked from one server, every fold would otherwise inherit the same state, and
+    an unseeded submission would look deterministic (verify --twice could not tell).
+    Python's own `random` is reseeded at fork already."""
+    np.random.seed()
+
+
 def _fold_process(i: int, shared: tuple, work: Path, fence: Fence, split_fd: int) -> None:
     workflow, submission, inputs, X_train, X_test, all_folds, task = shared
     code, entered = 1, False
@@ -312,6 +320,7 @@ def _fold_process(i: int, shared: tuple, work: Path, fence: Fence, split_fd: int
         # Exit handlers of the supervisor (and of what it was forked from) are not
         # this process's: only those the submission registers run at its end.
         atexit._clear()
+        fresh_random_state()
         y_fold = np.load(fold_label_file(fence.labels, i), allow_pickle=False)
         fence.enter(i)
         entered = True

@@ -139,6 +139,7 @@ def _part_process(ingest, i: int, part: str, shared: tuple, work: Path, fence,
     code, entered = 1, False
     try:
         atexit._clear()
+        ingest.fresh_random_state()
         y_fold = np.load(ingest.fold_label_file(fence.labels, i), allow_pickle=False)
         X = pd.read_pickle(cut_file(fence.labels, i) if part == "valid"
                            else fence.labels / SERIES)

@@ -26,19 +26,14 @@ from gitramp.main import main
 from scorer import fingerprint as fp
 
 HIDDEN = str(KITS / "{challenge}" / "hidden")
-# A forest that draws its seed from Python's generator, never seeded (Python reseeds it
-# in every forked process). A bare RandomForestClassifier() would draw from numpy's
-# global state, which the local backend's fold processes inherit, identical, from its
-# fork server: locally that looks deterministic (see docs/reproducibility.md).
-UNSEEDED = b"""import random
-
-from sklearn.ensemble import RandomForestClassifier
+# A forest with no seed, as a participant writes it: it draws from numpy's global
+# generator, which every fold process gets fresh (scorer/ingest.py fresh_random_state).
+UNSEEDED = b"""from sklearn.ensemble import RandomForestClassifier
 
 
 class Classifier:
     def fit(self, X, y):
-        self.model = RandomForestClassifier(n_estimators=3, max_features=1,
-                                            random_state=random.randrange(2**31)).fit(X, y)
+        self.model = RandomForestClassifier(n_estimators=3, max_features=1).fit(X, y)
         self.classes_ = self.model.classes_
 
     def predict_proba(self, X):
