@@ -3,7 +3,8 @@ records into `leaderboard_data/<challenge>/private/` and set `revealed: true`.
 
 With --verify-top N, the first N of each private board are re-run first (as `gitramp
 verify` does, each verification written to the ledger) and those that did not reproduce
-are named; the scores are published either way."""
+are named; the scores are published either way. In a kit with `final_selection`, that
+board is the one reveal publishes: the teams' chosen submissions only."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 from challenge import repo as gitrepo
 from challenge import selection
 from challenge.errors import GitrampError
+from challenge.kit import Kit
 from challenge.ledger import Ledger
 from challenge.phases import utcnow
 from challenge.pipeline import Options, is_url, open_private
@@ -64,8 +66,8 @@ def run(args: argparse.Namespace) -> int:
     head, kits = kits_of(ledger, args.challenge)
     rows = []
     for loc in kits:
-        checked = _verify_top(args, ledger, private, loc.name) if args.verify_top else None
         kit = gitrepo.load_kit_at(ledger.repo, head, loc)
+        checked = _verify_top(args, ledger, private, kit) if args.verify_top else None
         if kit.final_selection is not None:  # the teams' choices only
             commit, count, _ = selection.reveal(ledger, private, kit, args.now or utcnow())
         else:
@@ -82,12 +84,23 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _verify_top(args: argparse.Namespace, ledger: Ledger, private: Ledger,
-                challenge: str) -> list[dict]:
-    """Verify the top of the private board; say which did not reproduce."""
+                kit: Kit) -> list[dict]:
+    """Verify the top of the private board (of the teams' final selection, when the kit
+    has one: the board reveal publishes); say which did not reproduce."""
+    challenge = kit.name
     options = verify_options(args)
     options.private_ledger = Path(private.path)  # a remote: the copy just fetched
+    if kit.final_selection is None:
+        top = top_records(ledger, challenge, args.verify_top, private)
+    else:
+        head = ledger.head()
+        chosen = {(c.name, c.stem) for c in selection.choose(
+            kit, ledger.records(challenge), ledger.repo, head.tree if head else None)}
+        board = top_records(ledger, challenge, len(ledger.entries(challenge)), private)
+        top = [r for r in board if (r.submission, selection.stem_of(r)) in chosen]
+        top = top[:args.verify_top]
     rows = []
-    for record in top_records(ledger, challenge, args.verify_top, private):
+    for record in top:
         v = verify(args.repo, record, options)
         record_verification(args.repo, v)
         rows.append({"submission": v.submission, "team": v.team, "verdict": v.verdict,
