@@ -2,7 +2,9 @@
 
 Ranked by the leaderboard rule the site and the PR comment use (`challenge.ranking`):
 the bagged validation score of the kit's first score, ties to the earlier submission;
-test scores appear only once `gitramp reveal` has published them."""
+test scores appear only once `gitramp reveal` has published them. A record an organizer
+annulled (`gitramp moderate annul`) is on no board: it is listed below the ranked ones
+as `annulled`, with who annulled it, when and why."""
 
 from __future__ import annotations
 
@@ -16,10 +18,13 @@ from rich.table import Table
 from challenge import ranking
 from challenge import repo as gitrepo
 from challenge.ledger import Ledger, parse_record, record_stem
+from challenge.moderation import is_annulled
 from challenge.ranking import RankingScore
 from gitramp.commands.phase import kits_of
 from gitramp.options import add_challenges, add_json, add_repo, print_json
 from scorer.result import SCORED, Result
+
+ANNULLED = "annulled"  # a row's status: the record stays in the ledger, on no board
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -55,8 +60,10 @@ def _row(r: Result, score: RankingScore | None,
     p = private(r) if private else None
     test = (p or {}).get("bagged", {}).get("test", {}).get(name) if p else None
     lineage = r.lineage or {}
+    act = r.act if is_annulled(r) else None
     return {
-        "team": r.team, "submission": r.submission, "status": r.status,
+        "team": r.team, "submission": r.submission,
+        "status": ANNULLED if act is not None else r.status,
         "score": name, "valid": r.bagged.get("valid", {}).get(name),
         "valid_mean": r.mean("valid").get(name) if r.folds else None,
         "valid_std": r.std("valid").get(name) if r.folds else None, "test": test,
@@ -65,7 +72,15 @@ def _row(r: Result, score: RankingScore | None,
         "precision": r.precision.get(name or "", 3), "parent": lineage.get("parent"),
         "parent_team": lineage.get("parent_team"),
         "inherited": lineage.get("inherited_share"),
-        "submitted_at": r.submitted_at, "reason": r.reason, "rank": rank}
+        "submitted_at": r.submitted_at, "rank": rank,
+        "reason": _annulment(act) if act is not None else r.reason,
+        **({"annulled": {k: act.get(k) for k in ("by", "at", "reason")}}
+           if act is not None else {})}
+
+
+def _annulment(act: dict) -> str:
+    return f"annulled by {act.get('by') or 'an organizer'} at {act.get('at') or '?'}: " \
+           f"{act.get('reason') or 'no reason recorded'}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -99,10 +114,12 @@ def run(args: argparse.Namespace) -> int:
                           _fmt(row["valid"], prec), mean,
                           *([_fmt(row["test"], prec)] if state.revealed else []), status, parent)
         console.print(table)
-        for row in rows:  # why a submission failed, for its participant to act on
+        for row in rows:  # why a submission failed (or was annulled), for its team
             if row["status"] != SCORED and row["reason"]:
-                console.print(f"{row['status']}: {row['team'] or '?'}/{row['submission']}: "
-                              f"{row['reason']}", markup=False, highlight=False)
+                who = f"{row['team'] or '?'}/{row['submission']}"
+                line = f"{who}: {row['reason']}" if row["status"] == ANNULLED else \
+                    f"{row['status']}: {who}: {row['reason']}"
+                console.print(line, markup=False, highlight=False)
         if not rows:
             console.print(f"{loc.name}: no submission scored yet")
     if args.json:
