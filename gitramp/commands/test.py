@@ -38,6 +38,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=BACKENDS, default=None,
                    help="where submission code runs: docker runs it as a runner would "
                    "(default: the runner file's backend, else local processes)")
+    p.add_argument("--engine", choices=("docker", "podman"), default=None,
+                   help="the docker backend's container engine (runners/ENGINES.md); "
+                   "default: $GITRAMP_ENGINE, the runner file's, else docker")
     p.add_argument("--data", type=Path, default=None,
                    help="a data folder with the kit's layout (default: the kit's public data)")
     p.add_argument("--save-output", type=Path, default=None, metavar="DIR",
@@ -80,6 +83,8 @@ def run(args) -> int:
                            f"such submission; available: {available} (or {ALL})")
     if not check_rules(console, kit, names, strict=args.strict):
         return 1
+    if args.engine:  # the command line wins over $GITRAMP_ENGINE and the runner file
+        os.environ["GITRAMP_ENGINE"] = args.engine
     backend = get_backend(args.backend)
     if args.backend == "local":
         from scorer.backends.local import preimport
