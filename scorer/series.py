@@ -20,7 +20,8 @@ fold can read a row after its validation block:
   A process of the first kind holds nothing after its cut-off, in memory or readable
   on disk (under the Docker fence); a submission that looks further finds nothing.
   The test block is predicted with the whole series in hand, as RAMP does; within a
-  block the workflow's look-ahead check (RAMP's perturbation check) is the second line.
+  block the workflow's look-ahead check (RAMP's perturbation check, at several points
+  of the block: its `check_points`) is the second line.
 
 Outputs are those of every workflow: fold_<i>_train.npy (by the valid process),
 fold_<i>_test.npy (by the test process) and fold_<i>.json (by the supervisor: fit time
@@ -188,8 +189,8 @@ def run_part(ingest, workflow: str, submission: Path, X: pd.DataFrame, y_fold: n
             if part == "valid":
                 rows = np.arange(burn, len(X))
                 pred = ingest._numeric(wf.predict(model, X, rows, task, burn,
-                                           check_at=int(valid_idx[len(valid_idx) // 2]),
-                                           seed=i), "training rows")
+                                                  check_block=valid_idx, seed=i),
+                                       "training rows")
                 full = np.zeros(meta["n_train"])
                 full[rows] = _rows(pred, len(rows))
                 name = f"fold_{i}_train.npy"
@@ -197,8 +198,8 @@ def run_part(ingest, workflow: str, submission: Path, X: pd.DataFrame, y_fold: n
                 n_train = meta["n_train"]
                 rows = np.arange(n_train, n_train + meta["n_test"])
                 full = _rows(ingest._numeric(wf.predict(model, X, rows, task, burn,
-                                                 check_at=int(rows[len(rows) // 2]),
-                                                 seed=1000 + i), "test rows"), len(rows))
+                                                        check_block=rows, seed=1000 + i),
+                                             "test rows"), len(rows))
                 name = f"fold_{i}_test.npy"
         except BaseException as e:
             raise ingest.SubmissionFailed("predict", e) from e

@@ -95,6 +95,27 @@ class FeatureExtractor:
 '''
 
 
+# Looks ahead only for the last rows it is given: past the middle of the block each fold
+# predicts, where RAMP's single check point would not see it.
+LATE_LOOK_AHEAD = '''
+import numpy as np
+
+
+class FeatureExtractor:
+    def fit(self, X_ds, y):
+        pass
+
+    def transform(self, X_ds):
+        sst = X_ds["sst"].to_numpy(dtype=float)
+        out = sst.copy()
+        out[-LATE - 1:-1] = sst[-LATE:]  # the next month's value, for the last rows only
+        return out.reshape(-1, 1)
+
+
+LATE = 20
+'''
+
+
 def _submission(folder: Path, features: str, regressor: str | None = None) -> Path:
     folder.mkdir(parents=True)
     (folder / "ts_feature_extractor.py").write_text(features)
@@ -182,6 +203,42 @@ def test_a_look_ahead_feature_fails_the_submission(kit, tmp_path):
     result = score_submission(kit, sub).result
     assert result.status == "error"
     assert "looks ahead" in result.reason and "predict" in (result.stage or "")
+
+
+def test_a_look_ahead_late_in_the_block_is_caught_at_one_of_several_points(kit, tmp_path):
+    """The test process holds the whole series: an extractor peeking only at its last
+    rows passes a check at the middle of the test block (RAMP's one point) and fails
+    at the points spread to the block's end."""
+    from scorer.workflows import WorkflowTask
+    from scorer.workflows import ts_feature_extractor_regressor as wf
+
+    namespace: dict = {}
+    exec(LATE_LOOK_AHEAD, namespace)
+    extractor = namespace["FeatureExtractor"]()
+    ds = load_data(kit)
+    series = __import__("pandas").concat([ds.X_train, ds.X_test], ignore_index=True)
+    block = np.arange(len(ds.X_train), len(series))  # the test rows
+    feats = wf.features(extractor, series, 24)
+    rng = np.random.default_rng(0)
+    wf.check_causal(extractor, series, feats, int(block[len(block) // 2]), 24, rng)  # passes
+
+    class Last:  # any regressor: the check runs before it predicts
+        def predict(self, X):
+            return np.zeros(len(X))
+
+    with pytest.raises(wf.LooksAhead, match="looks ahead"):
+        wf.predict((extractor, Last()), series, block, WorkflowTask(()), 24,
+                   check_block=block, seed=7)
+    points = wf.check_points(block, np.random.default_rng(7))
+    assert points == wf.check_points(block, np.random.default_rng(7))  # the seed decides
+    assert [p for p, _ in points][:5] == [int(block[0]), int(block[30]), int(block[60]),
+                                         int(block[89]), int(block[-1])]
+    assert all(int(block[0]) <= p <= int(block[-1]) for p, _ in points)
+    assert len(points) <= 6 and sum(drawn for _, drawn in points) <= 1
+
+    result = score_submission(kit, _submission(tmp_path / "late", LATE_LOOK_AHEAD)).result
+    assert result.status == "error" and result.stage == "predict", result.reason
+    assert "looks ahead" in result.reason
 
 
 def test_ramp_shaped_features_after_the_burn_in_are_aligned(kit, tmp_path):
