@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 NAMES = ("estimator", "classifier", "regressor",
          "feature_extractor_classifier", "feature_extractor_regressor", "object_detector",
-         "ts_feature_extractor_regressor", "drug_spectra", "image_classifier")
+         "ts_feature_extractor_regressor", "drug_spectra", "image_classifier", "clusterer")
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ DEFINES = {"estimator.py": "get_estimator", "classifier.py": "Classifier",
            "ts_feature_extractor.py": "FeatureExtractor",
            "feature_extractor_clf.py": "FeatureExtractor",
            "feature_extractor_reg.py": "FeatureExtractor",
-           "image_classifier.py": "ImageClassifier"}
+           "image_classifier.py": "ImageClassifier", "clusterer.py": "Clusterer"}
 
 
 class MissingElement(AttributeError):
