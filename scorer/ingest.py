@@ -399,6 +399,8 @@ def _numeric(pred, what: str) -> np.ndarray:
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"predictions on the {what} are of dtype {arr.dtype}; "
                         "expected numbers")
+    if arr.dtype.kind in "iu":  # integers stay integers (cluster ids: scorer/clustering.py)
+        return arr
     return arr.astype(np.float64, copy=False)
 
 
