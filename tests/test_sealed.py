@@ -166,3 +166,22 @@ def test_sealing_refuses_a_wrong_key_and_odd_names():
     with pytest.raises(sealing.SealError, match="names a submission may not use"):
         sealing.open_envelope(bad[sealing.ENVELOPE], bad[sealing.MANIFEST], private)
     assert datetime.now(UTC)  # keygen needs no clock
+
+
+def test_the_public_run_of_a_sealed_submission_says_it_runs_on_the_runner_only(
+        hub, tmp_path, capsys):
+    """The pull request's public-run job calls `gitramp test` on its checkout: a sealed
+    folder has no code to run there, which it says instead of a missing-file failure."""
+    tmp, repo, code, _ = hub
+    folder = tmp_path / "kit"
+    shutil.copytree(tmp / "hub" / "kits" / "iris", folder,
+                    ignore=shutil.ignore_patterns("submissions"))
+    sealed = sealing.seal(code, (folder / "challenge.yml").read_text()
+                          .split("seal_key:")[1].split()[0])
+    (folder / "submissions" / "secret").mkdir(parents=True)
+    for name, data in sealed.items():
+        (folder / "submissions" / "secret" / name).write_bytes(data)
+    capsys.readouterr()
+    assert cli(["test", "--kit", str(folder), "--submission", "secret"]) == 0
+    out = capsys.readouterr().out
+    assert "secret: sealed" in out and "gitramp submit" in out and "score" not in out.lower()

@@ -69,6 +69,7 @@ def run(args) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from challenge.kit import load_kit
+    from challenge.sealing import is_sealed
     from gitramp.report import print_result, status_table
     from scorer.backends import get_backend
     from scorer.data import load_data
@@ -81,6 +82,14 @@ def run(args) -> int:
         available = ", ".join(kit.submission_names()) or "none"
         raise GitrampError(f"{kit.path / 'submissions' / names[0] if names else kit.path}: no "
                            f"such submission; available: {available} (or {ALL})")
+    sealed = [n for n in names if is_sealed([p.name for p in kit.submission_dir(n).iterdir()])]
+    for name in sealed:  # e.g. the public-run job of a pull request in a sealed phase
+        console.print(f"{name}: sealed (its code travels encrypted and runs on the runner "
+                      "only); test the plain files in your clone with `gitramp test` before "
+                      "`gitramp submit`")
+    names = [n for n in names if n not in sealed]
+    if not names:
+        return 0
     if not check_rules(console, kit, names, strict=args.strict):
         return 1
     if args.engine:  # the command line wins over $GITRAMP_ENGINE and the runner file
