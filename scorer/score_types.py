@@ -340,6 +340,7 @@ RAMP_CLASSES: dict[str, tuple[str, int, tuple[str, ...]]] = {
     "MADRadius": ("mad_radius", 3, ("conf_threshold", "minipatch", "iou_threshold")),
     "OSPA": ("ospa", 3, ("conf_threshold", "minipatch")),
     "SCP": ("scp", 3, ("shape", "conf_threshold", "minipatch")),
+    "ClusteringEfficiency": ("clustering_efficiency", 2, ()),
 }
 
 
@@ -420,6 +421,14 @@ def combinable(pred):
     return pred / pred.sum(axis=1, keepdims=True)
 
 
+def _clustering_efficiency(y_true, y_pred):
+    """RAMP's ClusteringEfficiency (scorer/clustering.py): the truth (n, 2) as (event,
+    cluster), the predicted cluster ids (n,)."""
+    from scorer.clustering import score
+
+    return score(y_true, y_pred)
+
+
 def _unbound_combined(y_true, y_pred, **params):
     raise ValueError("a combined score is computed from the scores it names; "
                      "bind_scores binds it")
@@ -437,6 +446,7 @@ BUILTIN: dict[str, ScoreType] = {t.name: t for t in (
     ScoreType("r2", _r2, needs="value"),
     *RAMP_TYPES,
     *DETECTION_TYPES,
+    ScoreType("clustering_efficiency", _clustering_efficiency, needs="clustering"),
     # RAMP's Combined: a weighted sum of other scores of the kit (scorer/combined.py)
     ScoreType("combined", _unbound_combined, needs="combined"),
 )}
