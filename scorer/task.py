@@ -36,7 +36,7 @@ from scorer.spec import Expect, SpecModel, wrong
 from scorer.workflows import NAMES as WORKFLOWS
 
 CLASSIFICATION = ("multiclass", "binary")
-PREDICTION_TYPES = (*CLASSIFICATION, "regression", "detection", "combined")
+PREDICTION_TYPES = (*CLASSIFICATION, "regression", "detection", "combined", "clustering")
 WITH_LABELS = (*CLASSIFICATION, "combined")  # a class and a quantity: scorer/combined.py
 
 
@@ -235,6 +235,9 @@ def _prediction_schema() -> dict[str, Any]:
         {"if": {"properties": {"workflow": {"const": "drug_spectra"}}, "required": ["workflow"]},
          "then": {"properties": {"prediction": {"properties": {
              "type": {"const": "combined"}}}}}},
+        {"if": {"properties": {"workflow": {"const": "clusterer"}}, "required": ["workflow"]},
+         "then": {"properties": {"prediction": {"properties": {
+             "type": {"const": "clustering"}}}}}},
     ]}
 
 
@@ -360,9 +363,15 @@ class TaskSpec(SpecModel):
             raise wrong("combined for workflow drug_spectra" if combines else
                         "combined only with workflow drug_spectra",
                         at=("prediction", "type"), found=ptype)
+        clusters = self.workflow == "clusterer"  # per event, a cluster id per point
+        if clusters != (ptype == "clustering"):
+            raise wrong("clustering for workflow clusterer" if clusters else
+                        "clustering only with workflow clusterer",
+                        at=("prediction", "type"), found=ptype)
         for i, score in enumerate(self.scores):  # detection scores for detections only
             stype = BUILTIN.get(score.type)
-            if stype is not None and (stype.needs == "detection") != detects:
+            if stype is not None and ((stype.needs == "detection") != detects
+                                      or (stype.needs == "clustering") != clusters):
                 raise wrong("a score type for " + ("detections" if detects else ptype),
                             at=("scores", i, "type"), found=score.type)
         return self
