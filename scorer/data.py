@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from scorer import combined
+from scorer import clustering, combined
 from scorer.cv_time import is_series
 from scorer.detection import truth
 from scorer.errors import GitrampError
@@ -52,6 +52,12 @@ def load_data(kit: Task, data_dir: Path | None = None) -> Dataset:
         X = _frame(X)
         if kit.data.images is not None:  # image files: a row's features are its id
             X = image_set(X, root / kit.data.images, f"{root / kit.data[split]}")
+        if kit.prediction_type == "clustering":  # (event, cluster) per point
+            try:
+                parts.append((X, clustering.truth(X, y, f"{root / kit.data[split]}")))
+            except ValueError as e:
+                raise DataError(str(e)) from None
+            continue
         parts.append((X, _target(kit, np.asarray(y), split, root)))
     (X_train, y_train), (X_test, y_test) = parts
     return Dataset(X_train, y_train, X_test, y_test, root)
@@ -149,6 +155,9 @@ def subsample(ds: Dataset, kit: Task, n_train: int = 200, n_test: int = 100,
         return np.sort(np.asarray(order[:n]))
 
     tr, te = pick(ds.y_train, n_train), pick(ds.y_test, n_test)
+    if kit.prediction_type == "clustering":  # whole events: each is scored as one
+        tr, te = clustering.first_events(ds.y_train, n_train), clustering.first_events(
+            ds.y_test, n_test)
     if is_series(kit.workflow):  # one series: the latest training rows, then the test's first
         tr = np.arange(max(0, len(ds.y_train) - n_train), len(ds.y_train))
         te = np.arange(min(n_test, len(ds.y_test)))
