@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scorer import combined, detection, reasons
+from scorer import clustering, combined, detection, reasons
 from scorer.backends.base import Backend, IngestJob, IngestOutcome
 from scorer.backends.docker_image import kit_requirements_hash
 from scorer.backends.local import LocalBackend
@@ -110,6 +110,9 @@ def score_submission(kit: Task, submission_dir: Path, *, backend: Backend | None
         elif kit.prediction_type == "combined":  # class probabilities, then the quantity
             fold_outputs = combined.parse_outputs(outcome.outputs, len(folds), len(y_train),
                                                   len(y_test), len(kit.labels))
+        elif kit.prediction_type == "clustering":  # a cluster id per point
+            fold_outputs = clustering.parse_outputs(outcome.outputs, len(folds), len(y_train),
+                                                    len(y_test))
         else:
             fold_outputs = parse_outputs(outcome.outputs, len(folds), len(y_train),
                                          len(y_test), len(kit.labels))
@@ -128,8 +131,9 @@ def score_submission(kit: Task, submission_dir: Path, *, backend: Backend | None
         **({"combine": combined.combine} if kit.prediction_type == "combined" else {}))
     base.log_tail = _tail(outcome.log)
     # Detections are not kept for blending (scorer/blend.py averages arrays of numbers),
-    # nor combined predictions (its scores read probabilities or values, not both).
-    keep = not detects and kit.prediction_type != "combined"
+    # nor combined predictions (its scores read probabilities or values, not both), nor
+    # cluster ids (arbitrary labels: the mean of two submissions' ids means nothing).
+    keep = not detects and kit.prediction_type not in ("combined", "clustering")
     return ScoringRun(base, preds if keep else [], y_train, y_test)
 
 
@@ -138,6 +142,8 @@ def encode(kit: Task, y: np.ndarray) -> np.ndarray:
         return y  # per image, an array of (x, y, radius) rows (scorer.detection.truth)
     if kit.prediction_type == "combined":
         return combined.encode(kit, y, label_codes)  # (n, 2): class index, quantity
+    if kit.prediction_type == "clustering":
+        return np.asarray(y)  # (n, 2) integers: event, cluster (scorer.clustering.truth)
     if not kit.is_classification:
         return np.asarray(y, dtype=float)
     return label_codes(kit.labels, y)  # by value: y keeps the data's type
