@@ -86,6 +86,8 @@ EXPECTED = {
     "combined": "each row is the class probabilities (one per class, summing to 1) "
                 "followed by the quantity: the classifier's predict_proba and the "
                 "regressor's predict, one finite number per input row",
+    "clustering": "predict_single_event returns one integer cluster id per point of the "
+                  "event (negative: in no cluster)",
 }
 GENERIC = ("predict/predict_proba returns one row per input row, numbers only, and for "
            "classification one probability per class, each row summing to 1")
