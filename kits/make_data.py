@@ -55,8 +55,10 @@ def cancer() -> tuple[pd.DataFrame, str]:
 
 BUILDERS = {"iris": iris, "diabetes": diabetes, "cancer": cancer}
 # Kits whose split is their own: a series split in time (el_nino_data.py), spectra
-# made by a documented generator (drug_spectra_data.py). Imported on use.
-OWN_SPLIT = {"el_nino": "el_nino_data", "drug_spectra": "drug_spectra_data"}
+# made by a documented generator (drug_spectra_data.py), events of detector hits kept
+# whole (hep_tracking_data.py). Imported on use.
+OWN_SPLIT = {"el_nino": "el_nino_data", "drug_spectra": "drug_spectra_data",
+             "hep_tracking": "hep_tracking_data"}
 # Kits whose data are files of their own beside the tables (images): the module writes
 # them (`write(kits)`) and says what the public data folder holds (`public_files()`).
 OWN_FILES = {"digits_images": "digits_images_data"}
