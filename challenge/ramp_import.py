@@ -25,7 +25,7 @@ import yaml
 from challenge.errors import GitrampError
 from challenge.kit import SPEC_FILE, load_kit
 from scorer.cv import check_one_cv
-from scorer.score_types import RAMP_CLASSES
+from scorer.score_types import BUILTIN, RAMP_CLASSES
 
 RAMP_PROBLEM = "problem.py"
 # RAMP workflow class -> (gitramp workflow, element files RAMP's class expects)
@@ -39,6 +39,7 @@ WORKFLOWS = {
     "ObjectDetector": ("object_detector", ()),
     "ElNino": ("ts_feature_extractor_regressor", ()),
     "DrugSpectra": ("drug_spectra", ()),
+    "Clusterer": ("clusterer", ()),
 }
 # Arguments a RAMP workflow takes that gitramp's counterpart does without (its own
 # look-ahead check replaces ElNino's check_sizes / check_indexs).
@@ -62,7 +63,7 @@ RAMP_DEFAULT_NAMES = {
     "NormalizedRMSE": "rmse", "RelativeRMSE": "rmse", "RMSE": "rmse", "ROCAUC": "roc_auc",
     "DetectionAveragePrecision": "average_precision",
     "AverageDetectionPrecision": "average_precision", "OSPA": "ospa", "SCP": "scp",
-    "Combined": "combined",
+    "Combined": "combined", "ClusteringEfficiency": "clustering_efficiency",
 }
 DATA_CALLS = {"read_csv", "join", "drop", "getenv", "to_numpy", "copy", "int", "bool",
               "str", "reset_index"}
@@ -205,10 +206,12 @@ def _prediction(p: _Problem) -> tuple[dict[str, Any], list]:
                 "labels": labels}, labels
     if kind == "make_detection":
         return {"type": "detection"}, []
+    if kind == "make_clustering":  # per point (event id, cluster id): the clusterer's
+        return {"type": "clustering"}, []
     raise RampImportError(f"{p.where(call)}: prediction type {kind or ast.unparse(call.func)} "
                           "has no gitramp counterpart (gitramp scores multiclass, binary, "
-                          "regression, detection and combined predictions); such a kit "
-                          "cannot be converted")
+                          "regression, detection, combined and clustering predictions); such "
+                          "a kit cannot be converted")
 
 
 def _combined_prediction(p: _Problem, call: ast.Call) -> tuple[dict[str, Any], list]:
@@ -322,6 +325,21 @@ def _scores(p: _Problem, labels: list) -> tuple[list[dict], dict[str, str], list
         raise RampImportError(f"{p.file}: two score types share a name ({names}); give "
                               "each its own name=")
     return entries, custom, list(dict.fromkeys(notes))  # a part named twice: one note
+
+
+def _scores_fit(p: _Problem, scores: list[dict], ptype: str) -> None:
+    """A detection or clustering score type scores that prediction type only, and such a
+    prediction type no other built-in type."""
+    ramp_names = {t: c for c, (t, _, _) in reversed(RAMP_CLASSES.items())}
+    for entry in scores:
+        needs = getattr(BUILTIN.get(entry["type"]), "needs", None)
+        if needs in (None, "combined"):
+            continue  # a kit's own class, or Combined (its parts are checked)
+        own = ("detection", "clustering")
+        if (needs in own or ptype in own) and needs != ptype:
+            cls = ramp_names.get(entry["type"], entry["type"])
+            raise RampImportError(f"{p.file}: score type {cls} does not apply to {ptype} "
+                                  "predictions")
 
 
 def _score_call(p: _Problem, node: ast.AST | None, where: ast.AST) -> ast.Call:
@@ -787,16 +805,18 @@ def import_ramp(src: str | Path, out: str | Path, *, force: bool = False) -> Imp
     p = _Problem(problem_file)
     prediction, labels = _prediction(p)
     workflow, extra_files = _workflow(p)
-    for wf, ptype in (("object_detector", "detection"), ("drug_spectra", "combined")):
+    for wf, ptype in (("object_detector", "detection"), ("drug_spectra", "combined"),
+                      ("clusterer", "clustering")):
         if (workflow == wf) != (prediction["type"] == ptype):
             raise RampImportError(f"{p.file}: workflow {workflow} with a "
                                   f"{prediction['type']} prediction type")
-    if workflow not in ("estimator", "object_detector", "drug_spectra"):
+    if workflow not in ("estimator", "object_detector", "drug_spectra", "clusterer"):
         wants = "regression" if workflow.endswith("regressor") else "classes"
         if (prediction["type"] == "regression") != (wants == "regression"):
             raise RampImportError(f"{p.file}: workflow {workflow} with a "
                                   f"{prediction['type']} prediction type")
     scores, custom, notes = _scores(p, labels)
+    _scores_fit(p, scores, prediction["type"])
     series = workflow in SERIES_WORKFLOWS
     burn_in = _burn_in(p) if series else 0
     cv = _cv(p, burn_in)
