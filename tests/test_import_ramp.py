@@ -102,11 +102,12 @@ def test_a_cv_key_and_get_cv_together_are_an_error(tmp_path):
 
 
 @pytest.mark.parametrize(("edit", "message"), [
-    (("rw.workflows.Classifier()", "rw.workflows.Clusterer()"),
-     "workflow Clusterer has no gitramp counterpart"),
+    (("rw.workflows.Classifier()", "rw.workflows.GridFeatureExtractorClassifier()"),
+     "workflow GridFeatureExtractorClassifier has no gitramp counterpart"),
+    # a prediction type of later ramp-workflow versions
     (("rw.prediction_types.make_multiclass(\n    label_names=_prediction_label_names)",
-      "rw.prediction_types.make_clustering()"),
-     "prediction type make_clustering has no gitramp counterpart"),
+      "rw.prediction_types.make_generative_regression(max_dists=10, label_names=['y'])"),
+     "prediction type make_generative_regression has no gitramp counterpart"),
     (("rw.score_types.Accuracy(name='acc', precision=3)",
       "rw.score_types.ClusteringEfficiency()"),
      "score type ClusteringEfficiency does not apply"),
