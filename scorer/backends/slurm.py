@@ -6,7 +6,10 @@ runs the submission's code is a batch job, submitted with `sbatch --parsable` an
 followed with `scontrol show job` (no slurmdbd needed: the cluster keeps an ended
 job visible for MinJobAge seconds). The job runs `python -m scorer.backends.slurm_job`
 on its compute node, which runs the Docker backend there: the same locked-down
-container as on any runner (scorer/backends/docker_spec.py).
+container as on any runner (scorer/backends/docker_spec.py), in the node's Docker
+or root Podman engine, as the runner's GITRAMP_ENGINE and GITRAMP_ENGINE_URL say
+(scorer/backends/engine.py; the job script sets both, since jobs are submitted
+with --export=NONE).
 
 Files travel through a shared folder (SlurmConfig.shared, on a cluster its shared
 file system), one folder per run:
@@ -26,10 +29,11 @@ oom; CANCELLED -> error, saying the job was cancelled; NODE_FAIL, PREEMPTED and
 BOOT_FAIL -> submitted again, at most SlurmConfig.requeues times, then an error
 naming them; anything else (FAILED, DEADLINE, ...) -> error with Slurm's reason.
 
-A container started by a job ends with the job: the job script removes every
-container labelled with its job id when it ends or is signalled, and the epilog
-(runners/slurm/epilog.sh) does it again as root on the node after the job,
-whatever ended it (scancel, the time limit, the node set down). A scorer killed
+A container started by a job ends with the job: the job's driver removes every
+container labelled with its job id when it ends, the job script again when it is
+signalled, and the epilog (runners/slurm/epilog.sh) does it again as root on the
+node after the job, on the Docker and Podman sockets, whatever ended it (scancel,
+the time limit, the node set down). A scorer killed
 while its jobs run leaves its run folders: the next scorer using the same shared
 folder finds them by their owner (a dead process), cancels their jobs and removes
 them. See runners/HPC.md.
@@ -50,6 +54,7 @@ from pathlib import Path
 
 import scorer
 from scorer.backends.base import FoldCallback, IngestJob, IngestOutcome
+from scorer.backends.engine import ENGINE_VARIABLE, URL_VARIABLE, Engine
 from scorer.backends.slurm_config import SlurmConfig
 from scorer.backends.slurm_job import JOB_LABEL, ORDER, OUTCOME, PROGRESS
 from scorer.errors import GitrampError
@@ -69,44 +74,52 @@ CODE_ROOT = str(Path(scorer.__file__).resolve().parent.parent)
 
 SCRIPT_TEXT = """\
 #!/bin/bash
-# gitramp slurm backend: one submission's folds, in the Docker engine of this node.
-# Every container and volume the driver makes carries the label {label}=<job id>;
-# they are removed when the driver ends, when the job is signalled (scancel, the
-# time limit) and, as root, by the cluster's epilog (runners/slurm/epilog.sh).
+# gitramp slurm backend: one submission's folds, in this node's container engine
+# ({engine_name}). Every container and volume the driver makes carries the label
+# {label}=<job id>; they are removed when the driver ends, when the job is signalled
+# (scancel, the time limit) and, as root, by the cluster's epilog
+# (runners/slurm/epilog.sh).
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PYTHONDONTWRITEBYTECODE=1
 export PYTHONPATH={code_root}
-{docker_host}
-label="{label}=$SLURM_JOB_ID"
+{environment}
 cleanup() {{
-    ids=$(docker ps -aq --filter "label=$label" 2>/dev/null)
-    [ -n "$ids" ] && docker rm -f $ids >/dev/null 2>&1
-    vols=$(docker volume ls -q --filter "label=$label" 2>/dev/null)
-    [ -n "$vols" ] && docker volume rm -f $vols >/dev/null 2>&1
+    {python} -P -m scorer.backends.slurm_job --remove >/dev/null 2>&1
     return 0
 }}
 child=
 on_signal() {{
+    trap - EXIT
     [ -n "$child" ] && kill -TERM "$child" 2>/dev/null
     cleanup
     exit 143
 }}
 trap on_signal TERM INT HUP USR1
-trap cleanup EXIT
+# the driver removes its containers itself; this is for a driver that died
+trap '[ "$status" = 0 ] || cleanup' EXIT
 {python} -P -m scorer.backends.slurm_job {run} &
 child=$!
 wait "$child"
+status=$?
+exit $status
 """
 
 
 class SlurmBackend:
     name = "slurm"
 
-    def __init__(self, config: SlurmConfig | None = None, **options):
+    def __init__(self, config: SlurmConfig | None = None, engine: str | None = None,
+                 engine_url: str | None = None, **options):
         """`config`: where and how to submit (by default from GITRAMP_SLURM_*
         variables, see scorer/backends/slurm_config.py); keyword arguments override
-        single fields (shared=..., partition=...)."""
+        single fields (shared=..., partition=...). `engine`, `engine_url`: the
+        compute nodes' container engine and its socket, by default the runner's
+        GITRAMP_ENGINE and GITRAMP_ENGINE_URL (unset: Docker, and the engine's
+        default socket as the node sees it)."""
         self.config = config or SlurmConfig.from_env(**options)
+        self.engine = Engine(
+            (engine or os.environ.get(ENGINE_VARIABLE) or "docker").strip().lower())
+        self.engine_url = engine_url or os.environ.get(URL_VARIABLE) or None
         self._cleaned = False
         self._me = _process_identity(os.getpid())
         for tool in ("sbatch", "scontrol", "scancel"):
@@ -150,13 +163,19 @@ class SlurmBackend:
                                   "limits": job.limits.model_dump(mode="json"),
                                   "requirements_hash": job.requirements_hash,
                                   "image": self.config.image})
-        docker_host = (f"export DOCKER_HOST={shlex.quote(self.config.docker_host)}"
-                       if self.config.docker_host else "")
         (run / SCRIPT).write_text(SCRIPT_TEXT.format(
-            label=JOB_LABEL, docker_host=docker_host, python=shlex.quote(self.config.python),
-            run=shlex.quote(str(run)), code_root=shlex.quote(CODE_ROOT)))
+            label=JOB_LABEL, engine_name=self.engine.name, environment=self._environment(),
+            python=shlex.quote(self.config.python), run=shlex.quote(str(run)),
+            code_root=shlex.quote(CODE_ROOT)))
         (run / SCRIPT).chmod(0o700)
         return run
+
+    def _environment(self) -> str:
+        """The job's engine settings, as `export` lines (the job gets no other)."""
+        pairs = {ENGINE_VARIABLE: self.engine.name, URL_VARIABLE: self.engine_url,
+                 "DOCKER_HOST": self.config.docker_host}
+        return "\n".join(f"export {name}={shlex.quote(value)}"
+                         for name, value in pairs.items() if value)
 
     def _submit(self, run: Path, job: IngestJob) -> str:
         command = ["sbatch", "--parsable", "--no-requeue", "--export=NONE",

@@ -12,7 +12,7 @@ GITRAMP_SLURM_SBATCH_ARGS  more sbatch options, shell-quoted
                            ("--constraint=docker --reservation=x") [none]
 GITRAMP_SLURM_PYTHON       the Python with gitramp installed, as a compute node sees
                            it [this interpreter]
-GITRAMP_SLURM_DOCKER_HOST  DOCKER_HOST for the job (a rootless engine's socket, ...)
+GITRAMP_SLURM_DOCKER_HOST  DOCKER_HOST for the job (a Docker engine's socket)
                            [the engine's default]
 GITRAMP_SLURM_IMAGE        the scoring image on the compute nodes [the tag
                            `gitramp image tag` prints]
@@ -25,6 +25,10 @@ GITRAMP_SLURM_REQUEUES     resubmissions after NODE_FAIL, PREEMPTED or BOOT_FAIL
 GITRAMP_SLURM_POLL         seconds between two questions to slurmctld [2]
 GITRAMP_SLURM_MAX_QUEUE    seconds a job may wait in the queue before the run is an
                            error [86400]
+
+The compute nodes' container engine is the runner's GITRAMP_ENGINE and
+GITRAMP_ENGINE_URL (scorer/backends/engine.py), which the job script sets in the job
+(SlurmBackend(engine=..., engine_url=...) from Python).
 
 The hidden data stays where the runner's `--data` option says: the scorer reads it
 on the login node and writes each fold's inputs into the shared folder.

@@ -7,10 +7,19 @@ it on the login node): job.json (the workflow, folds and limits), submission/ an
 inputs/. This process scores nothing: it runs the Docker backend itself
 (scorer/backends/docker.py, without a warm spare) on the node's engine, so the
 container, its protections (docker_spec.py), the per-fold users (docker_warm.py)
-and how a run's status is decided are the same as on a runner without Slurm. Every
-container and volume it makes also carries the label gitramp.slurm_job=<job id>:
-the job script's trap and the Slurm epilog (runners/slurm/epilog.sh) find them by
-it and remove them however the job ends.
+and how a run's status is decided are the same as on a runner without Slurm. The
+engine is the one GITRAMP_ENGINE and GITRAMP_ENGINE_URL name (the job script sets
+them from the runner's configuration; scorer/backends/engine.py): Docker, or
+Podman through its Docker-compatible API, spoken in Podman's dialect as on a
+runner without Slurm. Every container and volume it makes also carries the label
+gitramp.slurm_job=<job id>: this process removes what is left of them when it
+ends, and the job script's trap (`--remove`, below) and the Slurm epilog
+(runners/slurm/epilog.sh) find them by it and remove them however the job ends.
+
+    python -m scorer.backends.slurm_job --remove
+
+removes the containers and volumes labelled with this job's id ($SLURM_JOB_ID) from
+the engine GITRAMP_ENGINE(_URL) names.
 
 It writes outcome.json into RUN_DIR (status, log, message, image, and the raw
 output files, base64): the login node reads that and nothing else. Progress goes
@@ -93,9 +102,55 @@ def _terminate(signum, _frame):
     raise SystemExit(128 + signum)
 
 
+def remove_labelled(client, job_id: str) -> int:
+    """Remove the containers, then the volumes, labelled with this job's id; the
+    number of containers removed. Best effort: what fails here the epilog removes."""
+    import docker
+    import requests
+
+    label, removed = {"label": f"{JOB_LABEL}={job_id}"}, 0
+    try:
+        for c in client.containers.list(all=True, sparse=True, filters=label):
+            try:
+                c.remove(force=True)
+                removed += 1
+            except (docker.errors.APIError, requests.RequestException):
+                pass
+        for v in client.volumes.list(filters=label):
+            try:
+                v.remove(force=True)
+            except (docker.errors.APIError, requests.RequestException):
+                pass
+    except (docker.errors.APIError, requests.RequestException):
+        pass
+    return removed
+
+
+def remove_job_containers(job_id: str) -> int:
+    """`--remove`: the job script's trap, on the engine GITRAMP_ENGINE(_URL) names,
+    reached without the checks of Engine.connect (nothing is started here)."""
+    import docker
+
+    from scorer.backends.engine import Engine
+
+    engine = Engine.from_env()
+    try:
+        client = (docker.DockerClient(base_url=engine.url, timeout=30) if engine.url
+                  else docker.from_env(timeout=30))
+    except docker.errors.DockerException:
+        return 0
+    return remove_labelled(client, job_id)
+
+
 def main(argv: list[str]) -> int:
+    if argv == ["--remove"]:
+        job_id = os.environ.get("SLURM_JOB_ID", "")
+        if job_id:
+            remove_job_containers(job_id)
+        return 0
     if len(argv) != 1:
-        print("usage: python -m scorer.backends.slurm_job RUN_DIR", file=sys.stderr)
+        print("usage: python -m scorer.backends.slurm_job RUN_DIR | --remove",
+              file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, _terminate)
     run = Path(argv[0])
@@ -103,10 +158,9 @@ def main(argv: list[str]) -> int:
     job_id = os.environ.get("SLURM_JOB_ID", "none")
     outcome: dict
     try:
-        import docker
-
         from scorer.backends.base import IngestJob
         from scorer.backends.docker import DockerBackend
+        from scorer.backends.engine import Engine
         from scorer.errors import GitrampError
         from scorer.task import Limits
 
@@ -120,15 +174,17 @@ def main(argv: list[str]) -> int:
             progress.write(f"{i}\n")
             progress.flush()
 
+        engine = Engine.from_env()
         try:
-            client = docker.from_env(timeout=300)
-            client.ping()
-        except docker.errors.DockerException as e:
-            raise GitrampError(f"no Docker engine answers on compute node "
-                               f"{os.uname().nodename} ({e})") from None
-        backend = DockerBackend(image=order.get("image"), warm=False,
+            client = engine.connect()
+        except GitrampError as e:
+            raise GitrampError(f"on compute node {os.uname().nodename}: {e}") from None
+        backend = DockerBackend(image=order.get("image"), warm=False, engine=engine,
                                 client=LabellingClient(client, {JOB_LABEL: job_id}))
-        result = backend.run(job, fold_done)
+        try:
+            result = backend.run(job, fold_done)
+        finally:
+            remove_labelled(client, job_id)
         outcome = {"status": result.status, "log": result.log,
                    "log_truncated": result.log_truncated, "message": result.message,
                    "image": result.image,
