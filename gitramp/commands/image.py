@@ -12,7 +12,12 @@ first if absent): the kit's requirements and their dependencies are downloaded i
 wheel folder (--wheels, by default ~/.cache/gitramp/wheels) for the image's platform,
 then installed from that folder alone in a container with no network, and every
 requirement is imported in the result. --offline skips the download: the folder was
-filled before, e.g. by `gitramp image wheels --kit DIR` where an index is reachable."""
+filled before, e.g. by `gitramp image wheels --kit DIR` where an index is reachable.
+
+`gitramp image load [--kit DIR] [--engine podman]` gives another engine (root Podman's
+service, runners/ENGINES.md) Docker's scoring image, and the kit's with --kit, under
+the same tag, unless it holds that image already; `build --engine podman` does it
+after building."""
 
 from __future__ import annotations
 
@@ -25,6 +30,7 @@ from pathlib import Path
 from challenge.errors import GitrampError
 from challenge.kit import load_kit
 from scorer.backends.docker_image import RECIPE_DIR, image_tag, kit_requirements_hash
+from scorer.backends.engine import ENGINE_VARIABLE, ENGINES, Engine
 from scorer.backends.kit_image import (
     build_kit_image,
     default_wheels_dir,
@@ -38,9 +44,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("image", help="build the scoring image, or print its tag",
                        description=__doc__,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("action", choices=("build", "tag", "wheels"),
+    p.add_argument("action", choices=("build", "tag", "wheels", "load"),
                    help="build: build the image (if its tag is absent); tag: print the "
-                        "tag; wheels: only fill the wheel folder with a kit's requirements")
+                        "tag; wheels: only fill the wheel folder with a kit's requirements; "
+                        "load: give Docker's image to another engine (--engine)")
+    p.add_argument("--engine", choices=ENGINES, default=None,
+                   help="load, and build after building: the engine to give the image to "
+                        "(default: $GITRAMP_ENGINE; for load, else podman)")
     p.add_argument("--kit", type=Path, default=None,
                    help="a kit whose challenge.yml adds pip requirements (its own image)")
     p.add_argument("--force", action="store_true", help="build: rebuild an existing tag")
@@ -54,6 +64,27 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    code = 0 if args.action == "load" else _run(args)
+    if code or args.action not in ("build", "load"):
+        return code
+    default = "podman" if args.action == "load" else "docker"
+    engine = Engine.from_env(args.engine or os.environ.get(ENGINE_VARIABLE) or default)
+    if engine.name == "docker":
+        if args.action == "load":
+            print("image: the image is built and kept in Docker; nothing to load "
+                  "(--engine podman gives it to Podman)")
+        return 0
+    from scorer.backends.engine_image import feed
+
+    reqs = list(load_kit(args.kit).requirements) if args.kit else []
+    for tag in dict.fromkeys([image_tag(), image_tag(kit_requirements_hash(reqs))]):
+        done = feed(tag, engine)
+        print(f"image: {tag} {'loaded into' if done else 'is already in'} {engine.name}"
+              f"{'' if done else ', reusing it'}")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
     reqs = list(load_kit(args.kit).requirements) if args.kit else []
     parse_requirements(reqs)  # a malformed line fails here, before any build
     base_tag = image_tag()

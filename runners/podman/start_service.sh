@@ -9,10 +9,11 @@
 # ulimits of containers within this host's hard limits), picks a storage driver that
 # works here (overlay, else vfs), starts `podman system service --time=0` on
 # unix:///run/podman/podman.sock in the background and waits until it answers, then
-# loads the scoring image IMAGE_TAG (default: `gitramp image tag`) from Docker with
-# `docker save | podman load` unless Podman has it. Idempotent: when the service
-# answers and holds the image it returns at once. Needs root. Log:
-# /var/log/gitramp-podman.log. Why root, and what rootless Podman needs: runners/ENGINES.md.
+# gives it Docker's scoring image with `gitramp image load --engine podman` (or, for
+# an IMAGE_TAG given, `docker save | podman load` unless Podman has it). Idempotent:
+# when the service answers and holds the image it returns within seconds. Needs
+# root. Log: /var/log/gitramp-podman.log. Why root, and what rootless Podman needs:
+# runners/ENGINES.md.
 set -euo pipefail
 
 SOCKET_PATH=/run/podman/podman.sock
@@ -78,12 +79,14 @@ fi
 
 tag="${1:-}"
 if [ -z "$tag" ]; then
-    # the tag `gitramp image tag` prints, from the checkout's virtual environment if any
+    # `gitramp image load`, from the checkout's virtual environment if any: Docker's
+    # scoring image through the service's API (whatever its storage), unless Podman
+    # holds that image id already
     python="$(dirname "$0")/../../.venv/bin/python"
     [ -x "$python" ] || python=python3
-    tag="$("$python" -c 'from scorer.backends.docker_image import image_tag; print(image_tag())')"
-fi
-if ! podman_ image exists "$tag"; then
+    tag="$("$python" -m gitramp image tag)"
+    GITRAMP_ENGINE_URL="$SOCKET" "$python" -m gitramp image load --engine podman >&2
+elif ! podman_ image exists "$tag"; then
     docker image inspect "$tag" >/dev/null 2>&1 || {
         log "Docker has no image $tag to give Podman: build it first (make image)"; exit 1; }
     log "loading $tag from Docker into Podman"
