@@ -22,7 +22,7 @@ import numpy as np
 from pygit2.enums import FileMode
 
 from challenge import lineage as lineage_mod
-from challenge import moderation
+from challenge import moderation, plagiarism
 from challenge import predictions_store as store
 from challenge import repo as gitrepo
 from challenge.errors import GitrampError
@@ -357,11 +357,17 @@ class LineageRecompute:
 
 
 def recompute_lineage(repo: str | Path, challenges: Sequence[str] | None = None, *,
-                      apply: bool = False) -> list[LineageRecompute]:
+                      apply: bool = False, private: Ledger | None = None,
+                      identity: str | None = None) -> list[LineageRecompute]:
     """Recompute the lineage of every scored record of the kits (or those named) by the
     current rule, against the starting kit of the default branch; with `apply`, commit
     the records that changed (one commit per kit) with their historical contributivity
-    recomputed from the recorded blend shares, and the kit's blend.yml likewise."""
+    recomputed from the recorded blend shares, and the kit's blend.yml likewise.
+
+    As when scoring: sealed folders are read with the runner's key (`identity`), and a
+    submission flagged in the `private` ledger as a near copy gets no lineage from what
+    it copied (without the private ledger, flags are unknown and a copy may get its
+    source back as a parent: pass it)."""
     ledger = Ledger(repo)
     head = ledger.head()
     if head is None:
@@ -381,6 +387,9 @@ def recompute_lineage(repo: str | Path, challenges: Sequence[str] | None = None,
                                                  str(starting.id) if starting else None)
         raw = _readable_records(ledger, name)
         results = {p: record_from(r, p) for p, r in raw.items()}
+        read = plagiarism.reader(ledger.repo, identity)
+        copied = {(f.submission, f.tree): {(s.submission, s.tree) for s in f.sources}
+                  for f in (plagiarism.read_flags(private, name) if private else [])}
         for path, r in sorted(results.items()):
             if r.status == "rejected" or not (r.commit and r.tree):
                 continue
@@ -388,8 +397,10 @@ def recompute_lineage(repo: str | Path, challenges: Sequence[str] | None = None,
             if r.commit not in ledger.repo or r.tree not in ledger.repo:
                 done.left[version] = "its commit is not in this repository; fetch it"
                 continue
-            new = lineage_mod.compute(ledger.repo, r.commit, r.tree, name,
-                                      list(results.values()), boilerplate).to_dict()
+            sources = copied.get((r.submission, r.tree), set())
+            candidates = [c for c in results.values() if (c.submission, c.tree) not in sources]
+            new = lineage_mod.compute(ledger.repo, r.commit, r.tree, name, candidates,
+                                      boilerplate, files=read).to_dict()
             if new != (r.lineage or {}):
                 done.changed.append(Moved(version, r.team, path, r.lineage or {}, new))
         done.credit = _historical_after(ledger, name, raw, {m.path: m.new for m in done.changed})

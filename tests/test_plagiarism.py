@@ -194,6 +194,22 @@ def test_organizers_list_the_flags(hub, capsys):
     assert cli(["moderate", "flags", "iris", "--repo", str(tmp / "hub")]) == 2
 
 
+def test_lineage_recompute_keeps_the_copies_verdict_and_reads_sealed_code(hub, capsys):
+    """An organizer's recompute uses the rule the runner used: sealed folders opened with
+    the key, and no lineage from what a flagged copy copied (the flags are read from the
+    private ledger). Nothing moves, sealed or plain."""
+    _, tmp, _, _, _ = hub
+    assert cli(["lineage", "recompute", "--challenge", "iris", "--repo", str(tmp / "hub"),
+                "--private-ledger", str(tmp / "private"), "--json"]) == 0
+    [done] = json.loads(capsys.readouterr().out)
+    assert done["changed"] == [] and done["credit"] == {}, done
+    # without the private ledger the flags are unknown: the command says what that costs
+    assert cli(["lineage", "recompute", "--challenge", "iris", "--repo", str(tmp / "hub")]) == 0
+    captured = capsys.readouterr()
+    assert "near-copy flags are not read" in captured.err
+    assert "boosted_copy" in captured.out  # built on alice's branch: her forest comes back
+
+
 def test_near_copies_compares_only_earlier_submissions_of_other_teams():
     kit = lineage.boilerplate_of_files(example("iris", "starting_kit"))
     code = {"a": {"c.py": BOOSTED.decode().splitlines()},

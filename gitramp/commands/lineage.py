@@ -10,8 +10,11 @@ that follows (from the blend shares recorded in blend.yml). Nothing is written u
 from __future__ import annotations
 
 import argparse
+import sys
 
 from challenge.credit import recompute_lineage
+from challenge.pipeline import Options, open_private
+from challenge.sealing import identity_from_env
 from gitramp.options import (
     add_challenges,
     add_json,
@@ -29,6 +32,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
                          "moved (dry run unless --apply)", description=__doc__)
     add_repo(r)
     add_challenges(r)
+    r.add_argument("--private-ledger", default=None, metavar="PATH_OR_URL",
+                   help="the runners' private ledger: near copies flagged there get no "
+                        "lineage from what they copied, as when they were scored (default: "
+                        "private_ledger of gitramp.toml or of the runner file)")
     r.add_argument("--apply", action="store_true",
                    help="commit the new lineage and historical contributivity to the ledger")
     add_json(r)
@@ -46,7 +53,14 @@ def _label(lin: dict) -> str:
 
 @following_work_tree
 def run(args: argparse.Namespace) -> int:
-    done = recompute_lineage(args.repo, args.challenge or None, apply=args.apply)
+    private = None
+    if args.private_ledger:
+        private, _ = open_private(Options(private_ledger=str(args.private_ledger)))
+    else:
+        print("lineage: no --private-ledger, so near-copy flags are not read; a flagged "
+              "copy may get its source back as a parent", file=sys.stderr)
+    done = recompute_lineage(args.repo, args.challenge or None, apply=args.apply,
+                             private=private, identity=identity_from_env())
     if args.json:
         print_json([{"challenge": d.challenge, "commit": d.commit, "left": d.left,
                      "changed": [{"version": m.version, "team": m.team, "moved": m.moved,
