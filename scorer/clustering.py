@@ -104,8 +104,8 @@ def _ids(values, where: str, what: str) -> np.ndarray:
                                                                        > MAX_ID)
     if bad.any():
         row = int(np.argmax(bad))
-        raise ValueError(f"{where}: row {row} has {what} {arr[row]!r}; expected an integer "
-                         f"within ±{MAX_ID}")
+        raise ValueError(f"{where}: row {row} has {what} {arr[row].item()!r}; expected an "
+                         f"integer within ±{MAX_ID}")
     return as_float.astype(np.int64)
 
 

@@ -70,6 +70,6 @@ def cluster_ids(ids, n_points: int, event) -> np.ndarray:
     bad = ~np.isfinite(values) | (values != np.round(values)) | (np.abs(values) > MAX_ID)
     if bad.any():
         k = int(np.argmax(bad))
-        raise ValueError(f"{where}: point {k} has cluster id {arr[k]!r}; expected an integer "
-                         f"within ±{MAX_ID} (negative: in no cluster)")
+        raise ValueError(f"{where}: point {k} has cluster id {arr[k].item()!r}; expected an "
+                         f"integer within ±{MAX_ID} (negative: in no cluster)")
     return values.astype(np.int64)
