@@ -31,12 +31,18 @@ class Cell:
 class Row(Standing[Entry]):
     """A ranked entry with the cells its board shows."""
 
-    cells: dict[str, Cell] = field(default_factory=dict)  # score name -> cell
+    columns: list[ScoreColumn] = field(default_factory=list)
+    split: str = PUBLIC
     public_rank: int | None = None  # on a private board: the rank the public board gave
 
     @property
     def entry(self) -> Entry:
         return self.item
+
+    @property
+    def cells(self) -> dict[str, Cell]:
+        """Score name -> cell, made when first read (a rebuild reads few rows' cells)."""
+        return cells(self.item, self.columns, self.split)
 
     @property
     def change(self) -> int | None:
@@ -89,7 +95,7 @@ def rank(entries: list[Entry], columns: list[ScoreColumn], split: str = PUBLIC) 
     if not columns:
         return []
     score = RankingScore(columns[0].name, columns[0].lower_is_better)
-    return [Row(s.item, s.result, s.rank, s.value, cells(s.item, columns, split))
+    return [Row(s.item, s.result, s.rank, s.value, columns, split)
             for s in ranking.board(entries, score, split, result_of=lambda e: e.result)]
 
 

@@ -135,6 +135,7 @@ def _build(repo_path: str | Path, out_dir: str | Path, now: datetime | None,
     views = [builder.challenge(ch) for ch in repo.challenges]
     builder.page("index.html", "index.html", root="", challenges=views)
     builder.status(views)
+    builder.row_texts.save()
     builder.row_texts.clear()
     highlight.save()
     stats = out.finish()
@@ -323,7 +324,8 @@ class _Builder:
         self.env.globals.update(page=page_of, team_page=team_page, pct=_pct,
                                 split_names=SPLIT_NAMES, forge=Forge(self.options.forge_url))
         self.row_texts = self.env.globals["row_text"]
-        self.row_texts.configure(page_of, team_page)
+        self.row_texts.configure(page_of, team_page, Path(git.path) / CACHE_DIR / "rows"
+                                 if git is not None else None)
 
     def render(self, template: str, **context: Any) -> str:
         return self.env.get_template(template).render(**context)

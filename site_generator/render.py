@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import marshal
 import math
+import os
+import zlib
 from datetime import datetime
 from importlib import resources
+from pathlib import Path
 from urllib.parse import quote
 
 import jinja2
@@ -205,12 +209,27 @@ class RowTexts:
     def __init__(self):
         self.page = self.team_page = None
         self.memo: dict[int, dict] = {}
+        self.kept = KeptTexts(None)
+        self._salts: dict[int, tuple] = {}
 
-    def configure(self, page, team_page) -> None:
+    def configure(self, page, team_page, folder: Path | None = None) -> None:
+        """`folder`: where row texts are kept between builds (None: not kept)."""
         self.page, self.team_page = page, team_page
+        self.kept = KeptTexts(folder)
 
     def clear(self) -> None:
         self.memo.clear()
+        self._salts.clear()
+
+    def save(self) -> None:
+        self.kept.save()
+
+    def _salt(self, columns) -> str:
+        hit = self._salts.get(id(columns))
+        if hit is None or hit[0] is not columns:
+            hit = self._salts[id(columns)] = (columns, "|".join(
+                f"{c.name}:{c.precision}" for c in columns))
+        return hit[1]
 
     def __call__(self, row, columns) -> dict:
         key = id(row.cells)
@@ -245,7 +264,18 @@ class RowTexts:
         of a dozen cells, and a site thousands of such pages. The cells after the team
         are the same on every board showing the entry, so they are made once."""
         out = []
+        salt = self._salt(columns)
         for row in rows:
+            e = row.entry
+            # the cells after the team depend on the record (its digest), the split and
+            # the columns only: kept between builds, a rebuild formats new records only
+            kept_key = f"{e.digest}\0{e.name}\0{e.stem}\0{row.split}\0{contributivity}\0{salt}"
+            tail = self.kept.get(kept_key)
+            if tail is not None:
+                out.append(self._head(row, croot, private, team_column,
+                                      url(self.team_page(e.team)) if team_column else "",
+                                      url(self.page(e))) + tail)
+                continue
             t = self(row, columns)
             tail = t.get("_tail")
             if tail is None or t["_contrib"] is not contributivity:
@@ -263,19 +293,99 @@ class RowTexts:
                              f'{t["submitted"][1]}</td>\n</tr>\n')
                 tail = t["_tail"] = "".join(parts)
                 t["_contrib"] = contributivity
-            e = row.entry
-            head = f'<tr>\n<td class="num">{row.rank}</td>\n'
-            if private:
-                pub = row.public_rank if row.public_rank is not None else "–"
-                ch = row.change
-                head += (f'<td class="num opt">{pub}</td>\n<td class="num opt" data-sort="'
-                         f'{"" if ch is None else ch}">{change(ch)}</td>\n')
-            if team_column:
-                head += (f'<td><a href="{escape(croot)}{escape(t["team_href"])}">'
-                         f'{escape(e.team)}</a></td>\n')
-            out.append(f'{head}<td><a href="{escape(croot)}{escape(t["href"])}">'
-                       f'{escape(e.name)}</a></td>\n{tail}')
+            self.kept.put(kept_key, tail)
+            out.append(self._head(row, croot, private, team_column, t["team_href"],
+                                  t["href"]) + tail)
         return Markup("".join(out))
+
+    @staticmethod
+    def _head(row, croot: str, private: bool, team_column: bool, team_href: str,
+              href: str) -> str:
+        """A row's rank (and on a private board its public rank and change), team and
+        submission: what differs from board to board."""
+        e = row.entry
+        head = f'<tr>\n<td class="num">{row.rank}</td>\n'
+        if private:
+            pub = row.public_rank if row.public_rank is not None else "–"
+            ch = row.change
+            head += (f'<td class="num opt">{pub}</td>\n<td class="num opt" data-sort="'
+                     f'{"" if ch is None else ch}">{change(ch)}</td>\n')
+        if team_column:
+            head += (f'<td><a href="{escape(croot)}{escape(team_href)}">'
+                     f'{escape(e.team)}</a></td>\n')
+        return (f'{head}<td><a href="{escape(croot)}{escape(href)}">'
+                f'{escape(e.name)}</a></td>\n')
+
+
+class KeptTexts:
+    """Texts kept between builds in a folder (the repository's .git), by a key naming all
+    they depend on, in buckets by the key's hash; a build keeps the texts it used, and
+    rewrites a bucket only when it gained or lost one. The code that formats them is
+    part of every key's bucket version, so a changed formatter starts afresh."""
+
+    BUCKETS = 16
+    VERSION = hashlib.sha1(Path(__file__).read_bytes()).hexdigest()[:12]
+
+    def __init__(self, folder: Path | None):
+        self.folder = folder
+        self.old: dict[str, str] = {}
+        self.used: dict[str, str] = {}
+        self.dirty: set[int] = set()
+        self.loaded = False
+
+    def _load(self) -> None:
+        self.loaded = True
+        if self.folder is None or not self.folder.is_dir():
+            return
+        for b in range(self.BUCKETS):
+            try:
+                data = marshal.loads((self.folder / f"{b:02d}.marshal").read_bytes())
+                if isinstance(data, dict) and data.get("version") == self.VERSION:
+                    self.old.update(data["texts"])
+            except (OSError, ValueError, EOFError, TypeError, KeyError):
+                pass  # missing or damaged: formatted again
+
+    def _bucket(self, key: str) -> int:
+        return zlib.crc32(key.encode()) % self.BUCKETS
+
+    def get(self, key: str) -> str | None:
+        if self.folder is None:
+            return None
+        if not self.loaded:
+            self._load()
+        hit = self.used.get(key)
+        if hit is None:
+            hit = self.old.get(key)
+            if hit is not None:
+                self.used[key] = hit
+        return hit
+
+    def put(self, key: str, text: str) -> None:
+        if self.folder is not None:
+            self.used[key] = text
+            self.dirty.add(self._bucket(key))
+
+    def save(self) -> None:
+        if self.folder is None or not self.loaded:
+            return
+        self.dirty.update(self._bucket(k) for k in self.old.keys() - self.used.keys())
+        if not self.dirty:
+            return
+        buckets: dict[int, dict[str, str]] = {b: {} for b in self.dirty}
+        for key, text in self.used.items():
+            b = self._bucket(key)
+            if b in buckets:
+                buckets[b][key] = text
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            for b, texts in buckets.items():
+                target = self.folder / f"{b:02d}.marshal"
+                tmp = target.with_name(target.name + ".tmp")
+                tmp.write_bytes(marshal.dumps({"version": self.VERSION, "texts": texts}))
+                os.replace(tmp, target)
+        except (OSError, ValueError):
+            pass  # only costs formatting again
+        self.old, self.used, self.dirty, self.loaded = {}, {}, set(), False
 
 
 def _sort(value) -> str:

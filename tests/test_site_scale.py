@@ -91,3 +91,32 @@ def test_submission_pages_link_to_the_forge_named_in_gitramp_toml(tmp_path, caps
     page = (out / "c/s" / f"{v.name}~{v.stem}.html").read_text()
     assert f'href="https://github.com/other/hub/commit/{v.result.commit}"' in page
     assert "git.example.org" not in page
+
+
+def test_what_builds_keep_in_git_makes_the_same_site_as_a_first_build(tmp_path):
+    """Parsed records, highlighted code and diffs, and board rows are kept between builds
+    (in .git, by content); a site made from them is byte for byte the first build's."""
+    import shutil
+
+    from site_generator.build import CACHE_DIR
+
+    srepo = make_repo(tmp_path / "repo", [Plan("c", "C", 30, n_teams=4, code_visible=True,
+                                               revealed=True, seed=5)])
+    first = build(srepo.path, tmp_path / "one", now=NOW, page_rows=7)
+    kept = srepo.path / ".git" / CACHE_DIR
+    assert (kept / "rows").is_dir() and (kept / "highlight").is_dir()
+    again = build(srepo.path, tmp_path / "two", now=NOW, page_rows=7)
+    assert first.timings["highlighted_files"] > 0 and again.timings["highlighted_files"] == 0
+
+    def files(site):
+        return {p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*")
+                if p.is_file() and p.name != ".gitramp-site.json"}
+    one, two = files(tmp_path / "one"), files(tmp_path / "two")
+    assert one.keys() == two.keys() and len(one) > 60
+    assert [f for f in one if one[f] != two[f]] == []
+    # a damaged row bucket is only formatted again
+    for bucket in (kept / "rows").glob("*.marshal"):
+        bucket.write_bytes(b"\x00garbage")
+    shutil.rmtree(tmp_path / "two")
+    build(srepo.path, tmp_path / "two", now=NOW, page_rows=7)
+    assert files(tmp_path / "two") == one
