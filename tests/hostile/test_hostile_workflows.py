@@ -1,8 +1,8 @@
-"""Hostile submissions of the time-series, combined-prediction and object-detection
-workflows, each trying to read past its data in a real container: the future of the
-series, the test labels (craters), the test concentrations. Each is contained when it
-finds nothing (a finding makes it fail loudly with what it found, which these tests
-refuse) and scores badly.
+"""Hostile submissions of the time-series, combined-prediction, object-detection and
+clustering workflows, each trying to read past its data in a real container: the future
+of the series, the test labels (craters, particles of hits), the test concentrations.
+Each is contained when it finds nothing (a finding makes it fail loudly with what it
+found, which these tests refuse) and scores badly.
 
 Each kit is a copy of its example kit with small limits and two folds, scored on its
 hidden data as a runner does, by one backend (one image) for the three."""
@@ -86,3 +86,9 @@ def test_a_spectra_submission_hunting_the_concentrations_finds_nothing(backend, 
     run = _score(backend, tmp_path, "drug_spectra", "spectra_read_concentrations")
     test = run.result.bagged["test"]
     assert test["error"] > 0.5 and test["mare"] > 0.99  # one class, concentration 1.0
+
+
+def test_a_clusterer_hunting_the_test_labels_finds_nothing(backend, tmp_path):
+    run = _score(backend, tmp_path, "hep_tracking", "clusterer_read_labels")
+    assert run.result.bagged["test"]["efficiency"] == 0  # every hit in no cluster
+    assert all(f.scores["test"]["efficiency"] == 0 for f in run.result.folds)
