@@ -5,7 +5,7 @@ Each is contained when it finds nothing (a finding makes it fail loudly with wha
 found, which these tests refuse) and scores badly.
 
 Each kit is a copy of its example kit with small limits and two folds, scored on its
-hidden data as a runner does, by one backend (one image) for the three."""
+hidden data as a runner does, by one backend (one image) for all of them."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def _kit(name: str, folder: Path):
 
 @pytest.fixture(scope="module")
 def backend(docker_engine):
-    """One backend for the three: the container it prepares after one submission (the
+    """One backend for all: the container it prepares after one submission (the
     same image and limits) serves the next."""
     backend = DockerBackend()
     yield backend
