@@ -485,7 +485,7 @@ class _Builder:
                     key = _key(head, name, keyed(chunk))
                     if not self.out.fresh(f"{cdir}/{part}", key):
                         self.out.write(f"{cdir}/{part}", leaderboard_part(
-                            ch, name, chunk, page_of), inputs_key=key)
+                            ch, name, chunk, page_of, self.row_texts.kept), inputs_key=key)
         key = _key(head, _rows_key(best), _rows_key(private_best or []), private is None,
                    parts, [] if big else [keyed(v) for keyed, v in (
                        (_rows_key, public), (_failed_key, failed),

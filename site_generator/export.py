@@ -66,15 +66,37 @@ def leaderboard_json(ch: Challenge, public: list[Row], best: list[Row],
     return json.dumps(data, separators=(",", ":"), allow_nan=False, default=str) + "\n"
 
 
-def leaderboard_part(ch: Challenge, name: str, items: list, page) -> str:
+def leaderboard_part(ch: Challenge, name: str, items: list, page, kept=None) -> str:
     """One part of a long list of leaderboard.json: `submissions`, `private` (rows) or
-    `failed` (entries)."""
+    `failed` (entries). `kept` (render.KeptTexts): where a row's text without its ranks
+    is kept between builds, so a rebuild writes the moved rows without making them."""
     if name == "failed":
         rows = [_failed(e, page) for e in items]
-    else:
-        rows = [_row(r, page(r.entry)) for r in items]
-    return json.dumps({"challenge": ch.name, "list": name, "rows": rows},
-                      separators=(",", ":"), allow_nan=False, default=str) + "\n"
+        return json.dumps({"challenge": ch.name, "list": name, "rows": rows},
+                          separators=(",", ":"), allow_nan=False, default=str) + "\n"
+    columns = ",".join(c.name for c in ch.scores)
+    texts = []
+    for r in items:
+        e = r.entry
+        key = f"json\0{e.digest}\0{e.name}\0{e.stem}\0{r.split}\0{columns}"
+        body = kept.get(key) if kept is not None else None
+        if body is None:
+            d = _row(r, page(e))
+            for k in ("rank", "public_rank", "rank_change"):
+                d.pop(k, None)
+            body = _dumps(d)[1:-1]
+            if kept is not None:
+                kept.put(key, body)
+        ranks = f'"rank":{r.rank},'
+        if r.public_rank is not None:
+            ranks += f'"public_rank":{r.public_rank},"rank_change":{r.change},'
+        texts.append("{" + ranks + body + "}")
+    return ('{"challenge":' + _dumps(ch.name) + ',"list":' + _dumps(name) + ',"rows":['
+            + ",".join(texts) + "]}\n")
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, separators=(",", ":"), allow_nan=False, default=str)
 
 
 def _failed(e: Entry, page) -> dict[str, Any]:

@@ -3,6 +3,7 @@ links back to git taken from the hub's configuration."""
 
 from __future__ import annotations
 
+import importlib
 import re
 from datetime import UTC, datetime
 from urllib.parse import unquote
@@ -93,20 +94,38 @@ def test_submission_pages_link_to_the_forge_named_in_gitramp_toml(tmp_path, caps
     assert "git.example.org" not in page
 
 
-def test_what_builds_keep_in_git_makes_the_same_site_as_a_first_build(tmp_path):
-    """Parsed records, highlighted code and diffs, and board rows are kept between builds
-    (in .git, by content); a site made from them is byte for byte the first build's."""
+def test_what_builds_keep_in_git_makes_the_same_site_as_a_first_build(tmp_path,
+                                                                      monkeypatch):
+    """Parsed records, highlighted code and diffs, board rows and data rows are kept
+    between builds (in .git, by content); a site made from them is byte for byte the
+    first build's, and the data split in parts holds the rows of the whole file."""
+    import json
     import shutil
 
     from site_generator.build import CACHE_DIR
 
+    site_build = importlib.import_module("site_generator.build")  # the module, not build()
+
     srepo = make_repo(tmp_path / "repo", [Plan("c", "C", 30, n_teams=4, code_visible=True,
                                                revealed=True, seed=5)])
+    whole = build(srepo.path, tmp_path / "whole", now=NOW)
+    assert whole.submissions == 30
+    data = json.loads((tmp_path / "whole/c/leaderboard.json").read_text())
+    monkeypatch.setattr(site_build, "PART_ROWS", 8)  # parts as a big board has
     first = build(srepo.path, tmp_path / "one", now=NOW, page_rows=7)
+    index = json.loads((tmp_path / "one/c/leaderboard.json").read_text())
+    for name, want in (("submissions", data["submissions"]),
+                       ("private", data["private"]["submissions"]),
+                       ("failed", data["failed"])):
+        got = [row for part in index["parts"][name]
+               for row in json.loads((tmp_path / "one/c" / part).read_text())["rows"]]
+        assert got == want
+    assert len(index["parts"]["submissions"]) == len(index["parts"]["private"]) > 1
     kept = srepo.path / ".git" / CACHE_DIR
     assert (kept / "rows").is_dir() and (kept / "highlight").is_dir()
     again = build(srepo.path, tmp_path / "two", now=NOW, page_rows=7)
-    assert first.timings["highlighted_files"] > 0 and again.timings["highlighted_files"] == 0
+    assert whole.timings["highlighted_files"] > 0
+    assert first.timings["highlighted_files"] == again.timings["highlighted_files"] == 0
 
     def files(site):
         return {p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*")
