@@ -52,14 +52,73 @@ def preload() -> None:
     import sklearn.metrics  # noqa: F401
 
 
-# Each metric imports sklearn.metrics (and numpy) when first called: loading a kit,
-# which every command does, needs only the names of the types, and those imports take
-# a good part of a second.
+# Each metric imports numpy (and, off its fast path, sklearn.metrics) when first
+# called: loading a kit, which every command does, needs only the names of the types,
+# and those imports take a good part of a second.
+#
+# The fast paths. A scoring run calls some fifty metrics (three splits of five folds
+# and two bagged sets, times the kit's scores), and scikit-learn spends almost all of
+# each call validating and re-encoding its inputs (about 3 ms where the arithmetic
+# takes 20 us), which `gitramp test --watch` would pay after every save. The scorer's
+# arrays are validated already (scorer/outputs.py): class indices 0..k-1 against k
+# finite probability columns, or finite float values. On such arrays each metric
+# below computes what scikit-learn computes, with the same operations in the same
+# order where rounding could tell (checked against scikit-learn on random and tied
+# arrays in tests/test_score_types_fast.py, against rampwf in tests/test_ramp_parity.py);
+# anything else (another dtype, a label out of range, a single class, NaN) goes to
+# scikit-learn as before, with its checks and its errors.
 def _labels(y_pred: np.ndarray) -> np.ndarray:
     return y_pred.argmax(axis=1) if y_pred.ndim == 2 else y_pred
 
 
+def _codes(y, p) -> bool:
+    """True when `y` holds class indices into the columns of the probabilities `p`:
+    a 1-d array of integers in 0..k-1, one per row of a finite (n, k) float array, k >= 2,
+    n >= 1."""
+    import numpy as np
+
+    return (isinstance(y, np.ndarray) and isinstance(p, np.ndarray) and y.ndim == 1
+            and p.ndim == 2 and y.dtype.kind in "iu" and np.can_cast(y.dtype, np.intp)
+            and p.dtype.kind == "f"
+            and 0 < len(y) == len(p) and p.shape[1] >= 2 and int(y.min()) >= 0
+            and int(y.max()) < p.shape[1] and bool(np.isfinite(p).all()))
+
+
+def _values(y, p, least: int = 1) -> bool:
+    """True when `y` and `p` are finite 1-d float arrays of the same length (>= least)."""
+    import numpy as np
+
+    return (isinstance(y, np.ndarray) and isinstance(p, np.ndarray) and y.ndim == 1
+            and p.ndim == 1 and y.dtype.kind == "f" and p.dtype.kind == "f"
+            and least <= len(y) == len(p) and bool(np.isfinite(y).all())
+            and bool(np.isfinite(p).all()))
+
+
+def _counts(y, pred, k: int):
+    """Per class 0..k-1: rows of it predicted right, rows of it, rows predicted it."""
+    import numpy as np
+
+    return (np.bincount(y[y == pred], minlength=k), np.bincount(y, minlength=k),
+            np.bincount(pred, minlength=k))
+
+
+def _per_class_f1(tp, true, pred):
+    """scikit-learn's F1 per class, 2 tp / (true + predicted), 0 where both are 0."""
+    import numpy as np
+
+    denominator = 1.0 * true.astype(np.float64) + pred.astype(np.float64)
+    empty = denominator == 0
+    denominator[empty] = 1
+    out = (2.0 * tp.astype(np.float64)) / denominator
+    out[empty] = 0.0
+    return out
+
+
 def _accuracy(y, p):
+    if _codes(y, p):
+        import numpy as np
+
+        return float(np.mean(y == p.argmax(axis=1)))
     from sklearn.metrics import accuracy_score
 
     return accuracy_score(y, _labels(p))
@@ -67,6 +126,18 @@ def _accuracy(y, p):
 
 def _balanced_accuracy(y, p, adjusted: bool = True):
     # RAMP's BalancedAccuracy: adjusted for chance unless told otherwise
+    if _codes(y, p):
+        import numpy as np
+
+        right, rows, _ = _counts(y, p.argmax(axis=1), p.shape[1])
+        present = rows > 0  # recall of each class of the truth, in class order
+        if np.count_nonzero(present) >= 2:
+            score = np.mean(right[present] / rows[present])
+            if adjusted:
+                chance = 1 / np.count_nonzero(present)
+                score -= chance
+                score /= 1 - chance
+            return float(score)
     from sklearn.metrics import balanced_accuracy_score
 
     return balanced_accuracy_score(y, _labels(p), adjusted=adjusted)
@@ -74,18 +145,54 @@ def _balanced_accuracy(y, p, adjusted: bool = True):
 
 def _log_loss(y, p, eps: float = 1e-15):
     import numpy as np
+
+    if _codes(y, p):
+        p = np.clip(p, eps, 1.0)
+        p = p / p.sum(axis=1, keepdims=True)
+        # scikit-learn's log_loss: clipped again at float64's epsilon, the mean of
+        # -log p(true class)
+        tiny = np.finfo(p.dtype).eps
+        true = np.clip(p[np.arange(len(y)), y], tiny, 1 - tiny)
+        return float(np.mean(-np.log(true)))
     from sklearn.metrics import log_loss
 
     p = np.clip(p, eps, 1.0)
     return log_loss(y, p / p.sum(axis=1, keepdims=True), labels=np.arange(p.shape[1]))
 
 
+def _auc(truth, score) -> float:
+    """The area under the ROC curve of `score` for the boolean `truth`, from the ranks
+    (the Mann-Whitney U statistic, ties counted half, as the curve's trapezoids count
+    them): exact sums, one rounding. Both classes must be present."""
+    import numpy as np
+
+    order = np.argsort(score, kind="stable")
+    ranked = score[order]
+    starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
+    ends = np.r_[starts[1:], len(ranked)]
+    # tied values share the mean of their 1-based ranks, (start + 1 + end) / 2
+    ranks = np.repeat((starts + ends + 1) / 2.0, ends - starts)
+    positives = int(np.count_nonzero(truth))
+    negatives = len(truth) - positives
+    rank_sum = float(ranks[truth[order]].sum())
+    return (rank_sum - positives * (positives + 1) / 2.0) / (positives * negatives)
+
+
 def _roc_auc(y, p):
     import numpy as np
-    from sklearn.metrics import roc_auc_score
 
     if len(np.unique(y)) < 2:
         return float("nan")  # undefined on a single class; reported as such
+    if _codes(y, p):
+        k = p.shape[1]
+        if k == 2:
+            return _auc(y == 1, p[:, 1])
+        if np.count_nonzero(np.bincount(y, minlength=k)) == k \
+                and np.allclose(1, p.sum(axis=1)):  # else scikit-learn says why not
+            # one class against the rest, each class's area weighing the same
+            return float(np.mean([_auc(y == c, p[:, c]) for c in range(k)]))
+    from sklearn.metrics import roc_auc_score
+
     if p.shape[1] == 2:
         return roc_auc_score(y, p[:, 1])
     return roc_auc_score(y, p, multi_class="ovr", labels=np.arange(p.shape[1]))
@@ -93,26 +200,52 @@ def _roc_auc(y, p):
 
 def _f1(y, p, average: str = "macro"):
     import numpy as np
+
+    if average == "macro" and _codes(y, p):
+        f1 = _per_class_f1(*_counts(y, p.argmax(axis=1), p.shape[1]))
+        return float(np.nanmean(f1))
     from sklearn.metrics import f1_score
 
     labels = np.arange(p.shape[1]) if p.ndim == 2 else None
     return f1_score(y, _labels(p), average=average, labels=labels, zero_division=0)
 
 
+# scikit-learn's regression metrics work on (n, 1) columns and average along axis 0:
+# so do these, so that every sum adds the same numbers in the same order.
 def _rmse(y, p):
     import numpy as np
+
+    if _values(y, p):
+        errors = (y.reshape(-1, 1) - p.reshape(-1, 1)) ** 2
+        return float(np.sqrt(float(np.average(np.average(errors, axis=0)))))
     from sklearn.metrics import mean_squared_error
 
     return float(np.sqrt(mean_squared_error(y, p)))
 
 
 def _mae(y, p):
+    if _values(y, p):
+        import numpy as np
+
+        errors = np.abs(p.reshape(-1, 1) - y.reshape(-1, 1))
+        return float(np.average(np.average(errors, axis=0)))
     from sklearn.metrics import mean_absolute_error
 
     return mean_absolute_error(y, p)
 
 
 def _r2(y, p):
+    if _values(y, p, least=2):
+        import numpy as np
+
+        y, p = y.reshape(-1, 1), p.reshape(-1, 1)
+        residual = float(np.sum(1.0 * (y - p) ** 2, axis=0)[0])
+        total = float(np.sum(1.0 * (y - np.average(y, axis=0)) ** 2, axis=0)[0])
+        if residual == 0:
+            return 1.0  # a perfect fit, even of a constant
+        if total == 0:
+            return 0.0  # a constant truth missed (scikit-learn's force_finite)
+        return float(1 - residual / total)
     from sklearn.metrics import r2_score
 
     return r2_score(y, p)
@@ -215,16 +348,35 @@ def _classification_error(y, p):
     return 1 - _accuracy(y, p)
 
 
+def _union_counts(y, p):
+    """_counts over the classes found in the truth or the predictions, in class order
+    (the labels scikit-learn infers when it is given none)."""
+    right, rows, predicted = _counts(y, p.argmax(axis=1), p.shape[1])
+    seen = (rows > 0) | (predicted > 0)
+    return right[seen], rows[seen], predicted[seen]
+
+
 def _f1_above(y, p, threshold: float = 0.5):
     import numpy as np
-    from sklearn.metrics import f1_score
 
     # Per class present in the truth or the predictions, as rampwf asks scikit-learn.
-    per_class = np.asarray(f1_score(y, _labels(p), average=None))
+    if _codes(y, p):
+        per_class = _per_class_f1(*_union_counts(y, p))
+    else:
+        from sklearn.metrics import f1_score
+
+        per_class = np.asarray(f1_score(y, _labels(p), average=None))
     return float(np.count_nonzero(per_class > threshold) / len(per_class))
 
 
 def _macro_averaged_recall(y, p):
+    if _codes(y, p):
+        import numpy as np
+
+        right, rows, _ = _union_counts(y, p)
+        # a class only predicted has no recall: 0, as scikit-learn counts it
+        recall = right / np.where(rows == 0, 1, rows).astype(np.float64)
+        return float(np.nanmean(np.where(rows == 0, 0.0, recall)))
     from sklearn.metrics import recall_score
 
     return recall_score(y, _labels(p), average="macro")
