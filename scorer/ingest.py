@@ -97,21 +97,96 @@ class SubmissionFailed(Exception):
 class Fence:
     """What keeps one fold's process from the next. This one, the local backend's,
     keeps nothing apart (a participant's own code on their own machine): the fold
-    process simply reads its own label file. The container's fence
-    (scorer/backends/docker_warm.py) runs each fold under its own user and wipes
-    every place it could write before the next one starts."""
+    process simply reads its own label file; only the processes it leaves running are
+    ended with it. The container's fence (scorer/backends/docker_warm.py) runs each
+    fold under its own user and wipes every place it could write before the next one
+    starts."""
 
     def __init__(self, inputs: Path):
         self.labels = Path(inputs) / FOLD_LABELS
+        self.present: frozenset[int] = frozenset()
 
     def prepare(self, fold: int, work: Path) -> None:
-        """In the supervisor, before the fold process is forked."""
+        """In the supervisor, before the fold process is forked: the supervisor becomes
+        the subreaper of what the fold leaves, and notes the children it has already."""
+        become_subreaper()
+        self.present = frozenset(children())
 
     def enter(self, fold: int) -> None:
         """In the fold process, once it holds its labels, before any submission code."""
 
     def clean(self, fold: int) -> None:
-        """In the supervisor, once the fold process has ended."""
+        """In the supervisor, once the fold process has ended: every process it left."""
+        kill_strays(self.present)
+
+
+# ------------------------------------------------------------- processes a fold leaves
+PR_SET_CHILD_SUBREAPER = 36
+STRAY_PATIENCE = 5.0  # seconds to kill what a fold left (each round a generation deeper)
+
+
+def become_subreaper() -> bool:
+    """Make this process the subreaper of its descendants (Linux): an orphan among them,
+    whatever process group or session it moved to, becomes its child instead of
+    init's, so that `kill_strays` finds it. False where the kernel has no such thing."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        return libc.prctl(PR_SET_CHILD_SUBREAPER, ctypes.c_ulong(1), ctypes.c_ulong(0),
+                          ctypes.c_ulong(0), ctypes.c_ulong(0)) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def children() -> set[int]:
+    """The process ids of this process's children, zombies included."""
+    found: set[int] = set()
+    try:
+        for task in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{task}/children") as f:
+                found.update(int(pid) for pid in f.read().split())
+        return found
+    except OSError:  # a kernel without the children files: read every process's parent
+        pass
+    me = str(os.getpid())
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if f.read().rsplit(")", 1)[1].split()[1] == me:
+                        found.add(int(entry))
+            except (OSError, IndexError):
+                continue
+    return found
+
+
+def kill_strays(present: frozenset[int] | set[int]) -> None:
+    """SIGKILL and reap every child of this process not in `present`, again until none
+    is left: a killed stray's own children are reparented to this subreaper and are
+    the next round's. Gives up after STRAY_PATIENCE seconds (say, a process stuck in
+    the kernel), saying so on stderr."""
+    deadline = time.monotonic() + STRAY_PATIENCE
+    while True:
+        strays = children() - present
+        if not strays:
+            return
+        for pid in strays:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.001)  # SIGKILL takes effect as each leaves the kernel
+        for pid in strays:
+            try:
+                os.waitpid(pid, os.WNOHANG)  # a zombie not reaped yet is seen again
+            except ChildProcessError:
+                pass
+        if time.monotonic() > deadline:
+            print(f"ingest: processes {sorted(strays)[:5]} left by a fold outlived SIGKILL",
+                  file=sys.stderr, flush=True)
+            return
 
 
 def load_inputs(inputs: Path):

@@ -47,6 +47,15 @@ def serve() -> None:
         importlib.import_module(name)
     from threadpoolctl import ThreadpoolController
 
+    from scorer.ingest import become_subreaper
+    from scorer.ingest import children as our_children
+
+    # A worker killed at the time limit leaves its folds' escaped processes (another
+    # session, a daemon) to this subreaper, which kills them (`_reap`); what the server
+    # starts itself (a library's helper, while importing) is left alone.
+    become_subreaper()
+    own = our_children()
+
     _controller = ThreadpoolController()  # inspecting the libraries costs ~10 ms: not per fold
     out = os.fdopen(os.dup(1), "w", buffering=1)
     wake_r, wake_w = os.pipe()
@@ -62,7 +71,7 @@ def serve() -> None:
         for key, _ in sel.select():
             if key.fd == wake_r:
                 os.read(wake_r, 4096)
-                _reap(children, out)
+                _reap(children, out, own)
                 continue
             data = os.read(0, 65536)
             if not data:  # the scorer is gone: take the children down with us
@@ -75,8 +84,10 @@ def serve() -> None:
                 line, buf = buf.split(b"\n", 1)
                 msg = json.loads(line)
                 if "import" in msg:
+                    before = our_children()
                     import_libraries(msg["import"])
                     exercise()
+                    own |= our_children() - before
                     continue
                 pid = os.fork()
                 if pid == 0:
@@ -130,17 +141,30 @@ def exercise() -> None:
         pass
 
 
-def _reap(children: dict[int, int], out) -> None:
-    while children:
+def _reap(children: dict[int, int], out, own: set[int]) -> None:
+    """Reap ended children; a worker's end is reported once the processes its folds
+    left to this subreaper (none unless it was killed) are killed too."""
+    from scorer.ingest import children as our_children
+
+    ended = []
+    while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
-            return
+            break
         if pid == 0:
-            return
+            break
+        own.discard(pid)
         job = children.pop(pid, None)
         if job is not None:
-            out.write(json.dumps({"id": job, "exit": os.waitstatus_to_exitcode(status)}) + "\n")
+            ended.append((job, os.waitstatus_to_exitcode(status)))
+    for pid in our_children() - set(children) - own:  # reaped when their SIGCHLD comes
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    for job, code in ended:
+        out.write(json.dumps({"id": job, "exit": code}) + "\n")
 
 
 def _child(args: dict, server_fds: tuple[int, ...]) -> None:
