@@ -125,19 +125,27 @@ PR_SET_CHILD_SUBREAPER = 36
 STRAY_PATIENCE = 5.0  # seconds to kill what a fold left (each round a generation deeper)
 
 
+_subreaper_pid: int | None = None  # the process that became one (a fork does not inherit it)
+
+
 def become_subreaper() -> bool:
     """Make this process the subreaper of its descendants (Linux): an orphan among them,
     whatever process group or session it moved to, becomes its child instead of
     init's, so that `kill_strays` finds it. False where the kernel has no such thing."""
+    global _subreaper_pid
+    if _subreaper_pid == os.getpid():
+        return True
     import ctypes
-    import ctypes.util
 
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        return libc.prctl(PR_SET_CHILD_SUBREAPER, ctypes.c_ulong(1), ctypes.c_ulong(0),
-                          ctypes.c_ulong(0), ctypes.c_ulong(0)) == 0
+    try:  # the symbols already loaded, libc's among them: no library search
+        ok = ctypes.CDLL(None, use_errno=True).prctl(
+            PR_SET_CHILD_SUBREAPER, ctypes.c_ulong(1), ctypes.c_ulong(0), ctypes.c_ulong(0),
+            ctypes.c_ulong(0)) == 0
     except (OSError, AttributeError):
         return False
+    if ok:
+        _subreaper_pid = os.getpid()
+    return ok
 
 
 def children() -> set[int]:
