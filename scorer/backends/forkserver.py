@@ -66,6 +66,7 @@ def serve() -> None:
     sel.register(0, selectors.EVENT_READ)
     sel.register(wake_r, selectors.EVENT_READ)
     children: dict[int, int] = {}  # pid -> job id
+    limited = None  # the thread limit the server's libraries are set to
     buf = b""
     while True:
         for key, _ in sel.select():
@@ -89,6 +90,12 @@ def serve() -> None:
                     exercise()
                     own |= our_children() - before
                     continue
+                if msg["args"]["threads"] != limited:
+                    # Set here, once, and inherited by every worker forked after: set in
+                    # a fork, OpenBLAS starts its thread pool again, some 50 ms of CPU
+                    # per worker, every time.
+                    limited = msg["args"]["threads"]
+                    _controller.limit(limits=limited)
                 pid = os.fork()
                 if pid == 0:
                     _child(msg["args"], (wake_r, wake_w, out.fileno()))
@@ -193,10 +200,10 @@ def _child(args: dict, server_fds: tuple[int, ...]) -> None:
         from scorer import ingest
 
         # The worker holds no label: each of its folds runs in a process of its own,
-        # forked by ingest.supervise, that reads only its fold's training labels.
-        with _controller.limit(limits=args["threads"]):
-            code = ingest.supervise(args["workflow"], args["submission"], args["inputs"],
-                                    args["out"], args["folds"])
+        # forked by ingest.supervise, that reads only its fold's training labels. Its
+        # libraries' thread limit is the job's, set in the server before the fork.
+        code = ingest.supervise(args["workflow"], args["submission"], args["inputs"],
+                                args["out"], args["folds"])
         sys.stdout.flush()
         sys.stderr.flush()
     except BaseException:  # anything escaping ingest.supervise is a bug or a hostile exit
