@@ -9,7 +9,10 @@ in fold processes, never in the scorer's process. This backend isolates nothing
 beyond that (a fold process could read any file of the user): hostile code
 belongs in the Docker backend. The folds' temporary files (TMPDIR) go to a folder
 of the job, removed with it, so a submission that fills its scratch space leaves
-nothing behind on the participant's machine.
+nothing behind on the participant's machine; nor does one that leaves a process
+running (a subprocess, a daemon): it is killed when the fold ends
+(scorer.ingest.Fence), or when its worker is stopped at the time limit (the fork
+server).
 """
 
 from __future__ import annotations
