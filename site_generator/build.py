@@ -503,7 +503,8 @@ class _Builder:
                 (r.entry.digest, r.entry.name, r.entry.stem, r.rank,
                  private_rank.get((r.entry.name, r.entry.stem))) for r in chunk])
             if not self.out.fresh(f"{cdir}/{name}", key):
-                self.out.write(f"{cdir}/{name}", leaderboard_csv(ch, chunk, private),
+                self.out.write(f"{cdir}/{name}", leaderboard_csv(ch, chunk, private,
+                                                                self.row_texts.kept),
                                inputs_key=key)
 
     def _search_index(self, ch: Challenge, cdir: str, public: list[Row],

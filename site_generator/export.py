@@ -106,8 +106,14 @@ def _failed(e: Entry, page) -> dict[str, Any]:
             "page": page(e)}
 
 
-def leaderboard_csv(ch: Challenge, public: list[Row], private: list[Row] | None) -> str:
-    """One line per scored submission, public rank order; private columns after reveal."""
+def leaderboard_csv(ch: Challenge, public: list[Row], private: list[Row] | None,
+                    kept=None, private_rank: dict | None = None) -> str:
+    """One line per scored submission, public rank order; private columns after reveal.
+
+    `kept` (render.KeptTexts): where a line's text without its ranks is kept between
+    builds, so a rebuild after one new result writes the moved lines without reading
+    their records' scores again. `private_rank`: {(name, stem): private rank}, when the
+    caller has it already."""
     names = [c.name for c in ch.scores]
     header = ["rank", "team", "submission", "version", "submitted_at"]
     for n in names:
@@ -120,20 +126,48 @@ def leaderboard_csv(ch: Challenge, public: list[Row], private: list[Row] | None)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(header)
+    out = [buf.getvalue()]
+    columns = ",".join(names)
+
+    def text(fields: list) -> str:
+        # a row written alone, without its line end; a leading field keeps a single
+        # empty field from being written as ""
+        buf.seek(0)
+        buf.truncate()
+        w.writerow(["x", *fields])
+        return buf.getvalue()[2:-1]
+
     for row in public:
         e = row.entry
-        line: list[Any] = [row.rank, e.team, e.name, e.stem, e.submitted_at]
-        for n in names:
-            c = row.cells[n]
-            line += [_f(c.bagged), _f(c.mean), _f(c.std)]
-        line += [_f(e.result.fit_time), _f(e.result.predict_time),
-                 e.result.lineage.get("parent") or "",
-                 _f(e.result.lineage.get("inherited_share"))]
-        if private is not None:
-            p = by_key.get((e.name, e.stem))
-            line += [p.rank if p else ""] + [_f(p.cells[n].bagged) if p else "" for n in names]
-        w.writerow(line)
-    return buf.getvalue()
+        key = f"csv\0{e.digest}\0{e.name}\0{e.stem}\0{columns}"
+        body = kept.get(key) if kept is not None else None
+        if body is None:
+            line: list[Any] = [e.team, e.name, e.stem, e.submitted_at]
+            for n in names:
+                c = row.cells[n]
+                line += [_f(c.bagged), _f(c.mean), _f(c.std)]
+            line += [_f(e.result.fit_time), _f(e.result.predict_time),
+                     e.result.lineage.get("parent") or "",
+                     _f(e.result.lineage.get("inherited_share"))]
+            body = text(line)
+            if kept is not None:
+                kept.put(key, body)
+        if private is None:
+            out.append(f"{row.rank},{body}\n")
+            continue
+        p = by_key.get((e.name, e.stem))
+        if p is None:
+            out.append(f"{row.rank},{body},{',' * len(names)}\n")
+            continue
+        pkey = f"csvp\0{e.digest}\0{e.name}\0{e.stem}\0{columns}"
+        tail = kept.get(pkey) if kept is not None else None
+        if tail is None:
+            tail = text([_f(p.cells[n].bagged) for n in names])
+            if kept is not None:
+                kept.put(pkey, tail)
+        out.append(f"{row.rank},{body},{p.rank},{tail}\n" if names else
+                   f"{row.rank},{body},{p.rank}\n")
+    return "".join(out)
 
 
 def _f(v: float | None) -> str:
