@@ -135,7 +135,7 @@ def _build(repo_path: str | Path, out_dir: str | Path, now: datetime | None,
     views = [builder.challenge(ch) for ch in repo.challenges]
     builder.page("index.html", "index.html", root="", challenges=views)
     builder.status(views)
-    builder.row_texts.save()
+    builder.row_texts.save({e.digest for c in repo.challenges for e in c.entries})
     builder.row_texts.clear()
     highlight.save()
     stats = out.finish()

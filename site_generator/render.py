@@ -221,8 +221,8 @@ class RowTexts:
         self.memo.clear()
         self._salts.clear()
 
-    def save(self) -> None:
-        self.kept.save()
+    def save(self, live: set[str] | None = None) -> None:
+        self.kept.save(live)
 
     def _salt(self, columns) -> str:
         hit = self._salts.get(id(columns))
@@ -267,14 +267,14 @@ class RowTexts:
         salt = self._salt(columns)
         for row in rows:
             e = row.entry
-            # the cells after the team depend on the record (its digest), the split and
-            # the columns only: kept between builds, a rebuild formats new records only
-            kept_key = f"{e.digest}\0{e.name}\0{e.stem}\0{row.split}\0{contributivity}\0{salt}"
+            # the links and cells after the rank depend on the record (its digest), the
+            # split, the columns and the page's place only: kept between builds, a
+            # rebuild formats new records only
+            kept_key = (f"{e.digest}\0{e.name}\0{e.stem}\0{row.split}\0{contributivity}"
+                        f"\0{salt}\0{croot}\0{team_column}")
             tail = self.kept.get(kept_key)
             if tail is not None:
-                out.append(self._head(row, croot, private, team_column,
-                                      url(self.team_page(e.team)) if team_column else "",
-                                      url(self.page(e))) + tail)
+                out.append(self._ranks(row, private) + tail)
                 continue
             t = self(row, columns)
             tail = t.get("_tail")
@@ -293,26 +293,31 @@ class RowTexts:
                              f'{t["submitted"][1]}</td>\n</tr>\n')
                 tail = t["_tail"] = "".join(parts)
                 t["_contrib"] = contributivity
+            tail = self._links(row, croot, team_column, t["team_href"], t["href"]) + tail
             self.kept.put(kept_key, tail)
-            out.append(self._head(row, croot, private, team_column, t["team_href"],
-                                  t["href"]) + tail)
+            out.append(self._ranks(row, private) + tail)
         return Markup("".join(out))
 
     @staticmethod
-    def _head(row, croot: str, private: bool, team_column: bool, team_href: str,
-              href: str) -> str:
-        """A row's rank (and on a private board its public rank and change), team and
-        submission: what differs from board to board."""
-        e = row.entry
+    def _ranks(row, private: bool) -> str:
+        """A row's rank (and on a private board its public rank and change): what
+        differs from board to board and from build to build."""
         head = f'<tr>\n<td class="num">{row.rank}</td>\n'
         if private:
             pub = row.public_rank if row.public_rank is not None else "–"
             ch = row.change
             head += (f'<td class="num opt">{pub}</td>\n<td class="num opt" data-sort="'
                      f'{"" if ch is None else ch}">{change(ch)}</td>\n')
+        return head
+
+    @staticmethod
+    def _links(row, croot: str, team_column: bool, team_href: str, href: str) -> str:
+        """A row's team and submission cells."""
+        e = row.entry
+        head = ""
         if team_column:
-            head += (f'<td><a href="{escape(croot)}{escape(team_href)}">'
-                     f'{escape(e.team)}</a></td>\n')
+            head = (f'<td><a href="{escape(croot)}{escape(team_href)}">'
+                    f'{escape(e.team)}</a></td>\n')
         return (f'{head}<td><a href="{escape(croot)}{escape(href)}">'
                 f'{escape(e.name)}</a></td>\n')
 
@@ -365,14 +370,20 @@ class KeptTexts:
             self.used[key] = text
             self.dirty.add(self._bucket(key))
 
-    def save(self) -> None:
+    def save(self, live: set[str] | None = None) -> None:
+        """Write the buckets that changed. Texts this build did not use are kept while
+        their record is `live` (its digest one of the ledger's: a rebuild renders few
+        pages, and the others' texts serve the next one), and dropped otherwise."""
         if self.folder is None or not self.loaded:
             return
-        self.dirty.update(self._bucket(k) for k in self.old.keys() - self.used.keys())
+        unused = self.old.keys() - self.used.keys()
+        dead = unused if live is None else {k for k in unused if not _live(k, live)}
+        self.dirty.update(self._bucket(k) for k in dead)
         if not self.dirty:
             return
+        keep = {k: self.old[k] for k in unused - dead}
         buckets: dict[int, dict[str, str]] = {b: {} for b in self.dirty}
-        for key, text in self.used.items():
+        for key, text in (*keep.items(), *self.used.items()):
             b = self._bucket(key)
             if b in buckets:
                 buckets[b][key] = text
@@ -386,6 +397,13 @@ class KeptTexts:
         except (OSError, ValueError):
             pass  # only costs formatting again
         self.old, self.used, self.dirty, self.loaded = {}, {}, set(), False
+
+
+def _live(key: str, live: set[str]) -> bool:
+    """Whether a kept text's key names a live record's digest (its first or second
+    part: "<digest>\0..." for board rows, "<kind>\0<digest>\0..." for data rows)."""
+    parts = key.split("\0", 2)
+    return parts[0] in live or (len(parts) > 1 and parts[1] in live)
 
 
 def _sort(value) -> str:
