@@ -35,14 +35,18 @@ def backend_environment(backend: Any, image: str | None) -> tuple[dict | None, d
     manifest for a container backend, this interpreter's for the local one."""
     name = getattr(backend, "name", "local")
     if name == "local":
-        manifest = fp.local_manifest()
-        return manifest, fp.environment(manifest, "local")
-    client = getattr(backend, "client", None)
-    image_id = (image or "").rpartition("@")[2]
-    if client is None or not image_id:
-        return None, {"source": "image", "manifest": None}
-    manifest = fp.image_manifest(client, image_id)
-    return manifest, fp.environment(manifest, "image")
+        manifest, source = fp.local_manifest(), "local"
+    else:
+        client = getattr(backend, "client", None)
+        image_id = (image or "").rpartition("@")[2]
+        if client is None or not image_id:
+            return None, {"source": "image", "manifest": None}
+        manifest, source = fp.image_manifest(client, image_id), "image"
+    if manifest is not None:
+        # kept for each record, in the cache of the moment: a manifest computed once per
+        # process may have been kept in another cache folder (a runner's settings changed)
+        fp.keep_manifest(manifest)
+    return manifest, fp.environment(manifest, source)
 
 
 def collect(kit: Task, data_dir: Path | None, backend: Any, image: str | None,
