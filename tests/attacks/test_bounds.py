@@ -144,11 +144,15 @@ def test_scan_reports_both_as_rejections_and_scores_the_rest(hub):
         out = scan({str(Path(hub.path).parent)!r}, Options(now=CLOSED_NOW, quick=True))
         print(json.dumps([o.to_dict() for o in out]))
     """)
-    refused = [o for o in outcomes if o["status"] == REJECTED and o["submission"] is None]
-    assert len(refused) == 2, outcomes
+    # the two branches are refused before any submission is read from them, and the
+    # refusal is recorded under the branch's team and name, so the participant sees it
+    refused = [o for o in outcomes if o["status"] == REJECTED]
+    assert sorted((o["team"], o["submission"]) for o in refused) == \
+        [("mallory", "bomb"), ("mallory", "deep")], outcomes
     assert all("more than" in o["message"] or "levels deep" in o["message"]
                for o in refused), refused
-    assert [(o["submission"], o["status"]) for o in outcomes if o["submission"]] == \
+    assert all(o["path"] and "/_rejected/mallory/" in o["path"] for o in refused), refused
+    assert [(o["submission"], o["status"]) for o in outcomes if o["status"] != REJECTED] == \
         [("ok", "scored")], outcomes
 
 
