@@ -96,7 +96,12 @@ def rank(entries: list[Entry], columns: list[ScoreColumn], split: str = PUBLIC) 
         return []
     score = RankingScore(columns[0].name, columns[0].lower_is_better)
     return [Row(s.item, s.result, s.rank, s.value, columns, split)
-            for s in ranking.board(entries, score, split, result_of=lambda e: e.result)]
+            for s in ranking.board(entries, score, split, result_of=_summary)]
+
+
+def _summary(entry: Entry):
+    """What ranking reads of an entry: its summary (no full record needed)."""
+    return entry.summary
 
 
 def team_best(rows: list[Row]) -> list[Row]:

@@ -365,7 +365,7 @@ class _Builder:
             scores=ch.scores, state=ch.state,
             phases=[PhaseView(p.name, _iso(p.start), _iso(p.end)) for p in ch.phases],
             phase=current_phase(ch, self.now), tabs=tabs,
-            has_contributivity=any(e.result.contributivity for e in ch.entries),
+            has_contributivity=any(e.summary.contributivity for e in ch.entries),
             public_rows=public, team_rows=best, private_rows=private or [],
             private_team_rows=private_best or [], failed=failed,
             n_submissions=len(ch.entries), moderation=ch.moderation,
@@ -521,13 +521,13 @@ class _Builder:
             e = r.entry
             rows.append([r.rank, teams.setdefault(e.team, len(teams)), e.name, e.stem,
                          f"{r.value:.{first.precision}f}" if first else "",
-                         statuses.setdefault(e.result.status, len(statuses)),
-                         phases.setdefault(e.result.phase or "", len(phases)),
+                         statuses.setdefault(e.summary.status, len(statuses)),
+                         phases.setdefault(e.summary.phase or "", len(phases)),
                          0 if slug(e.name) == e.name and slug(e.stem) == e.stem else page_of(e)])
         for e in failed:
             rows.append([None, teams.setdefault(e.team, len(teams)), e.name, e.stem, "",
-                         statuses.setdefault(e.result.status, len(statuses)),
-                         phases.setdefault(e.result.phase or "", len(phases)),
+                         statuses.setdefault(e.summary.status, len(statuses)),
+                         phases.setdefault(e.summary.phase or "", len(phases)),
                          0 if slug(e.name) == e.name and slug(e.stem) == e.stem else page_of(e)])
         n_parts = max(1, -(-len(rows) // (PART_ROWS * 10)))
         size = -(-len(rows) // n_parts) if rows else 1
@@ -625,8 +625,8 @@ class _Builder:
             families[r].insert(0, by_label[r])
 
         def credit(members: list[Entry]) -> float:
-            return sum(float(m.result.contributivity.get("historical") or 0)
-                       for m in members if isinstance(m.result.contributivity, dict))
+            return sum(float(m.summary.contributivity.get("historical") or 0)
+                       for m in members if isinstance(m.summary.contributivity, dict))
         ranked = sorted(families.values(), key=lambda m: (-credit(m), -len(m), m[0].label))
         drawn = ranked[:FAMILIES]
         derived = [(e, by_label.get(e.parent_label or "")) for fam in drawn for e in fam
@@ -635,8 +635,8 @@ class _Builder:
         path = f"{cdir}/lineage.html"
         key = _key(self.fingerprint, view.title, view.tabs, len(ranked), n_derived, [
             (e.label, e.name, e.stem, e.team, e.submitted_at, e.parent_label,
-             e.result.lineage.get("parent_team"), e.result.lineage.get("inherited_share"),
-             e.result.contributivity) for fam in drawn for e in fam])
+             e.summary.lineage.get("parent_team"), e.summary.lineage.get("inherited_share"),
+             e.summary.contributivity) for fam in drawn for e in fam])
         if self.out.fresh(path, key):  # most new results derive from nothing
             return
         graphs = []

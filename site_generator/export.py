@@ -101,8 +101,8 @@ def _dumps(data: Any) -> str:
 
 def _failed(e: Entry, page) -> dict[str, Any]:
     return {"team": e.team, "submission": e.name, "version": e.stem,
-            "status": e.result.status, "stage": e.result.stage,
-            "reason": e.result.reason, "submitted_at": e.submitted_at or None,
+            "status": e.summary.status, "stage": e.summary.stage,
+            "reason": e.summary.reason, "submitted_at": e.submitted_at or None,
             "page": page(e)}
 
 

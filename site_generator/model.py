@@ -20,6 +20,7 @@ import marshal
 import os
 import re
 from dataclasses import dataclass, field, fields
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,8 @@ from challenge.ledger import (
     version_label,
 )
 from challenge.moderation import Act
-from challenge.ranking import submitted
+from challenge.ranking import PRIVATE, PUBLIC, submitted
+from challenge.ranking import value as ranking_value
 from scorer.result import PRIVATE_SPLITS, SCORED, FoldScores, Result
 from scorer.score_types import bind_scores
 
@@ -62,18 +64,40 @@ class ScoreColumn:
         return "lower is better" if self.lower_is_better else "higher is better"
 
 
-@dataclass
 class Entry:
-    """One scored (or failed) submission version, as the site may show it."""
+    """One scored (or failed) submission version, as the site may show it.
 
-    challenge: str
-    name: str
-    stem: str  # the ledger file's name without `.yml`: <tree16>-<hash8>
-    result: Result
-    digest: str  # hash of the record files it was read from (incremental builds)
-    # re-runs of this record (challenge.verify), oldest first: {verdict, runner, when, ...}
-    verifications: list[dict] = field(default_factory=list)
-    chosen: str = ""  # how it was chosen for the private leaderboard (challenge.selection)
+    `summary` holds what boards, ranking, search and page keys read of every record
+    (a `Summary`, or the full Result when there is no other); the full `result` is made
+    only when first read (a page that shows it is rendered), by `load`."""
+
+    def __init__(self, challenge: str, name: str, stem: str, result: Result | None = None,
+                 digest: str = "", verifications: list[dict] | None = None,
+                 chosen: str = "", *, summary: Any = None, load=None):
+        self.challenge = challenge
+        self.name = name
+        self.stem = stem  # the ledger file's name without `.yml`: <tree16>-<hash8>
+        self._result = result
+        self._load = load
+        self.summary = summary if summary is not None else result
+        self.digest = digest  # hash of the record files it was read from (incremental builds)
+        # re-runs of this record (challenge.verify), oldest first: {verdict, runner, when, ...}
+        self.verifications = verifications if verifications is not None else []
+        self.chosen = chosen  # how it was chosen for the private leaderboard (challenge.selection)
+
+    def __repr__(self) -> str:
+        return f"Entry({self.challenge!r}, {self.name!r}, {self.stem!r}, {self.digest!r})"
+
+    @property
+    def result(self) -> Result:
+        if self._result is None:
+            self._result = self._load()
+            self._load = None
+        return self._result
+
+    @result.setter
+    def result(self, value: Result) -> None:
+        self._result = self.summary = value
 
     @property
     def verified(self) -> dict | None:
@@ -82,25 +106,56 @@ class Entry:
 
     @property
     def team(self) -> str:
-        return self.result.team or "unknown"
+        return self.summary.team or "unknown"
 
     @property
     def label(self) -> str:
         """Its version label, `<name>@<tree16>`, as lineage names it."""
-        return version_label(self.name, self.result.tree or self.stem)
+        return version_label(self.name, self.summary.tree or self.stem)
 
     @property
     def submitted_at(self) -> str:
-        return submitted(self.result)
+        return submitted(self.summary)
 
     @property
     def scored(self) -> bool:
-        return self.result.status == SCORED
+        return self.summary.status == SCORED
 
     @property
     def parent_label(self) -> str | None:
-        parent = (self.result.lineage or {}).get("parent")
+        parent = (self.summary.lineage or {}).get("parent")
         return str(parent) if parent else None
+
+
+class Summary:
+    """What the site reads of every record, whether or not a page showing it is
+    rendered: the fields boards, ranking, search, lineage and page keys need. `bagged`
+    holds, per split, the value a board ranks each score on (`challenge.ranking.value`:
+    the bagged value, or the folds' mean), so no folds are needed."""
+
+    FIELDS = ("challenge", "submission", "status", "team", "tree", "scoring_hash",
+              "submitted_at", "scored_at", "phase", "stage", "reason", "lineage",
+              "contributivity", "bagged")
+    __slots__ = FIELDS
+    folds: tuple = ()  # ranking falls back to the folds' mean only where bagged has none
+
+    def __init__(self, data: dict):
+        for k in self.FIELDS:
+            setattr(self, k, data[k])
+
+    @classmethod
+    def plain(cls, result: Result) -> dict:
+        """The summary of a full Result, as plain data (kept between builds)."""
+        out = {k: getattr(result, k) for k in cls.FIELDS if k != "bagged"}
+        values: dict[str, dict[str, float]] = {}
+        for split in (PUBLIC, PRIVATE):
+            names = set(result.bagged.get(split, {}))
+            for f in result.folds:
+                names.update(f.scores.get(split, {}))
+            got = {n: ranking_value(result, n, split) for n in sorted(names)}
+            values[split] = {n: v for n, v in got.items() if v is not None}
+        out["bagged"] = values
+        return out
 
 
 @dataclass
@@ -134,40 +189,57 @@ class Repository:
 # ------------------------------------------------------------------------------ reading
 class RecordCache:
     """Parsed ledger records kept between builds, keyed by content (a git blob id, or a
-    file's path, size and mtime).
+    file's path, size and mtime), and each record's `Summary`.
 
     YAML parsing dominates reading a big ledger; a rebuild after one new result should
-    not parse the other ten thousand again. The cache lives outside the site (in the
-    repository's .git folder), and holds only what the records it mirrors hold.
+    not parse the other ten thousand again, nor even make their Results: the summaries
+    (what every build reads of every record) are in one file loaded at once, the full
+    records in buckets loaded only when a page showing one of them is rendered. The
+    cache lives outside the site (in the repository's .git folder), and holds only what
+    the records it mirrors hold.
     """
 
-    VERSION = 5
+    VERSION = 6
     BUCKETS = 16  # files by the ident's hash: a new record rewrites one sixteenth
+    SUMMARIES = "summaries.marshal"
 
     def __init__(self, folder: Path | None):
         self.folder = folder
-        self.old: dict[str, list] = {}
+        self.buckets: dict[int, dict[str, list]] = {}  # loaded when first needed
         self.new: dict[str, list] = {}
+        self.live: set[str] = set()  # the idents this build read or summarized
         self.dirty: set[int] = set()
-        if folder is None or not folder.is_dir():
-            return
-        for b in range(self.BUCKETS):
-            # marshal: several times faster than JSON; loading runs no code
-            try:
-                data = marshal.loads((folder / f"{b:02d}.marshal").read_bytes())
-                if isinstance(data, dict) and data.get("version") == self.VERSION:
-                    self.old.update(data["records"])
-            except (OSError, ValueError, EOFError, TypeError, KeyError):
-                pass  # a missing or damaged bucket only costs parsing again
+        self.old_summaries: dict[str, list] = {}
+        self.summaries: dict[str, list] = {}
+        if folder is not None and folder.is_dir():
+            self.old_summaries = self._read(folder / self.SUMMARIES, "summaries")
+
+    def _read(self, path: Path, key: str) -> dict:
+        # marshal: several times faster than JSON; loading runs no code
+        try:
+            data = marshal.loads(path.read_bytes())
+            if isinstance(data, dict) and data.get("version") == self.VERSION:
+                return data[key]
+        except (OSError, ValueError, EOFError, TypeError, KeyError):
+            pass  # a missing or damaged file only costs parsing again
+        return {}
 
     def _bucket(self, ident: str) -> int:
         return int(hashlib.sha1(ident.encode()).hexdigest()[:4], 16) % self.BUCKETS
 
+    def _old(self, ident: str, b: int | None = None) -> list | None:
+        b = self._bucket(ident) if b is None else b
+        old = self.buckets.get(b)
+        if old is None:
+            old = self.buckets[b] = ({} if self.folder is None else
+                                     self._read(self.folder / f"{b:02d}.marshal", "records"))
+        return old.get(ident)
+
     def load(self, file: RecordFile) -> tuple[Any, str]:
         """The parsed record and a digest of its bytes."""
-        hit = self.old.get(file.ident)
+        self.live.add(file.ident)
+        hit = self.new.get(file.ident) or self._old(file.ident)
         if hit is not None:
-            self.new[file.ident] = hit
             return hit[1], hit[0]
         data = file.fetch()
         digest = hashlib.sha1(data).hexdigest()
@@ -182,42 +254,70 @@ class RecordCache:
         The cache holds the Result's fields once checked and cleaned (a plain mapping), so
         a rebuild makes each Result again without parsing or cleaning it."""
         key = "result:" + file.ident
-        hit = self.old.get(key)
+        self.live.add(key)
+        hit = self.new.get(key) or self._old(key)
         if hit is not None:
-            self.new[key] = hit
             return _result_from_fields(hit[1]), hit[0]
         data = file.fetch()
         digest = hashlib.sha1(data).hexdigest()
         result = withhold_private(record_from(parse_record(data, file.where), file.where))
+        # a copy: a private merge changes the result's scores in place
         value = [digest, _result_fields(result)]
         try:
-            marshal.dumps(value)
+            value = marshal.loads(marshal.dumps(value))
         except ValueError:  # a value marshal cannot hold: parsed again next time
             return result, digest
         self.new[key] = value
         self.dirty.add(self._bucket(key))
         return result, digest
 
+    def summary(self, file: RecordFile, private: RecordFile | None) -> list | None:
+        """[digest, plain summary] of a record (with its revealed private part) kept by
+        an earlier build, or None."""
+        key = f"{file.ident}\0{private.ident if private is not None else ''}"
+        self.live.add("result:" + file.ident)
+        if private is not None:
+            self.live.add(private.ident)
+        hit = self.old_summaries.get(key)
+        if hit is not None:
+            self.summaries[key] = hit
+        return hit
+
+    def put_summary(self, file: RecordFile, private: RecordFile | None, digest: str,
+                    plain: dict) -> None:
+        try:
+            marshal.dumps(plain)
+        except ValueError:
+            return  # made again next time
+        self.summaries[f"{file.ident}\0{private.ident if private is not None else ''}"] = \
+            [digest, plain]
+
     def save(self) -> None:
         if self.folder is None:
             return
-        self.dirty.update(self._bucket(i) for i in set(self.old) - set(self.new))
-        if not self.dirty:
-            return
-        buckets: dict[int, dict[str, list]] = {b: {} for b in self.dirty}
-        for ident, value in self.new.items():
-            b = self._bucket(ident)
-            if b in buckets:
-                buckets[b][ident] = value
+        # a loaded bucket holding records no longer in the ledger is written without them
+        # (a bucket never loaded keeps them until a build loads it)
+        for b, old in self.buckets.items():
+            if any(i not in self.live for i in old):
+                self.dirty.add(b)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            for b, records in buckets.items():
-                target = self.folder / f"{b:02d}.marshal"
-                tmp = target.with_name(target.name + ".tmp")
-                tmp.write_bytes(marshal.dumps({"version": self.VERSION, "records": records}))
-                os.replace(tmp, target)
+            for b in self.dirty:
+                self._old("", b)  # loaded, to be merged
+                records = {i: v for i, v in self.buckets[b].items() if i in self.live}
+                records.update((i, v) for i, v in self.new.items() if self._bucket(i) == b)
+                self._write(f"{b:02d}.marshal", {"version": self.VERSION, "records": records})
+            if self.summaries.keys() != self.old_summaries.keys():
+                self._write(self.SUMMARIES, {"version": self.VERSION,
+                                             "summaries": self.summaries})
         except (OSError, ValueError):
             pass  # a cache that cannot be written only makes the next build slower
+
+    def _write(self, name: str, data: dict) -> None:
+        target = self.folder / name
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_bytes(marshal.dumps(data))
+        os.replace(tmp, target)
 
 
 # ------------------------------------------------------------------------------- reading
@@ -293,21 +393,27 @@ def read_ledger(source: Ledger | FolderLedger, challenge: str, state: Visibility
     private_file = _private_files(source, challenge) if state.revealed else None
     for file in source.record_files(challenge):
         try:
-            result, digest = cache.result(file)
-            if private_file is not None:
-                private = private_file(file.name, file.stem)
-                if private is not None:
-                    praw, pdigest = cache.load(private)
-                    digest += pdigest
-                    _merge_private(result, praw if isinstance(praw, dict) else {})
+            private = private_file(file.name, file.stem) if private_file is not None else None
+            load = partial(_full_result, cache, file, private)
+            hit = cache.summary(file, private)
+            if hit is not None:
+                digest, summary, result = hit[0], Summary(hit[1]), None
+            else:
+                result, digest = load()
+                plain = Summary.plain(result)
+                cache.put_summary(file, private, digest, plain)
+                summary = Summary(plain)
         except (LedgerError, TypeError, ValueError, AttributeError) as e:
             if skipped is not None:
                 skipped.append(str(e) if file.where in str(e) else f"{file.where}: {e}")
             continue
-        act = acts.annulment(file.name, file.stem) if result.status == SCORED else None
+        act = acts.annulment(file.name, file.stem) if summary.status == SCORED else None
         if act is not None:  # marked, and on no board (challenge.ranking)
-            result, digest = moderation.annulled(result, act), digest + act.path
-        entries.append(Entry(challenge, file.name, file.stem, result, digest))
+            full = result if result is not None else load()[0]
+            result, digest = moderation.annulled(full, act), digest + act.path
+            summary = result
+        entries.append(Entry(challenge, file.name, file.stem, result, digest,
+                             summary=summary, load=lambda ld=load: ld()[0]))
     checks = read_verifications(source, challenge)
     chosen = selection.read_summary(source, challenge) if state.revealed else {}
     for e in entries:
@@ -317,6 +423,18 @@ def read_ledger(source: Ledger | FolderLedger, challenge: str, state: Visibility
         e.digest += "".join(v["_ident"] for v in e.verifications)
     entries.sort(key=lambda e: (e.submitted_at, e.name, e.stem))
     return entries
+
+
+def _full_result(cache: RecordCache, file: RecordFile, private: RecordFile | None
+                 ) -> tuple[Result, str]:
+    """The public record as a Result, with the revealed private part's test scores when
+    there is one, and the digest of what it was read from."""
+    result, digest = cache.result(file)
+    if private is not None:
+        praw, pdigest = cache.load(private)
+        digest += pdigest
+        _merge_private(result, praw if isinstance(praw, dict) else {})
+    return result, digest
 
 
 def _private_files(source: Ledger | FolderLedger, challenge: str):
