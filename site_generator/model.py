@@ -211,8 +211,11 @@ class RecordCache:
         self.dirty: set[int] = set()
         self.old_summaries: dict[str, list] = {}
         self.summaries: dict[str, list] = {}
+        self.old_trees: dict[str, list] = {}  # git tree id -> [[stem, blob id], ...]
+        self.trees: dict[str, list] = {}
         if folder is not None and folder.is_dir():
             self.old_summaries = self._read(folder / self.SUMMARIES, "summaries")
+            self.old_trees = self._read(folder / self.SUMMARIES, "trees")
 
     def _read(self, path: Path, key: str) -> dict:
         # marshal: several times faster than JSON; loading runs no code
@@ -283,6 +286,17 @@ class RecordCache:
             self.summaries[key] = hit
         return hit
 
+    def tree(self, repo, oid) -> list:
+        """[[stem, blob id], ...] of the .yml files of a git tree, kept by its id (a
+        tree's listing never changes; looking ten thousand trees up costs ~0.3 s)."""
+        key = str(oid)
+        hit = self.old_trees.get(key)
+        if hit is None:
+            hit = [[f.name[:-4], str(f.id)] for f in repo[oid]
+                   if f.type_str == "blob" and f.name.endswith(".yml")]
+        self.trees[key] = hit
+        return hit
+
     def put_summary(self, file: RecordFile, private: RecordFile | None, digest: str,
                     plain: dict) -> None:
         try:
@@ -307,9 +321,11 @@ class RecordCache:
                 records = {i: v for i, v in self.buckets[b].items() if i in self.live}
                 records.update((i, v) for i, v in self.new.items() if self._bucket(i) == b)
                 self._write(f"{b:02d}.marshal", {"version": self.VERSION, "records": records})
-            if self.summaries.keys() != self.old_summaries.keys():
+            if (self.summaries.keys() != self.old_summaries.keys()
+                    or self.trees.keys() != self.old_trees.keys()):
                 self._write(self.SUMMARIES, {"version": self.VERSION,
-                                             "summaries": self.summaries})
+                                             "summaries": self.summaries,
+                                             "trees": self.trees})
         except (OSError, ValueError):
             pass  # a cache that cannot be written only makes the next build slower
 
@@ -390,7 +406,7 @@ def read_ledger(source: Ledger | FolderLedger, challenge: str, state: Visibility
     in `skipped` as "<file>: <why>": one bad file never stops the site."""
     entries = []
     acts = moderation.read(source, challenge)
-    private_file = _private_files(source, challenge) if state.revealed else None
+    private_file = _private_files(source, challenge, cache) if state.revealed else None
     for file in source.record_files(challenge):
         try:
             private = private_file(file.name, file.stem) if private_file is not None else None
@@ -437,10 +453,11 @@ def _full_result(cache: RecordCache, file: RecordFile, private: RecordFile | Non
     return result, digest
 
 
-def _private_files(source: Ledger | FolderLedger, challenge: str):
+def _private_files(source: Ledger | FolderLedger, challenge: str, cache: RecordCache):
     """A function (name, stem) -> the revealed private RecordFile or None. On a git
-    ledger the private folder of the head's tree is walked once: looking each record's
-    path up in the tree costs milliseconds a record on a big ledger."""
+    ledger the private folder of the head's tree is walked once (looking each record's
+    path up in the tree costs milliseconds a record on a big ledger), each submission's
+    folder listed from `cache` when an earlier build listed it."""
     if not isinstance(source, Ledger):
         return lambda name, stem: source.private_file(challenge, name, stem)
     head = source.head()
@@ -449,7 +466,7 @@ def _private_files(source: Ledger | FolderLedger, challenge: str):
     repo = source.repo
     # <ledger>/<challenge>/<private folder>, as the ledger names it
     folder = record_path(challenge, "n", "s", private=True).rsplit("/", 2)[0]
-    index: dict[tuple[str, str], Any] = {}
+    index: dict[tuple[str, str], str] = {}
     try:
         top = head.tree[folder]
     except KeyError:
@@ -458,9 +475,8 @@ def _private_files(source: Ledger | FolderLedger, challenge: str):
         for sub in repo[top.id]:
             if sub.type_str != "tree":
                 continue
-            for f in repo[sub.id]:
-                if f.type_str == "blob" and f.name.endswith(".yml"):
-                    index[(sub.name, f.name[:-4])] = f.id
+            for stem, oid in cache.tree(repo, sub.id):
+                index[(sub.name, stem)] = oid
 
     def find(name: str, stem: str) -> RecordFile | None:
         oid = index.get((name, stem))

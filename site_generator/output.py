@@ -36,6 +36,7 @@ class Output:
         self._files: dict[str, str] = {}
         self._inputs: dict[str, str] = {}
         self._made_dirs: set[Path] = set()
+        self._listing: dict[str, set[str]] = {}  # folder -> its files, when read
         manifest = root / MANIFEST
         if manifest.is_file():
             try:
@@ -50,12 +51,26 @@ class Output:
         """Whether `path` was built from the same inputs and is still on disk; if so it
         is kept as it is and the caller need not render it."""
         if (self._old_inputs.get(path) == inputs_key and path in self._old_files
-                and (self.root / path).is_file()):
+                and self._exists(path)):
             self._files[path] = self._old_files[path]
             self._inputs[path] = inputs_key
             self.stats.skipped += 1
             return True
         return False
+
+    def _exists(self, path: str) -> bool:
+        """Whether `path` is a file of the output, from one listing of its folder (a
+        rebuild asks for ten thousand pages of one folder)."""
+        folder, _, name = path.rpartition("/")
+        names = self._listing.get(folder)
+        if names is None:
+            try:
+                with os.scandir(self.root / folder) as it:
+                    names = {e.name for e in it if e.is_file()}
+            except OSError:
+                names = set()
+            self._listing[folder] = names
+        return name in names
 
     def write(self, path: str, content: str | bytes, inputs_key: str | None = None) -> None:
         data = content.encode("utf-8") if isinstance(content, str) else content
@@ -64,7 +79,7 @@ class Output:
         if inputs_key is not None:
             self._inputs[path] = inputs_key
         target = self.root / path
-        if self._old_files.get(path) == digest and target.is_file():
+        if self._old_files.get(path) == digest and self._exists(path):
             self.stats.unchanged += 1
             return
         parent = target.parent
