@@ -73,7 +73,7 @@ def score_submission(kit: Task, submission_dir: Path, *, backend: Backend | None
     if backend is None:
         backend = LocalBackend()
     scores = bind_scores(kit)
-    ds = dataset or load_data(kit, data_dir)
+    ds = dataset or load_data(kit, data_dir, quick=quick)
     if quick:
         ds = subsample(ds, kit)
     folds = make_folds(kit, ds.X_train, ds.y_train)

@@ -99,7 +99,7 @@ def run(args) -> int:
         from scorer.backends.local import preimport
 
         preimport([kit.submission_dir(n) for n in names])  # overlaps the data loading
-    dataset = load_data(kit, args.data)
+    dataset = load_data(kit, args.data, quick=args.quick_test)
     console.print(f"[bold]{kit.title}[/] ({kit.workflow}, {len(names)} submission"
                   f"{'s' if len(names) > 1 else ''}, data: {dataset.source})")
     results = []
