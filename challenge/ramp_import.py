@@ -67,6 +67,10 @@ RAMP_DEFAULT_NAMES = {
 }
 DATA_CALLS = {"read_csv", "join", "drop", "getenv", "to_numpy", "copy", "int", "bool",
               "str", "reset_index"}
+# Data files YAML reads (pandas infers the compression from the suffix, as RAMP kits
+# that pass compression= to read_csv say it)
+CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.zip", ".csv.xz")
+COMPRESSIONS = {"gz": "gzip", "bz2": "bz2", "zip": "zip", "xz": "xz"}
 # What a time-series loader may add to that: the table made an xarray Dataset along time.
 SERIES_DATA_CALLS = {"to_xarray", "rename_axis", "from_dataframe"}
 
@@ -149,6 +153,9 @@ class _Problem:
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub | ast.Mult
                                                       | ast.Div):
             left, right = self.literal(node.left), self.literal(node.right)
+            if isinstance(node.op, ast.Add) and isinstance(left, list) \
+                    and isinstance(right, list):  # [_target_column_name] + _ignored
+                return left + right
             if all(isinstance(v, int | float) and not isinstance(v, bool)
                    for v in (left, right)):
                 return ARITHMETIC[type(node.op)](left, right)
@@ -192,7 +199,7 @@ def _prediction(p: _Problem) -> tuple[dict[str, Any], list]:
         raise RampImportError(f"{p.where(call)}: the arguments of {kind} are not constants "
                               f"({e}); write them as literals or module constants") from None
     if kind == "make_regression":
-        if kw.get("label_names"):
+        if len(kw.get("label_names") or []) > 1:
             raise RampImportError(f"{p.where(call)}: a multi-target regression "
                                   f"(label_names={kw['label_names']}) has no gitramp "
                                   "prediction type; score one target per kit")
@@ -535,7 +542,7 @@ def _data(p: _Problem, series: bool = False) -> tuple[dict[str, Any], str] | Non
         if fn is None:
             return None
         names = [n.value for n in ast.walk(fn) if isinstance(n, ast.Constant)
-                 and isinstance(n.value, str) and n.value.endswith(".csv")]
+                 and isinstance(n.value, str) and n.value.endswith(CSV_SUFFIXES)]
         if len(names) != 1:
             return None
         files[split] = names[0]
@@ -553,7 +560,8 @@ def _data(p: _Problem, series: bool = False) -> tuple[dict[str, Any], str] | Non
                for c in calls):
             return None
         reads = [c for c in calls if (p.dotted(c.func) or "").endswith("read_csv")]
-        if len(reads) != 1 or "'data'" not in ast.unparse(reads[0]):
+        if len(reads) != 1 or "'data'" not in ast.unparse(reads[0]) \
+                or not _plain_read(p, reads[0], files.values()):
             return None
         for c in calls:
             if (p.dotted(c.func) or "").endswith(".drop") or (
@@ -574,6 +582,25 @@ def _data(p: _Problem, series: bool = False) -> tuple[dict[str, Any], str] | Non
     if drop:
         data["drop"] = drop
     return data, target
+
+
+def _plain_read(p: _Problem, call: ast.Call, files) -> bool:
+    """A read_csv that YAML's reading (pandas' defaults, compression from the file's
+    suffix) repeats: no separator, index, dtypes or parsing of its own."""
+    for k in call.keywords:
+        if k.arg == "low_memory":
+            continue
+        if k.arg != "compression":
+            return False
+        try:
+            given = p.literal(k.value)
+        except ValueError:
+            return False
+        inferred = {f.rsplit(".", 1)[-1] for f in files}
+        if not (given == "infer" or (len(inferred) == 1 and COMPRESSIONS.get(
+                inferred.pop()) == given)):
+            return False
+    return True
 
 
 def _burn_in(p: _Problem) -> int:
@@ -600,7 +627,8 @@ def _combined_data(p: _Problem, prediction: dict[str, Any], data: tuple[dict, st
 
 
 def _target(p: _Problem) -> str | None:
-    for name in ("_target_column_name", "_target_column", "_target", "target_column_name"):
+    for name in ("_target_column_name", "_target_column", "_target", "target_column_name",
+                 "_target_column_name_clf"):
         if isinstance(p.constants.get(name), str):
             return p.constants[name]
     return None

@@ -229,3 +229,62 @@ def test_a_combined_kit_with_its_own_loaders_names_the_quantity_column(tmp_path)
     assert "get_train_data" in done.hooks and "data" not in done.spec
     ds = load_data(load_kit(done.out))
     assert ds.y_train.shape == (120, 2) and list(ds.X_train.columns)[:2] == ["s0", "s1"]
+
+
+# ------------------------------------------------- shapes met in public RAMP kits
+def test_gzipped_tables_and_ignored_columns_become_yaml(tmp_path):
+    done = import_ramp(KITS / "compressed", tmp_path / "kit")
+    assert done.spec["data"] == {"train": "data/train.csv.gz", "test": "data/test.csv.gz",
+                                 "drop": ["row_id", "batch"]}
+    assert done.spec["target"] == "label" and not (done.out / "problem.py").exists()
+    ds = load_data(load_kit(done.out))
+    assert list(ds.X_train.columns) == ["colour", "size", "weight"]
+    assert ds.y_train.dtype.kind == "i" and len(ds.y_train) == 240
+
+
+@pytest.mark.parametrize("reading", [
+    "compression='gzip', sep=';'",  # a separator YAML would not repeat
+    "compression='bz2'",  # not what the suffix says
+    "compression='gzip', index_col=0",
+])
+def test_a_read_csv_with_its_own_arguments_stays_a_hook(tmp_path, reading):
+    src = _copy(tmp_path, "compressed")
+    problem = src / "problem.py"
+    problem.write_text(problem.read_text().replace("compression='gzip'", reading))
+    done = import_ramp(src, tmp_path / "kit")
+    assert "data" not in done.spec
+    assert done.hooks == ["get_test_data", "get_train_data"]
+
+
+def test_loaders_reading_ramp_test_mode_see_it_in_a_quick_test(tmp_path, capsys):
+    # A public RAMP kit often ships only the quick test's data: its loaders read
+    # data/ when RAMP_TEST_MODE is set and the private copy otherwise.
+    src = _copy(tmp_path, "compressed")
+    problem = src / "problem.py"
+    problem.write_text(problem.read_text().replace(
+        "    data = pd.read_csv(os.path.join(path, 'data', f_name), compression='gzip')",
+        "    folder = 'data' if os.getenv('RAMP_TEST_MODE', 0) else 'private'\n"
+        "    data = pd.read_csv(os.path.join(path, folder, f_name), compression='gzip')"))
+    done = import_ramp(src, tmp_path / "kit")
+    assert "get_train_data" in done.hooks
+    kit = load_kit(done.out)
+    assert len(load_data(kit, quick=True).y_train) == 240
+    assert "RAMP_TEST_MODE" not in __import__("os").environ
+    with pytest.raises(FileNotFoundError, match="private"):
+        load_data(kit)
+    assert main(["test", "--kit", str(done.out), "--submission", "starting_kit",
+                 "--quick-test"]) == 0
+    assert "auc" in capsys.readouterr().out
+
+
+def test_a_regression_naming_its_one_target_is_a_regression(tmp_path):
+    src = _copy(tmp_path, "regression")
+    problem = src / "problem.py"
+    text = problem.read_text()
+    assert "make_regression()" in text
+    problem.write_text(text.replace("make_regression()", "make_regression(label_names=['y'])"))
+    assert import_ramp(src, tmp_path / "kit").spec["prediction"] == {"type": "regression"}
+    problem.write_text(text.replace("make_regression()",
+                                    "make_regression(label_names=['y', 'z'])"))
+    with pytest.raises(RampImportError, match="multi-target"):
+        import_ramp(src, tmp_path / "kit2")

@@ -31,7 +31,9 @@ CASES = [("many_classes", "starting_kit"), ("many_classes", "forest"),
          ("fe_regression", "starting_kit"), ("estimator", "starting_kit"),
          ("estimator_external", "starting_kit"),
          # RAMP's El Nino workflow with its TimeSeries cv; drug spectra (combined)
-         ("series", "starting_kit"), ("spectra", "starting_kit")]
+         ("series", "starting_kit"), ("spectra", "starting_kit"),
+         # gzipped tables read with compression=, columns dropped as [target] + ignored
+         ("compressed", "starting_kit")]
 pytestmark = pytest.mark.slow
 
 
