@@ -899,6 +899,15 @@ def import_ramp(src: str | Path, out: str | Path, *, force: bool = False) -> Imp
         if target is None:
             notes.append("no target column found (_target_column_name); `target` is a "
                          "placeholder that the loaders make unused")
+    if "RAMP_TEST_MODE" in p.source:
+        notes.append("problem.py reads RAMP_TEST_MODE: " + (
+            "the data loaders stay hooks and gitramp test --quick-test sets it, as "
+            "ramp-test --quick-test does" if not data else "its slice is left out with "
+            "the loaders; gitramp test --quick-test takes its own (200 training and 100 "
+            "test rows, 2 folds)"))
+    if "save_submission" in p.functions:
+        notes.append("save_submission is not used: gitramp test --save-output DIR writes "
+                     "each fold's predictions")
     n_files, n_bytes = _submission_sizes(src)
     limits: dict[str, Any] = {}
     if n_files > 10:

@@ -267,6 +267,7 @@ def test_loaders_reading_ramp_test_mode_see_it_in_a_quick_test(tmp_path, capsys)
         "    data = pd.read_csv(os.path.join(path, folder, f_name), compression='gzip')"))
     done = import_ramp(src, tmp_path / "kit")
     assert "get_train_data" in done.hooks
+    assert any("RAMP_TEST_MODE" in n and "--quick-test sets it" in n for n in done.notes)
     kit = load_kit(done.out)
     assert len(load_data(kit, quick=True).y_train) == 240
     assert "RAMP_TEST_MODE" not in __import__("os").environ
