@@ -342,11 +342,12 @@ class Ledger:
     def head(self) -> pygit2.Commit | None:
         return gitrepo.head_commit(self.repo, self.branch)
 
-    def entries(self, challenge: str | None = None) -> dict[str, pygit2.Oid]:
+    def entries(self, challenge: str | None = None,
+                trees: dict | None = None) -> dict[str, pygit2.Oid]:
         """{path: blob id} of every public record, rejections included (claims are not
-        records), read from trees only (no blob read)."""
+        records), read from trees only (no blob read). `trees`: see `entries_at`."""
         head = self.head()
-        return entries_at(self.repo, head.tree if head else None, challenge)
+        return entries_at(self.repo, head.tree if head else None, challenge, trees)
 
     def has(self, key: Key) -> bool:
         return self.read(key.path()) is not None
@@ -376,11 +377,11 @@ class Ledger:
         path = state_path(challenge)
         return Visibility.from_dict(self.read(path), f"{path} (committed)")
 
-    def record_files(self, challenge: str) -> list[RecordFile]:
+    def record_files(self, challenge: str, trees: dict | None = None) -> list[RecordFile]:
         """Every public record of `challenge` (rejections too), located on the branch,
-        not read."""
+        not read. `trees`: see `entries_at`."""
         return [self._file(*_name_and_stem(path), path, oid)
-                for path, oid in self.entries(challenge).items()]
+                for path, oid in self.entries(challenge, trees).items()]
 
     def private_file(self, challenge: str, name: str, stem: str) -> RecordFile | None:
         """The revealed private record beside a public one, if `reveal` published it."""
@@ -709,15 +710,31 @@ SIDE_REFS = ("refs/gitramp/predictions",)
 
 
 def entries_at(repo: pygit2.Repository, tree: pygit2.Tree | None,
-               challenge: str | None = None) -> dict[str, pygit2.Oid]:
-    """{path: blob id} of the public records (and rejections) in a commit's tree."""
+               challenge: str | None = None, trees: dict | None = None
+               ) -> dict[str, pygit2.Oid]:
+    """{path: blob id} of the public records (and rejections) in a commit's tree.
+
+    `trees`: a cache a caller keeps between calls, {tree id: [(file name, blob id)]}
+    of the record folders already listed (a tree's content never changes): a big
+    ledger's ten thousand folders are then not looked up again; its blob ids are hex
+    strings, which the repository takes as well as ids."""
     root = gitrepo.subtree(repo, tree, LEDGER_ROOT) if tree is not None else None
     out: dict[str, pygit2.Oid] = {}
     if root is None:
         return out
 
     def files(folder: pygit2.Object, prefix: str) -> None:
-        for f in folder:
+        if trees is not None:
+            key = str(folder.id)
+            listed = trees.get(key)
+            if listed is None:
+                listed = trees[key] = [(f.name, str(f.id)) for f in repo[folder.id]
+                                       if f.name.endswith(".yml") and f.name != CLAIM_FILE
+                                       and f.filemode == FileMode.BLOB]
+            for name, oid in listed:
+                out[f"{prefix}/{name}"] = oid
+            return
+        for f in repo[folder.id]:
             if f.name.endswith(".yml") and f.name != CLAIM_FILE and \
                     f.filemode == FileMode.BLOB:
                 out[f"{prefix}/{f.name}"] = f.id
@@ -733,9 +750,9 @@ def entries_at(repo: pygit2.Repository, tree: pygit2.Tree | None,
                 for team in repo[n.id]:
                     for name in repo[team.id] if team.filemode == FileMode.TREE else ():
                         if name.filemode == FileMode.TREE:
-                            files(repo[name.id], f"{where}/{team.name}/{name.name}")
+                            files(name, f"{where}/{team.name}/{name.name}")
             elif not n.name.startswith("_"):
-                files(repo[n.id], where)
+                files(n, where)
     return out
 
 
