@@ -216,6 +216,9 @@ class RecordCache:
         if folder is not None and folder.is_dir():
             self.old_summaries = self._read(folder / self.SUMMARIES, "summaries")
             self.old_trees = self._read(folder / self.SUMMARIES, "trees")
+        # the public record folders' listings (challenge.ledger.entries_at's `trees`)
+        self.listings = _Listings(self._read(folder / self.SUMMARIES, "listings")
+                                  if folder is not None and folder.is_dir() else {})
 
     def _read(self, path: Path, key: str) -> dict:
         # marshal: several times faster than JSON; loading runs no code
@@ -322,10 +325,12 @@ class RecordCache:
                 records.update((i, v) for i, v in self.new.items() if self._bucket(i) == b)
                 self._write(f"{b:02d}.marshal", {"version": self.VERSION, "records": records})
             if (self.summaries.keys() != self.old_summaries.keys()
-                    or self.trees.keys() != self.old_trees.keys()):
+                    or self.trees.keys() != self.old_trees.keys()
+                    or self.listings.used.keys() != self.listings.old.keys()):
                 self._write(self.SUMMARIES, {"version": self.VERSION,
                                              "summaries": self.summaries,
-                                             "trees": self.trees})
+                                             "trees": self.trees,
+                                             "listings": self.listings.used})
         except (OSError, ValueError):
             pass  # a cache that cannot be written only makes the next build slower
 
@@ -334,6 +339,23 @@ class RecordCache:
         tmp = target.with_name(target.name + ".tmp")
         tmp.write_bytes(marshal.dumps(data))
         os.replace(tmp, target)
+
+
+class _Listings:
+    """Tree listings kept between builds: what a build looks up is kept for the next."""
+
+    def __init__(self, old: dict):
+        self.old = old
+        self.used: dict[str, Any] = {}
+
+    def get(self, key: str):
+        hit = self.old.get(key)
+        if hit is not None:
+            self.used[key] = hit
+        return hit
+
+    def __setitem__(self, key: str, value) -> None:
+        self.used[key] = value
 
 
 # ------------------------------------------------------------------------------- reading
@@ -407,7 +429,9 @@ def read_ledger(source: Ledger | FolderLedger, challenge: str, state: Visibility
     entries = []
     acts = moderation.read(source, challenge)
     private_file = _private_files(source, challenge, cache) if state.revealed else None
-    for file in source.record_files(challenge):
+    files = (source.record_files(challenge, cache.listings) if isinstance(source, Ledger)
+             else source.record_files(challenge))
+    for file in files:
         try:
             private = private_file(file.name, file.stem) if private_file is not None else None
             load = partial(_full_result, cache, file, private)
