@@ -199,8 +199,10 @@ class RecordCache:
     the records it mirrors hold.
     """
 
-    VERSION = 6
-    BUCKETS = 16  # files by the ident's hash: a new record rewrites one sixteenth
+    VERSION = 7
+    # files by the ident's hash: a page rendered loads one (and a new record rewrites
+    # one) of 256, some 40 records of a 10,000-record ledger
+    BUCKETS = 256
     SUMMARIES = "summaries.marshal"
 
     def __init__(self, folder: Path | None):

@@ -328,12 +328,13 @@ class KeptTexts:
     rewrites a bucket only when it gained or lost one. The code that formats them is
     part of every key's bucket version, so a changed formatter starts afresh."""
 
-    BUCKETS = 16
+    BUCKETS = 64  # a new record's few texts rewrite a few of them
     VERSION = hashlib.sha1(Path(__file__).read_bytes()).hexdigest()[:12]
 
     def __init__(self, folder: Path | None):
         self.folder = folder
         self.old: dict[str, str] = {}
+        self.old_buckets: dict[int, dict[str, str]] = {}
         self.used: dict[str, str] = {}
         self.dirty: set[int] = set()
         self.loaded = False
@@ -347,6 +348,7 @@ class KeptTexts:
                 data = marshal.loads((self.folder / f"{b:02d}.marshal").read_bytes())
                 if isinstance(data, dict) and data.get("version") == self.VERSION:
                     self.old.update(data["texts"])
+                    self.old_buckets[b] = data["texts"]
             except (OSError, ValueError, EOFError, TypeError, KeyError):
                 pass  # missing or damaged: formatted again
 
@@ -376,14 +378,18 @@ class KeptTexts:
         pages, and the others' texts serve the next one), and dropped otherwise."""
         if self.folder is None or not self.loaded:
             return
-        unused = self.old.keys() - self.used.keys()
-        dead = unused if live is None else {k for k in unused if not _live(k, live)}
-        self.dirty.update(self._bucket(k) for k in dead)
+        if live is None:
+            self.dirty.update(self._bucket(k) for k in self.old.keys() - self.used.keys())
         if not self.dirty:
             return
-        keep = {k: self.old[k] for k in unused - dead}
-        buckets: dict[int, dict[str, str]] = {b: {} for b in self.dirty}
-        for key, text in (*keep.items(), *self.used.items()):
+        # the texts of records gone are dropped from the buckets written anyway (the
+        # others keep theirs until a build writes them: no bucket is written for that)
+        used = self.used
+        buckets: dict[int, dict[str, str]] = {}
+        for b in self.dirty:
+            buckets[b] = {k: v for k, v in self.old_buckets.get(b, {}).items()
+                          if k in used or live is not None and _live(k, live)}
+        for key, text in used.items():
             b = self._bucket(key)
             if b in buckets:
                 buckets[b][key] = text
@@ -397,6 +403,7 @@ class KeptTexts:
         except (OSError, ValueError):
             pass  # only costs formatting again
         self.old, self.used, self.dirty, self.loaded = {}, {}, set(), False
+        self.old_buckets = {}
 
 
 def _live(key: str, live: set[str]) -> bool:
