@@ -493,7 +493,7 @@ class _Builder:
         if not self.out.fresh(f"{cdir}/leaderboard.json", key):
             self.out.write(f"{cdir}/leaderboard.json", leaderboard_json(
                 ch, public, best, private, private_best, failed, page_of,
-                parts=parts or None), inputs_key=key)
+                parts=parts or None, kept=self.row_texts.kept), inputs_key=key)
         private_rank = ({(r.entry.name, r.entry.stem): r.rank for r in private}
                         if private is not None else {})
         for k in range(0, max(1, len(public)), CSV_PART_ROWS):

@@ -37,10 +37,18 @@ def _row(row: Row, page: str) -> dict[str, Any]:
 
 def leaderboard_json(ch: Challenge, public: list[Row], best: list[Row],
                      private: list[Row] | None, private_best: list[Row] | None,
-                     failed: list[Entry], page, parts: dict[str, list[str]] | None = None
-                     ) -> str:
+                     failed: list[Entry], page, parts: dict[str, list[str]] | None = None,
+                     kept=None) -> str:
     """The boards as data. With `parts` ({list: [files]}), the long lists (submissions,
-    failed, private) are in those files instead, and named here."""
+    failed, private) are in those files instead, and named here. `kept`
+    (render.KeptTexts): where a row's text without its ranks is kept between builds."""
+    lists: dict[str, list[Row]] = {}
+
+    def rows(name: str, items: list[Row]) -> str:
+        # a placeholder, replaced by the rows' texts once the rest is written
+        lists[name] = items
+        return f"\0gitramp-rows-{name}\0"
+
     data: dict[str, Any] = {
         "challenge": ch.name, "title": ch.title,
         "scores": [{"name": c.name, "lower_is_better": c.lower_is_better,
@@ -50,20 +58,47 @@ def leaderboard_json(ch: Challenge, public: list[Row], best: list[Row],
                     "ties": "earlier submission first"},
         "state": {"code_visible": ch.state.code_visible, "revealed": ch.state.revealed,
                   "opened_at": ch.state.opened_at, "revealed_at": ch.state.revealed_at},
-        "teams": [_row(r, page(r.entry)) for r in best],
-        "submissions": [] if parts else [_row(r, page(r.entry)) for r in public],
+        "teams": rows("teams", best),
+        "submissions": [] if parts else rows("submissions", public),
         "failed": [] if parts else [_failed(e, page) for e in failed],
     }
     if private is not None:
-        data["private"] = {"teams": [_row(r, page(r.entry)) for r in private_best or []],
-                           "submissions": [] if parts else
-                           [_row(r, page(r.entry)) for r in private]}
+        data["private"] = {"teams": rows("private-teams", private_best or []),
+                           "submissions": [] if parts else rows("private", private)}
     if parts:
         data["parts"] = parts
         data["note"] = ("the lists of submissions are split in the files named in "
                         "`parts`, in rank order")
     # compact: the C encoder, several times faster than an indented dump on big boards
-    return json.dumps(data, separators=(",", ":"), allow_nan=False, default=str) + "\n"
+    text = json.dumps(data, separators=(",", ":"), allow_nan=False, default=str) + "\n"
+    for name, items in lists.items():
+        text = text.replace(_dumps(f"\0gitramp-rows-{name}\0"),
+                            "[" + ",".join(_row_text(r, page, kept) for r in items) + "]", 1)
+    return text
+
+
+def _row_text(row: Row, page, kept) -> str:
+    """`_row` as compact JSON; its text without the ranks kept between builds."""
+    e = row.entry
+    key = f"jsonw\0{e.digest}\0{e.name}\0{e.stem}\0{row.split}\0" + ",".join(
+        c.name for c in row.columns)
+    body = kept.get(key) if kept is not None else None
+    if body is None:
+        d = _row(row, page(e))
+        for k in ("rank", "public_rank", "rank_change"):
+            d.pop(k, None)
+        keys = list(d)
+        cut = keys.index("page") + 1  # the ranks of a private row come after its page
+        head = _dumps({k: d[k] for k in keys[:cut]})[1:-1]
+        tail = _dumps({k: d[k] for k in keys[cut:]})[1:-1]
+        body = head + "\0" + ("," + tail if tail else "")
+        if kept is not None:
+            kept.put(key, body)
+    head, tail = body.split("\0")
+    ranks = ""
+    if row.public_rank is not None:
+        ranks = f',"public_rank":{_dumps(row.public_rank)},"rank_change":{_dumps(row.change)}'
+    return f'{{"rank":{_dumps(row.rank)},{head}{ranks}{tail}}}'
 
 
 def leaderboard_part(ch: Challenge, name: str, items: list, page, kept=None) -> str:
