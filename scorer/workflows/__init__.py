@@ -103,7 +103,28 @@ def class_probabilities(model, proba, task: WorkflowTask) -> np.ndarray:
     if classes == list(task.labels) or proba.ndim != 2 or proba.shape[1] != len(classes):
         return proba
     out = np.zeros((proba.shape[0], k))
-    for j, c in enumerate(classes):
-        if c in task.labels:
-            out[:, task.labels.index(c)] = proba[:, j]
+    for j, c in enumerate(model.classes_):
+        i = _label_position(task.labels, c)
+        if i is not None:
+            out[:, i] = proba[:, j]
     return out
+
+
+def _label_position(labels: tuple[str, ...], value) -> int | None:
+    """Where a model's class is among the kit's labels, compared as the data's target
+    is (scorer.data.label_codes): as text, else numbers by value (the label `1.0` of a
+    kit is the class 1 of a model fitted on integers)."""
+    text = str(value)
+    if text in labels:
+        return labels.index(text)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    for i, label in enumerate(labels):
+        try:
+            if float(label) == number:
+                return i
+        except ValueError:
+            continue
+    return None
