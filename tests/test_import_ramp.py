@@ -289,3 +289,24 @@ def test_a_regression_naming_its_one_target_is_a_regression(tmp_path):
                                     "make_regression(label_names=['y', 'z'])"))
     with pytest.raises(RampImportError, match="multi-target"):
         import_ramp(src, tmp_path / "kit2")
+
+
+def test_float_label_names_over_integer_targets_score_as_the_integers(tmp_path, capsys):
+    # label_names=[1.0, 2.0, ...] while the loaders give integers: the model's classes_
+    # are the integers, matched to the kit's labels by value as the target is
+    src = _copy(tmp_path, "estimator")
+    problem = src / "problem.py"
+    text = problem.read_text()
+    assert "_prediction_label_names = [1, 2, 3]" in text
+    problem.write_text(text.replace("[1, 2, 3]", "[1.0, 2.0, 3.0]"))
+    results = []
+    for kit, name in ((KITS / "estimator", "ints"), (src, "floats")):
+        done = import_ramp(kit, tmp_path / name)
+        assert main(["test", "--kit", str(done.out), "--submission", "starting_kit",
+                     "--save-output", str(tmp_path / f"out_{name}")]) == 0
+        results.append(yaml.safe_load(
+            (tmp_path / f"out_{name}" / "starting_kit" / "result.yml").read_text()))
+    assert done.spec["prediction"]["labels"] == [1.0, 2.0, 3.0]
+    ints, floats = results
+    assert floats["bagged"] == ints["bagged"]
+    assert [f["scores"] for f in floats["folds"]] == [f["scores"] for f in ints["folds"]]
