@@ -41,6 +41,15 @@ WORKFLOWS = {
     "DrugSpectra": ("drug_spectra", ()),
     "Clusterer": ("clusterer", ()),
 }
+# RAMP workflows whose gitramp counterpart reads its data differently: converted by hand.
+BY_HAND = {
+    name: "gitramp's image_classifier takes the same ImageClassifier(fit(img_loader), "
+          "predict_proba(img_loader)) submissions, but reads its images from the kit: "
+          "convert by hand (docs/from-ramp.md): image files under data/images/, "
+          "train.csv and test.csv with an `id` column (the file name) and the label, "
+          "`workflow: image_classifier` and `data: {images: data/images}` in challenge.yml "
+          "(kits/digits_images is an example)"
+    for name in ("SimplifiedImageClassifier", "ImageClassifier")}
 # Arguments a RAMP workflow takes that gitramp's counterpart does without (its own
 # look-ahead check replaces ElNino's check_sizes / check_indexs).
 WORKFLOW_ARGS = {"ElNino": ("check_sizes", "check_indexs")}
@@ -263,6 +272,8 @@ def _workflow(p: _Problem) -> tuple[str, tuple[str, ...]]:
     if call is None:
         raise RampImportError(f"{p.file}: no `workflow = rw.workflows.<Name>()`")
     name = (p.dotted(call.func) or "").rsplit(".", 1)[-1]
+    if name in BY_HAND:
+        raise RampImportError(f"{p.where(call)}: {name}: {BY_HAND[name]}")
     if name not in WORKFLOWS:
         raise RampImportError(
             f"{p.where(call)}: workflow {name or ast.unparse(call.func)} has no gitramp "

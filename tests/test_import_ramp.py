@@ -104,6 +104,9 @@ def test_a_cv_key_and_get_cv_together_are_an_error(tmp_path):
 @pytest.mark.parametrize(("edit", "message"), [
     (("rw.workflows.Classifier()", "rw.workflows.GridFeatureExtractorClassifier()"),
      "workflow GridFeatureExtractorClassifier has no gitramp counterpart"),
+    # the image workflow exists, with another data layout: the steps are named
+    (("rw.workflows.Classifier()", "rw.workflows.SimplifiedImageClassifier(n_classes=12)"),
+     r"SimplifiedImageClassifier: .*convert by hand.*data/images"),
     # a prediction type of later ramp-workflow versions
     (("rw.prediction_types.make_multiclass(\n    label_names=_prediction_label_names)",
       "rw.prediction_types.make_generative_regression(max_dists=10, label_names=['y'])"),
