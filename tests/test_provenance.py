@@ -147,3 +147,25 @@ def test_the_scorer_seeds_are_named_and_the_submission_is_not_seeded():
     quick = fp.scorer_seeds(kit, quick=True)["quick"]
     assert quick == {"seed": 0, "n_train": 200, "n_test": 100, "folds": 2}
     assert fp.machine()["cpus"] >= 1 and fp.machine()["cpu"]
+
+
+@pytest.mark.docker
+def test_a_container_record_names_the_image_by_its_manifest(docker_engine, cache):
+    """The Docker backend's environment is the scoring image's own manifest, read from a
+    container that never starts; it names the scoring libraries and is kept by digest,
+    so a later verify can name the package that changed."""
+    from challenge.provenance import backend_environment
+    from scorer.backends.docker import DockerBackend
+    from scorer.backends.docker_image import image_tag
+
+    image = docker_engine.images.get(image_tag())
+    backend = DockerBackend()
+    try:
+        manifest, env = backend_environment(backend, f"{image_tag()}@{image.id}")
+    finally:
+        backend.close()
+    assert env["source"] == "image" and env["python"].startswith("3.11")
+    assert set(env["packages"]) >= {"numpy", "scipy", "pandas", "scikit-learn"}
+    assert manifest["os_packages"] and "scikit-learn" in manifest["python_packages"]
+    assert env["manifest"] == fp.manifest_digest(manifest)
+    assert fp.kept_manifest(env["manifest"]) == json.loads(json.dumps(manifest))
