@@ -17,6 +17,19 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 os.environ.setdefault("GITRAMP_BACKEND", "local")
 
 
+@pytest.fixture(autouse=True)
+def _gitramp_environment():
+    """Each test gets the GITRAMP_* variables as they were before it. A command run in
+    the test's process (`main([...])`) exports its settings as the variables the
+    backends read, as a command of its own process may: `gitramp test --engine podman`
+    left GITRAMP_ENGINE set, and every later Docker test reached Podman."""
+    before = {k: v for k, v in os.environ.items() if k.startswith("GITRAMP_")}
+    yield
+    for key in [k for k in os.environ if k.startswith("GITRAMP_") and k not in before]:
+        del os.environ[key]
+    os.environ.update(before)
+
+
 def need(reason: str):
     """Skip with `reason`, or fail when running in CI, where nothing may be missing."""
     if IN_CI:
