@@ -61,7 +61,7 @@ __all__ = [
     # reading
     "FolderLedger", "Ledger", "LedgerError", "RecordFile", "Visibility", "open_ledger",
     "Annulled", "annulled", "annulments_at", "mark_annulled",
-    "dump_record", "parse_record", "record_from",
+    "dump_record", "parse_record", "record_from", "yaml_files_at",
     # writing
     "SIDE_REFS", "ClaimConflict", "dump_yaml", "is_final", "load_yaml", "put_path",
 ]
@@ -664,24 +664,34 @@ class Annulled(Result):
     act: dict
 
 
+def yaml_files_at(repo: pygit2.Repository, tree: pygit2.Tree | None,
+                  folder: str) -> list[tuple[str, Any]]:
+    """[(path, content)] of the `.yml` files directly in `folder` of a commit's tree, by
+    name; a file that does not read as YAML is left out."""
+    sub = gitrepo.subtree(repo, tree, folder) if tree is not None else None
+    out = []
+    for e in sub if sub is not None else ():
+        if e.filemode != FileMode.BLOB or not e.name.endswith(".yml"):
+            continue
+        path = f"{folder}/{e.name}"
+        try:
+            out.append((path, parse_record(repo[e.id].data, path)))
+        except LedgerError:
+            continue
+    return out
+
+
 def annulments_at(repo: pygit2.Repository, tree: pygit2.Tree | None,
                   challenge: str) -> dict[tuple[str, str], dict]:
     """{(name, record stem): act} of the annulments of `challenge` in a commit's tree,
     read from `<challenge>/_moderation/` (a file that does not read annuls nothing)."""
-    folder = gitrepo.subtree(repo, tree, f"{LEDGER_ROOT}/{challenge}/{MODERATION_DIR}") \
-        if tree is not None else None
     out: dict[tuple[str, str], dict] = {}
-    for e in folder if folder is not None else ():
-        if e.filemode != FileMode.BLOB or not e.name.endswith(".yml"):
-            continue
-        try:
-            act = parse_record(repo[e.id].data, e.name)
-        except LedgerError:
-            continue
+    for path, act in yaml_files_at(repo, tree, f"{LEDGER_ROOT}/{challenge}/{MODERATION_DIR}"):
         if isinstance(act, dict) and act.get("act") == "annul" and \
                 isinstance(act.get("records"), list):
             for stem in act["records"]:
-                out.setdefault((str(act.get("name")), str(stem)), {**act, "path": e.name})
+                out.setdefault((str(act.get("name")), str(stem)),
+                               {**act, "path": path.rpartition("/")[2]})
     return out
 
 
