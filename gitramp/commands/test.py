@@ -92,9 +92,10 @@ def run(args) -> int:
         return 0
     if not check_rules(console, kit, names, strict=args.strict):
         return 1
-    if args.engine:  # the command line wins over $GITRAMP_ENGINE and the runner file
-        os.environ["GITRAMP_ENGINE"] = args.engine
-    backend = get_backend(args.backend)
+    # --engine wins over $GITRAMP_ENGINE and the runner file's (which the backends read
+    # when given none); local processes have no engine
+    engine = {"engine": args.engine} if args.engine and args.backend != "local" else {}
+    backend = get_backend(args.backend, **engine)
     if args.backend == "local":
         from scorer.backends.local import preimport
 
