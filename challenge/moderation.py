@@ -38,6 +38,7 @@ from challenge.ledger import (
     path_segment,
     put_path,
     record_stem,
+    yaml_files_at,
 )
 from challenge.ledger import annulled as ledger_annulled
 from scorer.result import REJECTED, Result
@@ -152,15 +153,10 @@ def folder(challenge: str) -> str:
 def read_at(repo: pygit2.Repository, tree: pygit2.Tree | None, challenge: str) -> Moderation:
     """The acts of `challenge` in a commit's tree, oldest first; a file that does not
     read as an act is left out (it can only annul or ban by reading)."""
-    where = folder(challenge)
-    sub = gitrepo.subtree(repo, tree, where) if tree is not None else None
     acts = []
-    for e in sub if sub is not None else ():
-        if e.filemode != FileMode.BLOB or not e.name.endswith(".yml"):
-            continue
-        path = f"{where}/{e.name}"
+    for path, raw in yaml_files_at(repo, tree, folder(challenge)):
         try:
-            acts.append(Act.from_dict(parse_record(repo[e.id].data, path), path))
+            acts.append(Act.from_dict(raw, path))
         except LedgerError:
             continue
     acts.sort(key=lambda a: (a.at, a.path))

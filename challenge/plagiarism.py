@@ -43,10 +43,10 @@ from challenge.ledger import (
     Ledger,
     LedgerError,
     dump_yaml,
-    parse_record,
     path_segment,
     put_path,
     record_stem,
+    yaml_files_at,
 )
 from challenge.phases import parse_time
 from scorer.result import REJECTED, Result
@@ -300,12 +300,9 @@ def read_flags(private: Ledger, challenge: str) -> list[Flag]:
     for name in top if top is not None else ():
         if name.filemode != FileMode.TREE:
             continue
-        for f in repo[name.id]:
-            if f.filemode != FileMode.BLOB or not f.name.endswith(".yml"):
-                continue
-            path = f"{where}/{name.name}/{f.name}"
+        for path, raw in yaml_files_at(repo, head.tree, f"{where}/{name.name}"):
             try:
-                out.append(Flag.from_dict(parse_record(repo[f.id].data, path), path))
+                out.append(Flag.from_dict(raw, path))
             except LedgerError:
                 continue
     out.sort(key=lambda fl: (fl.submitted_at or "", fl.path))

@@ -39,6 +39,7 @@ from challenge.ledger import (
     path_segment,
     put_path,
     record_stem,
+    yaml_files_at,
 )
 from challenge.moderation import is_annulled
 from challenge.phases import iso, parse_time
@@ -108,16 +109,8 @@ def command_path(challenge: str, team: str) -> str:
 def read_commands(repo: pygit2.Repository, tree: pygit2.Tree | None,
                   challenge: str) -> dict[str, list[tuple[str, str]]]:
     """{team: [(name, stem), ...]} of the choices made by command."""
-    folder = gitrepo.subtree(repo, tree, f"{LEDGER_ROOT}/{challenge}/{SELECTION_DIR}") \
-        if tree is not None else None
     out: dict[str, list[tuple[str, str]]] = {}
-    for e in folder if folder is not None else ():
-        if e.filemode != FileMode.BLOB or not e.name.endswith(".yml"):
-            continue
-        try:
-            raw = parse_record(repo[e.id].data, e.name)
-        except LedgerError:
-            continue
+    for _, raw in yaml_files_at(repo, tree, f"{LEDGER_ROOT}/{challenge}/{SELECTION_DIR}"):
         if isinstance(raw, dict) and isinstance(raw.get("chosen"), list):
             out[str(raw.get("team"))] = [(str(c.get("name")), str(c.get("stem")))
                                          for c in raw["chosen"] if isinstance(c, dict)]
