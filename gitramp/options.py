@@ -12,8 +12,10 @@ from pathlib import Path
 import pygit2
 
 from challenge import repo as gitrepo
+from challenge.errors import GitrampError
+from challenge.ledger import Ledger
 from challenge.phases import parse_time
-from challenge.pipeline import Options, is_url
+from challenge.pipeline import Options, is_url, open_private
 from scorer.backends import NAMES as BACKENDS
 from scorer.backends.engine import ENGINE_VARIABLE, ENGINES
 
@@ -90,6 +92,19 @@ def options(args: argparse.Namespace) -> Options:
         print("warning: no --private-ledger given: test scores will not be kept anywhere "
               "(the public ledger never holds them)", file=sys.stderr)
     return o
+
+
+def read_private_ledger(spec: str | Path) -> Ledger:
+    """The private ledger an organizer's verb reads: a remote's URL is fetched into this
+    runner's copy of it; a path must hold the repository already (a typo creates none)."""
+    if is_url(spec):
+        private, _ = open_private(Options(private_ledger=str(spec)))
+        return private
+    path = Path(spec)
+    if not (path / ".git").exists() and not (path / "HEAD").exists():
+        raise GitrampError(f"{spec}: no private ledger here; pass the folder the runners "
+                           "were given with --private-ledger")
+    return Ledger(path)
 
 
 def print_json(data) -> None:

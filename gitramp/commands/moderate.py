@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
-from pathlib import Path
 
 import pygit2
 
@@ -24,7 +23,6 @@ from challenge import moderation, plagiarism
 from challenge.errors import GitrampError
 from challenge.ledger import Ledger
 from challenge.phases import utcnow
-from challenge.pipeline import Options, is_url, open_private
 from gitramp.commands.phase import kits_of
 from gitramp.options import (
     add_challenges,
@@ -34,6 +32,7 @@ from gitramp.options import (
     add_repo,
     following_work_tree,
     print_json,
+    read_private_ledger,
 )
 
 
@@ -111,13 +110,7 @@ def _flags(args: argparse.Namespace, ledger: Ledger) -> int:
     if spec is None:
         raise GitrampError("the flags are kept in the private ledger: pass --private-ledger "
                            "(the runners' repository), or name it in the hub's gitramp.toml")
-    if is_url(str(spec)):
-        private, _ = open_private(Options(private_ledger=str(spec)))
-    else:
-        if not (Path(spec) / ".git").exists() and not (Path(spec) / "HEAD").exists():
-            raise GitrampError(f"{spec}: no private ledger here; pass the folder the runners "
-                               "were given with --private-ledger")
-        private = Ledger(Path(spec))
+    private = read_private_ledger(spec)
     _, kits = kits_of(ledger, [args.target] if args.target else args.challenge)
     rows = []
     for loc in kits:

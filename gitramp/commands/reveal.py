@@ -17,7 +17,6 @@ from challenge.errors import GitrampError
 from challenge.kit import Kit
 from challenge.ledger import Ledger
 from challenge.phases import utcnow
-from challenge.pipeline import Options, is_url, open_private
 from challenge.publish import reveal
 from challenge.verify import REPRODUCED, record_verification, top_records, verify
 from gitramp.commands.phase import kits_of
@@ -30,6 +29,7 @@ from gitramp.options import (
     add_repo,
     following_work_tree,
     print_json,
+    read_private_ledger,
 )
 
 
@@ -55,13 +55,7 @@ def run(args: argparse.Namespace) -> int:
     if args.private_ledger is None:
         raise GitrampError("no private ledger to reveal: pass --private-ledger, or name it "
                            "in the hub's gitramp.toml (private_ledger = ...)")
-    if is_url(args.private_ledger):  # the runners' shared remote: fetched into a copy
-        private, _ = open_private(Options(private_ledger=str(args.private_ledger)))
-    elif not Path(args.private_ledger).exists():
-        raise GitrampError(f"{args.private_ledger}: no private ledger here; pass the folder "
-                           "the runners were given with --private-ledger")
-    else:
-        private = Ledger(args.private_ledger)
+    private = read_private_ledger(args.private_ledger)
     ledger = Ledger(args.repo)
     head, kits = kits_of(ledger, args.challenge)
     rows = []
