@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pygit2
 from pygit2.enums import FileMode
 
 from challenge import lineage as lineage_mod
@@ -157,15 +158,7 @@ def blend_challenges(repo: str | Path, challenges: Sequence[str] | None = None, 
     `private_repo` nothing can be blended, every version is reported as skipped, and
     nothing is written (the credit recorded earlier stays)."""
     ledger = Ledger(repo)
-    head = ledger.head()
-    if head is None:
-        raise GitrampError(f"{repo}: the default branch has no commit; nothing to blend")
-    locs = {loc.name: loc for loc in gitrepo.find_kits(ledger.repo, head.tree)}
-    wanted = list(challenges) if challenges else sorted(locs)
-    unknown = [c for c in wanted if c not in locs]
-    if unknown:
-        raise GitrampError(f"no kit named {', '.join(unknown)} in {repo}; kits here: "
-                           f"{', '.join(sorted(locs)) or 'none'}")
+    head, locs, wanted = _kits(ledger, repo, challenges, "nothing to blend")
     out = []
     for name in wanted:
         kit = gitrepo.load_kit_at(ledger.repo, head, locs[name])
@@ -175,6 +168,23 @@ def blend_challenges(repo: str | Path, challenges: Sequence[str] | None = None, 
             _record(ledger, credit, private_repo)
         out.append(credit)
     return out
+
+
+def _kits(ledger: Ledger, repo: str | Path, challenges: Sequence[str] | None,
+          nothing: str) -> tuple[pygit2.Commit, dict[str, gitrepo.KitLocation], list[str]]:
+    """(head, {name: kit location}, names asked for: all by default) of the default
+    branch; GitrampError (saying `nothing` is done) without a commit or for a kit that
+    is not there."""
+    head = ledger.head()
+    if head is None:
+        raise GitrampError(f"{repo}: the default branch has no commit; {nothing}")
+    locs = {loc.name: loc for loc in gitrepo.find_kits(ledger.repo, head.tree)}
+    wanted = list(challenges) if challenges else sorted(locs)
+    unknown = [c for c in wanted if c not in locs]
+    if unknown:
+        raise GitrampError(f"no kit named {', '.join(unknown)} in {repo}; kits here: "
+                           f"{', '.join(sorted(locs)) or 'none'}")
+    return head, locs, wanted
 
 
 def blend_challenge(ledger: Ledger, kit, *, private_repo: str | Path | None = None,
@@ -369,15 +379,7 @@ def recompute_lineage(repo: str | Path, challenges: Sequence[str] | None = None,
     it copied (without the private ledger, flags are unknown and a copy may get its
     source back as a parent: pass it)."""
     ledger = Ledger(repo)
-    head = ledger.head()
-    if head is None:
-        raise GitrampError(f"{repo}: the default branch has no commit; no lineage to compute")
-    locs = {loc.name: loc for loc in gitrepo.find_kits(ledger.repo, head.tree)}
-    wanted = list(challenges) if challenges else sorted(locs)
-    unknown = [c for c in wanted if c not in locs]
-    if unknown:
-        raise GitrampError(f"no kit named {', '.join(unknown)} in {repo}; kits here: "
-                           f"{', '.join(sorted(locs)) or 'none'}")
+    head, locs, wanted = _kits(ledger, repo, challenges, "no lineage to compute")
     out = []
     for name in wanted:
         loc, done = locs[name], LineageRecompute(name)
