@@ -730,11 +730,12 @@ class Forge:
     def __init__(self, base: str | None):
         self.base = base
 
+    # Each part read from a record is quoted: a commit or a number is one path segment.
     def commit(self, sha: str | None) -> str | None:
-        return f"{self.base}/commit/{sha}" if self.base and sha else None
+        return f"{self.base}/commit/{quote(str(sha), safe='')}" if self.base and sha else None
 
     def pull(self, number: int | None) -> str | None:
-        return f"{self.base}/pull/{number}" if self.base and number else None
+        return f"{self.base}/pull/{quote(str(number), safe='')}" if self.base and number else None
 
     def branch(self, name: str | None) -> str | None:
         return f"{self.base}/tree/{quote(name, safe='/')}" if self.base and name else None

@@ -20,6 +20,7 @@ import yaml
 from gitramp.main import main as gitramp
 from scorer.result import SCORED, FoldScores, Result
 from site_generator import build
+from site_generator.build import Forge
 from synthetic import Plan, add_submission, commit_ledger, demo_repo, make_repo
 from tests.site_checks import leaks, links_of, numbers_in, output_texts, private_strings
 
@@ -377,3 +378,13 @@ def test_every_example_kit_of_this_repository_gets_a_working_site(tmp_path):
         for _, link in links_of(page):
             if "://" not in link and not link.startswith("#"):
                 assert (page.parent / unquote(link.split("#")[0])).resolve().is_file(), link
+
+
+def test_forge_links_quote_the_parts_a_record_gives():
+    forge = Forge("https://forge.example/org/hub")
+    assert forge.commit("ab12") == "https://forge.example/org/hub/commit/ab12"
+    assert forge.pull(7) == "https://forge.example/org/hub/pull/7"
+    assert forge.branch("team/try 1") == "https://forge.example/org/hub/tree/team/try%201"
+    # a record's commit is one path segment of the link, never a path or a query
+    assert forge.commit("../../x?y#z") == "https://forge.example/org/hub/commit/..%2F..%2Fx%3Fy%23z"
+    assert Forge(None).commit("ab12") is None
