@@ -30,11 +30,9 @@ exactly, so a point the fold models disagree on is found by none.
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 
-from scorer.outputs import OUTPUT_ALLOWLIST, FoldOutput, InvalidOutput, _times
+from scorer.outputs import FoldOutput, InvalidOutput, read_folds
 
 MAX_ID = 2**31 - 1  # |cluster id| and |event id|: exact as floats, and bounded
 
@@ -159,29 +157,7 @@ def check_ids(arr, name: str, n_rows: int) -> np.ndarray:
     return arr.astype(np.float64)
 
 
-def _load(files: dict[str, bytes], name: str) -> np.ndarray:
-    if name not in files:
-        raise InvalidOutput(f"{name} is missing: the submission stopped before writing it")
-    try:
-        return np.load(io.BytesIO(files[name]), allow_pickle=False)
-    except ValueError as e:
-        raise InvalidOutput(f"{name} is not a plain numeric .npy array ({e}); pickled "
-                            "objects are refused") from None
-    except Exception as e:  # a malformed header or truncated file
-        raise InvalidOutput(f"{name} is not a readable .npy file: {e}") from None
-
-
 def parse_outputs(files: dict[str, bytes], n_folds: int, n_train: int,
                   n_test: int) -> list[FoldOutput]:
-    """Every fold's cluster ids on the training and test points, checked (the
-    clustering counterpart of scorer.outputs.parse_outputs)."""
-    bad = sorted(n for n in files if not OUTPUT_ALLOWLIST.match(n))
-    if bad:
-        raise InvalidOutput(f"unexpected output files {bad[:5]}; a submission writes only "
-                            "predictions through the workflow")
-    out = []
-    for i in range(n_folds):
-        train = check_ids(_load(files, f"fold_{i}_train.npy"), f"fold_{i}_train.npy", n_train)
-        test = check_ids(_load(files, f"fold_{i}_test.npy"), f"fold_{i}_test.npy", n_test)
-        out.append(FoldOutput(train, test, *_times(files, f"fold_{i}.json")))
-    return out
+    """Every fold's cluster ids on the training and test points, checked."""
+    return read_folds(files, n_folds, n_train, n_test, check_ids)

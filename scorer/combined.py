@@ -20,7 +20,6 @@ predictions: the plain mean of every column, probabilities not clipped.
 
 from __future__ import annotations
 
-import io
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from scorer.errors import KitError
-from scorer.outputs import OUTPUT_ALLOWLIST, PROBA_TOLERANCE, FoldOutput, InvalidOutput, _times
+from scorer.outputs import PROBA_TOLERANCE, FoldOutput, InvalidOutput, read_folds
 
 COMBINED = "combined"  # the prediction type, and the score type
 
@@ -82,28 +81,12 @@ def encode(kit, y: np.ndarray, label_codes) -> np.ndarray:
 def parse_outputs(files: dict[str, bytes], n_folds: int, n_train: int, n_test: int,
                   n_classes: int) -> list[FoldOutput]:
     """Every fold's (n, k + 1) predictions, checked as scorer.outputs checks others."""
-    bad = sorted(n for n in files if not OUTPUT_ALLOWLIST.match(n))
-    if bad:
-        raise InvalidOutput(f"unexpected output files {bad[:5]}; a submission writes only "
-                            "predictions through the workflow")
-    out = []
-    for i in range(n_folds):
-        train = _predictions(files, f"fold_{i}_train.npy", n_train, n_classes)
-        test = _predictions(files, f"fold_{i}_test.npy", n_test, n_classes)
-        out.append(FoldOutput(train, test, *_times(files, f"fold_{i}.json")))
-    return out
+    return read_folds(files, n_folds, n_train, n_test,
+                      lambda arr, name, n_rows: check_predictions(arr, name, n_rows, n_classes))
 
 
-def _predictions(files: dict[str, bytes], name: str, n_rows: int, k: int) -> np.ndarray:
-    if name not in files:
-        raise InvalidOutput(f"{name} is missing: the submission stopped before writing it")
-    try:
-        arr = np.load(io.BytesIO(files[name]), allow_pickle=False)
-    except ValueError as e:
-        raise InvalidOutput(f"{name} is not a plain numeric .npy array ({e}); pickled "
-                            "objects are refused") from None
-    except Exception as e:
-        raise InvalidOutput(f"{name} is not a readable .npy file: {e}") from None
+def check_predictions(arr, name: str, n_rows: int, k: int) -> np.ndarray:
+    """k class probabilities then the quantity, per row."""
     if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "biuf":
         raise InvalidOutput(f"{name}: predictions of dtype {getattr(arr, 'dtype', '?')}; "
                             "expected numbers")

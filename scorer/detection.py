@@ -27,12 +27,11 @@ tests/test_workflow_detection.py), quirks included:
 
 from __future__ import annotations
 
-import io
 import math
 
 import numpy as np
 
-from scorer.outputs import OUTPUT_ALLOWLIST, FoldOutput, InvalidOutput, _times
+from scorer.outputs import FoldOutput, InvalidOutput, read_folds
 from scorer.workflows.object_detector import PREDICTION_COLUMNS, TRUTH_COLUMNS
 
 MAX_OBJECTS = 100  # detections per image a submission may return
@@ -127,32 +126,10 @@ def check_table(arr, name: str, n_images: int, max_objects: int = MAX_OBJECTS) -
     return per_image(arr, n_images, 4)
 
 
-def _load(files: dict[str, bytes], name: str) -> np.ndarray:
-    if name not in files:
-        raise InvalidOutput(f"{name} is missing: the submission stopped before writing it")
-    try:
-        return np.load(io.BytesIO(files[name]), allow_pickle=False)
-    except ValueError as e:
-        raise InvalidOutput(f"{name} is not a plain numeric .npy array ({e}); pickled "
-                            "objects are refused") from None
-    except Exception as e:  # a malformed header or truncated file
-        raise InvalidOutput(f"{name} is not a readable .npy file: {e}") from None
-
-
 def parse_outputs(files: dict[str, bytes], n_folds: int, n_train: int,
                   n_test: int) -> list[FoldOutput]:
-    """Every fold's detections on the training and test images, checked (the
-    detection counterpart of scorer.outputs.parse_outputs)."""
-    bad = sorted(n for n in files if not OUTPUT_ALLOWLIST.match(n))
-    if bad:
-        raise InvalidOutput(f"unexpected output files {bad[:5]}; a submission writes only "
-                            "predictions through the workflow")
-    out = []
-    for i in range(n_folds):
-        train = check_table(_load(files, f"fold_{i}_train.npy"), f"fold_{i}_train.npy", n_train)
-        test = check_table(_load(files, f"fold_{i}_test.npy"), f"fold_{i}_test.npy", n_test)
-        out.append(FoldOutput(train, test, *_times(files, f"fold_{i}.json")))
-    return out
+    """Every fold's detections on the training and test images, checked."""
+    return read_folds(files, n_folds, n_train, n_test, check_table)
 
 
 # ----------------------------------------------------------------------- geometry

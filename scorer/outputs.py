@@ -13,6 +13,7 @@ import io
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,32 +72,46 @@ def parse_error(files: dict[str, bytes]) -> dict | None:
                                     tail=True) or None}
 
 
-def parse_outputs(files: dict[str, bytes], n_folds: int, n_train: int, n_test: int,
-                  n_classes: int) -> list[FoldOutput]:
-    """Every fold's predictions, checked; n_classes is 0 for regression."""
+def read_folds(files: dict[str, bytes], n_folds: int, n_train: int, n_test: int,
+               check: Callable[[np.ndarray, str, int], np.ndarray]) -> list[FoldOutput]:
+    """Every fold's predictions on its training and test rows, each file loaded without
+    pickle and passed to the prediction type's `check(array, file name, n_rows)`, which
+    returns it checked or raises InvalidOutput; with the fold's times. Only names on the
+    allowlist are accepted."""
     bad = sorted(n for n in files if not OUTPUT_ALLOWLIST.match(n))
     if bad:
         raise InvalidOutput(f"unexpected output files {bad[:5]}; a submission writes only "
                             "predictions through the workflow")
     out = []
     for i in range(n_folds):
-        train = _predictions(files, f"fold_{i}_train.npy", n_train, n_classes)
-        test = _predictions(files, f"fold_{i}_test.npy", n_test, n_classes)
-        times = _times(files, f"fold_{i}.json")
-        out.append(FoldOutput(train, test, *times))
+        train = check(load_npy(files, f"fold_{i}_train.npy"), f"fold_{i}_train.npy", n_train)
+        test = check(load_npy(files, f"fold_{i}_test.npy"), f"fold_{i}_test.npy", n_test)
+        out.append(FoldOutput(train, test, *_times(files, f"fold_{i}.json")))
     return out
 
 
-def _predictions(files: dict[str, bytes], name: str, n_rows: int, n_classes: int) -> np.ndarray:
+def load_npy(files: dict[str, bytes], name: str) -> np.ndarray:
+    """The array a submission wrote to `name`: a plain .npy file, never a pickle."""
     if name not in files:
         raise InvalidOutput(f"{name} is missing: the submission stopped before writing it")
     try:
-        arr = np.load(io.BytesIO(files[name]), allow_pickle=False)
+        return np.load(io.BytesIO(files[name]), allow_pickle=False)
     except ValueError as e:
         raise InvalidOutput(f"{name} is not a plain numeric .npy array ({e}); pickled "
                             "objects are refused") from None
     except Exception as e:  # a malformed header or truncated file
         raise InvalidOutput(f"{name} is not a readable .npy file: {e}") from None
+
+
+def parse_outputs(files: dict[str, bytes], n_folds: int, n_train: int, n_test: int,
+                  n_classes: int) -> list[FoldOutput]:
+    """Every fold's predictions, checked; n_classes is 0 for regression."""
+    return read_folds(files, n_folds, n_train, n_test,
+                      lambda arr, name, n_rows: check_predictions(arr, name, n_rows, n_classes))
+
+
+def check_predictions(arr, name: str, n_rows: int, n_classes: int) -> np.ndarray:
+    """Class probabilities (n_rows, n_classes), or values (n_rows,) when n_classes is 0."""
     if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "biuf":
         raise InvalidOutput(f"{name}: predictions of dtype {getattr(arr, 'dtype', '?')}; "
                             "expected numbers")
