@@ -252,6 +252,34 @@ def supervise(workflow: str, submission: Path, inputs: Path, out: Path,
 
 
 def _run_one(i: int, shared: tuple, out: Path, fence: Fence) -> int:
+    workflow, submission, inputs, X_train, X_test, all_folds, task = shared
+
+    def body(work: Path, split_fd: int) -> None:
+        argv = [__file__, "--workflow", workflow, "--submission", str(submission),
+                "--inputs", str(inputs), "--out", str(work), "--fold", str(i)]
+        fold_process(i, fence, split_fd, argv,
+                     lambda labels: np.load(fold_label_file(labels, i), allow_pickle=False),
+                     lambda y_fold, report: run_fold(workflow, submission, X_train, y_fold,
+                                                     all_folds[i][0], X_test, task, work, i,
+                                                     report))
+
+    code, split, wall, cpu = fork_fold(i, out, fence, body)
+    if code != 0:
+        return code
+    try:
+        (out / f"fold_{i}.json").write_text(json.dumps(_times(split, wall, cpu)))
+    except OSError as e:  # a full output folder: the scorer reports the output limit
+        _not_kept(i, e)
+        return 1
+    print(FOLD_DONE.format(i), flush=True)
+    return 0
+
+
+def fork_fold(i: int, out: Path, fence: Fence, body) -> tuple[int, dict, float, float]:
+    """Run one process of fold i under the fence: fork, let `body(work, split_fd)` run in
+    the child (it never returns: see `fold_process`), wait for it (`_wait_fold`), let the
+    fence clean up, move what it wrote into `out`. (Its exit status as this module's,
+    what it said of its fit/predict split, its wall-clock and CPU time.)"""
     work = out / f".fold_{i}"
     work.mkdir(mode=0o700)
     fence.prepare(i, work)
@@ -263,7 +291,7 @@ def _run_one(i: int, shared: tuple, out: Path, fence: Fence) -> int:
     pid = os.fork()
     if pid == 0:  # never returns
         os.close(read_fd)
-        _fold_process(i, shared, work, fence, write_fd)
+        body(work, write_fd)
     os.close(write_fd)
     status, raw, lingered = _wait_fold(pid, read_fd)
     wall = time.perf_counter() - start
@@ -279,15 +307,15 @@ def _run_one(i: int, shared: tuple, out: Path, fence: Fence) -> int:
               file=sys.stderr, flush=True)
     try:
         _collect(work, out, i, ok=code == 0)
-        if code == 0:
-            (out / f"fold_{i}.json").write_text(json.dumps(_times(split, wall, cpu)))
     except OSError as e:  # a full output folder: the scorer reports the output limit
-        print(f"ingest: could not keep the outputs of fold {i}: {e}", file=sys.stderr,
-              flush=True)
-        return code or 1
-    if code == 0:
-        print(FOLD_DONE.format(i), flush=True)
-    return 128 - code if code < 0 else code
+        _not_kept(i, e)
+        return code or 1, split, wall, cpu
+    return (128 - code if code < 0 else code), split, wall, cpu
+
+
+def _not_kept(i: int, error: OSError) -> None:
+    print(f"ingest: could not keep the outputs of fold {i}: {error}", file=sys.stderr,
+          flush=True)
 
 
 def _wait_fold(pid: int, read_fd: int) -> tuple[int, bytes, bool]:
@@ -396,21 +424,24 @@ def fresh_random_state() -> None:
     np.random.seed()
 
 
-def _fold_process(i: int, shared: tuple, work: Path, fence: Fence, split_fd: int) -> None:
-    workflow, submission, inputs, X_train, X_test, all_folds, task = shared
+def fold_process(i: int, fence: Fence, split_fd: int, argv: list[str], read, run) -> None:
+    """The body of a fold process; never returns. `read(labels_folder)` reads what the
+    fold may know (its labels) before the fence drops the process's privileges;
+    `run(what_read, report)` then runs the submission and returns the exit status, and
+    `report(split)` tells the supervisor, once the predictions are written, how the time
+    split between fit and predict."""
     code, entered = 1, False
     try:
         # Exit handlers of the supervisor (and of what it was forked from) are not
         # this process's: only those the submission registers run at its end.
         atexit._clear()
         fresh_random_state()
-        y_fold = np.load(fold_label_file(fence.labels, i), allow_pickle=False)
+        held = read(fence.labels)
         fence.enter(i)
         entered = True
-        sys.argv = [__file__, "--workflow", workflow, "--submission", str(submission),
-                    "--inputs", str(inputs), "--out", str(work), "--fold", str(i)]
+        sys.argv = argv
 
-        def report(split: dict) -> None:  # said once both prediction files are written
+        def report(split: dict) -> None:  # said once the prediction files are written
             os.write(split_fd, json.dumps(split).encode()[:SPLIT_BYTES - 1] + b"\n")
 
         # Past the file-size limit a write fails (EFBIG, named as that limit) rather
@@ -422,8 +453,7 @@ def _fold_process(i: int, shared: tuple, work: Path, fence: Fence, split_fd: int
         global _spare_fd
         _spare_fd = os.open(os.devnull, os.O_RDONLY)
 
-        code = run_fold(workflow, submission, X_train, y_fold, all_folds[i][0], X_test,
-                        task, work, i, report)
+        code = run(held, report)
     except BaseException:  # a bug of ours, a failed fence, or a hostile exit
         traceback.print_exc()
     finally:

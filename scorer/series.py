@@ -10,7 +10,9 @@ fold can read a row after its validation block:
   first row to the end of fold i's validation block, and `series.pkl`: the whole
   series, training rows then test rows.
 - `supervise_series` (the supervisor, which never loads any of them) runs two processes
-  per fold, each under the fold's fence, and every fold's first one before any second:
+  per fold, each a fold process of scorer/ingest.py (`fork_fold`, `fold_process`: the
+  fold's fence, its limits, the grace after its predictions are written), and every
+  fold's first one before any second:
   1. *valid*: reads its labels and `fold_<i>_X.pkl`, then (the fence entered) fits on
      the fold's training rows and predicts every row of its piece of the series: the
      rows after the burn-in up to the end of the validation block; the rows after
@@ -31,11 +33,7 @@ of the valid process, predict times of both, wall and CPU time of both).
 from __future__ import annotations
 
 import json
-import os
-import resource
-import sys
 import time
-import traceback
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +43,6 @@ from scorer.workflows import WorkflowTask, get_workflow
 
 META = "series.json"  # {"n_train", "n_test"}: public, no data
 SERIES = "series.pkl"
-SPLIT_BYTES = 4096  # the most a process may say of its fit/predict split
 
 
 def cut_file(folder: Path, fold: int) -> Path:
@@ -68,7 +65,8 @@ def supervise_series(ingest, workflow: str, submission: Path, inputs: Path, out:
     runs: dict[int, list[tuple[dict, float, float]]] = {i: [] for i in mine}
     for part in ("valid", "test"):  # every fold's cut piece before any whole series
         for i in mine:
-            code, split, wall, cpu = _run_part(ingest, i, part, shared, out, fence)
+            code, split, wall, cpu = ingest.fork_fold(
+                i, out, fence, _part_body(ingest, i, part, shared, fence))
             if code != 0:
                 return code
             runs[i].append((split, wall, cpu))
@@ -86,84 +84,23 @@ def _fold_times(ingest, runs: list[tuple[dict, float, float]]) -> dict[str, floa
             "wall_time": v_wall + t_wall, "cpu_time": v_cpu + t_cpu}
 
 
-def _run_part(ingest, i: int, part: str, shared: tuple, out: Path, fence):
-    work = out / f".fold_{i}"
-    work.mkdir(mode=0o700)
-    fence.prepare(i, work)
-    read_fd, write_fd = os.pipe()
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    start = time.perf_counter()
-    pid = os.fork()
-    if pid == 0:  # never returns
-        os.close(read_fd)
-        _part_process(ingest, i, part, shared, work, fence, write_fd)
-    os.close(write_fd)
-    _, status = os.waitpid(pid, 0)
-    wall = time.perf_counter() - start
-    fence.clean(i)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    split = _split(read_fd)
-    code = os.waitstatus_to_exitcode(status)
-    try:
-        ingest._collect(work, out, i, ok=code == 0)
-    except OSError as e:
-        print(f"ingest: could not keep the outputs of fold {i}: {e}", file=sys.stderr,
-              flush=True)
-        return code or 1, split, wall, cpu
-    return (128 - code if code < 0 else code), split, wall, cpu
-
-
-def _split(fd: int) -> dict:
-    """What the part's process said of its fit/predict split (bounded), {} if nothing."""
-    os.set_blocking(fd, False)
-    try:
-        raw = os.read(fd, SPLIT_BYTES)
-    except BlockingIOError:
-        raw = b""
-    finally:
-        os.close(fd)
-    try:
-        split = json.loads(raw.split(b"\n", 1)[0])
-    except ValueError:
-        return {}
-    return split if isinstance(split, dict) else {}
-
-
-def _part_process(ingest, i: int, part: str, shared: tuple, work: Path, fence,
-                  split_fd: int) -> None:
-    import atexit
-
+def _part_body(ingest, i: int, part: str, shared: tuple, fence):
+    """What the part's process runs (ingest.fork_fold forks it): ingest's fold process,
+    reading the fold's labels and its piece of the series before the fence."""
     workflow, submission, all_folds, task, meta = shared
-    code, entered = 1, False
-    try:
-        atexit._clear()
-        ingest.fresh_random_state()
-        y_fold = np.load(ingest.fold_label_file(fence.labels, i), allow_pickle=False)
-        X = pd.read_pickle(cut_file(fence.labels, i) if part == "valid"
-                           else fence.labels / SERIES)
-        fence.enter(i)
-        entered = True
-        sys.argv = [__file__, "--workflow", workflow, "--submission", str(submission),
-                    "--fold", str(i), "--part", part]
 
-        def report(split: dict) -> None:
-            os.write(split_fd, json.dumps(split).encode()[:SPLIT_BYTES])
+    def read(labels: Path) -> tuple[np.ndarray, pd.DataFrame]:
+        return (np.load(ingest.fold_label_file(labels, i), allow_pickle=False),
+                pd.read_pickle(cut_file(labels, i) if part == "valid" else labels / SERIES))
 
-        code = run_part(ingest, workflow, submission, X, y_fold, all_folds[i], part, task, meta,
-                        work, i, report)
-    except BaseException:
-        traceback.print_exc()
-    finally:
-        try:
-            if entered:
-                atexit._run_exitfuncs()
-            sys.stdout.flush()
-            sys.stderr.flush()
-        finally:
-            os._exit(code)
+    def body(work: Path, split_fd: int) -> None:
+        argv = [__file__, "--workflow", workflow, "--submission", str(submission),
+                "--fold", str(i), "--part", part]
+        ingest.fold_process(i, fence, split_fd, argv, read,
+                            lambda held, report: run_part(ingest, workflow, submission,
+                                                          held[1], held[0], all_folds[i],
+                                                          part, task, meta, work, i, report))
+    return body
 
 
 def run_part(ingest, workflow: str, submission: Path, X: pd.DataFrame, y_fold: np.ndarray,
