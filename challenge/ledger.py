@@ -51,6 +51,7 @@ from challenge import repo as gitrepo
 from challenge.errors import GitrampError
 from challenge.repo import LEDGER_ROOT
 from scorer.result import REJECTED, Result, ResultFormatError
+from scorer.untrusted import clean_text
 
 __all__ = [
     # layout
@@ -79,6 +80,7 @@ CLAIM_FILE = "claim.yml"  # <challenge>/<name>/claim.yml: who owns the name
 VERIFICATIONS_DIR = "_verifications"
 # <challenge>/_moderation/<when>-<act>-<target>.yml: an organizer's act (challenge.moderation)
 MODERATION_DIR = "_moderation"
+ACT_TEXT_LIMIT = 500  # characters of a moderation act's reason (or other text) kept
 SIGNATURE = ("gitramp", "gitramp@localhost")
 ATTEMPTS = 50
 FETCH_ATTEMPTS = 5
@@ -689,9 +691,12 @@ def annulments_at(repo: pygit2.Repository, tree: pygit2.Tree | None,
     for path, act in yaml_files_at(repo, tree, f"{LEDGER_ROOT}/{challenge}/{MODERATION_DIR}"):
         if isinstance(act, dict) and act.get("act") == "annul" and \
                 isinstance(act.get("records"), list):
+            # as moderation.Act reads it: its text cleaned and bounded (it is printed)
+            shown = {k: clean_text(v, ACT_TEXT_LIMIT) if isinstance(v, str) else v
+                     for k, v in act.items()}
             for stem in act["records"]:
                 out.setdefault((str(act.get("name")), str(stem)),
-                               {**act, "path": path.rpartition("/")[2]})
+                               {**shown, "path": path.rpartition("/")[2]})
     return out
 
 
