@@ -28,6 +28,7 @@ from pygit2.enums import FileMode
 from challenge import repo as gitrepo
 from challenge.errors import GitrampError
 from challenge.ledger import (
+    ACT_TEXT_LIMIT,
     LEDGER_ROOT,
     MODERATION_DIR,
     Annulled,
@@ -47,7 +48,7 @@ from scorer.untrusted import clean_text
 ANNUL = "annul"
 BAN = "ban"
 KINDS = (ANNUL, BAN)
-REASON_LIMIT = 500
+REASON_LIMIT = ACT_TEXT_LIMIT
 
 
 class ModerationError(GitrampError):
