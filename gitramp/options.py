@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import getpass
 import json
 import os
 import sys
@@ -105,6 +106,32 @@ def read_private_ledger(spec: str | Path) -> Ledger:
         raise GitrampError(f"{spec}: no private ledger here; pass the folder the runners "
                            "were given with --private-ledger")
     return Ledger(path)
+
+
+def actor(repo: pygit2.Repository) -> str:
+    """Who is acting: the forge's actor in a workflow, else git's user.name."""
+    if os.environ.get("GITHUB_ACTOR"):
+        return os.environ["GITHUB_ACTOR"]
+    try:
+        return repo.config["user.name"]
+    except KeyError:
+        return getpass.getuser()
+
+
+def kits_of(ledger: Ledger, names: list[str] | None):
+    """The default branch's head commit and its kits, only those of `names` (from
+    --challenge) when given; an unknown name is an error listing the kits there."""
+    head = ledger.head()
+    if head is None:
+        raise GitrampError(f"{ledger.path}: the default branch has no commit")
+    kits = gitrepo.find_kits(ledger.repo, head.tree)
+    if names:
+        unknown = set(names) - {k.name for k in kits}
+        if unknown:
+            raise GitrampError(f"no kit named {', '.join(sorted(unknown))}; kits here: "
+                               + ", ".join(k.name for k in kits))
+        kits = [k for k in kits if k.name in names]
+    return head, kits
 
 
 def print_json(data) -> None:

@@ -20,8 +20,7 @@ from challenge import repo as gitrepo
 from challenge.ledger import Ledger, parse_record, record_stem
 from challenge.moderation import is_annulled
 from challenge.ranking import RankingScore
-from gitramp.commands.phase import kits_of
-from gitramp.options import add_challenges, add_json, add_repo, print_json
+from gitramp.options import add_challenges, add_json, add_repo, kits_of, print_json
 from scorer.result import SCORED, Result
 
 ANNULLED = "annulled"  # a row's status: the record stays in the ledger, on no board

@@ -14,23 +14,20 @@ submissions and the share, for an organizer to judge (and annul)."""
 from __future__ import annotations
 
 import argparse
-import getpass
-import os
-
-import pygit2
 
 from challenge import moderation, plagiarism
 from challenge.errors import GitrampError
 from challenge.ledger import Ledger
 from challenge.phases import utcnow
-from gitramp.commands.phase import kits_of
 from gitramp.options import (
+    actor,
     add_challenges,
     add_json,
     add_now,
     add_push,
     add_repo,
     following_work_tree,
+    kits_of,
     print_json,
     read_private_ledger,
 )
@@ -58,16 +55,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
     add_json(p)
     p.set_defaults(_moderate_parser=p)  # annul and ban require --reason, flags does not
     return p
-
-
-def actor(repo: pygit2.Repository) -> str:
-    """Who is acting: the forge's actor in a workflow, else git's user.name."""
-    if os.environ.get("GITHUB_ACTOR"):
-        return os.environ["GITHUB_ACTOR"]
-    try:
-        return repo.config["user.name"]
-    except KeyError:
-        return getpass.getuser()
 
 
 @following_work_tree

@@ -18,6 +18,7 @@ from gitramp.options import (
     add_push,
     add_repo,
     following_work_tree,
+    kits_of,
     print_json,
 )
 
@@ -34,20 +35,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true",
                    help="open before the open phase's start date in challenge.yml")
     return p
-
-
-def kits_of(ledger, names: list[str] | None):
-    head = ledger.head()
-    if head is None:
-        raise GitrampError(f"{ledger.path}: the default branch has no commit")
-    kits = gitrepo.find_kits(ledger.repo, head.tree)
-    if names:
-        unknown = set(names) - {k.name for k in kits}
-        if unknown:
-            raise GitrampError(f"no kit named {', '.join(sorted(unknown))}; kits here: "
-                               + ", ".join(k.name for k in kits))
-        kits = [k for k in kits if k.name in names]
-    return head, kits
 
 
 @following_work_tree

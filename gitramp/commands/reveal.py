@@ -19,7 +19,6 @@ from challenge.ledger import Ledger
 from challenge.phases import utcnow
 from challenge.publish import reveal
 from challenge.verify import REPRODUCED, record_verification, top_records, verify
-from gitramp.commands.phase import kits_of
 from gitramp.commands.verify import add_verify_options, verify_options
 from gitramp.options import (
     add_challenges,
@@ -28,6 +27,7 @@ from gitramp.options import (
     add_push,
     add_repo,
     following_work_tree,
+    kits_of,
     print_json,
     read_private_ledger,
 )

@@ -17,9 +17,16 @@ from challenge import selection
 from challenge.errors import GitrampError
 from challenge.ledger import Ledger
 from challenge.phases import utcnow
-from gitramp.commands.moderate import actor
-from gitramp.commands.phase import kits_of
-from gitramp.options import add_json, add_now, add_push, add_repo, following_work_tree, print_json
+from gitramp.options import (
+    actor,
+    add_json,
+    add_now,
+    add_push,
+    add_repo,
+    following_work_tree,
+    kits_of,
+    print_json,
+)
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
