@@ -23,6 +23,7 @@ FILE_CHARS = 100  # a file name quoted in a reason
 REASON_CHARS = 1000  # a whole one-line reason (mostly gitramp's own words)
 NAME_CHARS = 100  # names that reach a record (submission, team, runner)
 LOG_CHARS = 4000  # a log tail (kept in the private record only, see scorer.result)
+LINE_CHARS = REASON_CHARS + 3 * NAME_CHARS  # a printed line: names, then a reason
 TRACEBACK_CHARS = 8000  # a traceback, for the participant's own `gitramp test`
 
 REPLACEMENT = "\ufffd"

@@ -77,3 +77,23 @@ def test_branch_rejections_are_recorded_once_and_shown(tmp_path, capsys):
                  parent=dave, message="leave bob's folder alone", author="dave")
     fixed = [o for o in scan(path, options) if o.submission and o.submission.name == "mine"]
     assert [o.status for o in fixed] == ["scored"]
+
+
+def test_a_branch_name_is_printed_inert(tmp_path, capfd):
+    """A branch's name is the participant's: a right-to-left override in it (git allows
+    one) is printed neither on a rejection's line nor on the line that says it was
+    rejected earlier (a runner's log is public)."""
+    hub = make_hub(tmp_path)
+    path = tmp_path / "hub"
+    name = "evil\u202ecod"  # would show as "evildoc" reversed in a terminal
+    commit_files(hub, f"refs/heads/submit/mallory/{name}",
+                 {"kits/iris/submissions/other/classifier.py": RF["classifier.py"],
+                  "kits/iris/submissions/more/classifier.py": RF["classifier.py"]},
+                 parent=hub.references["refs/heads/main"].target, message="m",
+                 author="mallory")
+    args = ["scan", "--repo", str(path), "--backend", "local", "--now", CLOSED_NOW.isoformat()]
+    for _ in range(2):  # recorded, then skipped as rejected earlier
+        cli(args)
+        out = capfd.readouterr().err  # the scan's lines go to standard error
+        assert "mallory" in out and "\u202e" not in out, out
+    assert "rejected earlier" in out

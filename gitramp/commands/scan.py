@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from challenge.ledger import Ledger
@@ -23,6 +24,7 @@ from gitramp.options import (
     print_json,
 )
 from scorer.result import SCORED
+from scorer.untrusted import LINE_CHARS, clean_text
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -73,8 +75,9 @@ def _console_events() -> ScanEvents:
             bar.stop()
 
     def noted(out) -> None:
-        console.print(("[yellow]skipped[/] " + out.message) if out.status == "skipped"
-                      else describe(out), markup=out.status == "skipped", highlight=False)
+        skipped = out.status == "skipped"
+        console.print("[yellow]skipped[/] " + escape(clean_text(out.message, LINE_CHARS))
+                      if skipped else describe(out), markup=skipped, highlight=False)
 
     return ScanEvents(noted=noted, scoring=scoring, scored=scored,
                       blended=lambda line: console.print(line, markup=False))

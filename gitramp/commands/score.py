@@ -19,6 +19,7 @@ from gitramp.options import (
     print_json,
 )
 from scorer.result import SCORED
+from scorer.untrusted import LINE_CHARS, clean_text
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -93,7 +94,14 @@ def _score_with_progress(pipe, v, quiet: bool):
 
 
 def describe(out) -> str:
-    """One line a person reads: what happened to the submission, and why."""
+    """One line a person reads: what happened to the submission, and why. Its team and
+    name may come from a branch's name, its message quotes what the submission wrote:
+    the line is cleaned and bounded as any text from a submission (a job's log is
+    public)."""
+    return clean_text(_describe(out), LINE_CHARS)
+
+
+def _describe(out) -> str:
     s = out.submission
     who = f"{s.challenge}/{s.name} ({s.team})" if s else "submission"
     if out.status == SCORED and out.result is not None:
