@@ -108,14 +108,17 @@ def read_private_ledger(spec: str | Path) -> Ledger:
     return Ledger(path)
 
 
-def actor(repo: pygit2.Repository) -> str:
-    """Who is acting: the forge's actor in a workflow, else git's user.name."""
-    if os.environ.get("GITHUB_ACTOR"):
-        return os.environ["GITHUB_ACTOR"]
+def git_user(repo: pygit2.Repository) -> str:
+    """git's user.name, else the login."""
     try:
         return repo.config["user.name"]
     except KeyError:
         return getpass.getuser()
+
+
+def actor(repo: pygit2.Repository) -> str:
+    """Who is acting: the forge's actor in a workflow, else git's user.name."""
+    return os.environ.get("GITHUB_ACTOR") or git_user(repo)
 
 
 def kits_of(ledger: Ledger, names: list[str] | None):

@@ -11,7 +11,6 @@ let the hub's runners score the branch."""
 from __future__ import annotations
 
 import argparse
-import getpass
 from pathlib import Path
 
 import pygit2
@@ -21,7 +20,7 @@ from challenge import sealing
 from challenge.errors import GitrampError
 from challenge.kit import load_kit
 from challenge.validate import check_local_folder, folder_files
-from gitramp.options import add_repo
+from gitramp.options import add_repo, git_user
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -61,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     if problems:
         raise GitrampError("; ".join(str(p) for p in problems))
     files = {f.path: (folder / f.path).read_bytes() for f in folder_files(folder)}
-    team = args.team or _user(repo)
+    team = args.team or git_user(repo)
     ref = args.branch or f"refs/heads/submit/{team}/{args.submission}"
     ref = ref if ref.startswith("refs/") else f"refs/heads/{ref}"
     commit = sealing.commit_sealed(
@@ -74,9 +73,3 @@ def run(args: argparse.Namespace) -> int:
         print(f"pushed {ref.removeprefix('refs/heads/')} to {args.push}")
     return 0
 
-
-def _user(repo: pygit2.Repository) -> str:
-    try:
-        return repo.config["user.name"]
-    except KeyError:
-        return getpass.getuser()
