@@ -47,7 +47,7 @@ def objects_of(table, n_images: int) -> np.ndarray:
 
 def table_of(objects, width: int) -> np.ndarray:
     """Per-image arrays of `width` values each as one long table with the image index
-    first (the inverse of `objects_of` for labels, width 3)."""
+    first (the inverse of `objects_of` for labels, width 3; detections, width 4)."""
     parts = [np.column_stack([np.full(len(a), i, dtype=float), np.asarray(a, dtype=float)])
              for i, a in enumerate(objects) if len(a)]
     return np.concatenate(parts) if parts else np.empty((0, width + 1))
@@ -65,7 +65,7 @@ def detection_table(pred, n_images: int) -> np.ndarray:
     if n != n_images:
         raise ValueError(f"ObjectDetector.predict returned {n} lists of detections for "
                          f"{n_images} images; expected one list per image")
-    parts = []
+    checked = []
     for i in range(n_images):
         objs = pred[i]
         try:
@@ -73,11 +73,9 @@ def detection_table(pred, n_images: int) -> np.ndarray:
         except (TypeError, ValueError) as e:
             raise ValueError(f"ObjectDetector.predict: the detections of image {i} are not "
                              f"(confidence, x, y, radius) tuples of numbers: {e}") from None
-        if arr.size == 0:
-            continue
-        if arr.ndim != 2 or arr.shape[1] != 4:
+        if arr.size and (arr.ndim != 2 or arr.shape[1] != 4):
             raise ValueError(f"ObjectDetector.predict: the detections of image {i} have shape "
                              f"{arr.shape}; expected a list of (confidence, x, y, radius) "
                              "tuples")
-        parts.append(np.column_stack([np.full(len(arr), i, dtype=float), arr]))
-    return np.concatenate(parts) if parts else np.empty((0, len(PREDICTION_COLUMNS)))
+        checked.append(arr if arr.size else np.empty((0, 4)))
+    return table_of(checked, len(PREDICTION_COLUMNS) - 1)
