@@ -516,19 +516,17 @@ class _Builder:
         teams: dict[str, int] = {}
         phases: dict[str, int] = {}
         statuses: dict[str, int] = {}
-        rows = []
-        for r in public:
-            e = r.entry
-            rows.append([r.rank, teams.setdefault(e.team, len(teams)), e.name, e.stem,
-                         f"{r.value:.{first.precision}f}" if first else "",
-                         statuses.setdefault(e.summary.status, len(statuses)),
-                         phases.setdefault(e.summary.phase or "", len(phases)),
-                         0 if slug(e.name) == e.name and slug(e.stem) == e.stem else page_of(e)])
-        for e in failed:
-            rows.append([None, teams.setdefault(e.team, len(teams)), e.name, e.stem, "",
-                         statuses.setdefault(e.summary.status, len(statuses)),
-                         phases.setdefault(e.summary.phase or "", len(phases)),
-                         0 if slug(e.name) == e.name and slug(e.stem) == e.stem else page_of(e)])
+
+        def row(rank: int | None, e: Entry, score: str) -> list:
+            # the page is left to the script (0) when the name and version are their slugs
+            return [rank, teams.setdefault(e.team, len(teams)), e.name, e.stem, score,
+                    statuses.setdefault(e.summary.status, len(statuses)),
+                    phases.setdefault(e.summary.phase or "", len(phases)),
+                    0 if slug(e.name) == e.name and slug(e.stem) == e.stem else page_of(e)]
+
+        rows = [row(r.rank, r.entry, f"{r.value:.{first.precision}f}" if first else "")
+                for r in public]
+        rows += [row(None, e, "") for e in failed]
         n_parts = max(1, -(-len(rows) // (PART_ROWS * 10)))
         size = -(-len(rows) // n_parts) if rows else 1
         head = {"challenge": cdir, "score": first.name if first else None,
