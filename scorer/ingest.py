@@ -204,11 +204,16 @@ def load_inputs(inputs: Path):
     X_test = pd.read_pickle(inputs / "X_test.pkl")
     if isinstance(X_train, ImageSet):  # the ids of image files, in inputs/images
         X_train, X_test = X_train.at(inputs / IMAGES), X_test.at(inputs / IMAGES)
+    return X_train, X_test, *load_folds(inputs)
+
+
+def load_folds(inputs: Path) -> tuple[list[tuple[np.ndarray, np.ndarray]], WorkflowTask]:
+    """The folds' (train, valid) row numbers and the task, as the scorer wrote them."""
     with np.load(inputs / "folds.npz", allow_pickle=False) as z:
         n = len([k for k in z.files if k.startswith("train_")])
         folds = [(z[f"train_{i}"], z[f"valid_{i}"]) for i in range(n)]
     labels = json.loads((inputs / "labels.json").read_text())
-    return X_train, X_test, folds, WorkflowTask(tuple(labels))
+    return folds, WorkflowTask(tuple(labels))
 
 
 def load_elements(submission: Path, names: tuple[str, ...]) -> dict:

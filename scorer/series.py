@@ -56,12 +56,9 @@ def supervise_series(ingest, workflow: str, submission: Path, inputs: Path, out:
     fence = fence or ingest.Fence(inputs)
     get_workflow(workflow)
     meta = json.loads((inputs / META).read_text())
-    with np.load(inputs / "folds.npz", allow_pickle=False) as z:
-        n = len([k for k in z.files if k.startswith("train_")])
-        all_folds = [(z[f"train_{i}"], z[f"valid_{i}"]) for i in range(n)]
-    task = WorkflowTask(tuple(json.loads((inputs / "labels.json").read_text())))
+    all_folds, task = ingest.load_folds(inputs)
     shared = (workflow, submission, all_folds, task, meta)  # ingest: scorer.ingest itself
-    mine = list(range(n)) if folds is None else list(folds)
+    mine = list(range(len(all_folds))) if folds is None else list(folds)
     runs: dict[int, list[tuple[dict, float, float]]] = {i: [] for i in mine}
     for part in ("valid", "test"):  # every fold's cut piece before any whole series
         for i in mine:
