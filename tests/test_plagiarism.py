@@ -208,6 +208,10 @@ def test_lineage_recompute_keeps_the_copies_verdict_and_reads_sealed_code(hub, c
     captured = capsys.readouterr()
     assert "near-copy flags are not read" in captured.err
     assert "boosted_copy" in captured.out  # built on alice's branch: her forest comes back
+    # a mistyped private ledger is refused, not read as an empty one with no flags
+    assert cli(["lineage", "recompute", "--challenge", "iris", "--repo", str(tmp / "hub"),
+                "--private-ledger", str(tmp / "privat")]) == 2
+    assert not (tmp / "privat").exists()
 
 
 def test_near_copies_compares_only_earlier_submissions_of_other_teams():

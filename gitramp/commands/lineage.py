@@ -13,7 +13,6 @@ import argparse
 import sys
 
 from challenge.credit import recompute_lineage
-from challenge.pipeline import Options, open_private
 from challenge.sealing import identity_from_env
 from gitramp.options import (
     add_challenges,
@@ -21,6 +20,7 @@ from gitramp.options import (
     add_repo,
     following_work_tree,
     print_json,
+    read_private_ledger,
 )
 
 
@@ -55,7 +55,7 @@ def _label(lin: dict) -> str:
 def run(args: argparse.Namespace) -> int:
     private = None
     if args.private_ledger:
-        private, _ = open_private(Options(private_ledger=str(args.private_ledger)))
+        private = read_private_ledger(args.private_ledger)
     else:
         print("lineage: no --private-ledger, so near-copy flags are not read; a flagged "
               "copy may get its source back as a parent", file=sys.stderr)
