@@ -67,10 +67,7 @@ class Engine:
         import docker
 
         try:
-            if self.url:
-                client = docker.DockerClient(base_url=self.url, timeout=timeout)
-            else:
-                client = docker.from_env(timeout=timeout)
+            client = sdk_client(self.url, timeout)
             client.ping()
             info = client.info()
         except docker.errors.DockerException as e:
@@ -101,6 +98,14 @@ class Engine:
                     "the tag stays the same.")
         return (f"Build it with `{build}` (`make image` in a checkout of gitramp); it "
                 "takes about a minute and needs no registry.")
+
+
+def sdk_client(url: str | None, timeout: int):
+    """A Docker SDK client for the engine at `url` (None: Docker's own default), unchecked."""
+    import docker
+
+    return (docker.DockerClient(base_url=url, timeout=timeout) if url
+            else docker.from_env(timeout=timeout))
 
 
 LIMIT_FLAGS = {"MemoryLimit": "memory limits", "SwapLimit": "the no-swap limit",

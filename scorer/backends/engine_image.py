@@ -12,17 +12,14 @@ the same in both engines.
 
 from __future__ import annotations
 
-from scorer.backends.engine import Engine
+from scorer.backends.engine import Engine, sdk_client
 from scorer.errors import GitrampError
 
 TIMEOUT = 1800  # seconds: a few hundred megabytes to a gigabyte, on a busy machine
 
 
 def _client(url: str | None):
-    import docker
-
-    return (docker.DockerClient(base_url=url, timeout=TIMEOUT) if url
-            else docker.from_env(timeout=TIMEOUT))
+    return sdk_client(url, TIMEOUT)
 
 
 def image_id(client, tag: str) -> str | None:
