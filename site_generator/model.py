@@ -215,19 +215,19 @@ class RecordCache:
         self.summaries: dict[str, list] = {}
         self.old_trees: dict[str, list] = {}  # git tree id -> [[stem, blob id], ...]
         self.trees: dict[str, list] = {}
-        if folder is not None and folder.is_dir():
-            self.old_summaries = self._read(folder / self.SUMMARIES, "summaries")
-            self.old_trees = self._read(folder / self.SUMMARIES, "trees")
+        # one file, read once: it is the largest thing a rebuild reads
+        kept = self._read(folder / self.SUMMARIES) if folder is not None else {}
+        self.old_summaries = _part(kept, "summaries")
+        self.old_trees = _part(kept, "trees")
         # the public record folders' listings (challenge.ledger.entries_at's `trees`)
-        self.listings = _Listings(self._read(folder / self.SUMMARIES, "listings")
-                                  if folder is not None and folder.is_dir() else {})
+        self.listings = _Listings(_part(kept, "listings"))
 
-    def _read(self, path: Path, key: str) -> dict:
+    def _read(self, path: Path, key: str | None = None) -> dict:
         # marshal: several times faster than JSON; loading runs no code
         try:
             data = marshal.loads(path.read_bytes())
             if isinstance(data, dict) and data.get("version") == self.VERSION:
-                return data[key]
+                return data if key is None else _part(data, key)
         except (OSError, ValueError, EOFError, TypeError, KeyError):
             pass  # a missing or damaged file only costs parsing again
         return {}
@@ -341,6 +341,12 @@ class RecordCache:
         tmp = target.with_name(target.name + ".tmp")
         tmp.write_bytes(marshal.dumps(data))
         os.replace(tmp, target)
+
+
+def _part(data: dict, key: str) -> dict:
+    """`data[key]` when it is a mapping, else empty (a damaged file costs parsing again)."""
+    part = data.get(key)
+    return part if isinstance(part, dict) else {}
 
 
 class _Listings:
