@@ -47,6 +47,7 @@ from site_generator.boards import (
     team_best,
 )
 from site_generator.export import leaderboard_csv, leaderboard_json, leaderboard_part
+from site_generator.frames import Frames
 from site_generator.model import Challenge, Entry, RecordCache, read_repository, slug
 from site_generator.output import Output
 from site_generator.render import SPLIT_NAMES, environment, markdown, templates_fingerprint
@@ -83,6 +84,7 @@ CSV_PART_ROWS = 10_000
 FAMILIES = 10  # lineage families drawn, by credit
 MAX_FAMILY_NODES = 150  # boxes in one family's graph (the newest)
 MAX_DERIVED_ROWS = 500
+RANKED = ("team_rows", "public_rows", "private_rows")  # boards of rows with ranks
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,7 @@ def _build(repo_path: str | Path, out_dir: str | Path, now: datetime | None,
     builder.row_texts.save({e.digest for c in repo.challenges for e in c.entries})
     builder.row_texts.clear()
     highlight.save()
+    builder.frames.save(out.paths())
     stats = out.finish()
     total = time.perf_counter() - started
     return BuildSummary(out.root, [c.name for c in repo.challenges],
@@ -326,6 +329,8 @@ class _Builder:
         self.row_texts = self.env.globals["row_text"]
         self.row_texts.configure(page_of, team_page, Path(git.path) / CACHE_DIR / "rows"
                                  if git is not None else None)
+        self.frames = Frames(Path(git.path) / CACHE_DIR if git is not None else None,
+                             self.row_texts)
 
     def render(self, template: str, **context: Any) -> str:
         return self.env.get_template(template).render(**context)
@@ -379,23 +384,24 @@ class _Builder:
                   [a.describe() for a in ch.moderation], n]
 
         common = {"ch": view, "root": "../"}
-        index_key = _key(shared, _rows_key(best[:n]), len(best), len(public), len(failed),
-                         view.phase, view.phases, vars(ch.state), view.blend, ch.readme,
-                         view.alt_best, view.alt_hist, view.open_mark, ch.description)
-        self._paged(cdir, "index.html", "challenge.html", best, "team_rows", index_key,
-                    common, first_extra={"readme": markdown(ch.readme)},
+        board = _key(shared)  # what every page of a board shows besides its rows
+        # what the first page of the leaderboard shows besides: the challenge's facts
+        facts = [len(public), len(failed), view.phase, view.phases, vars(ch.state),
+                 view.blend, ch.readme, view.alt_best, view.alt_hist, view.open_mark,
+                 ch.description]
+        self._paged(cdir, "index.html", "challenge.html", best, "team_rows", board, common,
+                    first_key=facts, first_extra=lambda: {"readme": markdown(ch.readme)},
                     rest_title="Leaderboard")
         self._paged(cdir, "submissions.html", "submissions.html", public, "public_rows",
-                    _key(shared, len(public)), common)
-        self._paged(cdir, "failed.html", "failed.html", failed, "failed",
-                    _key(shared, len(failed)), common, rows_key=_failed_key)
-        self._paged(cdir, "teams.html", "teams.html", view.teams, "teams",
-                    _key(shared, len(view.teams)), common, rows_key=_teams_key,
-                    rest_title="Teams")
+                    board, common)
+        self._paged(cdir, "failed.html", "failed.html", failed, "failed", board, common,
+                    rows_key=_failed_key)
+        self._paged(cdir, "teams.html", "teams.html", view.teams, "teams", board, common,
+                    rows_key=_teams_key, rest_title="Teams")
         if revealed:
             self._paged(cdir, "private.html", "private.html", private or [], "private_rows",
-                        _key(shared, len(private or []), _rows_key(private_best or []),
-                             ch.state.revealed_at), common,
+                        board, common,
+                        first_key=[_rows_key(private_best or []), ch.state.revealed_at],
                         rest_title="All submissions on the private test set")
         kit = _kit_view(ch)
         submit_key = _key(shared, kit, bool(ch.kit_dir))
@@ -436,11 +442,13 @@ class _Builder:
                 root="../../", code_css=False), inputs_key=key)
 
     def _paged(self, cdir: str, base: str, template: str, rows: list, attr: str,
-               shared_key: str, common: dict, *, first_extra: dict | None = None,
-               rest_title: str = "", rows_key=None) -> None:
+               board_key: str, common: dict, *, first_key: Any = None,
+               first_extra=None, rest_title: str = "", rows_key=None) -> None:
         """A board split in pages of `page_rows` rows: `base` holds the first (in its own
-        template), `<base>-2.html`... the others; a page is rendered again only when
-        its rows (or what every page shows) changed."""
+        template, showing what `first_key` names and `first_extra()` gives besides),
+        `<base>-2.html`... the others; a page is rendered again only when its rows, the
+        number of rows (each page's pager tells it), or what every page shows
+        (`board_key`) changed."""
         n = self.options.page_rows
         count = max(1, -(-len(rows) // n))
         view = common["ch"]
@@ -448,18 +456,25 @@ class _Builder:
         for i in range(1, count + 1):
             chunk = rows[(i - 1) * n: i * n]
             path = f"{cdir}/{board_page(base, i)}"
-            key = _key(shared_key, i, count, keyed(chunk))
+            own = first_key if i == 1 else None
+            key = _key(board_key, own, i, count, len(rows), keyed(chunk))
             if self.out.fresh(path, key):
                 continue
-            pager = Pager(base, i, count, (i - 1) * n + 1, len(rows), n)
-            paged = replace(view, **{attr: chunk})
-            if i == 1:
-                html = self.render(template, **{**common, "ch": paged, "pg": pager,
-                                                 "code_css": False, **(first_extra or {})})
+
+            def render(chunk, total, i=i) -> str:
+                pager = Pager(base, i, count, (i - 1) * n + 1, total, n)
+                paged = replace(view, **{attr: chunk})
+                if i == 1:
+                    return self.render(template, **{**common, "ch": paged, "pg": pager,
+                                                     "code_css": False,
+                                                     **(first_extra() if first_extra else {})})
+                return self.render("board_page.html", **{**common, "ch": paged},
+                                   pg=pager, attr=attr, title=rest_title, code_css=False)
+            if attr in RANKED:  # the page around its rows is kept: ranks shift often
+                html = self.frames.page(path, _key(board_key, own, i, count, bool(chunk)),
+                                        chunk, view.scores, len(rows), render)
             else:
-                html = self.render("board_page.html", **{**common, "ch": paged},
-                                   pg=pager, attr=attr, title=rest_title,
-                                   code_css=False)
+                html = render(chunk, len(rows))
             self.out.write(path, html, inputs_key=key)
 
     def _data(self, ch: Challenge, cdir: str, public: list[Row], best: list[Row],

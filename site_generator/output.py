@@ -91,6 +91,10 @@ class Output:
         os.replace(tmp, target)
         self.stats.written += 1
 
+    def paths(self) -> set[str]:
+        """The files this build has produced so far (written or kept)."""
+        return set(self._files)
+
     def finish(self) -> WriteStats:
         for path in set(self._old_files) - set(self._files):
             target = self.root / path

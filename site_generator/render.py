@@ -263,6 +263,9 @@ class RowTexts:
         """The <tr> elements of a board, written here: a board page has a hundred rows
         of a dozen cells, and a site thousands of such pages. The cells after the team
         are the same on every board showing the entry, so they are made once."""
+        if isinstance(rows, Slot):  # a page's frame is rendered: the rows come later
+            rows.calls.append((columns, croot, private, team_column, contributivity))
+            return Markup(rows.marker)
         out = []
         salt = self._salt(columns)
         for row in rows:
@@ -320,6 +323,17 @@ class RowTexts:
                     f'{escape(e.team)}</a></td>\n')
         return (f'{head}<td><a href="{escape(croot)}{escape(href)}">'
                 f'{escape(e.name)}</a></td>\n')
+
+
+class Slot(list):
+    """A board's rows standing in for themselves while the frame of a page is rendered
+    (site_generator.frames): `RowTexts.rows` writes `marker` where they go and notes
+    how it was called. It holds the rows, so the template sees what it would see."""
+
+    def __init__(self, rows, marker: str):
+        super().__init__(rows)
+        self.marker = marker
+        self.calls: list[tuple] = []
 
 
 class KeptTexts:

@@ -1,0 +1,110 @@
+"""Frames of board pages kept between builds: a page's HTML before and after its rows.
+
+A new result moves every row below it down a rank, and every page's pager tells the
+number of rows, so a rebuild rewrites every page of the boards it changes, though little
+changed on each. Such a page is its kept frame (title, navigation, search form, pager:
+all but the rows, with a mark where the number of rows goes) around its rows joined from
+kept row texts (render.RowTexts): no template is rendered. A frame is kept by the page's
+path and a digest of all it shows besides the rows and their number; the rows are
+written by the same call the template makes, so the page is byte for byte the rendered
+one.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+
+from site_generator.render import RowTexts, Slot
+
+# (HTML before the rows, RowTexts.rows' arguments, HTML after, the mark of the total)
+Frame = tuple[str, tuple, str, str]
+
+
+class Hole(int):
+    """The number of rows of a board, printed as a mark in a frame: every page's pager
+    tells it, and the kept frame serves whatever it becomes."""
+
+    def __new__(cls, value: int, mark: str):
+        hole = super().__new__(cls, value)
+        hole.mark = mark
+        return hole
+
+    def __html__(self) -> str:
+        return self.mark
+
+
+class Frames:
+    FILE = "frames.marshal"
+    VERSION = 2
+
+    def __init__(self, folder: Path | None, row_texts: RowTexts):
+        self.folder = folder
+        self.row_texts = row_texts
+        # where the rows and their number go while a frame is rendered: marks no page
+        # or record holds (the number's is kept with the frame it is in)
+        token = secrets.token_hex(8)
+        self.marker = f"\0gitramp-rows-{token}\0"
+        self.hole = f"\0gitramp-total-{token}\0"
+        self.old: dict[str, list] | None = None  # read when a page is first rendered
+        self.new: dict[str, list] = {}
+
+    def page(self, path: str, key: str, rows: list, columns: list, total: int,
+             render: Callable[[list, int], str]) -> str:
+        """The page at `path` holding `rows` of `total`: `render(rows, total)` renders it
+        whole, writing its only board of these rows through RowTexts.rows with `columns`.
+        Made from its kept frame when `key` (all the page shows besides the rows and
+        the total) is unchanged."""
+        frame = self._get(path, key)
+        if frame is None:
+            slot = Slot(rows, self.marker)
+            html = render(slot, Hole(total, self.hole))
+            parts = html.split(self.marker)
+            if len(parts) != 2 or len(slot.calls) != 1 or slot.calls[0][0] is not columns:
+                return render(rows, total)  # not one board of these rows: rendered whole
+            frame = (parts[0], slot.calls[0][1:], parts[1], self.hole)
+            self.new[path] = [key, *frame]
+        head, args, tail, hole = frame
+        n = str(total)
+        # joined, not added: Markup + str would escape the frame
+        return "".join((head.replace(hole, n), self.row_texts.rows(rows, columns, *args),
+                        tail.replace(hole, n)))
+
+    def _get(self, path: str, key: str) -> Frame | None:
+        if self.old is None:
+            self.old = self._read()
+        hit = self.old.get(path)
+        if hit is None or hit[0] != key:
+            return None
+        return hit[1], tuple(hit[2]), hit[3], hit[4]
+
+    def _read(self) -> dict[str, list]:
+        if self.folder is None:
+            return {}
+        try:
+            data = marshal.loads((self.folder / self.FILE).read_bytes())
+            if isinstance(data, dict) and data.get("version") == self.VERSION:
+                return data["frames"]
+        except (OSError, ValueError, EOFError, TypeError, KeyError):
+            pass  # missing or damaged: the pages are rendered whole
+        return {}
+
+    def save(self, pages: set[str]) -> None:
+        """Keep the frames of the pages the site still has (`pages`), when some changed."""
+        if self.folder is None or not self.new:
+            return
+        frames = {p: f for p, f in (self.old or {}).items() if p in pages}
+        frames.update(self.new)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            target = self.folder / self.FILE
+            tmp = target.with_name(target.name + ".tmp")
+            tmp.write_bytes(marshal.dumps({"version": self.VERSION, "frames": frames}))
+            os.replace(tmp, target)
+        except (OSError, ValueError):
+            pass  # only costs rendering the pages whole next time
+        self.old, self.new = None, {}
+
