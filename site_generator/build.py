@@ -287,8 +287,12 @@ class Pager:
 
 
 def page_of(entry: Entry) -> str:
-    """A submission page, relative to its challenge folder."""
-    return submission_page(entry.name, entry.stem)
+    """A submission page, relative to its challenge folder (worked out once an entry:
+    boards, keys, search and data rows all link it)."""
+    page = entry.__dict__.get("_page")
+    if page is None:
+        page = entry.__dict__["_page"] = submission_page(entry.name, entry.stem)
+    return page
 
 
 def submission_page(name: str, stem: str) -> str:

@@ -20,7 +20,7 @@ import marshal
 import os
 import re
 from dataclasses import dataclass, field, fields
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +69,8 @@ class Entry:
 
     `summary` holds what boards, ranking, search and page keys read of every record
     (a `Summary`, or the full Result when there is no other); the full `result` is made
-    only when first read (a page that shows it is rendered), by `load`."""
+    only when first read (a page that shows it is rendered), by `load` (which gives the
+    Result and the digest of what it was read from)."""
 
     def __init__(self, challenge: str, name: str, stem: str, result: Result | None = None,
                  digest: str = "", verifications: list[dict] | None = None,
@@ -91,29 +92,33 @@ class Entry:
     @property
     def result(self) -> Result:
         if self._result is None:
-            self._result = self._load()
+            self._result = self._load()[0]  # (result, digest)
             self._load = None
         return self._result
 
     @result.setter
     def result(self, value: Result) -> None:
         self._result = self.summary = value
+        for name in _DERIVED:  # read again from the new summary
+            self.__dict__.pop(name, None)
 
     @property
     def verified(self) -> dict | None:
         """The latest verification of this record, if any."""
         return self.verifications[-1] if self.verifications else None
 
-    @property
+    # Read many times an entry by boards, keys and pages of a big site: each is worked
+    # out once (functools.cached_property) from the summary.
+    @cached_property
     def team(self) -> str:
         return self.summary.team or "unknown"
 
-    @property
+    @cached_property
     def label(self) -> str:
         """Its version label, `<name>@<tree16>`, as lineage names it."""
         return version_label(self.name, self.summary.tree or self.stem)
 
-    @property
+    @cached_property
     def submitted_at(self) -> str:
         return submitted(self.summary)
 
@@ -121,10 +126,13 @@ class Entry:
     def scored(self) -> bool:
         return self.summary.status == SCORED
 
-    @property
+    @cached_property
     def parent_label(self) -> str | None:
         parent = (self.summary.lineage or {}).get("parent")
         return str(parent) if parent else None
+
+
+_DERIVED = ("team", "label", "submitted_at", "parent_label")
 
 
 class Summary:
@@ -136,12 +144,12 @@ class Summary:
     FIELDS = ("challenge", "submission", "status", "team", "tree", "scoring_hash",
               "submitted_at", "scored_at", "phase", "stage", "reason", "lineage",
               "contributivity", "bagged")
-    __slots__ = FIELDS
     folds: tuple = ()  # ranking falls back to the folds' mean only where bagged has none
 
     def __init__(self, data: dict):
-        for k in self.FIELDS:
-            setattr(self, k, data[k])
+        # its fields are the plain data's keys: one update, not a setattr a field (a
+        # rebuild makes ten thousand of these)
+        self.__dict__.update(data)
 
     @classmethod
     def plain(cls, result: Result) -> dict:
@@ -442,7 +450,7 @@ def read_ledger(source: Ledger | FolderLedger, challenge: str, state: Visibility
     for file in files:
         try:
             private = private_file(file.name, file.stem) if private_file is not None else None
-            load = partial(_full_result, cache, file, private)
+            load = partial(_full_result, cache, file, private)  # when a page needs it
             hit = cache.summary(file, private)
             if hit is not None:
                 digest, summary, result = hit[0], Summary(hit[1]), None
@@ -461,7 +469,7 @@ def read_ledger(source: Ledger | FolderLedger, challenge: str, state: Visibility
             result, digest = moderation.annulled(full, act), digest + act.path
             summary = result
         entries.append(Entry(challenge, file.name, file.stem, result, digest,
-                             summary=summary, load=lambda ld=load: ld()[0]))
+                             summary=summary, load=load))
     checks = read_verifications(source, challenge)
     chosen = selection.read_summary(source, challenge) if state.revealed else {}
     for e in entries:
