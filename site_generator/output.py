@@ -4,6 +4,12 @@ A manifest beside the site records each file's content hash and, for pages that 
 costly to render, the hash of what went into them. A rebuild skips rendering a page
 whose inputs are unchanged, writes a file only when its bytes differ, and removes
 files that the new build no longer produces.
+
+A changed file is written over in place: making a new file and renaming it over the old
+costs several times more (allocating its blocks, freeing the old ones), and a rebuild
+after one new result rewrites hundreds of board pages. The manifest is removed before
+the first such write and written again at the end, so a build that stops half way
+leaves no manifest, and the next one writes every file again.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ class Output:
         self._files: dict[str, str] = {}
         self._inputs: dict[str, str] = {}
         self._made_dirs: set[Path] = set()
+        self._manifest_removed = False
         self._listing: dict[str, set[str]] = {}  # folder -> its files, when read
         manifest = root / MANIFEST
         if manifest.is_file():
@@ -79,16 +86,23 @@ class Output:
         if inputs_key is not None:
             self._inputs[path] = inputs_key
         target = self.root / path
-        if self._old_files.get(path) == digest and self._exists(path):
+        exists = self._exists(path)
+        if exists and self._old_files.get(path) == digest:
             self.stats.unchanged += 1
             return
-        parent = target.parent
-        if parent not in self._made_dirs:
-            parent.mkdir(parents=True, exist_ok=True)
-            self._made_dirs.add(parent)
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
+        if not self._manifest_removed:  # from now on the folder is not the manifest's
+            (self.root / MANIFEST).unlink(missing_ok=True)
+            self._manifest_removed = True
+        if exists:
+            with open(target, "r+b") as f:  # in place: see the module's note
+                f.write(data)
+                f.truncate()
+        else:
+            parent = target.parent
+            if parent not in self._made_dirs:
+                parent.mkdir(parents=True, exist_ok=True)
+                self._made_dirs.add(parent)
+            target.write_bytes(data)
         self.stats.written += 1
 
     def paths(self) -> set[str]:
@@ -101,7 +115,10 @@ class Output:
             if target.is_file():
                 target.unlink()
                 self.stats.removed += 1
-        (self.root / MANIFEST).write_text(json.dumps(
+        manifest = self.root / MANIFEST
+        tmp = manifest.with_name(manifest.name + ".tmp")
+        tmp.write_text(json.dumps(
             {"version": MANIFEST_VERSION, "files": self._files, "inputs": self._inputs},
             sort_keys=True, separators=(",", ":")))
+        os.replace(tmp, manifest)
         return self.stats

@@ -178,3 +178,29 @@ def test_a_rebuild_after_a_new_result_is_the_site_a_fresh_build_makes(tmp_path,
         one, two = files(site), files(fresh)
         assert sorted(one) == sorted(two)
         assert [f for f in one if one[f] != two[f]] == []
+
+
+def test_a_build_stopped_half_way_is_mended_by_the_next(tmp_path):
+    """Changed files are written over in place, so a build that stops half way (here: a
+    folder in the way of a data file written after the board pages) must leave no
+    manifest claiming the old contents: the next build then writes every file."""
+    from site_generator.output import MANIFEST
+    from synthetic import add_submission
+
+    srepo = make_repo(tmp_path / "repo", [Plan("c", "C", 30, n_teams=4, seed=7)])
+    site = tmp_path / "site"
+    build(srepo.path, site, now=NOW, page_rows=7)
+    add_submission(srepo, "c")
+    (site / "c/leaderboard.csv").unlink()
+    (site / "c/leaderboard.csv").mkdir()
+    with pytest.raises(OSError):
+        build(srepo.path, site, now=NOW, page_rows=7)
+    assert not (site / MANIFEST).exists()
+    (site / "c/leaderboard.csv").rmdir()
+    build(srepo.path, site, now=NOW, page_rows=7)
+    build(srepo.path, tmp_path / "fresh", now=NOW, page_rows=7)  # into an empty folder
+
+    def files(folder):
+        return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*")
+                if p.is_file() and p.name != MANIFEST}
+    assert files(site) == files(tmp_path / "fresh")
