@@ -267,14 +267,13 @@ class RowTexts:
             rows.calls.append((columns, croot, private, team_column, contributivity))
             return Markup(rows.marker)
         out = []
-        salt = self._salt(columns)
+        # the links and cells after the rank depend on the record (its digest), the
+        # split, the columns and the page's place only: kept between builds, a rebuild
+        # formats new records only
+        same = f"\0{contributivity}\0{self._salt(columns)}\0{croot}\0{team_column}"
         for row in rows:
-            e = row.entry
-            # the links and cells after the rank depend on the record (its digest), the
-            # split, the columns and the page's place only: kept between builds, a
-            # rebuild formats new records only
-            kept_key = (f"{e.digest}\0{e.name}\0{e.stem}\0{row.split}\0{contributivity}"
-                        f"\0{salt}\0{croot}\0{team_column}")
+            e = row.item
+            kept_key = f"{e.digest}\0{e.name}\0{e.stem}\0{row.split}{same}"
             tail = self.kept.get(kept_key)
             if tail is not None:
                 out.append(self._ranks(row, private) + tail)
