@@ -226,3 +226,55 @@ def test_missing_image_says_how_to_build_it(docker_engine, tmp_path):
     backend = DockerBackend(image="gitramp-scorer:does-not-exist")
     with pytest.raises(GitrampError, match="make image"):
         score_submission(kit, SUBMISSIONS / "well_behaved", backend=backend)
+
+
+# ------------------------------------------------------------------ imports ahead
+def test_only_fixed_library_groups_are_imported_ahead():
+    from scorer.preimport import AHEAD, ahead_groups, import_ahead
+
+    assert ahead_groups(["numpy", "sklearn.ensemble", "os.path"]) == ["sklearn"]
+    assert ahead_groups(["numpy", "pandas"]) == []
+    assert set(ahead_groups(["scipy.signal", "sklearn"])) == {"scipy", "sklearn"}
+    # what a submission names is never imported ahead unless it is one of the groups
+    import sys
+
+    before = set(sys.modules)
+    import_ahead(["this", "antigravity", "sklearn.svm"])
+    assert set(sys.modules) == before and "this" not in AHEAD
+
+
+NUMPY_ONLY = '''import sys
+
+import numpy as np
+
+
+class Classifier:
+    def fit(self, X, y):
+        raise RuntimeError(f"PRELOADED={'sklearn' in sys.modules}")
+
+    def predict_proba(self, X):
+        return np.zeros((len(X), 3))
+'''
+
+
+@pytest.mark.docker
+def test_a_spare_imports_ahead_what_the_submission_before_it_used(docker_engine, tmp_path):
+    """The container prepared for the next submission imports scikit-learn ahead only
+    when the one before used it: a numpy-only queue does not pay for it."""
+    kit = load_kit(IRIS)
+    numpy_only = tmp_path / "numpy_only"
+    numpy_only.mkdir()
+    (numpy_only / "classifier.py").write_text(NUMPY_ONLY)
+    backend = DockerBackend(warm=True)
+    try:
+        def preloaded() -> str:
+            scored = score_submission(kit, numpy_only, backend=backend)
+            return re.search(r"PRELOADED=(\w+)", scored.error["traceback"]).group(1)
+
+        assert preloaded() == "False"  # a first container, for a numpy-only submission
+        assert preloaded() == "False"  # the spare that submission left
+        ran = score_submission(kit, IRIS / "submissions" / "starting_kit", backend=backend)
+        assert ran.result.status == "scored"
+        assert preloaded() == "True"  # the spare the scikit-learn submission left
+    finally:
+        backend.close()

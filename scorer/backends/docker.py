@@ -31,6 +31,7 @@ from scorer.backends.docker_io import OutputLimit, UnsafeOutput, read_outputs
 from scorer.backends.docker_slot import Slot
 from scorer.backends.engine import Engine
 from scorer.errors import GitrampError
+from scorer.preimport import ahead_groups, library_imports
 
 CODE_DIR = Path(scorer.__file__).resolve().parent  # mounted read-only, never baked in
 STOP_GRACE = 10  # seconds to wait for a killed container to be reported stopped
@@ -88,19 +89,21 @@ class DockerBackend:
             self._cleaned = True
         tag, image = self.image_for(job)
         limits, note = job.limits, None
+        imports = library_imports(sorted(Path(job.submission_dir).glob("*.py")))
+        ahead = ahead_groups(imports)
         try:
-            slot = self._take(image.id, limits)
+            slot = self._take(image.id, limits, ahead)
         except Exception as e:  # a GPU request the engine cannot meet: refused, or on the CPU
             if not spec.gpus_missing(e, limits):
                 raise
             if not limits.gpus_optional:
                 raise GitrampError(spec.gpu_refusal(limits, e, self.engine.name)) from None
             limits, note = spec.on_cpu(limits), spec.cpu_note(limits)
-            slot = self._take(image.id, limits)
+            slot = self._take(image.id, limits, ahead)
         if self.warm:  # the next submission's container starts while this one runs
-            self._prepare_spare(image.id, limits)
+            self._prepare_spare(image.id, limits, ahead)
         try:
-            slot.start(job, on_fold_done)
+            slot.start(job, on_fold_done, imports)
             timed_out = not slot.wait(limits.timeout)
             outputs, problem = {}, None
             if not timed_out:
@@ -117,18 +120,21 @@ class DockerBackend:
             slot.remove()
 
     # ------------------------------------------------------------------ warm slots
-    def _take(self, image_id: str, limits) -> Slot:
+    def _take(self, image_id: str, limits, ahead: list[str]) -> Slot:
+        """A spare prepared for these image and limits, else a new container that
+        imports the `ahead` groups this submission uses while its inputs are copied."""
         with self._lock:
             spare = self._spares.pop((image_id, limits), None)
         if spare is not None and spare.fresh:
             return spare
         if spare is not None:
             spare.remove()
-        return Slot(self.client, image_id, limits, CODE_DIR)
+        return Slot(self.client, image_id, limits, CODE_DIR, ahead)
 
-    def _prepare_spare(self, image_id: str, limits) -> None:
+    def _prepare_spare(self, image_id: str, limits, ahead: list[str]) -> None:
         """Start the next submission's container now, in the background: the same
-        image and limits are the likely next request (a runner scoring a queue)."""
+        image, limits and libraries (`ahead`, scorer.preimport.AHEAD) are the likely
+        next request (a runner scoring a queue)."""
         key = (image_id, limits)
         with self._lock:
             if key in self._spares or key in self._preparing:
@@ -139,7 +145,7 @@ class DockerBackend:
 
         def prepare() -> None:
             try:
-                slot = Slot(self.client, image_id, limits, CODE_DIR)
+                slot = Slot(self.client, image_id, limits, CODE_DIR, ahead)
             except Exception:
                 return  # the next run prepares its own, and reports what fails
             finally:

@@ -2,11 +2,13 @@
 capabilities, that runs a submission's folds one after the other, each under a user
 of its own, and leaves nothing of one fold to the next.
 
-    python3 -P /opt/gitramp/scorer/backends/docker_warm.py
+    python3 -P /opt/gitramp/scorer/backends/docker_warm.py [GROUP ...]
 
 It is started (as an `exec`, user 0) while the scorer is still busy with the
-previous submission: it imports numpy, pandas and scikit-learn once, then waits
-for the start file /start/go.json (written by the scorer into a read-only mount).
+previous submission: it imports numpy and pandas, and the library groups named
+(scorer.preimport.AHEAD: those the previous submission used), then waits for the
+start file /start/go.json (written by the scorer into a read-only mount). Once
+there, it imports whatever else its submission names, before the first fold.
 It never loads a label. For fold i it runs scorer.ingest.supervise with the
 `UserFence` below:
 
@@ -56,16 +58,10 @@ import sys
 import time
 from pathlib import Path
 
-import numpy  # noqa: F401
-import pandas  # noqa: F401
-import sklearn.ensemble  # noqa: F401
-import sklearn.linear_model  # noqa: F401
-import sklearn.pipeline  # noqa: F401
-import sklearn.preprocessing  # noqa: F401
 from threadpoolctl import threadpool_limits
 
-from scorer import ingest
-from scorer.preimport import import_libraries
+from scorer import ingest  # numpy and pandas with it
+from scorer.preimport import import_ahead, import_libraries
 
 START, SUBMISSION, INPUTS, OUT = "/start", "/submission", "/inputs", "/out"
 LABELS = f"{START}/labels"
@@ -241,8 +237,9 @@ def _check_labels(folder: Path, base_uid: int, n_folds: int) -> None:
                                 f"{st.st_mode & 0o777:o}, owner {st.st_uid}); refusing to run")
 
 
-def main() -> int:
+def main(ahead: list[str]) -> int:
     _prctl(PR_SET_CHILD_SUBREAPER, 1)
+    import_ahead(ahead)  # before the submission is known: see scorer.preimport.AHEAD
     path = os.path.join(START, "go.json")
     while not os.path.exists(path):
         time.sleep(0.002)
@@ -253,8 +250,8 @@ def main() -> int:
         os.chown(OUT, 0, 0)  # the volume is made for the image's user: take it back
         os.chmod(OUT, 0o711)  # folds reach their own work folder, list nothing
         os.environ.update(order["env"])  # for processes the submission starts
-        threadpool_limits(int(order["threads"]))  # for the pools already loaded here
         import_libraries(order.get("imports", []))  # installed ones the submission names
+        threadpool_limits(int(order["threads"]))  # for the pools loaded here so far
         wipe_scratch()  # every fold starts from empty scratch places
         return ingest.supervise(order["workflow"], Path(SUBMISSION), Path(INPUTS),
                                 Path(OUT), None, UserFence(Path(LABELS), order["uid"]))
@@ -264,4 +261,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
