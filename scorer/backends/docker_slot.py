@@ -24,15 +24,23 @@ from scorer.ingest import FOLD_LABELS
 from scorer.preimport import library_imports
 from scorer.task import Limits
 
-POLL = 0.02  # seconds between two questions to the engine about a running exec
+# Seconds between two questions to the engine about a running exec: the first soon, then
+# further apart. The run's output stream ending wakes the wait at once, so a run that
+# ends normally is seen at once; polling is for a stream held open by what the
+# submission left running. Asking every 20 ms cost the engine and the scorer about a
+# second of CPU per submission.
+POLL_FIRST, POLL_MAX = 0.02, 1.0
 IDLE = 300  # seconds a prepared slot may wait before it is thrown away
 # Run as a file: the scorer.backends package imports more of gitramp than the image has.
 WARM = f"{spec.CODE}/scorer/backends/docker_warm.py"
 
 
 class Slot:
-    def __init__(self, client, image_id: str, limits: Limits, code_dir: Path):
-        self.client, self.limits = client, limits
+    def __init__(self, client, image_id: str, limits: Limits, code_dir: Path,
+                 ahead: list[str] | tuple[str, ...] = ()):
+        """`ahead`: library groups the supervisor imports before its submission is
+        known (scorer.preimport.AHEAD)."""
+        self.client, self.limits, self.ahead = client, limits, list(ahead)
         self.created = time.monotonic()
         self.container = self.volume = None
         self.stage = Path(tempfile.mkdtemp(prefix="gitramp-slot-"))
@@ -64,7 +72,8 @@ class Slot:
     def _add_run(self) -> None:
         # As root: the supervisor switches each fold to its own user (docker_warm.py).
         exec_id = self.client.api.exec_create(
-            self.container.id, ["python3", "-P", WARM], user="0:0", workdir="/tmp",
+            self.container.id, ["python3", "-P", WARM, *self.ahead], user="0:0",
+            workdir="/tmp",
             environment=spec.environment(self.limits))["Id"]
         capture = LogCapture(self.limits.log_bytes)
         thread = threading.Thread(target=self._stream, args=(exec_id, capture), daemon=True)
@@ -90,11 +99,15 @@ class Slot:
         return not info.get("Running") and info.get("ExitCode") is None and not info.get("Pid")
 
     # ------------------------------------------------------------------ one run
-    def start(self, job: IngestJob, on_fold_done: FoldCallback | None) -> list[list[int]]:
+    def start(self, job: IngestJob, on_fold_done: FoldCallback | None,
+              imports: list[str] | None = None) -> list[list[int]]:
         """Copy the submission, the inputs and the fold labels in, then let the
         supervisor go. It runs every fold, one after the other (`job.jobs` cannot run
         them side by side in one container: see docker_warm.py), each with every
-        core of the limits."""
+        core of the limits. `imports`: the installed libraries the submission imports
+        (scorer.preimport.library_imports), read from its source when not given."""
+        if imports is None:
+            imports = library_imports(sorted(Path(job.submission_dir).glob("*.py")))
         shutil.copytree(job.submission_dir, self.stage / "submission", symlinks=True,
                         dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
         for f in Path(job.inputs_dir).iterdir():
@@ -111,7 +124,7 @@ class Slot:
         capture.on_fold_done = _only(folds[0], on_fold_done)
         order = {"workflow": job.workflow, "n_folds": job.n_folds, "uid": spec.UID,
                  "threads": threads, "env": dict.fromkeys(spec.THREAD_VARIABLES, str(threads)),
-                 "imports": library_imports(sorted(Path(job.submission_dir).glob("*.py")))}
+                 "imports": imports}
         tmp = self.stage / "start" / ".go.json"
         tmp.write_text(json.dumps(order))
         tmp.chmod(0o444)
@@ -125,9 +138,11 @@ class Slot:
         whatever the submission left running."""
         deadline = time.monotonic() + timeout
         pending = [(exec_id, thread) for exec_id, _, thread in self.runs[:len(self.groups)]]
+        poll = POLL_FIRST
         while pending and time.monotonic() < deadline:
             exec_id, thread = pending[0]
-            thread.join(min(POLL, max(0.0, deadline - time.monotonic())))
+            thread.join(min(poll, max(0.0, deadline - time.monotonic())))
+            poll = min(POLL_MAX, poll * 1.5)
             info = self.client.api.exec_inspect(exec_id)
             # Not running and an exit code: ended. No exit code while its stream
             # thread lives: not started yet (see _stream), so keep waiting.
