@@ -214,7 +214,7 @@ class SlurmBackend:
                     return _error(f"the Slurm job {job_id} waited in the queue for more than "
                                   f"{self.config.max_queue:.0f} s ({info.get('Reason')}); "
                                   "cancelled")
-                time.sleep(self.config.poll)
+                _wait_for_outcome(run, self.config.poll)
             _report_progress(run, seen, on_fold_done)
             if state in RESUBMIT:
                 ended.append(f"{state} on {info.get('NodeList') or 'its node'} "
@@ -259,6 +259,23 @@ class SlurmBackend:
         reason = info.get("Reason") or "None"
         return _error(f"the Slurm job {job_id} ended {state} (exit code "
                       f"{info.get('ExitCode', '?')}, reason {reason}) without a result", run)
+
+
+OUTCOME_TICK = 0.1  # seconds between two looks for outcome.json while a job runs
+
+
+def _wait_for_outcome(run: Path, seconds: float) -> None:
+    """Wait `seconds` before asking Slurm again, or less once the job's driver has
+    written outcome.json (its last act): then the job is ending, and asking at once
+    saves most of a poll per submission. A look is a stat on the shared folder;
+    slurmctld is asked no more often than before while the job runs."""
+    deadline = time.monotonic() + seconds
+    while not (run / OUTCOME).exists():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        time.sleep(min(OUTCOME_TICK, left))
+    time.sleep(OUTCOME_TICK)  # the job goes from COMPLETING to COMPLETED after its epilog
 
 
 # ------------------------------------------------------------------ Slurm commands
