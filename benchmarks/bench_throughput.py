@@ -6,9 +6,11 @@ CPU for 0.5 s of process time (then learns the class priors), its `predict_proba
 instant, so each fold costs 0.5 s of CPU by construction. The iris kit scores 5
 folds, hence 40 x 5 x 0.5 s = 100 s of fold CPU. Figures, measured in this run:
 
-- floor: the sum of the folds' fit and predict times as the ledger records them
-  (measured by the scorer around each fit and predict), divided by the cores; the
-  nominal floor (100 s / cores) is printed beside it;
+- floor: the folds' fit and predict CPU time divided by the cores. Each fit spins for
+  FOLD_CPU seconds of its own process time and predict is instant, so that is
+  N x 5 x FOLD_CPU / cores by construction. The fit and predict times the ledger
+  records are wall-clock times, which grow when the folds wait for a core; their
+  sum over the cores is printed beside it ("ledger"), not used as the floor;
 - `gitramp scan --backend docker --workers <cores>`: the command's wall time, from its
   start (interpreter and imports included) to its exit, on a fresh copy of the hub;
 - `gitramp scan --backend slurm --workers <cores>` likewise, when a Slurm controller
@@ -123,7 +125,7 @@ def main() -> None:
     nominal = N * 5 * FOLD_CPU / cores
     load = os.getloadavg()[0]
     print(f"{N} submissions x 5 folds x {FOLD_CPU} s of CPU on {cores} core(s); "
-          f"nominal floor {nominal:.1f} s; load average at start {load:.1f}")
+          f"floor {nominal:.1f} s; load average at start {load:.1f}")
     if load > cores * 1.5:
         print(f"note: the machine is busy (load {load:.1f} on {cores} cores): wall times "
               "are inflated by other work")
@@ -136,17 +138,16 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix=f"gitramp-bench-tp-{backend}-") as tmp:
             hub = build(Path(tmp))
             wall, records = run_scan(hub, backend, cores)
-            floor = fold_seconds(records) / cores
-            rows.append((backend, wall, floor))
+            rows.append((backend, wall, fold_seconds(records) / cores))
     if not rows:
         return
-    print(f"{'backend':<8}{'wall s':>9}{'floor s':>9}{'nominal':>9}{'x floor':>9}"
-          f"{'goal':>7}  ")
-    for backend, wall, floor in rows:
-        ratio = wall / floor
+    print(f"{'backend':<8}{'wall s':>9}{'floor s':>9}{'x floor':>9}{'goal':>7}  "
+          f"{'ledger s':>9}")
+    for backend, wall, ledger in rows:
+        ratio = wall / nominal
         goal = GOALS[backend]
-        print(f"{backend:<8}{wall:>9.1f}{floor:>9.1f}{nominal:>9.1f}{ratio:>9.2f}"
-              f"{goal:>7.1f}  {'met' if ratio <= goal else 'MISSED'}")
+        print(f"{backend:<8}{wall:>9.1f}{nominal:>9.1f}{ratio:>9.2f}{goal:>7.1f}  "
+              f"{ledger:>9.1f}  {'met' if ratio <= goal else 'MISSED'}")
 
 
 if __name__ == "__main__":
