@@ -483,11 +483,44 @@ class Ledger:
                 oid = repo.create_blob(blob) if blob is not None else None
                 tree = repo[put_path(repo, tree, p, oid, FileMode.BLOB)]
             return tree.id, [], message
+        self._commit(build, remote)
+        return path
+
+    def record_rejections(self, results: list[Result], *,
+                          remote: str | None = None) -> list[str | None]:
+        """Write these rejections in one commit (one round trip with `remote`, however
+        many there are); for each, its path, or None when the ledger holds the same
+        rejection already (status and reason), written by this runner or another."""
+        paths = [Key.of(r).rejection_path(r.team or "") for r in results]
+        blobs = [dump_record(r.public_dict(), p) for r, p in zip(results, paths, strict=True)]
+        written: list[str | None] = []
+
+        def build(repo, head):
+            written.clear()
+            tree = head.tree if head else None
+            for r, path, blob in zip(results, paths, blobs, strict=True):
+                old = gitrepo.blob_at(repo, tree, path) if tree is not None else None
+                old = load_yaml(old) if old is not None else None
+                if isinstance(old, dict) and old.get("status") == REJECTED and \
+                        old.get("reason") == r.reason:
+                    written.append(None)
+                    continue
+                tree = repo[put_path(repo, tree, path, repo.create_blob(blob), FileMode.BLOB)]
+                written.append(path)
+            if not any(written):
+                return None
+            names = "\n".join(f"{r.challenge}/{r.submission} by {r.team}: tree {r.tree}"
+                              for r, w in zip(results, written, strict=True) if w)
+            return tree.id, [], f"ledger: {sum(map(bool, written))} rejection(s)\n\n{names}\n"
+        if results:
+            self._commit(build, remote)
+        return list(written) if results else []
+
+    def _commit(self, build: Builder, remote: str | None) -> None:
         if remote:
             self.update_remote(build, remote)
         else:
             self.update(build)
-        return path
 
     def set_state(self, challenge: str, state: Visibility, message: str) -> str | None:
         return self.write({state_path(challenge): dump_yaml(state.to_dict())}, message)

@@ -290,21 +290,33 @@ class Pipeline:
     def reject(self, v: val.Validation) -> Outcome:
         """Record a rejection (unless the same one is recorded already), apart from the
         records: keyed by its team, it never replaces one."""
-        sub = v.submission
-        if sub is None:
-            return Outcome(None, REJECTED, v.message())
-        if v.rule == TAKEN:  # another runner's: nothing of the team's to record
-            self._forget(sub)
-            return Outcome(sub, SKIPPED, v.reasons[0].message)
-        kit = self.kit(sub.kit)
-        result = self._stamp(val.rejected_result(kit, v), sub, kit, v.phase)
-        where = Key.of(result).rejection_path(sub.team)
-        existing = self.ledger.read(where)
-        if existing and existing.get("status") == REJECTED and \
-                existing.get("reason") == result.reason:
-            return Outcome(sub, REJECTED, v.message() + " (recorded earlier)", where, result)
-        path = self.ledger.record(result, remote=self.options.remote)
-        return Outcome(sub, REJECTED, v.message(), path, result)
+        return self.reject_all([v])[0]
+
+    def reject_all(self, vs: list[val.Validation]) -> list[Outcome]:
+        """`reject` for each, with every rejection to record in one ledger commit: a
+        scan's quota refusals, which every runner of a hub finds alike, cost one round
+        trip to the remote and not one each; what another runner recorded already
+        (same status and reason) is not written again."""
+        outcomes: list[Outcome | None] = [None] * len(vs)
+        todo: list[tuple[int, subs.Submission, val.Validation, Result]] = []
+        for i, v in enumerate(vs):
+            sub = v.submission
+            if sub is None:
+                outcomes[i] = Outcome(None, REJECTED, v.message())
+            elif v.rule == TAKEN:  # another runner's: nothing of the team's to record
+                self._forget(sub)
+                outcomes[i] = Outcome(sub, SKIPPED, v.reasons[0].message)
+            else:
+                kit = self.kit(sub.kit)
+                todo.append((i, sub, v, self._stamp(val.rejected_result(kit, v), sub, kit,
+                                                    v.phase)))
+        paths = self.ledger.record_rejections([r for *_, r in todo],
+                                              remote=self.options.remote)
+        for (i, sub, v, result), path in zip(todo, paths, strict=True):
+            outcomes[i] = (Outcome(sub, REJECTED, v.message(), path, result) if path else
+                           Outcome(sub, REJECTED, v.message() + " (recorded earlier)",
+                                   Key.of(result).rejection_path(sub.team), result))
+        return [o for o in outcomes if o is not None]
 
     def _forget(self, sub: subs.Submission) -> None:
         """`sub` no longer counts against its team's quota in this run."""

@@ -83,17 +83,21 @@ def scan(repo_path: str | Path, options: Options, *, workers: int = 1,
     for loc in {s.kit: None for s in todo}:  # refuse to score with other hidden data
         pipe.check_data(pipe.kit(loc))
     records = pipe.ledger.records()
-    accepted = []
+    accepted, refused = [], []
     for sub in todo:
         name = sub.name if sub.pr is None else None  # a branch's name is its submission's
         v = pipe.validate(ref=sub.ref, team=sub.team, name=name, pr=sub.pr, records=records)
         if v.ok:
             accepted.append(v)
+        elif v.submission is not None or sub.pr is not None:
+            refused.append(v)  # recorded together below: one ledger commit
         else:
-            out = pipe.reject(v) if v.submission is not None or sub.pr is not None else \
-                branch_rejections.record(pipe, sub.ref, v.reasons)
+            out = branch_rejections.record(pipe, sub.ref, v.reasons)
             outcomes.append(out)
             ev.noted(out)
+    for out in pipe.reject_all(refused):
+        outcomes.append(out)
+        ev.noted(out)
     if not accepted:
         return outcomes
     ev.scoring(len(accepted))

@@ -42,6 +42,25 @@ def test_record_writes_the_public_part_at_its_key(repo_path):
     assert not (repo_path / "leaderboard_data").exists()
 
 
+def test_rejections_are_recorded_in_one_commit_and_never_twice(repo_path):
+    ledger = Ledger(repo_path)
+    quota = [result(i, status="rejected", reason="quota: 8 a day") for i in range(1, 4)]
+
+    def commits() -> int:  # on the ledger branch, beyond its first
+        repo = pygit2.Repository(str(repo_path))
+        return sum(1 for _ in repo.walk(repo.references[ledger.branch].target)) - 1
+
+    paths = ledger.record_rejections(quota)
+    assert all(p and p.startswith("leaderboard_data/iris/") for p in paths)
+    assert commits() == 1
+    assert ledger.read(paths[0])["reason"] == "quota: 8 a day"
+    # another runner finding the same refusals writes nothing; a new reason is written
+    assert ledger.record_rejections(quota) == [None, None, None] and commits() == 1
+    again = [quota[0], replace(quota[1], reason="phase: closed")]
+    assert ledger.record_rejections(again) == [None, paths[1]] and commits() == 2
+    assert ledger.read(paths[1])["reason"] == "phase: closed"
+
+
 def test_results_without_git_identity_are_refused(repo_path):
     r = Result(challenge="iris", submission="s", status="scored")
     with pytest.raises(LedgerError, match="tree or scoring hash"):
