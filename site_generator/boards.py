@@ -34,10 +34,12 @@ class Row(Standing[Entry]):
     columns: list[ScoreColumn] = field(default_factory=list)
     split: str = PUBLIC
     public_rank: int | None = None  # on a private board: the rank the public board gave
+    # the item, by the name the site uses: an attribute, not a property (a big site
+    # reads it hundreds of thousands of times a build)
+    entry: Entry = field(init=False, repr=False, compare=False)
 
-    @property
-    def entry(self) -> Entry:
-        return self.item
+    def __post_init__(self) -> None:
+        self.entry = self.item
 
     @property
     def cells(self) -> dict[str, Cell]:

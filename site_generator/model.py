@@ -20,7 +20,7 @@ import marshal
 import os
 import re
 from dataclasses import dataclass, field, fields
-from functools import cached_property, partial
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -80,11 +80,22 @@ class Entry:
         self.stem = stem  # the ledger file's name without `.yml`: <tree16>-<hash8>
         self._result = result
         self._load = load
-        self.summary = summary if summary is not None else result
+        self._summarize(summary if summary is not None else result)
         self.digest = digest  # hash of the record files it was read from (incremental builds)
         # re-runs of this record (challenge.verify), oldest first: {verdict, runner, when, ...}
         self.verifications = verifications if verifications is not None else []
         self.chosen = chosen  # how it was chosen for the private leaderboard (challenge.selection)
+
+    def _summarize(self, summary: Any) -> None:
+        """Set the summary and what boards, keys and pages read of it many times a build
+        (plain attributes: a big site reads them millions of times)."""
+        self.summary = summary
+        self.team: str = summary.team or "unknown"
+        # its version label, `<name>@<tree16>`, as lineage names it
+        self.label: str = version_label(self.name, summary.tree or self.stem)
+        self.submitted_at: str = submitted(summary)
+        parent = (summary.lineage or {}).get("parent")
+        self.parent_label: str | None = str(parent) if parent else None
 
     def __repr__(self) -> str:
         return f"Entry({self.challenge!r}, {self.name!r}, {self.stem!r}, {self.digest!r})"
@@ -98,41 +109,17 @@ class Entry:
 
     @result.setter
     def result(self, value: Result) -> None:
-        self._result = self.summary = value
-        for name in _DERIVED:  # read again from the new summary
-            self.__dict__.pop(name, None)
+        self._result = value
+        self._summarize(value)
 
     @property
     def verified(self) -> dict | None:
         """The latest verification of this record, if any."""
         return self.verifications[-1] if self.verifications else None
 
-    # Read many times an entry by boards, keys and pages of a big site: each is worked
-    # out once (functools.cached_property) from the summary.
-    @cached_property
-    def team(self) -> str:
-        return self.summary.team or "unknown"
-
-    @cached_property
-    def label(self) -> str:
-        """Its version label, `<name>@<tree16>`, as lineage names it."""
-        return version_label(self.name, self.summary.tree or self.stem)
-
-    @cached_property
-    def submitted_at(self) -> str:
-        return submitted(self.summary)
-
     @property
     def scored(self) -> bool:
         return self.summary.status == SCORED
-
-    @cached_property
-    def parent_label(self) -> str | None:
-        parent = (self.summary.lineage or {}).get("parent")
-        return str(parent) if parent else None
-
-
-_DERIVED = ("team", "label", "submitted_at", "parent_label")
 
 
 class Summary:
