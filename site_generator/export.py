@@ -142,13 +142,13 @@ def _failed(e: Entry, page) -> dict[str, Any]:
 
 
 def leaderboard_csv(ch: Challenge, public: list[Row], private: list[Row] | None,
-                    kept=None, private_rank: dict | None = None) -> str:
+                    kept=None, private_rows: dict | None = None) -> str:
     """One line per scored submission, public rank order; private columns after reveal.
 
     `kept` (render.KeptTexts): where a line's text without its ranks is kept between
     builds, so a rebuild after one new result writes the moved lines without reading
-    their records' scores again. `private_rank`: {(name, stem): private rank}, when the
-    caller has it already."""
+    their records' scores again. `private_rows`: {(name, stem): private row}, when the
+    caller has it already (a big board is written in parts, each reading it)."""
     names = [c.name for c in ch.scores]
     header = ["rank", "team", "submission", "version", "submitted_at"]
     for n in names:
@@ -157,7 +157,8 @@ def leaderboard_csv(ch: Challenge, public: list[Row], private: list[Row] | None,
     by_key = {}
     if private is not None:
         header += ["private_rank"] + [f"{n}_private_bagged" for n in names]
-        by_key = {(r.entry.name, r.entry.stem): r for r in private}
+        by_key = private_rows if private_rows is not None else {
+            (r.entry.name, r.entry.stem): r for r in private}
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(header)
