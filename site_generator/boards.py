@@ -13,7 +13,7 @@ from challenge import ranking
 from challenge.ranking import PRIVATE, PUBLIC, RankingScore, Standing, finite
 from site_generator.model import Entry, ScoreColumn
 
-__all__ = ["PRIVATE", "PUBLIC", "Cell", "Row", "best_over_time", "cells", "fold_stats",
+__all__ = ["PRIVATE", "PUBLIC", "Cell", "Row", "best_over_time", "by_time", "cells", "fold_stats",
            "overall_best_over_time", "private_board", "private_team_board", "rank",
            "team_best"]
 
@@ -125,10 +125,16 @@ def private_team_board(public_best: list[Row], columns: list[ScoreColumn]) -> li
     return private_board(public_best, columns)
 
 
+def by_time(rows: list[Row]) -> list[Row]:
+    """Rows in the order they were submitted (ties by name): what the plots follow."""
+    return sorted(rows, key=lambda r: (r.entry.submitted_at, r.entry.name))
+
+
 def best_over_time(rows: list[Row], lower_is_better: bool) -> dict[str, list[tuple[str, float]]]:
-    """Per team, the running best value at each submission that improved it."""
+    """Per team, the running best value at each submission that improved it. `rows`
+    in any order; already `by_time`, sorting them again costs little."""
     out: dict[str, list[tuple[str, float]]] = {}
-    for row in sorted(rows, key=lambda r: (r.entry.submitted_at, r.entry.name)):
+    for row in by_time(rows):
         series = out.setdefault(row.entry.team, [])
         if not series or _better(row.value, series[-1][1], lower_is_better):
             series.append((row.entry.submitted_at, row.value))
@@ -137,7 +143,7 @@ def best_over_time(rows: list[Row], lower_is_better: bool) -> dict[str, list[tup
 
 def overall_best_over_time(rows: list[Row], lower_is_better: bool) -> list[tuple[str, float]]:
     series: list[tuple[str, float]] = []
-    for row in sorted(rows, key=lambda r: (r.entry.submitted_at, r.entry.name)):
+    for row in by_time(rows):
         if not series or _better(row.value, series[-1][1], lower_is_better):
             series.append((row.entry.submitted_at, row.value))
     return series

@@ -40,6 +40,7 @@ from site_generator.boards import (
     Cell,
     Row,
     best_over_time,
+    by_time,
     overall_best_over_time,
     private_board,
     private_team_board,
@@ -166,7 +167,7 @@ class TeamView:
     name: str
     rank: int | None
     best: float | None
-    rows: list[Row]
+    rows: list[Row]  # its rows of the public board, best first
     failed: list[Entry]
     n: int
 
@@ -415,10 +416,11 @@ class _Builder:
                 inputs_key=submit_key)
         for t in view.teams:
             self._team_pages(t, view, shared, cdir)
-        self._lineage_page(ch, view, cdir)
+        by_label = _by_label(ch.entries)  # lineage and submission pages look parents up
+        self._lineage_page(ch, view, cdir, by_label)
         self._data(ch, cdir, public, best, private, private_best, failed)
         self._search_index(ch, cdir, public, failed)
-        self._submission_pages(ch, view, cdir)
+        self._submission_pages(ch, view, cdir, by_label)
         return view
 
     def _team_pages(self, t: TeamView, view: ChallengeView, shared: list, cdir: str) -> None:
@@ -440,6 +442,10 @@ class _Builder:
                        _digest((e.digest,) for e in failed))
             if self.out.fresh(path, key):
                 continue
+            # ranked within the team, so other teams' results leave the page be (made
+            # here for the pages rendered: not replace(), ten times the cost)
+            rows = [Row(r.item, r.result, lo + k + 1, r.value, r.columns, r.split,
+                        r.public_rank) for k, r in enumerate(rows)]
             pager = Pager(base, i, count, lo + 1, items, n, TEAM_PAGE_SEP)
             self.out.write(path, self.render(
                 "team.html", team=t, rows=rows, failed=failed, pg=pager, ch=view,
@@ -576,10 +582,8 @@ class _Builder:
         for e in ch.entries:
             t = teams.setdefault(e.team, TeamView(e.team, None, None, [], [], 0))
             t.n += 1
-        for r in public:  # ranked within the team, so other teams' results leave it be
-            rows = teams[r.entry.team].rows
-            rows.append(Row(r.item, r.result, len(rows) + 1, r.value, r.columns, r.split,
-                            r.public_rank))  # not replace(): ten times the cost
+        for r in public:  # its public rows, best first (ranked within the team on its page)
+            teams[r.entry.team].rows.append(r)
         for e in failed:
             teams[e.team].failed.append(e)
         for name, t in teams.items():
@@ -599,8 +603,9 @@ class _Builder:
                 marks = [plots.Mark(ch.state.opened_at, "code opened")]
             view.open_mark = ("the opening of the code" if ch.state.opened_at else
                               "the start of the open phase" if marks else "")
-            teams = best_over_time(public, first.lower_is_better)
-            overall = overall_best_over_time(public, first.lower_is_better)
+            timeline = by_time(public)  # sorted once: the two series follow it
+            teams = best_over_time(timeline, first.lower_is_better)
+            overall = overall_best_over_time(timeline, first.lower_is_better)
             svg_best = plots.best_over_time(f"Best {first.name} over time", first.name,
                                             first.precision, first.lower_is_better, teams,
                                             overall, marks)
@@ -618,11 +623,11 @@ class _Builder:
         self.out.write(f"{cdir}/best_over_time.svg", svg_best)
         self.out.write(f"{cdir}/score_distribution.svg", svg_hist)
 
-    def _lineage_page(self, ch: Challenge, view: ChallengeView, cdir: str) -> None:
+    def _lineage_page(self, ch: Challenge, view: ChallengeView, cdir: str,
+                      by_label: dict[str, Entry]) -> None:
         """Per-family graphs: a family is a first submission and every version built on it
         (transitively). The FAMILIES families with the most credit (historical
         contributivity, then size) are drawn; the page says how many are left out."""
-        by_label = _by_label(ch.entries)
         parent_of = {e.label: e.parent_label for e in by_label.values()
                      if e.parent_label and e.parent_label in by_label}
         root_of: dict[str, str] = {}
@@ -680,13 +685,14 @@ class _Builder:
             max_nodes=MAX_FAMILY_NODES, code_css=False), inputs_key=key)
 
     # ------------------------------------------------------------- submission pages
-    def _submission_pages(self, ch: Challenge, view: ChallengeView, cdir: str) -> None:
+    def _submission_pages(self, ch: Challenge, view: ChallengeView, cdir: str,
+                          by_label: dict[str, Entry]) -> None:
         started = time.perf_counter()
-        self._render_submissions(ch, view, cdir)
+        self._render_submissions(ch, view, cdir, by_label)
         self.page_seconds += time.perf_counter() - started
 
-    def _render_submissions(self, ch: Challenge, view: ChallengeView, cdir: str) -> None:
-        by_label = _by_label(ch.entries)
+    def _render_submissions(self, ch: Challenge, view: ChallengeView, cdir: str,
+                            by_label: dict[str, Entry]) -> None:
         children: dict[str, list[Entry]] = {}
         for e in ch.entries:
             if e.parent_label:
