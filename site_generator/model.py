@@ -19,6 +19,7 @@ import hashlib
 import marshal
 import os
 import re
+import zlib
 from dataclasses import dataclass, field, fields
 from functools import partial
 from pathlib import Path
@@ -194,11 +195,11 @@ class RecordCache:
     the records it mirrors hold.
     """
 
-    VERSION = 7
+    VERSION = 8
     # files by the ident's hash: a page rendered loads one (and a new record rewrites
     # one) of 256, some 40 records of a 10,000-record ledger
     BUCKETS = 256
-    SUMMARIES = "summaries.marshal"
+    SUMMARIES = "summaries"  # a folder of _Parts
 
     def __init__(self, folder: Path | None):
         self.folder = folder
@@ -210,12 +211,13 @@ class RecordCache:
         self.summaries: dict[str, list] = {}
         self.old_trees: dict[str, list] = {}  # git tree id -> [[stem, blob id], ...]
         self.trees: dict[str, list] = {}
-        # one file, read once: it is the largest thing a rebuild reads
-        kept = self._read(folder / self.SUMMARIES) if folder is not None else {}
-        self.old_summaries = _part(kept, "summaries")
-        self.old_trees = _part(kept, "trees")
+        # the largest thing a rebuild reads, in parts: it rewrites the few that change
+        self.kept = _Parts(folder / self.SUMMARIES if folder is not None else None,
+                           self.VERSION, ("summaries", "trees", "listings"))
+        self.old_summaries = self.kept.old["summaries"]
+        self.old_trees = self.kept.old["trees"]
         # the public record folders' listings (challenge.ledger.entries_at's `trees`)
-        self.listings = _Listings(_part(kept, "listings"))
+        self.listings = _Listings(self.kept.old["listings"])
 
     def _read(self, path: Path, key: str | None = None) -> dict:
         # marshal: several times faster than JSON; loading runs no code
@@ -321,13 +323,9 @@ class RecordCache:
                 records = {i: v for i, v in self.buckets[b].items() if i in self.live}
                 records.update((i, v) for i, v in self.new.items() if self._bucket(i) == b)
                 self._write(f"{b:02d}.marshal", {"version": self.VERSION, "records": records})
-            if (self.summaries.keys() != self.old_summaries.keys()
-                    or self.trees.keys() != self.old_trees.keys()
-                    or self.listings.used.keys() != self.listings.old.keys()):
-                self._write(self.SUMMARIES, {"version": self.VERSION,
-                                             "summaries": self.summaries,
-                                             "trees": self.trees,
-                                             "listings": self.listings.used})
+            self.kept.save({"summaries": self.summaries, "trees": self.trees,
+                            "listings": self.listings.used})
+            (self.folder / "summaries.marshal").unlink(missing_ok=True)  # before parts
         except (OSError, ValueError):
             pass  # a cache that cannot be written only makes the next build slower
 
@@ -342,6 +340,61 @@ def _part(data: dict, key: str) -> dict:
     """`data[key]` when it is a mapping, else empty (a damaged file costs parsing again)."""
     part = data.get(key)
     return part if isinstance(part, dict) else {}
+
+
+class _Parts:
+    """Mappings of a few kinds kept between builds in PARTS files, a key in the part its
+    hash names. A build loads them all (`old`, by kind) and `save` rewrites only the
+    parts whose keys changed: a new record adds one summary to ten thousand. Keys
+    name content (blob and tree ids), so a key's value never changes."""
+
+    PARTS = 32
+
+    def __init__(self, folder: Path | None, version: int, kinds: tuple[str, ...]):
+        self.folder, self.version, self.kinds = folder, version, kinds
+        self.parts: list[dict[str, dict]] = []
+        self.old: dict[str, dict] = {k: {} for k in kinds}
+        for p in range(self.PARTS):
+            data = self._read(p)
+            part = {k: _part(data, k) for k in kinds}
+            self.parts.append(part)
+            for k in kinds:
+                self.old[k].update(part[k])
+
+    def _read(self, p: int) -> dict:
+        if self.folder is None:
+            return {}
+        try:  # marshal: several times faster than JSON; loading runs no code
+            data = marshal.loads((self.folder / f"{p:02d}.marshal").read_bytes())
+            if isinstance(data, dict) and data.get("version") == self.version:
+                return data
+        except (OSError, ValueError, EOFError, TypeError):
+            pass  # a missing or damaged part only costs reading again what it held
+        return {}
+
+    def _of(self, key: str) -> int:
+        return zlib.crc32(key.encode()) % self.PARTS
+
+    def save(self, now: dict[str, dict]) -> None:
+        """Keep `now` ({kind: mapping}): the parts gaining or losing a key are written."""
+        if self.folder is None:
+            return
+        added = {k: now[k].keys() - self.old[k].keys() for k in self.kinds}
+        gone = {k: self.old[k].keys() - now[k].keys() for k in self.kinds}
+        dirty = {self._of(key) for k in self.kinds for key in added[k] | gone[k]}
+        if not dirty:
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for p in dirty:
+            data: dict[str, Any] = {"version": self.version}
+            for k in self.kinds:
+                kept = {key: v for key, v in self.parts[p][k].items() if key not in gone[k]}
+                kept.update((key, now[k][key]) for key in added[k] if self._of(key) == p)
+                data[k] = kept
+            target = self.folder / f"{p:02d}.marshal"
+            tmp = target.with_name(target.name + ".tmp")
+            tmp.write_bytes(marshal.dumps(data))
+            os.replace(tmp, target)
 
 
 class _Listings:

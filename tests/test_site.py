@@ -312,7 +312,7 @@ def test_a_folder_without_git_is_read_from_its_files(tmp_path):
 def test_parse_cache_holds_no_unrevealed_private_score_and_survives_damage(demo, tmp_path):
     srepo, _, _ = demo
     cache = srepo.path / ".git" / "gitramp-site-cache"
-    buckets = sorted(cache.glob("*.marshal"))
+    buckets = sorted(cache.rglob("*.marshal"))  # records, summaries, rows, code
     assert buckets
     secret = {repr(v) for v in srepo.challenges["iris_closed"].private_scores()}
     text = " ".join(repr(marshal.loads(b.read_bytes())) for b in buckets)
