@@ -78,6 +78,9 @@ class Options:
     jobs: int = 1
     remote: str | None = None  # the ledger's push remote: claims are taken there
     claim_ttl: timedelta = claims_mod.CLAIM_TTL  # how long an unscored claim holds
+    # keyword arguments of get_backend beyond the name: the container engine and its
+    # socket, a Slurm runner's settings (gitramp/config.py, Config.backend_options)
+    backend_options: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -138,7 +141,8 @@ class Pipeline:
     def backend(self):
         with self._lock:
             if self._backend is None:
-                self._backend = get_backend(self.options.backend)
+                self._backend = get_backend(self.options.backend,
+                                            **self.options.backend_options)
             return self._backend
 
     def close(self) -> None:

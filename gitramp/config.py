@@ -14,8 +14,8 @@ default. A key either file does not know is an error naming the file, the key an
 the keys it takes (or the file it belongs in). Example files are in README.md.
 
 The container engine and the Slurm settings of a runner file are handed to the
-backends as the environment variables they read (GITRAMP_ENGINE, GITRAMP_SLURM_*),
-unless the environment sets them already.
+backend as its options (`Config.backend_options`), unless the environment sets them
+(GITRAMP_ENGINE, GITRAMP_ENGINE_URL, GITRAMP_SLURM_*), which the backends read.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from pydantic import Field, ValidationError
 
 from challenge.errors import GitrampError
 from scorer.backends import NAMES as BACKENDS
+from scorer.backends.engine import ENGINE_VARIABLE, URL_VARIABLE
 from scorer.spec import Expect, SpecModel, kit_error
 from scorer.task import PositiveInt
 
@@ -147,16 +148,23 @@ class Config:
         found = self.source(name)
         return default if found is None else found[0]
 
-    def export_environment(self) -> None:
-        """The engine and Slurm settings, as the variables the backends read."""
-        pairs = {"GITRAMP_ENGINE": self.runner.engine,
-                 "GITRAMP_ENGINE_URL": self.runner.engine_url}
-        if self.runner.slurm is not None:
+    def backend_options(self, backend: str | None, engine: str | None = None) -> dict:
+        """The keyword arguments of `get_backend(backend, ...)` that the runner file
+        gives: its engine and engine_url (docker, slurm) and its [slurm] table (slurm).
+        The precedence holds: `engine` (the command line's) first, then the
+        GITRAMP_ENGINE, GITRAMP_ENGINE_URL and GITRAMP_SLURM_* variables (a setting
+        they hold is left out here, and the backend reads it), then the runner file."""
+        if backend not in ("docker", "slurm"):
+            return {}
+        env = self.environ
+        options = {"engine": engine or (None if env.get(ENGINE_VARIABLE)
+                                        else self.runner.engine),
+                   "engine_url": None if env.get(URL_VARIABLE) else self.runner.engine_url}
+        if backend == "slurm" and self.runner.slurm is not None:
             for key, value in self.runner.slurm.model_dump().items():
-                pairs[f"GITRAMP_SLURM_{key.upper()}"] = value
-        for var, value in pairs.items():
-            if value is not None:
-                self.environ.setdefault(var, str(value))
+                if not env.get(f"GITRAMP_SLURM_{key.upper()}"):
+                    options[key] = value
+        return {k: v for k, v in options.items() if v is not None}
 
 
 def hub_root(start: Path) -> Path:
@@ -235,7 +243,7 @@ def apply(args: argparse.Namespace, root: Path | None = None,
                 value = Path(value).expanduser()
             setattr(args, name, value)
             args._config_sources[name] = where
-    config.export_environment()
+    args._config = config  # gitramp.options reads the backend's options from it
     _check_scoring(args)
     return config
 

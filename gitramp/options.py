@@ -18,7 +18,7 @@ from challenge.ledger import Ledger
 from challenge.phases import parse_time
 from challenge.pipeline import Options, is_url, open_private
 from scorer.backends import NAMES as BACKENDS
-from scorer.backends.engine import ENGINE_VARIABLE, ENGINES
+from scorer.backends.engine import ENGINES
 
 
 def add_repo(p: argparse.ArgumentParser) -> None:
@@ -80,19 +80,28 @@ def add_scoring(p: argparse.ArgumentParser) -> None:
 
 
 def options(args: argparse.Namespace) -> Options:
-    if getattr(args, "engine", None):  # the command line wins over $GITRAMP_ENGINE
-        os.environ[ENGINE_VARIABLE] = args.engine
     private = args.private_ledger
     o = Options(backend=args.backend, data_dir=args.data_dir,
                 private_ledger=private if private is None or is_url(private) else Path(private),
                 private_copy=args.private_ledger_copy, data_hash=list(args.data_hash),
-                rescore=args.rescore, now=args.now, quick=args.quick)
+                rescore=args.rescore, now=args.now, quick=args.quick,
+                backend_options=backend_options(args))
     if args.runner:
         o.runner = args.runner
     if args.private_ledger is None:
         print("warning: no --private-ledger given: test scores will not be kept anywhere "
               "(the public ledger never holds them)", file=sys.stderr)
     return o
+
+
+def backend_options(args: argparse.Namespace) -> dict:
+    """What the backend is built with beyond its name: the engine (--engine first) and,
+    from the runner file, its socket and Slurm settings (gitramp/config.py)."""
+    engine = getattr(args, "engine", None)
+    config = getattr(args, "_config", None)
+    if config is not None:
+        return config.backend_options(args.backend, engine)
+    return {"engine": engine} if engine and args.backend in ("docker", "slurm") else {}
 
 
 def read_private_ledger(spec: str | Path) -> Ledger:

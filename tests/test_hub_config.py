@@ -17,6 +17,7 @@ from challenge.hub import commit_files
 from challenge.ledger import Ledger
 from gitramp import config
 from gitramp.main import main as cli
+from scorer.backends.slurm_config import SlurmConfig
 from tests.gitramp_hubs import CLOSED_NOW, KITS, OPEN_NOW, example, make_hub, submit
 
 
@@ -66,10 +67,18 @@ def test_runner_file_named_by_the_environment_and_its_engine_settings(tmp_path, 
                          '[slurm]\npartition = "gpu"\ntime_margin = 60\n')
     env = {config.RUNNER_VARIABLE: str(elsewhere), "GITRAMP_SLURM_PARTITION": "cpu"}
     args = _ns()
-    config.apply(args, tmp_path, environ=env)
+    read = config.apply(args, tmp_path, environ=env)
     assert args.backend == "docker"
-    assert env["GITRAMP_ENGINE"] == "podman" and env["GITRAMP_SLURM_TIME_MARGIN"] == "60"
-    assert env["GITRAMP_SLURM_PARTITION"] == "cpu"  # the environment wins
+    # handed to the backend as its options, never written into the environment
+    assert read.backend_options("docker") == {"engine": "podman"}
+    options = read.backend_options("slurm")
+    assert options["engine"] == "podman" and options["time_margin"] == 60
+    assert not any(k.startswith(("GITRAMP_ENGINE", "GITRAMP_SLURM_T")) for k in env)
+    slurm = SlurmConfig.from_env(env, **{k: v for k, v in options.items()
+                                         if k not in ("engine", "engine_url")})
+    assert (slurm.partition, slurm.time_margin) == ("cpu", 60)  # the environment wins
+    assert read.backend_options("docker", engine="docker") == {"engine": "docker"}
+    assert read.backend_options("local") == {}
     with pytest.raises(GitrampError, match="names .*missing.toml, which is not a file"):
         config.load(tmp_path, {config.RUNNER_VARIABLE: str(tmp_path / "missing.toml")})
 

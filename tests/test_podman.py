@@ -53,8 +53,9 @@ def test_the_engine_option_wins_over_the_environment(monkeypatch):
     monkeypatch.setenv("GITRAMP_ENGINE", "docker")  # restored after the test
     parser = argparse.ArgumentParser()
     add_scoring(parser)
-    options(parser.parse_args(["--backend", "docker", "--engine", "podman"]))
-    assert get_backend("docker").engine.name == "podman"
+    chosen = options(parser.parse_args(["--backend", "docker", "--engine", "podman"]))
+    assert get_backend("docker", **chosen.backend_options).engine.name == "podman"
+    assert os.environ["GITRAMP_ENGINE"] == "docker"  # handed over, not written there
     with pytest.raises(SystemExit):
         parser.parse_args(["--engine", "lxc"])
 

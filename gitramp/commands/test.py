@@ -70,6 +70,7 @@ def run(args) -> int:
 
     from challenge.kit import load_kit
     from challenge.sealing import is_sealed
+    from gitramp.options import backend_options
     from gitramp.report import print_result, status_table
     from scorer.backends import get_backend
     from scorer.data import load_data
@@ -92,10 +93,8 @@ def run(args) -> int:
         return 0
     if not check_rules(console, kit, names, strict=args.strict):
         return 1
-    # --engine wins over $GITRAMP_ENGINE and the runner file's (which the backends read
-    # when given none); local processes have no engine
-    engine = {"engine": args.engine} if args.engine and args.backend != "local" else {}
-    backend = get_backend(args.backend, **engine)
+    # --engine wins over $GITRAMP_ENGINE and the runner file's; local processes have none
+    backend = get_backend(args.backend, **backend_options(args))
     if args.backend == "local":
         from scorer.backends.local import preimport
 

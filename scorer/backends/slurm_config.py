@@ -86,7 +86,14 @@ class SlurmConfig:
             except ValueError:
                 raise GitrampError(f"{PREFIX}{f.name.upper()}={raw!r} is not valid "
                                    f"({_EXPECT.get(f.name, 'a string')})") from None
-        values.update({k: v for k, v in overrides.items() if v is not None})
+        for name, value in overrides.items():  # checked as the variables are
+            if value is None:
+                continue
+            try:
+                values[name] = _convert(name, str(value)) if name in _EXPECT else value
+            except ValueError:
+                raise GitrampError(f"slurm setting {name} = {value!r} is not valid "
+                                   f"({_EXPECT[name]})") from None
         if "shared" in values:
             values["shared"] = Path(values["shared"]).expanduser()
         if isinstance(values.get("sbatch_args"), str):
