@@ -83,6 +83,7 @@ def url(path: str) -> str:
     return quote(path, safe="/#.-_~")
 
 
+@functools.lru_cache(maxsize=1 << 12)
 def change(value: int | None) -> Markup:
     if value is None:
         return Markup("–")
@@ -349,6 +350,7 @@ class KeptTexts:
         self.old: dict[str, str] = {}
         self.old_buckets: dict[int, dict[str, str]] = {}
         self.used: dict[str, str] = {}
+        self.new: dict[str, str] = {}  # made in this build (the others are in old_buckets)
         self.dirty: set[int] = set()
         self.loaded = False
 
@@ -382,7 +384,7 @@ class KeptTexts:
 
     def put(self, key: str, text: str) -> None:
         if self.folder is not None:
-            self.used[key] = text
+            self.used[key] = self.new[key] = text
             self.dirty.add(self._bucket(key))
 
     def save(self, live: set[str] | None = None) -> None:
@@ -402,7 +404,7 @@ class KeptTexts:
         for b in self.dirty:
             buckets[b] = {k: v for k, v in self.old_buckets.get(b, {}).items()
                           if k in used or live is not None and _live(k, live)}
-        for key, text in used.items():
+        for key, text in self.new.items():
             b = self._bucket(key)
             if b in buckets:
                 buckets[b][key] = text
@@ -415,7 +417,7 @@ class KeptTexts:
                 os.replace(tmp, target)
         except (OSError, ValueError):
             pass  # only costs formatting again
-        self.old, self.used, self.dirty, self.loaded = {}, {}, set(), False
+        self.old, self.used, self.new, self.dirty, self.loaded = {}, {}, {}, set(), False
         self.old_buckets = {}
 
 
