@@ -546,13 +546,15 @@ class _Builder:
 
         def row(rank: int | None, e: Entry, score: str) -> list:
             # the page is left to the script (0) when the name and version are their slugs
+            # (a slug holds no "~": the page is then exactly s/<name>~<version>.html)
+            page = page_of(e)
             return [rank, teams.setdefault(e.team, len(teams)), e.name, e.stem, score,
                     statuses.setdefault(e.summary.status, len(statuses)),
                     phases.setdefault(e.summary.phase or "", len(phases)),
-                    0 if slug(e.name) == e.name and slug(e.stem) == e.stem else page_of(e)]
+                    0 if page == f"s/{e.name}~{e.stem}.html" else page]
 
-        rows = [row(r.rank, r.entry, f"{r.value:.{first.precision}f}" if first else "")
-                for r in public]
+        spec = f".{first.precision}f" if first else ""
+        rows = [row(r.rank, r.entry, format(r.value, spec) if first else "") for r in public]
         rows += [row(None, e, "") for e in failed]
         n_parts = max(1, -(-len(rows) // (PART_ROWS * 10)))
         size = -(-len(rows) // n_parts) if rows else 1
