@@ -334,6 +334,7 @@ class _Builder:
         self.row_texts = self.env.globals["row_text"]
         self.row_texts.configure(page_of, team_page, Path(git.path) / CACHE_DIR / "rows"
                                  if git is not None else None)
+        self.lines = _Lines()
         self.frames = Frames(Path(git.path) / CACHE_DIR if git is not None else None,
                              self.row_texts)
 
@@ -400,9 +401,9 @@ class _Builder:
         self._paged(cdir, "submissions.html", "submissions.html", public, "public_rows",
                     board, common)
         self._paged(cdir, "failed.html", "failed.html", failed, "failed", board, common,
-                    rows_key=_failed_key)
+                    rows_key=_failed_line)
         self._paged(cdir, "teams.html", "teams.html", view.teams, "teams", board, common,
-                    rows_key=_teams_key, rest_title="Teams")
+                    rows_key=_team_line, rest_title="Teams")
         if revealed:
             self._paged(cdir, "private.html", "private.html", private or [], "private_rows",
                         board, common,
@@ -421,6 +422,7 @@ class _Builder:
         self._data(ch, cdir, public, best, private, private_best, failed)
         self._search_index(ch, cdir, public, failed)
         self._submission_pages(ch, view, cdir, by_label)
+        self.lines.clear()
         return view
 
     def _team_pages(self, t: TeamView, view: ChallengeView, shared: list, cdir: str) -> None:
@@ -462,12 +464,13 @@ class _Builder:
         n = self.options.page_rows
         count = max(1, -(-len(rows) // n))
         view = common["ch"]
-        keyed = rows_key or _rows_key
+        line = rows_key or _row_line
         for i in range(1, count + 1):
             chunk = rows[(i - 1) * n: i * n]
             path = f"{cdir}/{board_page(base, i)}"
             own = first_key if i == 1 else None
-            key = _key(board_key, own, i, count, len(rows), keyed(chunk))
+            key = _key(board_key, own, i, count, len(rows),
+                       self.lines.key(rows, line, (i - 1) * n, i * n))
             if self.out.fresh(path, key):
                 continue
 
@@ -502,19 +505,19 @@ class _Builder:
         if big:
             for name, items in lists.items():
                 parts[name] = []
-                keyed = _failed_key if name == "failed" else _rows_key
+                line = _failed_line if name == "failed" else _row_line
                 for k in range(0, max(1, len(items)), PART_ROWS):
                     part = f"data/{name}-{k // PART_ROWS + 1}.json"
                     parts[name].append(part)
                     chunk = items[k:k + PART_ROWS]
-                    key = _key(head, name, keyed(chunk))
+                    key = _key(head, name, self.lines.key(items, line, k, k + PART_ROWS))
                     if not self.out.fresh(f"{cdir}/{part}", key):
                         self.out.write(f"{cdir}/{part}", leaderboard_part(
                             ch, name, chunk, page_of, self.row_texts.kept), inputs_key=key)
         key = _key(head, _rows_key(best), _rows_key(private_best or []), private is None,
-                   parts, [] if big else [keyed(v) for keyed, v in (
-                       (_rows_key, public), (_failed_key, failed),
-                       (_rows_key, private or []))])
+                   parts, [] if big else [self.lines.key(v, line) for line, v in (
+                       (_row_line, public), (_failed_line, failed),
+                       (_row_line, private or []))])
         if not self.out.fresh(f"{cdir}/leaderboard.json", key):
             self.out.write(f"{cdir}/leaderboard.json", leaderboard_json(
                 ch, public, best, private, private_best, failed, page_of,
@@ -783,17 +786,40 @@ def _digest(items) -> str:
     return hashlib.sha1("\n".join(map(repr, items)).encode()).hexdigest()
 
 
+def _row_line(r: Row) -> str:
+    """What a board row's key reads: its record, version and ranks, as one line."""
+    return repr((r.entry.digest, r.entry.name, r.entry.stem, r.rank, r.public_rank))
+
+
+def _failed_line(e: Entry) -> str:
+    return repr((e.digest, e.name, e.stem))
+
+
+def _team_line(t: TeamView) -> str:
+    return repr((t.name, t.rank, t.best, t.n, len(t.failed)))
+
+
 def _rows_key(rows: list[Row]) -> str:
     return _digest((r.entry.digest, r.entry.name, r.entry.stem, r.rank, r.public_rank)
                    for r in rows)
 
 
-def _teams_key(teams: list[TeamView]) -> list:
-    return [(t.name, t.rank, t.best, t.n, len(t.failed)) for t in teams]
+class _Lines:
+    """Each row of a board as one line of text (`line(row)`), made once a build however
+    many keys read it (a board's pages, its data parts, the whole file), and digests
+    of runs of them: the same digest as `_digest` of the rows' tuples."""
 
+    def __init__(self):
+        self.memo: dict[tuple, tuple[list, list[str]]] = {}
 
-def _failed_key(entries: list[Entry]) -> str:
-    return _digest((e.digest, e.name, e.stem) for e in entries)
+    def key(self, rows: list, line, lo: int = 0, hi: int | None = None) -> str:
+        hit = self.memo.get((id(rows), line))
+        if hit is None or hit[0] is not rows:  # the list is held, so its id is not reused
+            hit = self.memo[(id(rows), line)] = (rows, [line(r) for r in rows])
+        return hashlib.sha1("\n".join(hit[1][lo:hi]).encode()).hexdigest()
+
+    def clear(self) -> None:
+        self.memo.clear()
 
 
 def _blend_view(ch: Challenge, public: list[Row]) -> dict:
