@@ -558,14 +558,29 @@ def _private_files(source: Ledger | FolderLedger, challenge: str, cache: RecordC
             for stem, oid in cache.tree(repo, sub.id):
                 index[(sub.name, stem)] = oid
 
-    def find(name: str, stem: str) -> RecordFile | None:
+    def find(name: str, stem: str) -> _CommittedFile | None:
         oid = index.get((name, stem))
-        if oid is None:
-            return None
-        path = record_path(challenge, name, stem, private=True)
-        return RecordFile(name, stem, f"blob:{oid}", f"{path} (committed)",
-                          lambda: repo[oid].data)
+        return _CommittedFile(repo, challenge, name, stem, oid) if oid is not None else None
     return find
+
+
+class _CommittedFile:
+    """A revealed private record committed in git, read as a RecordFile is: made for
+    each of ten thousand records a build, it works out its path only for a message."""
+
+    __slots__ = ("repo", "challenge", "name", "stem", "oid", "ident")
+
+    def __init__(self, repo, challenge: str, name: str, stem: str, oid: str):
+        self.repo, self.challenge, self.name, self.stem, self.oid = \
+            repo, challenge, name, stem, oid
+        self.ident = f"blob:{oid}"
+
+    @property
+    def where(self) -> str:
+        return f"{record_path(self.challenge, self.name, self.stem, private=True)} (committed)"
+
+    def fetch(self) -> bytes:
+        return self.repo[self.oid].data
 
 
 def _merge_private(result: Result, private: dict) -> None:
