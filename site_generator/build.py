@@ -663,10 +663,10 @@ class _Builder:
                    if e.parent_label][:MAX_DERIVED_ROWS]
         n_derived = sum(1 for e in ch.entries if e.parent_label)
         path = f"{cdir}/lineage.html"
-        key = _key(self.fingerprint, view.title, view.tabs, len(ranked), n_derived, [
+        key = _key(self.fingerprint, view.title, view.tabs, len(ranked), n_derived, _digest(
             (e.label, e.name, e.stem, e.team, e.submitted_at, e.parent_label,
              e.summary.lineage.get("parent_team"), e.summary.lineage.get("inherited_share"),
-             e.summary.contributivity) for fam in drawn for e in fam])
+             e.summary.contributivity) for fam in drawn for e in fam))
         if self.out.fresh(path, key):  # most new results derive from nothing
             return
         graphs = []
