@@ -130,20 +130,22 @@ def by_time(rows: list[Row]) -> list[Row]:
     return sorted(rows, key=lambda r: (r.entry.submitted_at, r.entry.name))
 
 
-def best_over_time(rows: list[Row], lower_is_better: bool) -> dict[str, list[tuple[str, float]]]:
-    """Per team, the running best value at each submission that improved it. `rows`
-    in any order; already `by_time`, sorting them again costs little."""
+def best_over_time(rows: list[Row], lower_is_better: bool, *, timed: bool = False
+                   ) -> dict[str, list[tuple[str, float]]]:
+    """Per team, the running best value at each submission that improved it. `timed`:
+    the rows are `by_time` already."""
     out: dict[str, list[tuple[str, float]]] = {}
-    for row in by_time(rows):
+    for row in rows if timed else by_time(rows):
         series = out.setdefault(row.entry.team, [])
         if not series or _better(row.value, series[-1][1], lower_is_better):
             series.append((row.entry.submitted_at, row.value))
     return out
 
 
-def overall_best_over_time(rows: list[Row], lower_is_better: bool) -> list[tuple[str, float]]:
+def overall_best_over_time(rows: list[Row], lower_is_better: bool, *, timed: bool = False
+                           ) -> list[tuple[str, float]]:
     series: list[tuple[str, float]] = []
-    for row in by_time(rows):
+    for row in rows if timed else by_time(rows):
         if not series or _better(row.value, series[-1][1], lower_is_better):
             series.append((row.entry.submitted_at, row.value))
     return series

@@ -222,7 +222,7 @@ class RowTexts:
         self.memo.clear()
         self._salts.clear()
 
-    def save(self, live: set[str] | None = None) -> None:
+    def save(self, live: set[str]) -> None:
         self.kept.save(live)
 
     def _salt(self, columns) -> str:
@@ -338,8 +338,9 @@ class Slot(list):
 
 class KeptTexts:
     """Texts kept between builds in a folder (the repository's .git), by a key naming all
-    they depend on, in buckets by the key's hash; a build keeps the texts it used, and
-    rewrites a bucket only when it gained or lost one. The code that formats them is
+    they depend on, in buckets by the key's hash; a build keeps the texts of the records
+    still in the ledger, and rewrites a bucket only when it gained one (dropping there
+    the texts of records gone). The code that formats them is
     part of every key's bucket version, so a changed formatter starts afresh."""
 
     BUCKETS = 64  # a new record's few texts rewrite a few of them
@@ -349,7 +350,6 @@ class KeptTexts:
         self.folder = folder
         self.old: dict[str, str] = {}
         self.old_buckets: dict[int, dict[str, str]] = {}
-        self.used: dict[str, str] = {}
         self.new: dict[str, str] = {}  # made in this build (the others are in old_buckets)
         self.dirty: set[int] = set()
         self.loaded = False
@@ -375,35 +375,26 @@ class KeptTexts:
             return None
         if not self.loaded:
             self._load()
-        hit = self.used.get(key)
-        if hit is None:
-            hit = self.old.get(key)
-            if hit is not None:
-                self.used[key] = hit
-        return hit
+        hit = self.old.get(key)
+        return hit if hit is not None else self.new.get(key)
 
     def put(self, key: str, text: str) -> None:
         if self.folder is not None:
-            self.used[key] = self.new[key] = text
+            self.new[key] = text
             self.dirty.add(self._bucket(key))
 
-    def save(self, live: set[str] | None = None) -> None:
-        """Write the buckets that changed. Texts this build did not use are kept while
-        their record is `live` (its digest one of the ledger's: a rebuild renders few
-        pages, and the others' texts serve the next one), and dropped otherwise."""
-        if self.folder is None or not self.loaded:
-            return
-        if live is None:
-            self.dirty.update(self._bucket(k) for k in self.old.keys() - self.used.keys())
-        if not self.dirty:
+    def save(self, live: set[str]) -> None:
+        """Write the buckets that changed. A text is kept while its record is `live`
+        (its digest one of the ledger's: a rebuild renders few pages, and the other
+        texts serve the next one)."""
+        if self.folder is None or not self.loaded or not self.dirty:
             return
         # the texts of records gone are dropped from the buckets written anyway (the
         # others keep theirs until a build writes them: no bucket is written for that)
-        used = self.used
         buckets: dict[int, dict[str, str]] = {}
         for b in self.dirty:
             buckets[b] = {k: v for k, v in self.old_buckets.get(b, {}).items()
-                          if k in used or live is not None and _live(k, live)}
+                          if _live(k, live)}
         for key, text in self.new.items():
             b = self._bucket(key)
             if b in buckets:
@@ -417,7 +408,7 @@ class KeptTexts:
                 os.replace(tmp, target)
         except (OSError, ValueError):
             pass  # only costs formatting again
-        self.old, self.used, self.new, self.dirty, self.loaded = {}, {}, {}, set(), False
+        self.old, self.new, self.dirty, self.loaded = {}, {}, set(), False
         self.old_buckets = {}
 
 
