@@ -512,7 +512,7 @@ def read_ledger(source: Ledger | FolderLedger, challenge: str, state: Visibility
                              summary=summary, load=load))
     checks = read_verifications(source, challenge)
     chosen = selection.read_summary(source, challenge) if state.revealed else {}
-    for e in entries:
+    for e in entries if checks or chosen else ():  # most ledgers have neither
         e.verifications = checks.get((e.name, e.stem), [])
         e.chosen = chosen.get((e.name, e.stem), "")
         e.digest += e.chosen

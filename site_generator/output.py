@@ -57,13 +57,15 @@ class Output:
     def fresh(self, path: str, inputs_key: str) -> bool:
         """Whether `path` was built from the same inputs and is still on disk; if so it
         is kept as it is and the caller need not render it."""
-        if (self._old_inputs.get(path) == inputs_key and path in self._old_files
-                and self._exists(path)):
-            self._files[path] = self._old_files[path]
-            self._inputs[path] = inputs_key
-            self.stats.skipped += 1
-            return True
-        return False
+        if self._old_inputs.get(path) != inputs_key:
+            return False
+        digest = self._old_files.get(path)
+        if digest is None or not self._exists(path):
+            return False
+        self._files[path] = digest
+        self._inputs[path] = inputs_key
+        self.stats.skipped += 1
+        return True
 
     def _exists(self, path: str) -> bool:
         """Whether `path` is a file of the output, from one listing of its folder (a
