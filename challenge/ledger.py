@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import os
 import random
 import re
@@ -83,6 +84,8 @@ MODERATION_DIR = "_moderation"
 ACT_TEXT_LIMIT = 500  # characters of a moderation act's reason (or other text) kept
 SIGNATURE = ("gitramp", "gitramp@localhost")
 ATTEMPTS = 50
+REMOTE_PATIENCE = 600.0  # seconds a writer keeps trying on a busy remote (and ATTEMPTS tries)
+BACKOFF_CAP = 10.0  # seconds, the longest pause between two tries on a remote
 FETCH_ATTEMPTS = 5
 
 try:  # the C parser reads a large ledger several times faster
@@ -547,8 +550,10 @@ class Ledger:
         the remote did not move meanwhile (else it is built again on the new head); this
         branch then follows. Claims are made so, before any scoring starts."""
         repo = self.repo
+        started = time.monotonic()
         with self._remote_lock:
-            for attempt in range(ATTEMPTS):
+            for attempt in itertools.count(1):
+                tried = time.monotonic()
                 theirs = self._fetch(remote)
                 base = self._merged(theirs)
                 made = _commit_on(repo, base, build)
@@ -558,9 +563,16 @@ class Ledger:
                 if self._swap_remote(remote, commit, theirs.id if theirs else None):
                     self._merge_in(repo[commit])
                     return str(commit)
-                time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
-        raise LedgerError(f"{remote}: could not update {self.branch} after {ATTEMPTS} tries; "
-                          "too many concurrent writers, try again")
+                if attempt >= ATTEMPTS and time.monotonic() - started > REMOTE_PATIENCE:
+                    break
+                # Full jitter, growing from the time one try takes here: writers that keep
+                # colliding spread out. A fixed short pause let the quickest writer win
+                # nearly every race, and a slower one lost a scored result after 50 tries.
+                took = time.monotonic() - tried
+                time.sleep(random.uniform(0, min(BACKOFF_CAP, took * 2 ** min(attempt, 8))))
+        raise LedgerError(f"{remote}: could not update {self.branch} in {attempt} tries over "
+                          f"{time.monotonic() - started:.0f} s; too many concurrent writers, "
+                          "try again")
 
     def _fetch(self, remote: str) -> pygit2.Commit | None:
         """The remote's head of the branch, fetched when missing here (None when the
