@@ -143,6 +143,37 @@ def test_push_retries_on_top_of_a_remote_that_moved(tmp_path, repo_path):
     assert sorted(r.submission for r in merged.records()) == ["s1", "s2"]
 
 
+def test_a_writer_on_a_busy_remote_keeps_trying_with_growing_pauses(tmp_path, repo_path,
+                                                                   monkeypatch):
+    """A result is not given up after ATTEMPTS quick collisions: the writer backs off
+    (pauses drawn up to a cap, growing with the tries) and lands it."""
+    from challenge import ledger as ledger_mod
+
+    remote = tmp_path / "remote.git"
+    pygit2.clone_repository(str(repo_path), str(remote), bare=True)
+    pygit2.clone_repository(str(remote), str(tmp_path / "runner"))
+    writer = Ledger(tmp_path / "runner")
+    swap, lost, pauses = writer._swap_remote, [], []
+
+    def busy(remote_name, new, old):  # another writer wins the first 60 races
+        if len(lost) < 60:
+            lost.append(new)
+            return False
+        return swap(remote_name, new, old)
+    monkeypatch.setattr(writer, "_swap_remote", busy)
+    monkeypatch.setattr(ledger_mod.time, "sleep", pauses.append)
+    writer.record(result(1), remote="origin")
+    assert len(lost) == 60 > ledger_mod.ATTEMPTS
+    assert [r.submission for r in Ledger(remote, branch="refs/heads/main").records()] == ["s1"]
+    assert all(0 <= p <= ledger_mod.BACKOFF_CAP for p in pauses) and len(pauses) == 60
+    # and past its patience it gives up, saying why
+    monkeypatch.setattr(ledger_mod, "REMOTE_PATIENCE", 0.0)
+    lost.clear()
+    with pytest.raises(LedgerError, match="too many concurrent writers"):
+        writer.record(result(2), remote="origin")
+    assert len(lost) == ledger_mod.ATTEMPTS
+
+
 def test_fold_predictions_travel_with_the_ledger_when_pushed(tmp_path, repo_path):
     remote = tmp_path / "remote.git"
     pygit2.clone_repository(str(repo_path), str(remote), bare=True)
