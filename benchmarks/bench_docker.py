@@ -9,7 +9,8 @@ forks a process per fold too, without users. Per submission, for each backend:
 - CPU: every process that works for that submission. Local: the scorer's process
   and the fork server with everything it reaped (workers, fold processes). Docker:
   the scorer's process, the container's cgroup (its ingestion supervisor, which
-  imports numpy, pandas and scikit-learn once per container, and the folds), the
+  imports numpy and pandas once per container, and scikit-learn when the submission
+  uses it, as the iris starting kit does; and the folds), the
   container's shim, and the engine's daemons (dockerd, containerd: shared with
   anything else using the engine at the time, so noisy). Not counted: the short
   runc processes the shim starts (create, start, exec, kill, delete).

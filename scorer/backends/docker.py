@@ -4,7 +4,8 @@ The container's PID 1 only waits. The ingestion entry point runs in `exec`s insi
 it (one per group of folds, `job.jobs` groups at once), so the engine itself
 reports how each ended. The container and its first exec are started ahead, while
 the previous submission is being scored (docker_slot.py, docker_warm.py), so a
-run does not wait for the container to start nor for the scientific imports.
+run does not wait for the container to start, nor for the libraries the submission
+before it used (scorer.preimport.AHEAD).
 When the runs are done /out is read through the archive stream
 (scorer/backends/docker_io.py) and the container is killed; its OOMKilled
 state then says whether the kernel ever killed anything in it for memory.
