@@ -5,11 +5,16 @@ costly to render, the hash of what went into them. A rebuild skips rendering a p
 whose inputs are unchanged, writes a file only when its bytes differ, and removes
 files that the new build no longer produces.
 
+The manifest is the folder MANIFEST: PARTS parts by a hash of the file's path, and a
+mark that the parts describe the folder. A part is written only when its entries
+changed, and none grows with the site past a small share of it (one file listing a
+100,000-submission site was 21 MB).
+
 A changed file is written over in place: making a new file and renaming it over the old
 costs several times more (allocating its blocks, freeing the old ones), and a rebuild
-after one new result rewrites hundreds of board pages. The manifest is removed before
-the first such write and written again at the end, so a build that stops half way
-leaves no manifest, and the next one writes every file again.
+after one new result rewrites hundreds of board pages. The mark is removed before the
+first such write and written again at the end, so a build that stops half way leaves
+no manifest, and the next one writes every file again.
 """
 
 from __future__ import annotations
@@ -20,8 +25,15 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-MANIFEST = ".gitramp-site.json"
-MANIFEST_VERSION = 1
+MANIFEST = ".gitramp-site"  # a folder in the output
+MANIFEST_VERSION = 2
+PARTS = 64
+COMPLETE = "complete"  # the mark: written last, removed before the first change
+LEGACY_MANIFEST = ".gitramp-site.json"  # version 1, one file: removed
+
+
+def _part(path: str) -> int:
+    return int(hashlib.sha1(path.encode()).hexdigest()[:8], 16) % PARTS
 
 
 @dataclass
@@ -44,15 +56,19 @@ class Output:
         self._made_dirs: set[Path] = set()
         self._manifest_removed = False
         self._listing: dict[str, set[str]] = {}  # folder -> its files, when read
-        manifest = root / MANIFEST
-        if manifest.is_file():
-            try:
-                data = json.loads(manifest.read_text())
-                if data.get("version") == MANIFEST_VERSION:
-                    self._old_files = dict(data.get("files", {}))
-                    self._old_inputs = dict(data.get("inputs", {}))
-            except (ValueError, AttributeError):
-                pass  # an unreadable manifest only costs a full rebuild
+        self._old_parts: dict[int, list[dict[str, str]]] = {}
+        folder = root / MANIFEST
+        try:
+            mark = json.loads((folder / COMPLETE).read_text())
+            if mark.get("version") == MANIFEST_VERSION and mark.get("parts") == PARTS:
+                for i in range(PARTS):
+                    files, inputs = json.loads((folder / f"{i:02d}.json").read_text())
+                    self._old_parts[i] = [files, inputs]
+                    self._old_files.update(files)
+                    self._old_inputs.update(inputs)
+        except (OSError, ValueError, AttributeError, TypeError):
+            self._old_files, self._old_inputs, self._old_parts = {}, {}, {}
+            # a missing or unreadable manifest only costs a full rebuild
 
     def fresh(self, path: str, inputs_key: str) -> bool:
         """Whether `path` was built from the same inputs and is still on disk; if so it
@@ -93,7 +109,7 @@ class Output:
             self.stats.unchanged += 1
             return
         if not self._manifest_removed:  # from now on the folder is not the manifest's
-            (self.root / MANIFEST).unlink(missing_ok=True)
+            (self.root / MANIFEST / COMPLETE).unlink(missing_ok=True)
             self._manifest_removed = True
         if exists:
             with open(target, "r+b") as f:  # in place: see the module's note
@@ -117,10 +133,18 @@ class Output:
             if target.is_file():
                 target.unlink()
                 self.stats.removed += 1
-        manifest = self.root / MANIFEST
-        tmp = manifest.with_name(manifest.name + ".tmp")
-        tmp.write_text(json.dumps(  # in the build's order: sorting its keys buys nothing
-            {"version": MANIFEST_VERSION, "files": self._files, "inputs": self._inputs},
-            separators=(",", ":")))
-        os.replace(tmp, manifest)
+        parts: dict[int, list[dict[str, str]]] = {i: [{}, {}] for i in range(PARTS)}
+        for path, digest in self._files.items():  # in the build's order: sorting buys nothing
+            parts[_part(path)][0][path] = digest
+        for path, key in self._inputs.items():
+            parts[_part(path)][1][path] = key
+        folder = self.root / MANIFEST
+        folder.mkdir(exist_ok=True)
+        (folder / COMPLETE).unlink(missing_ok=True)  # a crash below leaves no manifest
+        for i, part in parts.items():
+            if self._old_parts.get(i) != part:
+                (folder / f"{i:02d}.json").write_text(json.dumps(part, separators=(",", ":")))
+        (folder / COMPLETE).write_text(json.dumps({"version": MANIFEST_VERSION,
+                                                   "parts": PARTS}))
+        (self.root / LEGACY_MANIFEST).unlink(missing_ok=True)
         return self.stats

@@ -13,6 +13,7 @@ import pytest
 from gitramp.main import main as gitramp
 from scorer.result import SCORED
 from site_generator import build
+from site_generator.output import COMPLETE, MANIFEST
 from synthetic import Plan, make_repo
 from tests.site_checks import links_of
 
@@ -129,7 +130,7 @@ def test_what_builds_keep_in_git_makes_the_same_site_as_a_first_build(tmp_path,
 
     def files(site):
         return {p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*")
-                if p.is_file() and p.name != ".gitramp-site.json"}
+                if p.is_file() and MANIFEST not in p.relative_to(site).parts}
     one, two = files(tmp_path / "one"), files(tmp_path / "two")
     assert one.keys() == two.keys() and len(one) > 60
     assert [f for f in one if one[f] != two[f]] == []
@@ -161,7 +162,7 @@ def test_a_rebuild_after_a_new_result_is_the_site_a_fresh_build_makes(tmp_path,
 
     def files(folder):
         return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*")
-                if p.is_file() and p.name != ".gitramp-site.json"}
+                if p.is_file() and MANIFEST not in p.relative_to(folder).parts}
 
     for round_ in (1, 2):
         new = add_submission(srepo, "c", seed=round_)
@@ -184,7 +185,6 @@ def test_a_build_stopped_half_way_is_mended_by_the_next(tmp_path):
     """Changed files are written over in place, so a build that stops half way (here: a
     folder in the way of a data file written after the board pages) must leave no
     manifest claiming the old contents: the next build then writes every file."""
-    from site_generator.output import MANIFEST
     from synthetic import add_submission
 
     srepo = make_repo(tmp_path / "repo", [Plan("c", "C", 30, n_teams=4, seed=7)])
@@ -195,12 +195,12 @@ def test_a_build_stopped_half_way_is_mended_by_the_next(tmp_path):
     (site / "c/leaderboard.csv").mkdir()
     with pytest.raises(OSError):
         build(srepo.path, site, now=NOW, page_rows=7)
-    assert not (site / MANIFEST).exists()
+    assert not (site / MANIFEST / COMPLETE).exists()
     (site / "c/leaderboard.csv").rmdir()
     build(srepo.path, site, now=NOW, page_rows=7)
     build(srepo.path, tmp_path / "fresh", now=NOW, page_rows=7)  # into an empty folder
 
     def files(folder):
         return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*")
-                if p.is_file() and p.name != MANIFEST}
+                if p.is_file() and MANIFEST not in p.relative_to(folder).parts}
     assert files(site) == files(tmp_path / "fresh")
