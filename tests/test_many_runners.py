@@ -99,7 +99,10 @@ from pathlib import Path
 phase = os.environ.get("PAUSE_AT")
 
 def pause(where):
-    Path(os.environ["PAUSE_MARK"]).write_text(where)
+    mark = Path(os.environ["PAUSE_MARK"])
+    tmp = mark.with_name(mark.name + ".tmp")
+    tmp.write_text(where)
+    os.replace(tmp, mark)  # appears whole: the test reads it as soon as it exists
     time.sleep(600)
 
 if phase:
