@@ -8,8 +8,6 @@ Only the builder calls this, and only for challenges whose code is visible.
 from __future__ import annotations
 
 import functools
-import marshal
-import os
 import time
 import zlib
 from dataclasses import dataclass
@@ -21,6 +19,8 @@ from pygments import highlight as _pygmentize
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import DiffLexer, TextLexer, get_lexer_for_filename
 from pygments.util import ClassNotFound
+
+from site_generator import kept
 
 MAX_SHOWN_BYTES = 200_000  # a bigger file is listed, not shown
 _FORMATTER = HtmlFormatter(cssclass="highlight", linenos=False, wrapcode=True)
@@ -140,12 +140,8 @@ class HighlightCache:
         if b is None:
             b = {}
             if self.folder is not None:
-                try:
-                    data = marshal.loads((self.folder / f"{name}.marshal").read_bytes())
-                    if isinstance(data, dict) and data.get("version") == self.VERSION:
-                        b = data["html"]
-                except (OSError, ValueError, EOFError, TypeError, KeyError):
-                    pass  # missing or damaged: highlighted again
+                b = kept.part(kept.read(self.folder / f"{name}.marshal", self.VERSION),
+                              "html")  # missing or damaged: highlighted again
             self.buckets[name] = b
         return b
 
@@ -197,11 +193,8 @@ class HighlightCache:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             for name in self.dirty:
-                target = self.folder / f"{name}.marshal"
-                tmp = target.with_name(target.name + ".tmp")
-                tmp.write_bytes(marshal.dumps({"version": self.VERSION,
-                                               "html": self.buckets[name]}))
-                os.replace(tmp, target)
+                kept.write(self.folder / f"{name}.marshal",
+                           {"version": self.VERSION, "html": self.buckets[name]})
         except (OSError, ValueError):
             pass  # only costs highlighting again
         self.dirty.clear()

@@ -12,13 +12,12 @@ one.
 
 from __future__ import annotations
 
-import marshal
-import os
 import secrets
 from collections.abc import Callable
 from pathlib import Path
 
-from site_generator.render import RowTexts, Slot
+from site_generator import kept
+from site_generator.render import FrameRows, RowTexts
 
 # (HTML before the rows, RowTexts.rows' arguments, HTML after, the mark of the total)
 Frame = tuple[str, tuple, str, str]
@@ -60,12 +59,13 @@ class Frames:
         the total) is unchanged."""
         frame = self._get(path, key)
         if frame is None:
-            slot = Slot(rows, self.marker)
-            html = render(slot, Hole(total, self.hole))
+            pending = FrameRows(rows, self.marker)
+            html = render(pending, Hole(total, self.hole))
             parts = html.split(self.marker)
-            if len(parts) != 2 or len(slot.calls) != 1 or slot.calls[0][0] is not columns:
+            calls = pending.calls
+            if len(parts) != 2 or len(calls) != 1 or calls[0][0] is not columns:
                 return render(rows, total)  # not one board of these rows: rendered whole
-            frame = (parts[0], slot.calls[0][1:], parts[1], self.hole)
+            frame = (parts[0], calls[0][1:], parts[1], self.hole)
             self.new[path] = [key, *frame]
         head, args, tail, hole = frame
         n = str(total)
@@ -84,13 +84,8 @@ class Frames:
     def _read(self) -> dict[str, list]:
         if self.folder is None:
             return {}
-        try:
-            data = marshal.loads((self.folder / self.FILE).read_bytes())
-            if isinstance(data, dict) and data.get("version") == self.VERSION:
-                return data["frames"]
-        except (OSError, ValueError, EOFError, TypeError, KeyError):
-            pass  # missing or damaged: the pages are rendered whole
-        return {}
+        # missing or damaged: the pages are rendered whole
+        return kept.part(kept.read(self.folder / self.FILE, self.VERSION), "frames")
 
     def save(self, pages: set[str]) -> None:
         """Keep the frames of the pages the site still has (`pages`), when some changed."""
@@ -100,10 +95,7 @@ class Frames:
         frames.update(self.new)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            target = self.folder / self.FILE
-            tmp = target.with_name(target.name + ".tmp")
-            tmp.write_bytes(marshal.dumps({"version": self.VERSION, "frames": frames}))
-            os.replace(tmp, target)
+            kept.write(self.folder / self.FILE, {"version": self.VERSION, "frames": frames})
         except (OSError, ValueError):
             pass  # only costs rendering the pages whole next time
         self.old, self.new = None, {}

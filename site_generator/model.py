@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import marshal
-import os
 import re
 import zlib
 from dataclasses import dataclass, field, fields
@@ -48,6 +47,7 @@ from challenge.ranking import PRIVATE, PUBLIC, submitted
 from challenge.ranking import value as ranking_value
 from scorer.result import PRIVATE_SPLITS, SCORED, FoldScores, Result
 from scorer.score_types import bind_scores
+from site_generator import kept
 
 
 class SiteInputError(GitrampError):
@@ -219,16 +219,6 @@ class RecordCache:
         # the public record folders' listings (challenge.ledger.entries_at's `trees`)
         self.listings = _Listings(self.kept.old["listings"])
 
-    def _read(self, path: Path, key: str | None = None) -> dict:
-        # marshal: several times faster than JSON; loading runs no code
-        try:
-            data = marshal.loads(path.read_bytes())
-            if isinstance(data, dict) and data.get("version") == self.VERSION:
-                return data if key is None else _part(data, key)
-        except (OSError, ValueError, EOFError, TypeError, KeyError):
-            pass  # a missing or damaged file only costs parsing again
-        return {}
-
     def _bucket(self, ident: str) -> int:
         return int(hashlib.sha1(ident.encode()).hexdigest()[:4], 16) % self.BUCKETS
 
@@ -237,7 +227,8 @@ class RecordCache:
         old = self.buckets.get(b)
         if old is None:
             old = self.buckets[b] = ({} if self.folder is None else
-                                     self._read(self.folder / f"{b:02d}.marshal", "records"))
+                                     kept.part(kept.read(self.folder / f"{b:02d}.marshal",
+                                                         self.VERSION), "records"))
         return old.get(ident)
 
     def load(self, file: RecordFile) -> tuple[Any, str]:
@@ -322,24 +313,13 @@ class RecordCache:
                 self._old("", b)  # loaded, to be merged
                 records = {i: v for i, v in self.buckets[b].items() if i in self.live}
                 records.update((i, v) for i, v in self.new.items() if self._bucket(i) == b)
-                self._write(f"{b:02d}.marshal", {"version": self.VERSION, "records": records})
+                kept.write(self.folder / f"{b:02d}.marshal",
+                           {"version": self.VERSION, "records": records})
             self.kept.save({"summaries": self.summaries, "trees": self.trees,
                             "listings": self.listings.used})
             (self.folder / "summaries.marshal").unlink(missing_ok=True)  # before parts
         except (OSError, ValueError):
             pass  # a cache that cannot be written only makes the next build slower
-
-    def _write(self, name: str, data: dict) -> None:
-        target = self.folder / name
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.write_bytes(marshal.dumps(data))
-        os.replace(tmp, target)
-
-
-def _part(data: dict, key: str) -> dict:
-    """`data[key]` when it is a mapping, else empty (a damaged file costs parsing again)."""
-    part = data.get(key)
-    return part if isinstance(part, dict) else {}
 
 
 class _Parts:
@@ -355,22 +335,11 @@ class _Parts:
         self.parts: list[dict[str, dict]] = []
         self.old: dict[str, dict] = {k: {} for k in kinds}
         for p in range(self.PARTS):
-            data = self._read(p)
-            part = {k: _part(data, k) for k in kinds}
+            data = kept.read(self.folder / f"{p:02d}.marshal", version) if folder else {}
+            part = {k: kept.part(data, k) for k in kinds}
             self.parts.append(part)
             for k in kinds:
                 self.old[k].update(part[k])
-
-    def _read(self, p: int) -> dict:
-        if self.folder is None:
-            return {}
-        try:  # marshal: several times faster than JSON; loading runs no code
-            data = marshal.loads((self.folder / f"{p:02d}.marshal").read_bytes())
-            if isinstance(data, dict) and data.get("version") == self.version:
-                return data
-        except (OSError, ValueError, EOFError, TypeError):
-            pass  # a missing or damaged part only costs reading again what it held
-        return {}
 
     def _of(self, key: str) -> int:
         return zlib.crc32(key.encode()) % self.PARTS
@@ -388,13 +357,10 @@ class _Parts:
         for p in dirty:
             data: dict[str, Any] = {"version": self.version}
             for k in self.kinds:
-                kept = {key: v for key, v in self.parts[p][k].items() if key not in gone[k]}
-                kept.update((key, now[k][key]) for key in added[k] if self._of(key) == p)
-                data[k] = kept
-            target = self.folder / f"{p:02d}.marshal"
-            tmp = target.with_name(target.name + ".tmp")
-            tmp.write_bytes(marshal.dumps(data))
-            os.replace(tmp, target)
+                held = {key: v for key, v in self.parts[p][k].items() if key not in gone[k]}
+                held.update((key, now[k][key]) for key in added[k] if self._of(key) == p)
+                data[k] = held
+            kept.write(self.folder / f"{p:02d}.marshal", data)
 
 
 class _Listings:

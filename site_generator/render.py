@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import marshal
 import math
-import os
 import zlib
 from datetime import datetime
 from importlib import resources
@@ -16,6 +14,8 @@ from urllib.parse import quote
 import jinja2
 from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
+
+from site_generator import kept
 
 
 @functools.cache
@@ -264,7 +264,7 @@ class RowTexts:
         """The <tr> elements of a board, written here: a board page has a hundred rows
         of a dozen cells, and a site thousands of such pages. The cells after the team
         are the same on every board showing the entry, so they are made once."""
-        if isinstance(rows, Slot):  # a page's frame is rendered: the rows come later
+        if isinstance(rows, FrameRows):  # a page's frame is rendered: the rows come later
             rows.calls.append((columns, croot, private, team_column, contributivity))
             return Markup(rows.marker)
         out = []
@@ -325,7 +325,7 @@ class RowTexts:
                 f'{escape(e.name)}</a></td>\n')
 
 
-class Slot(list):
+class FrameRows(list):
     """A board's rows standing in for themselves while the frame of a page is rendered
     (site_generator.frames): `RowTexts.rows` writes `marker` where they go and notes
     how it was called. It holds the rows, so the template sees what it would see."""
@@ -358,14 +358,11 @@ class KeptTexts:
         self.loaded = True
         if self.folder is None or not self.folder.is_dir():
             return
-        for b in range(self.BUCKETS):
-            try:
-                data = marshal.loads((self.folder / f"{b:02d}.marshal").read_bytes())
-                if isinstance(data, dict) and data.get("version") == self.VERSION:
-                    self.old.update(data["texts"])
-                    self.old_buckets[b] = data["texts"]
-            except (OSError, ValueError, EOFError, TypeError, KeyError):
-                pass  # missing or damaged: formatted again
+        for b in range(self.BUCKETS):  # missing or damaged: formatted again
+            texts = kept.part(kept.read(self.folder / f"{b:02d}.marshal", self.VERSION),
+                              "texts")
+            self.old.update(texts)
+            self.old_buckets[b] = texts
 
     def _bucket(self, key: str) -> int:
         return zlib.crc32(key.encode()) % self.BUCKETS
@@ -402,10 +399,8 @@ class KeptTexts:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             for b, texts in buckets.items():
-                target = self.folder / f"{b:02d}.marshal"
-                tmp = target.with_name(target.name + ".tmp")
-                tmp.write_bytes(marshal.dumps({"version": self.VERSION, "texts": texts}))
-                os.replace(tmp, target)
+                kept.write(self.folder / f"{b:02d}.marshal",
+                           {"version": self.VERSION, "texts": texts})
         except (OSError, ValueError):
             pass  # only costs formatting again
         self.old, self.new, self.dirty, self.loaded = {}, {}, set(), False
