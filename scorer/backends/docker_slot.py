@@ -21,7 +21,6 @@ from scorer.backends import docker_spec as spec
 from scorer.backends.base import FoldCallback, IngestJob
 from scorer.backends.docker_io import LogCapture
 from scorer.ingest import FOLD_LABELS
-from scorer.preimport import library_imports
 from scorer.task import Limits
 
 # Seconds between two questions to the engine about a running exec: the first soon, then
@@ -100,14 +99,12 @@ class Slot:
 
     # ------------------------------------------------------------------ one run
     def start(self, job: IngestJob, on_fold_done: FoldCallback | None,
-              imports: list[str] | None = None) -> list[list[int]]:
+              imports: list[str]) -> list[list[int]]:
         """Copy the submission, the inputs and the fold labels in, then let the
         supervisor go. It runs every fold, one after the other (`job.jobs` cannot run
         them side by side in one container: see docker_warm.py), each with every
         core of the limits. `imports`: the installed libraries the submission imports
-        (scorer.preimport.library_imports), read from its source when not given."""
-        if imports is None:
-            imports = library_imports(sorted(Path(job.submission_dir).glob("*.py")))
+        (scorer.preimport.library_imports), which the supervisor imports first."""
         shutil.copytree(job.submission_dir, self.stage / "submission", symlinks=True,
                         dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
         for f in Path(job.inputs_dir).iterdir():
