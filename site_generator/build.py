@@ -407,7 +407,8 @@ class _Builder:
         if revealed:
             self._paged(cdir, "private.html", "private.html", private or [], "private_rows",
                         board, common,
-                        first_key=[_rows_key(private_best or []), ch.state.revealed_at],
+                        first_key=[self.lines.key(private_best or [], _row_line),
+                                   ch.state.revealed_at],
                         rest_title="All submissions on the private test set")
         kit = _kit_view(ch)
         submit_key = _key(shared, kit, bool(ch.kit_dir))
@@ -514,7 +515,8 @@ class _Builder:
                     if not self.out.fresh(f"{cdir}/{part}", key):
                         self.out.write(f"{cdir}/{part}", leaderboard_part(
                             ch, name, chunk, page_of, self.row_texts.kept), inputs_key=key)
-        key = _key(head, _rows_key(best), _rows_key(private_best or []), private is None,
+        key = _key(head, self.lines.key(best, _row_line),
+                   self.lines.key(private_best or [], _row_line), private is None,
                    parts, [] if big else [self.lines.key(v, line) for line, v in (
                        (_row_line, public), (_failed_line, failed),
                        (_row_line, private or []))])
@@ -797,11 +799,6 @@ def _failed_line(e: Entry) -> str:
 
 def _team_line(t: TeamView) -> str:
     return repr((t.name, t.rank, t.best, t.n, len(t.failed)))
-
-
-def _rows_key(rows: list[Row]) -> str:
-    return _digest((r.entry.digest, r.entry.name, r.entry.stem, r.rank, r.public_rank)
-                   for r in rows)
 
 
 class _Lines:
