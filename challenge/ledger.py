@@ -494,6 +494,8 @@ class Ledger:
         """Write these rejections in one commit (one round trip with `remote`, however
         many there are); for each, its path, or None when the ledger holds the same
         rejection already (status and reason), written by this runner or another."""
+        if not results:
+            return []
         paths = [Key.of(r).rejection_path(r.team or "") for r in results]
         blobs = [dump_record(r.public_dict(), p) for r, p in zip(results, paths, strict=True)]
         written: list[str | None] = []
@@ -515,9 +517,8 @@ class Ledger:
             names = "\n".join(f"{r.challenge}/{r.submission} by {r.team}: tree {r.tree}"
                               for r, w in zip(results, written, strict=True) if w)
             return tree.id, [], f"ledger: {sum(map(bool, written))} rejection(s)\n\n{names}\n"
-        if results:
-            self._commit(build, remote)
-        return list(written) if results else []
+        self._commit(build, remote)
+        return written
 
     def _commit(self, build: Builder, remote: str | None) -> None:
         if remote:
