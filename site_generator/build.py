@@ -7,7 +7,8 @@ any static server):
     assets/                            CSS, the table-sorting script, code colours
     <challenge>/index.html             problem, team leaderboard, plots
     <challenge>/submissions.html       every scored submission
-    <challenge>/private.html           the private board (only once revealed)
+    <challenge>/private.html           the private team board (only once revealed)
+    <challenge>/private-submissions.html  every scored submission on the private test set
     <challenge>/failed.html, teams.html, team/<team>.html, lineage.html
                                        (boards, teams and team pages in pages of
                                        page_rows rows: submissions-2.html, teams-2.html,
@@ -85,7 +86,7 @@ CSV_PART_ROWS = 10_000
 FAMILIES = 10  # lineage families drawn, by credit
 MAX_FAMILY_NODES = 150  # boxes in one family's graph (the newest)
 MAX_DERIVED_ROWS = 500
-RANKED = ("team_rows", "public_rows", "private_rows")  # boards of rows with ranks
+RANKED = ("team_rows", "public_rows", "private_rows", "private_team_rows")  # rows with ranks
 
 
 @dataclass(frozen=True)
@@ -202,6 +203,16 @@ class ChallengeView:
     n_failed: int = 0
 
     @property
+    def board_sizes(self) -> dict[str, int]:
+        """Rows of each paged board, which its pages leave to the status file."""
+        sizes = {"team_rows": len(self.team_rows), "public_rows": len(self.public_rows),
+                 "failed": len(self.failed), "teams": len(self.teams)}
+        if self.state.revealed:
+            sizes.update(private_team_rows=len(self.private_team_rows),
+                         private_rows=len(self.private_rows))
+        return sizes
+
+    @property
     def n_teams(self) -> int:
         return len(self.teams)
 
@@ -266,6 +277,9 @@ class Pager:
 
     size: int = PAGE_ROWS
     sep: str = "-"
+    # the board (a ChallengeView list) whose number of rows the shared status file tells:
+    # a new result then leaves the pages above its row as they were. None: printed here
+    board: str | None = None
 
     @property
     def last(self) -> int:
@@ -405,10 +419,12 @@ class _Builder:
         self._paged(cdir, "teams.html", "teams.html", view.teams, "teams", board, common,
                     rows_key=_team_line, rest_title="Teams")
         if revealed:
-            self._paged(cdir, "private.html", "private.html", private or [], "private_rows",
-                        board, common,
-                        first_key=[self.lines.key(private_best or [], _row_line),
-                                   ch.state.revealed_at],
+            self._paged(cdir, "private.html", "private.html", private_best or [],
+                        "private_team_rows", board, common,
+                        first_key=[ch.state.revealed_at, len(public)],
+                        rest_title="Private leaderboard")
+            self._paged(cdir, "private-submissions.html", "private_submissions.html",
+                        private or [], "private_rows", board, common,
                         rest_title="All submissions on the private test set")
         kit = _kit_view(ch)
         submit_key = _key(shared, kit, bool(ch.kit_dir))
@@ -470,13 +486,14 @@ class _Builder:
             chunk = rows[(i - 1) * n: i * n]
             path = f"{cdir}/{board_page(base, i)}"
             own = first_key if i == 1 else None
-            key = _key(board_key, own, i, count, len(rows),
-                       self.lines.key(rows, line, (i - 1) * n, i * n))
+            # the number of rows is not on the page (status.js tells it), but the last
+            # page's rows end at it
+            key = _key(board_key, own, i, count, self.lines.key(rows, line, (i - 1) * n, i * n))
             if self.out.fresh(path, key):
                 continue
 
             def render(chunk, total, i=i) -> str:
-                pager = Pager(base, i, count, (i - 1) * n + 1, total, n)
+                pager = Pager(base, i, count, (i - 1) * n + 1, total, n, board=attr)
                 paged = replace(view, **{attr: chunk})
                 if i == 1:
                     return self.render(template, **{**common, "ch": paged, "pg": pager,
@@ -577,8 +594,8 @@ class _Builder:
         these two, not every page."""
         built = _iso(self.now)
         data = {"built": built, "challenges": {
-            v.slug: {"title": v.title, "phase": v.phase["label"], "key": v.phase["key"]}
-            for v in views}}
+            v.slug: {"title": v.title, "phase": v.phase["label"], "key": v.phase["key"],
+                     "rows": v.board_sizes} for v in views}}
         self.out.write("status.js", "gitrampStatus(" + _js(data) + ");\n")
         self.page("status.html", "status.html", root="", challenges=views, built=built)
 

@@ -14,6 +14,13 @@
       a.textContent = "Built " + status.built.replace("T", " ").replace("Z", " UTC") +
         (ch ? "; " + ch.title + ": " + ch.phase : "") + ".";
     });
+    // a board page's pager leaves the number of rows to this file: a new result would
+    // otherwise rewrite every page of the board
+    var rows = (status.challenges[document.body.getAttribute("data-challenge")] || {}).rows;
+    document.querySelectorAll("span.of[data-board]").forEach(function (s) {
+      var n = rows && rows[s.getAttribute("data-board")];
+      if (typeof n === "number") { s.lastElementChild.textContent = n; s.hidden = false; }
+    });
   }
   document.addEventListener("DOMContentLoaded", show);
 
