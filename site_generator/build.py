@@ -149,7 +149,8 @@ def _build(repo_path: str | Path, out_dir: str | Path, now: datetime | None,
                         sum(len(c.entries) for c in repo.challenges), builder.rendered,
                         builder.kept, stats.written, stats.unchanged, stats.removed, total,
                         {"read": read, "submission_pages": builder.page_seconds,
-                         "other": total - read - builder.page_seconds,
+                         "boards": builder.board_seconds,
+                         "other": total - read - builder.page_seconds - builder.board_seconds,
                          "highlight": highlight.seconds,
                          "highlighted_files": highlight.highlighted,
                          "highlight_hits": highlight.hits}, repo.skipped)
@@ -342,6 +343,7 @@ class _Builder:
         self.rendered = 0
         self.kept = 0
         self.page_seconds = 0.0
+        self.board_seconds = 0.0  # board pages, data files and search index
         # Globals, not context: imported macros see only globals.
         self.env.globals.update(page=page_of, team_page=team_page, pct=_pct,
                                 split_names=SPLIT_NAMES, forge=Forge(self.options.forge_url))
@@ -409,6 +411,7 @@ class _Builder:
         facts = [len(public), len(failed), view.phase, view.phases, vars(ch.state),
                  view.blend, ch.readme, view.alt_best, view.alt_hist, view.open_mark,
                  ch.description]
+        boards_started = time.perf_counter()
         self._paged(cdir, "index.html", "challenge.html", best, "team_rows", board, common,
                     first_key=facts, first_extra=lambda: {"readme": markdown(ch.readme)},
                     rest_title="Leaderboard")
@@ -426,6 +429,7 @@ class _Builder:
             self._paged(cdir, "private-submissions.html", "private_submissions.html",
                         private or [], "private_rows", board, common,
                         rest_title="All submissions on the private test set")
+        self.board_seconds += time.perf_counter() - boards_started
         kit = _kit_view(ch)
         submit_key = _key(shared, kit, bool(ch.kit_dir))
         if not self.out.fresh(f"{cdir}/submit.html", submit_key):
@@ -436,8 +440,10 @@ class _Builder:
             self._team_pages(t, view, shared, cdir)
         by_label = _by_label(ch.entries)  # lineage and submission pages look parents up
         self._lineage_page(ch, view, cdir, by_label)
+        boards_started = time.perf_counter()
         self._data(ch, cdir, public, best, private, private_best, failed)
         self._search_index(ch, cdir, public, failed)
+        self.board_seconds += time.perf_counter() - boards_started
         self._submission_pages(ch, view, cdir, by_label)
         self.lines.clear()
         return view
