@@ -168,8 +168,8 @@ def report(label: str, m: dict) -> None:
     print(f"{label} {n:>6} submissions: of that rebuild, the boards (pages, data files, "
           f"search index) {m['incr_boards']:.2f} s against {m['noop_boards']:.2f} s with "
           f"nothing new (the rows below the new one moved); the rest "
-          f"{m['incremental'] - m['incr_boards']:.2f} s (the new page; reading, ranking and keying every "
-          f"entry)")
+          f"{m['incremental'] - m['incr_boards']:.2f} s (the new page; reading, ranking "
+          f"and keying every entry)")
     print(f"{label} {n:>6} submissions: highlighting {m['highlight']:.2f} s CPU for "
           f"{m['highlighted']} distinct file(s) and diff(s), in the cold build = "
           f"{m['highlight'] * ms:.2f} ms/submission; largest page "
