@@ -52,7 +52,13 @@ from site_generator.export import leaderboard_csv, leaderboard_json, leaderboard
 from site_generator.frames import Frames
 from site_generator.model import Challenge, Entry, RecordCache, read_repository, slug
 from site_generator.output import Output
-from site_generator.render import SPLIT_NAMES, environment, markdown, templates_fingerprint
+from site_generator.render import (
+    SPLIT_NAMES,
+    TemplateCache,
+    environment,
+    markdown,
+    templates_fingerprint,
+)
 
 ASSETS = "assets"
 CACHE_DIR = "gitramp-site-cache"  # in the repository's .git folder
@@ -339,6 +345,11 @@ class _Builder:
         self.options = options or Options()
         self.highlight = highlight
         self.env = environment()
+        if git is not None and self.env.bytecode_cache is None:
+            try:  # the process's environment keeps it for later builds
+                self.env.bytecode_cache = TemplateCache(Path(git.path) / CACHE_DIR / "templates")
+            except OSError:
+                pass  # templates are compiled in each run
         self.fingerprint = templates_fingerprint()
         self.rendered = 0
         self.kept = 0

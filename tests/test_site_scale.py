@@ -232,3 +232,40 @@ def test_a_build_stopped_half_way_is_mended_by_the_next(tmp_path):
         return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*")
                 if p.is_file() and MANIFEST not in p.relative_to(folder).parts}
     assert files(site) == files(tmp_path / "fresh")
+
+
+def test_a_later_run_compiles_no_template_and_a_damaged_cache_costs_only_time(
+        tmp_path, monkeypatch):
+    """Each `gitramp site` run is a process of its own: the templates it compiles are kept
+    in the repository's .git, and the next run compiles none of them; a damaged kept
+    file is compiled again, never a failed build."""
+    import jinja2
+
+    from site_generator import render
+    from site_generator.build import CACHE_DIR
+
+    srepo = make_repo(tmp_path / "repo", [Plan("c", "C", 6, n_teams=2, seed=8)])
+    compiled = []
+    real = jinja2.Environment.compile
+    monkeypatch.setattr(jinja2.Environment, "compile",
+                        lambda self, *a, **k: compiled.append(a[1:2]) or real(self, *a, **k))
+
+    def run(out: str) -> dict:
+        render.environment.cache_clear()  # as in a new process
+        compiled.clear()
+        build(srepo.path, tmp_path / out, now=NOW)
+        return {p.relative_to(tmp_path / out).as_posix(): p.read_bytes()
+                for p in (tmp_path / out).rglob("*.html")}
+
+    try:
+        first = run("one")
+        assert len(compiled) >= 5  # the pages' templates, their base and macros
+        kept = sorted((srepo.path / ".git" / CACHE_DIR / "templates").iterdir())
+        assert len(kept) == len(compiled)
+        assert run("two") == first and compiled == []
+        for path in kept:
+            path.write_bytes(path.read_bytes()[:40])  # cut short
+        # compiled again, those still rendered (board pages come from their kept frames)
+        assert run("three") == first and 0 < len(compiled) <= len(kept)
+    finally:
+        render.environment.cache_clear()
