@@ -49,10 +49,10 @@ import yaml
 from pygit2.enums import FileMode
 
 from challenge import repo as gitrepo
+from challenge.acts import Act, Moderation, read_acts
 from challenge.errors import GitrampError
 from challenge.repo import LEDGER_ROOT
 from scorer.result import REJECTED, Result, ResultFormatError
-from scorer.untrusted import clean_text
 
 __all__ = [
     # layout
@@ -62,7 +62,7 @@ __all__ = [
     "VERIFICATIONS_DIR", "verification_path", "MODERATION_DIR",
     # reading
     "FolderLedger", "Ledger", "LedgerError", "RecordFile", "Visibility", "open_ledger",
-    "Annulled", "annulled", "annulments_at", "mark_annulled",
+    "Annulled", "annulled", "mark_annulled",
     "dump_record", "parse_record", "record_from", "yaml_files_at",
     # writing
     "SIDE_REFS", "ClaimConflict", "dump_yaml", "is_final", "load_yaml", "put_path",
@@ -81,7 +81,6 @@ CLAIM_FILE = "claim.yml"  # <challenge>/<name>/claim.yml: who owns the name
 VERIFICATIONS_DIR = "_verifications"
 # <challenge>/_moderation/<when>-<act>-<target>.yml: an organizer's act (challenge.moderation)
 MODERATION_DIR = "_moderation"
-ACT_TEXT_LIMIT = 500  # characters of a moderation act's reason (or other text) kept
 SIGNATURE = ("gitramp", "gitramp@localhost")
 ATTEMPTS = 50
 REMOTE_PATIENCE = 600.0  # seconds a writer keeps trying on a busy remote (and ATTEMPTS tries)
@@ -729,39 +728,26 @@ def yaml_files_at(repo: pygit2.Repository, tree: pygit2.Tree | None,
     return out
 
 
-def annulments_at(repo: pygit2.Repository, tree: pygit2.Tree | None,
-                  challenge: str) -> dict[tuple[str, str], dict]:
-    """{(name, record stem): act} of the annulments of `challenge` in a commit's tree,
-    read from `<challenge>/_moderation/` (a file that does not read annuls nothing)."""
-    out: dict[tuple[str, str], dict] = {}
-    for path, act in yaml_files_at(repo, tree, f"{LEDGER_ROOT}/{challenge}/{MODERATION_DIR}"):
-        if isinstance(act, dict) and act.get("act") == "annul" and \
-                isinstance(act.get("records"), list):
-            # as moderation.Act reads it: its text cleaned and bounded (it is printed)
-            shown = {k: clean_text(v, ACT_TEXT_LIMIT) if isinstance(v, str) else v
-                     for k, v in act.items()}
-            for stem in act["records"]:
-                out.setdefault((str(act.get("name")), str(stem)),
-                               {**shown, "path": path.rpartition("/")[2]})
-    return out
-
-
-def annulled(result: Result, act: dict) -> Annulled:
+def annulled(result: Result, act: Act) -> Annulled:
+    """`result` marked as annulled by `act` (its file's fields and path)."""
     out = Annulled(**{f.name: getattr(result, f.name) for f in fields(Result)})
-    out.act = act
+    out.act = {**act.to_dict(), "path": act.path}
     return out
 
 
 def mark_annulled(repo: pygit2.Repository, tree: pygit2.Tree | None,
                   results: list[Result]) -> list[Result]:
-    """`results` (of any challenges), each one an organizer annulled as `Annulled`."""
-    acts: dict[str, dict[tuple[str, str], dict]] = {}
+    """`results` (of any challenges), each one an organizer annulled as `Annulled`: the
+    acts read by challenge.acts, the one reader of them, so that every surface
+    (boards, site, CLI, quota) agrees on what is annulled and by which act."""
+    acts: dict[str, Moderation] = {}
     out = []
     for r in results:
         if r.challenge not in acts:
-            acts[r.challenge] = annulments_at(repo, tree, r.challenge)
-        act = acts[r.challenge].get((r.submission, record_stem(r.tree or "",
-                                                                r.scoring_hash or "")))
+            acts[r.challenge] = read_acts(yaml_files_at(
+                repo, tree, f"{LEDGER_ROOT}/{r.challenge}/{MODERATION_DIR}"))
+        act = acts[r.challenge].annulment(r.submission, record_stem(r.tree or "",
+                                                                     r.scoring_hash or ""))
         out.append(annulled(r, act) if act is not None and r.status != REJECTED else r)
     return out
 

@@ -17,8 +17,7 @@ banned team's submissions validated after the ban are rejected with its reason
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -26,14 +25,25 @@ import pygit2
 from pygit2.enums import FileMode
 
 from challenge import repo as gitrepo
+from challenge.acts import (  # re-exported: the acts are this module's subject
+    ACT_TEXT_LIMIT,
+    ANNUL,
+    BAN,
+    KINDS,
+    REASON_LIMIT,
+    Act,
+    InvalidAct,
+    Moderation,
+    read_acts,
+)
 from challenge.errors import GitrampError
 from challenge.ledger import (
-    ACT_TEXT_LIMIT,
     LEDGER_ROOT,
     MODERATION_DIR,
     Annulled,
     Ledger,
     LedgerError,
+    annulled,
     dump_yaml,
     parse_record,
     path_segment,
@@ -41,110 +51,20 @@ from challenge.ledger import (
     record_stem,
     yaml_files_at,
 )
-from challenge.ledger import annulled as ledger_annulled
-from scorer.result import REJECTED, Result
+from scorer.result import REJECTED
 from scorer.untrusted import clean_text
 
-ANNUL = "annul"
-BAN = "ban"
-KINDS = (ANNUL, BAN)
-REASON_LIMIT = ACT_TEXT_LIMIT
+__all__ = ["ACT_TEXT_LIMIT", "ANNUL", "BAN", "KINDS", "REASON_LIMIT", "Act", "InvalidAct",
+           "Moderation", "ModerationError", "annul", "annulled", "ban", "ban_reasons",
+           "folder", "is_annulled", "read", "read_acts", "read_at"]
 
 
 class ModerationError(GitrampError):
     pass
 
 
-@dataclass(frozen=True)
-class Act:
-    """One act of moderation, as its file records it."""
-
-    kind: str  # annul | ban
-    challenge: str
-    by: str
-    reason: str
-    at: str  # ISO time, UTC
-    team: str | None = None
-    name: str | None = None  # annul: the submission
-    records: tuple[str, ...] = ()  # annul: the record stems annulled
-    path: str = ""  # where it is kept (not written in the file)
-
-    def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"act": self.kind, "challenge": self.challenge, "by": self.by,
-                             "reason": self.reason, "at": self.at}
-        if self.team is not None:
-            d["team"] = self.team
-        if self.name is not None:
-            d["name"] = self.name
-        if self.records:
-            d["records"] = list(self.records)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: Any, path: str) -> Act:
-        if not isinstance(d, dict) or d.get("act") not in KINDS:
-            raise LedgerError(f"{path}: not a moderation act (expected act: annul or ban)")
-        records = d.get("records") or []
-        if not isinstance(records, list):
-            raise LedgerError(f"{path}: records must be a list of record stems")
-
-        def text(key: str) -> str | None:
-            v = d.get(key)
-            return None if v is None else clean_text(str(v), REASON_LIMIT)
-
-        return cls(d["act"], text("challenge") or "", text("by") or "unknown",
-                   text("reason") or "", text("at") or "", text("team"), text("name"),
-                   tuple(str(s) for s in records), path)
-
-    def describe(self) -> str:
-        """One line for people: what, by whom, when and why."""
-        what = (f"annulled {self.name} ({len(self.records)} record(s))" if self.kind == ANNUL
-                else f"banned team {self.team}")
-        return f"{what} by {self.by} at {self.at}: {self.reason}"
-
-
-def annulled(result: Result, act: Act) -> Annulled:
-    """`result` marked as annulled by `act`."""
-    return ledger_annulled(result, {**act.to_dict(), "path": act.path})
-
-
 def is_annulled(result: Any) -> bool:
     return isinstance(result, Annulled)
-
-
-@dataclass
-class Moderation:
-    """The acts of one challenge, looked up by record and by team."""
-
-    acts: list[Act] = field(default_factory=list)
-
-    def annulment(self, name: str, stem: str) -> Act | None:
-        for a in self.acts:
-            if a.kind == ANNUL and a.name == name and stem in a.records:
-                return a
-        return None
-
-    def ban(self, team: str | None) -> Act | None:
-        for a in self.acts:
-            if a.kind == BAN and team is not None and a.team is not None and \
-                    a.team.lower() == team.lower():
-                return a
-        return None
-
-    def of_team(self, team: str | None) -> list[Act]:
-        return [a for a in self.acts if team is not None and a.team == team]
-
-    def of_submission(self, name: str) -> list[Act]:
-        return [a for a in self.acts if a.kind == ANNUL and a.name == name]
-
-    def mark(self, results: Iterable[Result]) -> list[Result]:
-        """`results`, each annulled one as an `Annulled` result."""
-        out = []
-        for r in results:
-            act = self.annulment(r.submission, record_stem(r.tree or "", r.scoring_hash or "")) \
-                if r.status != REJECTED else None
-            out.append(annulled(r, act) if act is not None and not is_annulled(r) else r)
-        return out
 
 
 def folder(challenge: str) -> str:
@@ -152,16 +72,8 @@ def folder(challenge: str) -> str:
 
 
 def read_at(repo: pygit2.Repository, tree: pygit2.Tree | None, challenge: str) -> Moderation:
-    """The acts of `challenge` in a commit's tree, oldest first; a file that does not
-    read as an act is left out (it can only annul or ban by reading)."""
-    acts = []
-    for path, raw in yaml_files_at(repo, tree, folder(challenge)):
-        try:
-            acts.append(Act.from_dict(raw, path))
-        except LedgerError:
-            continue
-    acts.sort(key=lambda a: (a.at, a.path))
-    return Moderation(acts)
+    """The acts of `challenge` in a commit's tree, oldest first (`acts.read_acts`)."""
+    return read_acts(yaml_files_at(repo, tree, folder(challenge)))
 
 
 def read(source: Any, challenge: str) -> Moderation:
@@ -176,7 +88,7 @@ def read(source: Any, challenge: str) -> Moderation:
         for f in sorted(d.glob("*.yml")) if d.is_dir() else ():
             try:
                 acts.append(Act.from_dict(parse_record(f.read_bytes(), str(f)), str(f)))
-            except (LedgerError, OSError):
+            except (LedgerError, InvalidAct, OSError):
                 continue
     acts.sort(key=lambda a: (a.at, a.path))
     return Moderation(acts)

@@ -134,3 +134,41 @@ def test_an_act_needs_a_reason_and_a_known_record(hub, capsys):
     assert "no record of iris/nothing" in capsys.readouterr().err
     assert moderate(tmp, "annul", "iris/rf", "--reason", "  ") == 2
     assert "say why" in capsys.readouterr().err
+
+
+def test_the_ledger_reader_and_the_site_agree_on_which_act_annuls(hub):
+    """Acts are read in one place (challenge.moderation): when two acts annul the same
+    record, every surface names the oldest; a file that is no act annuls nothing."""
+    import yaml
+
+    from challenge.ledger import record_stem
+
+    tmp, _ = hub
+    assert moderate(tmp, "annul", "iris/rf", "--reason", REASON) == 0
+    ledger = Ledger(tmp / "hub")
+    records = {r.submission: r for r in ledger.records("iris")}
+    rf, sepal = records["rf"], records["sepal"]
+    folder = moderation.folder("iris")
+
+    def act(**fields) -> bytes:
+        return yaml.safe_dump({"act": "annul", "challenge": "iris", "by": "ines",
+                               "at": "2000-01-01T00:00:00Z", **fields}).encode()
+
+    stem = record_stem(rf.tree, rf.scoring_hash)
+    ledger.write({
+        # older than olga's act, in a file whose name sorts after hers
+        f"{folder}/zz-older.yml": act(name="rf", records=[stem], reason="the oldest act"),
+        # records is no list: no act at all, so sepal stays on the boards
+        f"{folder}/zz-broken.yml": act(
+            name="sepal", records=record_stem(sepal.tree, sepal.scoring_hash),
+            reason="must annul nothing")}, "moderation: two hand-written acts")
+    records = {r.submission: r for r in ledger.records("iris")}
+    assert records["rf"].act["reason"] == "the oldest act"
+    assert not moderation.is_annulled(records["sepal"])
+    site = tmp / "site"
+    build(tmp / "hub", site)
+    page = next((site / "iris" / "s").glob("rf~*.html")).read_text()
+    assert "the oldest act" in page and REASON not in page.split("Annulled by", 1)[1][:400]
+    assert ">sepal<" in (site / "iris" / "index.html").read_text()
+    assert "must annul nothing" not in "".join(
+        p.read_text() for p in (site / "iris").rglob("*.html"))
