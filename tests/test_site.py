@@ -388,3 +388,17 @@ def test_forge_links_quote_the_parts_a_record_gives():
     # a record's commit is one path segment of the link, never a path or a query
     assert forge.commit("../../x?y#z") == "https://forge.example/org/hub/commit/..%2F..%2Fx%3Fy%23z"
     assert Forge(None).commit("ab12") is None
+
+
+def test_extensions_named_to_a_lexer_get_the_lexer_their_file_name_would():
+    """The site names a lexer directly for common extensions (matching a file name
+    against every lexer costs a rebuild about 0.1 s); the highlighting must not change."""
+    from pygments.lexers import get_lexer_for_filename
+
+    from site_generator.code import LEXER_OF_EXTENSION, _lexer
+
+    for ext in LEXER_OF_EXTENSION:
+        assert type(_lexer(f"estimator.{ext}")) is type(
+            get_lexer_for_filename(f"estimator.{ext}")), ext
+    assert type(_lexer("Makefile")).__name__ == "MakefileLexer"  # no dot: by its name
+    assert type(_lexer("data.unknown-ext")).__name__ == "TextLexer"
