@@ -147,6 +147,7 @@ def _build(repo_path: str | Path, out_dir: str | Path, now: datetime | None,
     builder.status(views)
     builder.row_texts.save({e.digest for c in repo.challenges for e in c.entries})
     builder.row_texts.clear()
+    cache.save()  # records the pages read that were not kept yet
     highlight.save()
     builder.frames.save(out.paths())
     stats = out.finish()
@@ -745,7 +746,9 @@ class _Builder:
             ch.state.code_visible, ch.state.revealed, folder, self.options.forge_url,
             ]).encode()).hexdigest()
         sha1, fresh = hashlib.sha1, self.out.fresh
-        for e in ch.entries:  # ten thousand times a build: kept plain
+        # in the order the record cache keeps them: each of its buckets is read once and
+        # let go as its records' pages are made (Entry.release), not all held at once
+        for e in sorted(ch.entries, key=_kept_bucket):  # ten thousand times: kept plain
             parent = by_label.get(e.parent_label) if e.parent_label else None
             kids = children.get(e.label, ())
             path = f"{cdir}/{page_of(e)}"
@@ -775,6 +778,7 @@ class _Builder:
                                                  and str(r.scored_at) < str(r.submitted_at)))
             self.out.write(path, html, inputs_key=key)
             self.rendered += 1
+            e.release()
 
     def _code(self, e: Entry, parent: Entry | None, folder: str):
         tree = codemod.submission_tree(self.git, e.result.tree, e.result.commit,
@@ -784,8 +788,8 @@ class _Builder:
                           "(its commit has not been fetched).")
         parent_tree = None
         if parent is not None:
-            parent_tree = codemod.submission_tree(self.git, parent.result.tree,
-                                                  parent.result.commit,
+            parent_tree = codemod.submission_tree(self.git, parent.summary.tree,
+                                                  parent.summary.commit,
                                                   f"{folder}/{parent.name}")
         return codemod.read_code(self.git, tree, parent_tree, self.highlight), ""
 
@@ -892,6 +896,10 @@ def _kit_view(ch: Challenge) -> dict:
 
 def _key(*parts: Any) -> str:
     return hashlib.sha1(json.dumps(parts, default=str).encode()).hexdigest()
+
+
+def _kept_bucket(e: Entry) -> int:
+    return e.kept_bucket
 
 
 def _by_label(entries: list[Entry]) -> dict[str, Entry]:

@@ -86,6 +86,7 @@ class Entry:
         # re-runs of this record (challenge.verify), oldest first: {verdict, runner, when, ...}
         self.verifications = verifications if verifications is not None else []
         self.chosen = chosen  # how it was chosen for the private leaderboard (challenge.selection)
+        self.kept_bucket = 0  # where RecordCache keeps its full record (pages go by it)
 
     def _summarize(self, summary: Any) -> None:
         """Set the summary and what boards, keys and pages read of it many times a build
@@ -105,8 +106,13 @@ class Entry:
     def result(self) -> Result:
         if self._result is None:
             self._result = self._load()[0]  # (result, digest)
-            self._load = None
         return self._result
+
+    def release(self) -> None:
+        """Drop the full record once its page is made (it is loaded again if read): a
+        build keeps every entry, and their Results were most of a big site's memory."""
+        if self._load is not None:
+            self._result = None
 
     @result.setter
     def result(self, value: Result) -> None:
@@ -129,9 +135,9 @@ class Summary:
     holds, per split, the value a board ranks each score on (`challenge.ranking.value`:
     the bagged value, or the folds' mean), so no folds are needed."""
 
-    FIELDS = ("challenge", "submission", "status", "team", "tree", "scoring_hash",
-              "submitted_at", "scored_at", "phase", "stage", "reason", "lineage",
-              "contributivity", "bagged")
+    FIELDS = ("challenge", "submission", "status", "team", "tree", "commit",
+              "scoring_hash", "submitted_at", "scored_at", "phase", "stage", "reason",
+              "lineage", "contributivity", "bagged")
     folds: tuple = ()  # ranking falls back to the folds' mean only where bagged has none
 
     def __init__(self, data: dict):
@@ -193,9 +199,14 @@ class RecordCache:
     records in buckets loaded only when a page showing one of them is rendered. The
     cache lives outside the site (in the repository's .git folder), and holds only what
     the records it mirrors hold.
+
+    A record served from a bucket leaves the bucket's copy in memory (the Result made
+    from it is what the build keeps): a full build reads every record, and holding the
+    buckets too cost 180 MB at 10,000 records. A bucket written at the end is merged
+    from its file.
     """
 
-    VERSION = 8
+    VERSION = 10
     # files by the ident's hash: a page rendered loads one (and a new record rewrites
     # one) of 256, some 40 records of a 10,000-record ledger
     BUCKETS = 256
@@ -207,6 +218,7 @@ class RecordCache:
         self.new: dict[str, list] = {}
         self.live: set[str] = set()  # the idents this build read or summarized
         self.dirty: set[int] = set()
+        self.parts_saved = False
         self.old_summaries: dict[str, list] = {}
         self.summaries: dict[str, list] = {}
         self.old_trees: dict[str, list] = {}  # git tree id -> [[stem, blob id], ...]
@@ -219,29 +231,46 @@ class RecordCache:
         # the public record folders' listings (challenge.ledger.entries_at's `trees`)
         self.listings = _Listings(self.kept.old["listings"])
 
-    def _bucket(self, ident: str) -> int:
-        return int(hashlib.sha1(ident.encode()).hexdigest()[:4], 16) % self.BUCKETS
+    def _bucket(self, key: str) -> int:
+        ident, _, beside = key.partition("\0")  # "<ident>\0<bucket>": a private part
+        return int(beside) if beside else \
+            int(hashlib.sha1(ident.encode()).hexdigest()[:4], 16) % self.BUCKETS
 
-    def _old(self, ident: str, b: int | None = None) -> list | None:
-        b = self._bucket(ident) if b is None else b
+    def bucket_of(self, file: RecordFile) -> int:
+        """The bucket of a public record, which holds its revealed private part too: a
+        build reading records bucket by bucket holds one bucket at a time."""
+        return self._bucket("result:" + file.ident)
+
+    def _private_key(self, private: RecordFile, public: RecordFile) -> str:
+        return f"{private.ident}\0{self.bucket_of(public)}"
+
+    def _read_bucket(self, b: int) -> dict[str, list]:
+        return ({} if self.folder is None else
+                kept.part(kept.read(self.folder / f"{b:02d}.marshal", self.VERSION),
+                          "records"))
+
+    def _old(self, ident: str) -> list | None:
+        """The kept record `ident`, taken out of its loaded bucket (served once a build:
+        an Entry keeps what is made of it)."""
+        b = self._bucket(ident)
         old = self.buckets.get(b)
         if old is None:
-            old = self.buckets[b] = ({} if self.folder is None else
-                                     kept.part(kept.read(self.folder / f"{b:02d}.marshal",
-                                                         self.VERSION), "records"))
-        return old.get(ident)
+            old = self.buckets[b] = self._read_bucket(b)
+        return old.pop(ident, None)
 
-    def load(self, file: RecordFile) -> tuple[Any, str]:
-        """The parsed record and a digest of its bytes."""
-        self.live.add(file.ident)
-        hit = self.new.get(file.ident) or self._old(file.ident)
+    def private(self, file: RecordFile, public: RecordFile) -> tuple[Any, str]:
+        """The parsed private part `file` of the record `public` and a digest of its
+        bytes."""
+        key = self._private_key(file, public)
+        self.live.add(key)
+        hit = self.new.get(key) or self._old(key)
         if hit is not None:
             return hit[1], hit[0]
         data = file.fetch()
         digest = hashlib.sha1(data).hexdigest()
         parsed = parse_record(data, file.where)
-        self.new[file.ident] = [digest, parsed]
-        self.dirty.add(self._bucket(file.ident))
+        self.new[key] = [digest, parsed]
+        self.dirty.add(self._bucket(key))
         return parsed, digest
 
     def result(self, file: RecordFile) -> tuple[Result, str]:
@@ -273,7 +302,7 @@ class RecordCache:
         key = f"{file.ident}\0{private.ident if private is not None else ''}"
         self.live.add("result:" + file.ident)
         if private is not None:
-            self.live.add(private.ident)
+            self.live.add(self._private_key(private, file))
         hit = self.old_summaries.get(key)
         if hit is not None:
             self.summaries[key] = hit
@@ -300,26 +329,33 @@ class RecordCache:
             [digest, plain]
 
     def save(self) -> None:
+        """Keep what this build parsed. Called once the ledger is read, and again at the
+        end of a build for the records its pages read that were not kept."""
         if self.folder is None:
             return
         # a loaded bucket holding records no longer in the ledger is written without them
-        # (a bucket never loaded keeps them until a build loads it)
+        # (a bucket never loaded keeps them until a build loads it; what is left in a
+        # loaded one was not served)
         for b, old in self.buckets.items():
             if any(i not in self.live for i in old):
                 self.dirty.add(b)
+        self.buckets.clear()
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             for b in self.dirty:
-                self._old("", b)  # loaded, to be merged
-                records = {i: v for i, v in self.buckets[b].items() if i in self.live}
+                records = {i: v for i, v in self._read_bucket(b).items() if i in self.live}
                 records.update((i, v) for i, v in self.new.items() if self._bucket(i) == b)
                 kept.write(self.folder / f"{b:02d}.marshal",
                            {"version": self.VERSION, "records": records})
-            self.kept.save({"summaries": self.summaries, "trees": self.trees,
-                            "listings": self.listings.used})
-            (self.folder / "summaries.marshal").unlink(missing_ok=True)  # before parts
+            if not self.parts_saved:
+                self.kept.save({"summaries": self.summaries, "trees": self.trees,
+                                "listings": self.listings.used})
+                (self.folder / "summaries.marshal").unlink(missing_ok=True)  # before parts
+                self.parts_saved = True
         except (OSError, ValueError):
             pass  # a cache that cannot be written only makes the next build slower
+        self.dirty.clear()
+        self.new.clear()
 
 
 class _Parts:
@@ -474,8 +510,11 @@ def read_ledger(source: Ledger | FolderLedger, challenge: str, state: Visibility
             full = result if result is not None else load()[0]
             result, digest = moderation.annulled(full, act), digest + act.path
             summary = result
-        entries.append(Entry(challenge, file.name, file.stem, result, digest,
-                             summary=summary, load=load))
+        # an annulled record is not what `load` gives: it is never dropped
+        entry = Entry(challenge, file.name, file.stem, result, digest, summary=summary,
+                      load=load if act is None else None)
+        entry.kept_bucket = cache.bucket_of(file)
+        entries.append(entry)
     checks = read_verifications(source, challenge)
     chosen = selection.read_summary(source, challenge) if state.revealed else {}
     for e in entries if checks or chosen else ():  # most ledgers have neither
@@ -493,7 +532,7 @@ def _full_result(cache: RecordCache, file: RecordFile, private: RecordFile | Non
     there is one, and the digest of what it was read from."""
     result, digest = cache.result(file)
     if private is not None:
-        praw, pdigest = cache.load(private)
+        praw, pdigest = cache.private(private, file)
         digest += pdigest
         _merge_private(result, praw if isinstance(praw, dict) else {})
     return result, digest

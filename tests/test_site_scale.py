@@ -152,7 +152,20 @@ def test_what_builds_keep_in_git_makes_the_same_site_as_a_first_build(tmp_path,
     assert len(index["parts"]["submissions"]) == len(index["parts"]["private"]) > 1
     kept = srepo.path / ".git" / CACHE_DIR
     assert (kept / "rows").is_dir() and (kept / "highlight").is_dir()
+    records = {p.name: p.read_bytes() for p in kept.glob("[0-9]*.marshal")}
+    assert records
     again = build(srepo.path, tmp_path / "two", now=NOW, page_rows=7)
+    # every page rendered again, each record read once from what is kept (a full
+    # record is dropped once its page is made): none parsed again, no bucket rewritten
+    assert again.pages_rendered == 30
+    assert {p.name: p.read_bytes() for p in kept.glob("[0-9]*.marshal")} == records
+    # a record a page reads that is no longer kept is parsed, and kept again at the end
+    import marshal
+    lost = sorted(records)[0]
+    (kept / lost).unlink()
+    build(srepo.path, tmp_path / "three", now=NOW, page_rows=7)
+    assert marshal.loads((kept / lost).read_bytes())["records"].keys() == \
+        marshal.loads(records[lost])["records"].keys()
     assert whole.timings["highlighted_files"] > 0
     assert first.timings["highlighted_files"] == again.timings["highlighted_files"] == 0
 
