@@ -50,7 +50,14 @@ from site_generator.boards import (
 )
 from site_generator.export import leaderboard_csv, leaderboard_json, leaderboard_part
 from site_generator.frames import Frames
-from site_generator.model import Challenge, Entry, RecordCache, read_repository, slug
+from site_generator.model import (
+    Challenge,
+    Entry,
+    RecordCache,
+    read_repository,
+    record_bucket,
+    slug,
+)
 from site_generator.output import Output
 from site_generator.render import (
     SPLIT_NAMES,
@@ -746,9 +753,8 @@ class _Builder:
             ch.state.code_visible, ch.state.revealed, folder, self.options.forge_url,
             ]).encode()).hexdigest()
         sha1, fresh = hashlib.sha1, self.out.fresh
-        # in the order the record cache keeps them: each of its buckets is read once and
-        # let go as its records' pages are made (Entry.release), not all held at once
-        for e in sorted(ch.entries, key=_kept_bucket):  # ten thousand times: kept plain
+        stale = []
+        for e in ch.entries:  # ten thousand times a build: kept plain
             parent = by_label.get(e.parent_label) if e.parent_label else None
             kids = children.get(e.label, ())
             path = f"{cdir}/{page_of(e)}"
@@ -759,7 +765,12 @@ class _Builder:
             key = sha1(text.encode()).hexdigest()
             if fresh(path, key):
                 self.kept += 1
-                continue
+            else:
+                stale.append((e, parent, kids, path, key))
+        # in the order the record cache keeps them: each of its buckets is read once and
+        # let go as its records' pages are made (Entry.release), not all held at once
+        stale.sort(key=_kept_bucket)
+        for e, parent, kids, path, key in stale:
             code, note = None, "The code of submissions is shown once the open phase starts."
             if ch.state.code_visible and self.git is None:
                 note = ("The code is not shown: this folder is no git repository, so the "
@@ -898,8 +909,8 @@ def _key(*parts: Any) -> str:
     return hashlib.sha1(json.dumps(parts, default=str).encode()).hexdigest()
 
 
-def _kept_bucket(e: Entry) -> int:
-    return e.kept_bucket
+def _kept_bucket(page: tuple) -> int:
+    return record_bucket(page[0].kept_ident)
 
 
 def _by_label(entries: list[Entry]) -> dict[str, Entry]:

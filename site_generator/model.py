@@ -86,7 +86,8 @@ class Entry:
         # re-runs of this record (challenge.verify), oldest first: {verdict, runner, when, ...}
         self.verifications = verifications if verifications is not None else []
         self.chosen = chosen  # how it was chosen for the private leaderboard (challenge.selection)
-        self.kept_bucket = 0  # where RecordCache keeps its full record (pages go by it)
+        # its record's ident in the RecordCache (record_bucket: pages are made by bucket)
+        self.kept_ident = ""
 
     def _summarize(self, summary: Any) -> None:
         """Set the summary and what boards, keys and pages read of it many times a build
@@ -206,7 +207,7 @@ class RecordCache:
     from its file.
     """
 
-    VERSION = 10
+    VERSION = 11
     # files by the ident's hash: a page rendered loads one (and a new record rewrites
     # one) of 256, some 40 records of a 10,000-record ledger
     BUCKETS = 256
@@ -232,17 +233,15 @@ class RecordCache:
         self.listings = _Listings(self.kept.old["listings"])
 
     def _bucket(self, key: str) -> int:
-        ident, _, beside = key.partition("\0")  # "<ident>\0<bucket>": a private part
-        return int(beside) if beside else \
+        # "<private ident>\0<public ident>": a private part, in its public record's
+        # bucket (a build reading records bucket by bucket holds one bucket at a time)
+        ident, _, public = key.partition("\0")
+        return record_bucket(public) if public else \
             int(hashlib.sha1(ident.encode()).hexdigest()[:4], 16) % self.BUCKETS
 
-    def bucket_of(self, file: RecordFile) -> int:
-        """The bucket of a public record, which holds its revealed private part too: a
-        build reading records bucket by bucket holds one bucket at a time."""
-        return self._bucket("result:" + file.ident)
-
-    def _private_key(self, private: RecordFile, public: RecordFile) -> str:
-        return f"{private.ident}\0{self.bucket_of(public)}"
+    @staticmethod
+    def _private_key(private: RecordFile, public: RecordFile) -> str:
+        return f"{private.ident}\0{public.ident}"
 
     def _read_bucket(self, b: int) -> dict[str, list]:
         return ({} if self.folder is None else
@@ -356,6 +355,12 @@ class RecordCache:
             pass  # a cache that cannot be written only makes the next build slower
         self.dirty.clear()
         self.new.clear()
+
+
+def record_bucket(ident: str) -> int:
+    """The RecordCache bucket of the public record `ident` (and of its private part)."""
+    return int(hashlib.sha1(f"result:{ident}".encode()).hexdigest()[:4], 16) % \
+        RecordCache.BUCKETS
 
 
 class _Parts:
@@ -513,7 +518,7 @@ def read_ledger(source: Ledger | FolderLedger, challenge: str, state: Visibility
         # an annulled record is not what `load` gives: it is never dropped
         entry = Entry(challenge, file.name, file.stem, result, digest, summary=summary,
                       load=load if act is None else None)
-        entry.kept_bucket = cache.bucket_of(file)
+        entry.kept_ident = file.ident
         entries.append(entry)
     checks = read_verifications(source, challenge)
     chosen = selection.read_summary(source, challenge) if state.revealed else {}
