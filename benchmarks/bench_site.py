@@ -10,7 +10,7 @@ highlighted by an earlier build are kept in the repository's .git by blob id) an
 cold first build (nothing kept: parsing and highlighting everything), the 10k/1k ratio
 (linear is 10), a rebuild after one new result as a share of the full build, what a
 rebuild with nothing new writes, page and data file sizes, and how soon board pages are
-usable (DOMContentLoaded) in headless Chromium.
+usable (DOMContentLoaded) in headless Chromium; and the peak memory of a full build.
 Goals: <= 3 ms per submission, ratio <= 11, rebuild <= 0.05, < 1 s in Chromium.
 Run: python -m benchmarks.bench_site [--sizes 1000,10000]
 """
@@ -23,6 +23,7 @@ import hashlib
 import os
 import pickle
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -87,6 +88,7 @@ def measure(n: int, work: Path, code_visible: bool = True) -> dict[str, float]:
         if best is None or run[2] < best[2]:
             best = run
     full, full_wall, full_cpu = best
+    memory = peak_memory(srepo.path, work / f"site{n}-memory")
     noop, noop_wall, noop_cpu = timed(build, srepo.path, site)
     add_submission(srepo, "bench")
     incr, incr_wall, incr_cpu = timed(build, srepo.path, site)
@@ -106,7 +108,31 @@ def measure(n: int, work: Path, code_visible: bool = True) -> dict[str, float]:
             "noop_boards": noop.timings["boards"] * noop_cpu / max(noop_wall, 1e-9),
             "highlight": cold.timings.get("highlight", 0.0),
             "highlighted": cold.timings.get("highlighted_files", 0),
-            "largest_html": sizes[0], "largest_data": sizes[1], "loaded": loaded}
+            "largest_html": sizes[0], "largest_data": sizes[1], "loaded": loaded,
+            "memory": memory}
+
+
+def peak_memory(repo: Path, site: Path) -> tuple[float, float]:
+    """(peak resident MB of a full build in a fresh process, of one that only imports
+    the site generator): what a runner building a big site needs. The process reports
+    its own high-water mark (VmHWM): a child's rusage would count the bench process it
+    was forked from."""
+    report = ("import resource\n"
+              "try:\n"
+              "    status = open('/proc/self/status').read().split('VmHWM:')[1]\n"
+              "    print(int(status.split()[0]) / 1024)\n"
+              "except (OSError, IndexError):\n"
+              "    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n")
+
+    def peak(code: str) -> float:
+        out = subprocess.run([sys.executable, "-c", code + "\n" + report], check=True,
+                             capture_output=True, text=True).stdout
+        return float(out.split()[-1])
+    try:
+        return (peak(f"from site_generator import build\nbuild({str(repo)!r}, "
+                     f"{str(site)!r})"), peak("import site_generator.build"))
+    finally:
+        shutil.rmtree(site, ignore_errors=True)
 
 
 def dom_content_loaded(folder: Path, n: int) -> dict[str, float] | None:
@@ -175,6 +201,10 @@ def report(label: str, m: dict) -> None:
           f"{m['highlight'] * ms:.2f} ms/submission; largest page "
           f"{m['largest_html'] / 1e6:.2f} MB (goal <= 1), largest data file "
           f"{m['largest_data'] / 1e6:.2f} MB (goal <= 5)")
+    used, idle = m["memory"]
+    print(f"{label} {n:>6} submissions: peak memory of a full build {used:.0f} MB "
+          f"(a fresh process; one that only imports the generator: {idle:.0f} MB) = "
+          f"{(used - idle) * 1000 / n:.1f} kB/submission")
     if m["loaded"] is None:
         print(f"{label} {n:>6} submissions: DOMContentLoaded not measured (no chromium, "
               "chromedriver or selenium)")
