@@ -502,10 +502,13 @@ def read_ledger(source: Ledger | FolderLedger, challenge: str, state: Visibility
             if hit is not None:
                 digest, summary, result = hit[0], Summary(hit[1]), None
             else:
-                result, digest = load()
-                plain = Summary.plain(result)
+                full, digest = load()
+                plain = Summary.plain(full)
                 cache.put_summary(file, private, digest, plain)
                 summary = Summary(plain)
+                # not held: read again from the cache when a page needs it (a first
+                # build held every record twice, parsed and kept, until its pages)
+                result = full if cache.folder is None else None
         except (LedgerError, TypeError, ValueError, AttributeError) as e:
             if skipped is not None:
                 skipped.append(str(e) if file.where in str(e) else f"{file.where}: {e}")
