@@ -71,7 +71,9 @@ answers() { curl -sf --max-time 5 --unix-socket "$SOCKET_PATH" http://d/_ping >/
 if ! answers; then
     log "starting podman system service on $SOCKET (storage driver $driver)"
     rm -f "$SOCKET_PATH"
-    (setsid podman --storage-driver="$driver" system service --time=0 "$SOCKET" \
+    # from /: a daemon keeps its working folder, and once a checkout it was started in
+    # is removed, Podman can no longer start a container ("write child: broken pipe")
+    (cd / && setsid podman --storage-driver="$driver" system service --time=0 "$SOCKET" \
         >>"$LOG" 2>&1 </dev/null &)
     for _ in $(seq 1 "$WAIT"); do answers && break; sleep 1; done
     answers || { log "the service did not answer within $WAIT s"; tail -30 "$LOG"; exit 1; }
