@@ -111,7 +111,8 @@ class Entry:
 
     def release(self) -> None:
         """Drop the full record once its page is made (it is loaded again if read): a
-        build keeps every entry, and their Results were most of a big site's memory."""
+        build keeps every entry, and a full record for each is far more than the
+        summaries the boards read."""
         if self._load is not None:
             self._result = None
 
