@@ -82,16 +82,15 @@ def read(source: Any, challenge: str) -> Moderation:
         head = source.head()
         return read_at(source.repo, head.tree if head else None, challenge)
     root = getattr(source, "root", None)
-    acts = []
+    files = []
     if root is not None:
         d = root / folder(challenge)
         for f in sorted(d.glob("*.yml")) if d.is_dir() else ():
             try:
-                acts.append(Act.from_dict(parse_record(f.read_bytes(), str(f)), str(f)))
-            except (LedgerError, InvalidAct, OSError):
-                continue
-    acts.sort(key=lambda a: (a.at, a.path))
-    return Moderation(acts)
+                files.append((str(f), parse_record(f.read_bytes(), str(f))))
+            except (LedgerError, OSError):
+                continue  # as a file that is no act: it annuls and bans nothing
+    return read_acts(files)
 
 
 def ban_reasons(repo: pygit2.Repository, tree: pygit2.Tree | None, challenge: str,

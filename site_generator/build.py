@@ -154,7 +154,7 @@ def _build(repo_path: str | Path, out_dir: str | Path, now: datetime | None,
     builder.status(views)
     builder.row_texts.save({e.digest for c in repo.challenges for e in c.entries})
     builder.row_texts.clear()
-    cache.save()  # records the pages read that were not kept yet
+    cache.save_records()  # those the pages had to parse
     highlight.save()
     builder.frames.save(out.paths())
     stats = out.finish()

@@ -75,7 +75,7 @@ class Entry:
 
     def __init__(self, challenge: str, name: str, stem: str, result: Result | None = None,
                  digest: str = "", verifications: list[dict] | None = None,
-                 chosen: str = "", *, summary: Any = None, load=None):
+                 chosen: str = "", *, summary: Any = None, load=None, kept_ident: str = ""):
         self.challenge = challenge
         self.name = name
         self.stem = stem  # the ledger file's name without `.yml`: <tree16>-<hash8>
@@ -87,7 +87,7 @@ class Entry:
         self.verifications = verifications if verifications is not None else []
         self.chosen = chosen  # how it was chosen for the private leaderboard (challenge.selection)
         # its record's ident in the RecordCache (record_bucket: pages are made by bucket)
-        self.kept_ident = ""
+        self.kept_ident = kept_ident
 
     def _summarize(self, summary: Any) -> None:
         """Set the summary and what boards, keys and pages read of it many times a build
@@ -220,7 +220,6 @@ class RecordCache:
         self.new: dict[str, list] = {}
         self.live: set[str] = set()  # the idents this build read or summarized
         self.dirty: set[int] = set()
-        self.parts_saved = False
         self.old_summaries: dict[str, list] = {}
         self.summaries: dict[str, list] = {}
         self.old_trees: dict[str, list] = {}  # git tree id -> [[stem, blob id], ...]
@@ -237,8 +236,7 @@ class RecordCache:
         # "<private ident>\0<public ident>": a private part, in its public record's
         # bucket (a build reading records bucket by bucket holds one bucket at a time)
         ident, _, public = key.partition("\0")
-        return record_bucket(public) if public else \
-            int(hashlib.sha1(ident.encode()).hexdigest()[:4], 16) % self.BUCKETS
+        return record_bucket(public) if public else _hash_bucket(ident)
 
     @staticmethod
     def _private_key(private: RecordFile, public: RecordFile) -> str:
@@ -278,7 +276,7 @@ class RecordCache:
 
         The cache holds the Result's fields once checked and cleaned (a plain mapping), so
         a rebuild makes each Result again without parsing or cleaning it."""
-        key = "result:" + file.ident
+        key = _result_key(file.ident)
         self.live.add(key)
         hit = self.new.get(key) or self._old(key)
         if hit is not None:
@@ -300,7 +298,7 @@ class RecordCache:
         """[digest, plain summary] of a record (with its revealed private part) kept by
         an earlier build, or None."""
         key = f"{file.ident}\0{private.ident if private is not None else ''}"
-        self.live.add("result:" + file.ident)
+        self.live.add(_result_key(file.ident))
         if private is not None:
             self.live.add(self._private_key(private, file))
         hit = self.old_summaries.get(key)
@@ -329,8 +327,20 @@ class RecordCache:
             [digest, plain]
 
     def save(self) -> None:
-        """Keep what this build parsed. Called once the ledger is read, and again at the
-        end of a build for the records its pages read that were not kept."""
+        """Keep what reading the ledger parsed and summarized."""
+        self.save_records()
+        if self.folder is None:
+            return
+        try:
+            self.kept.save({"summaries": self.summaries, "trees": self.trees,
+                            "listings": self.listings.used})
+            (self.folder / "summaries.marshal").unlink(missing_ok=True)  # before parts
+        except (OSError, ValueError):
+            pass  # a cache that cannot be written only makes the next build slower
+
+    def save_records(self) -> None:
+        """Keep the records parsed since the last save: after reading, and at the end
+        of a build for those its pages read that were not kept."""
         if self.folder is None:
             return
         # a loaded bucket holding records no longer in the ledger is written without them
@@ -340,28 +350,34 @@ class RecordCache:
             if any(i not in self.live for i in old):
                 self.dirty.add(b)
         self.buckets.clear()
+        new: dict[int, dict[str, list]] = {}  # by bucket, hashed once each
+        for i, v in self.new.items():
+            new.setdefault(self._bucket(i), {})[i] = v
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             for b in self.dirty:
                 records = {i: v for i, v in self._read_bucket(b).items() if i in self.live}
-                records.update((i, v) for i, v in self.new.items() if self._bucket(i) == b)
+                records.update(new.get(b, {}))
                 kept.write(self.folder / f"{b:02d}.marshal",
                            {"version": self.VERSION, "records": records})
-            if not self.parts_saved:
-                self.kept.save({"summaries": self.summaries, "trees": self.trees,
-                                "listings": self.listings.used})
-                (self.folder / "summaries.marshal").unlink(missing_ok=True)  # before parts
-                self.parts_saved = True
         except (OSError, ValueError):
             pass  # a cache that cannot be written only makes the next build slower
         self.dirty.clear()
         self.new.clear()
 
 
+def _result_key(ident: str) -> str:
+    """The RecordCache key of the public record `ident` as a Result."""
+    return "result:" + ident
+
+
+def _hash_bucket(key: str) -> int:
+    return int(hashlib.sha1(key.encode()).hexdigest()[:4], 16) % RecordCache.BUCKETS
+
+
 def record_bucket(ident: str) -> int:
     """The RecordCache bucket of the public record `ident` (and of its private part)."""
-    return int(hashlib.sha1(f"result:{ident}".encode()).hexdigest()[:4], 16) % \
-        RecordCache.BUCKETS
+    return _hash_bucket(_result_key(ident))
 
 
 class _Parts:
@@ -445,6 +461,7 @@ def read_challenge(repo: Path, kit_path: Path, source: Ledger | FolderLedger,
                    cache: RecordCache, skipped: list[str] | None = None) -> Challenge:
     kit = load_kit(kit_path)
     state = source.state(kit.name)
+    acts = moderation.read(source, kit.name)
     readme = kit_path / "README.md"
     return Challenge(
         name=kit.name,
@@ -456,8 +473,8 @@ def read_challenge(repo: Path, kit_path: Path, source: Ledger | FolderLedger,
         scores=score_columns(kit),
         phases=kit.phases,
         state=state,
-        entries=read_ledger(source, kit.name, state, cache, skipped),
-        moderation=moderation.read(source, kit.name).acts,
+        entries=read_ledger(source, kit.name, state, cache, skipped, acts),
+        moderation=acts.acts,
         blend=read_blend(source, kit.name),
     )
 
@@ -484,14 +501,17 @@ def score_columns(kit: Kit) -> list[ScoreColumn]:
 
 
 def read_ledger(source: Ledger | FolderLedger, challenge: str, state: Visibility,
-                cache: RecordCache, skipped: list[str] | None = None) -> list[Entry]:
-    """Every public record of the challenge, oldest first.
+                cache: RecordCache, skipped: list[str] | None = None,
+                acts: moderation.Moderation | None = None) -> list[Entry]:
+    """Every public record of the challenge, oldest first; an annulled one marked by
+    its act (`acts`, read here when not given).
 
     Private records are looked at only when the state says they are revealed. A record
     that does not read (or whose revealed private part does not) is left out and told
     in `skipped` as "<file>: <why>": one bad file never stops the site."""
     entries = []
-    acts = moderation.read(source, challenge)
+    if acts is None:
+        acts = moderation.read(source, challenge)
     private_file = _private_files(source, challenge, cache) if state.revealed else None
     files = (source.record_files(challenge, cache.listings) if isinstance(source, Ledger)
              else source.record_files(challenge))
@@ -520,10 +540,9 @@ def read_ledger(source: Ledger | FolderLedger, challenge: str, state: Visibility
             result, digest = moderation.annulled(full, act), digest + act.path
             summary = result
         # an annulled record is not what `load` gives: it is never dropped
-        entry = Entry(challenge, file.name, file.stem, result, digest, summary=summary,
-                      load=load if act is None else None)
-        entry.kept_ident = file.ident
-        entries.append(entry)
+        entries.append(Entry(challenge, file.name, file.stem, result, digest,
+                             summary=summary, load=load if act is None else None,
+                             kept_ident=file.ident))
     checks = read_verifications(source, challenge)
     chosen = selection.read_summary(source, challenge) if state.revealed else {}
     for e in entries if checks or chosen else ():  # most ledgers have neither
