@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from scorer.untrusted import clean_text
+from scorer.untrusted import NAME_CHARS, clean_text
 
 ANNUL = "annul"
 BAN = "ban"
@@ -66,7 +66,7 @@ class Act:
 
         return cls(d["act"], text("challenge") or "", text("by") or "unknown",
                    text("reason") or "", text("at") or "", text("team"), text("name"),
-                   tuple(str(s) for s in records), path)
+                   tuple(clean_text(s, NAME_CHARS) for s in records), path)
 
     def describe(self) -> str:
         """One line for people: what, by whom, when and why."""

@@ -172,3 +172,15 @@ def test_the_ledger_reader_and_the_site_agree_on_which_act_annuls(hub):
     assert ">sepal<" in (site / "iris" / "index.html").read_text()
     assert "must annul nothing" not in "".join(
         p.read_text() for p in (site / "iris").rglob("*.html"))
+
+
+def test_an_acts_record_stems_are_cleaned_and_bounded_like_its_other_text():
+    """An act's stems reach the annulled record and every surface that shows it: a
+    hostile moderation file's escapes and noise stop at the reader."""
+    from challenge.acts import Act
+
+    act = Act.from_dict({"act": "annul", "name": "x", "reason": "r",
+                         "records": ["\x1b[2J" + "a" * 5000, "0123456789abcdef-01234567"]},
+                        "p.yml")
+    assert "\x1b" not in act.records[0] and len(act.records[0]) <= 100
+    assert act.records[1] == "0123456789abcdef-01234567"  # a real stem is unchanged
