@@ -70,6 +70,8 @@ def value(result: Result, name: str, split: str = PUBLIC) -> float | None:
     """The value a board ranks on: the bagged value of a score, or the folds' mean when
     no bagged value was recorded; None when neither is a finite number."""
     bagged = result.bagged.get(split, {}).get(name)
+    if type(bagged) is float and math.isfinite(bagged):  # the common case, first
+        return bagged
     if finite(bagged):
         return float(bagged)
     mean = result.mean(split).get(name) if result.folds else None
@@ -79,29 +81,42 @@ def value(result: Result, name: str, split: str = PUBLIC) -> float | None:
 def submitted(result: Result) -> str:
     """When a record was submitted, as ISO text: ties go to the earlier."""
     when: Any = result.submitted_at or result.scored_at or ""
+    if type(when) is str:  # as records hold it
+        return when
     return when.isoformat().replace("+00:00", "Z") if hasattr(when, "isoformat") else str(when)
 
 
 def board(items: Iterable[T], score: RankingScore | None, split: str = PUBLIC,
-          result_of: Callable[[T], Result] | None = None) -> list[Standing[T]]:
+          result_of: Callable[[T], Result] | None = None,
+          make: Callable[[T, Result, int, float], S] | None = None) -> list[S]:
     """Scored items holding a value of `score` on `split`, best first, ranked 1, 2, ...
 
-    `result_of` gives the record of an item (default: the item is the record)."""
+    `result_of` gives the record of an item (default: the item is the record); `make`
+    makes a row of (item, record, rank, value) (default: a `Standing`), so a reader
+    wrapping rows makes one object a row, not two (a big site ranks tens of thousands
+    a build)."""
     if score is None:
         return []
     get = result_of or (lambda item: item)
     sign = 1.0 if score.lower_is_better else -1.0
-    ranked = []
+    name = score.name
+    keys, kept = [], []
     for item in items:
         r = get(item)
         if r.status != SCORED or is_annulled(r):  # an organizer annulled it
             continue
-        v = value(r, score.name, split)
+        v = value(r, name, split)
         if v is not None:
-            ranked.append((sign * v, submitted(r), r.submission,
-                           record_stem(r.tree or "", r.scoring_hash or ""), v, item, r))
-    ranked.sort(key=lambda x: x[:4])
-    return [Standing(item, r, i + 1, v) for i, (*_, v, item, r) in enumerate(ranked)]
+            keys.append((sign * v, submitted(r), r.submission,
+                         record_stem(r.tree or "", r.scoring_hash or ""), len(kept)))
+            kept.append((item, r, v))
+    keys.sort()  # the index last: equal keys keep the items' order, as before
+    row = make or Standing
+    out = []
+    for rank, key in enumerate(keys, 1):
+        item, r, v = kept[key[-1]]
+        out.append(row(item, r, rank, v))
+    return out
 
 
 def team_best(standings: list[S]) -> list[S]:

@@ -97,13 +97,17 @@ def rank(entries: list[Entry], columns: list[ScoreColumn], split: str = PUBLIC) 
     if not columns:
         return []
     score = RankingScore(columns[0].name, columns[0].lower_is_better)
-    return [Row(s.item, s.result, s.rank, s.value, columns, split)
-            for s in ranking.board(entries, score, split, result_of=_summary)]
+    return ranking.board(entries, score, split, result_of=_summary,
+                         make=lambda e, r, i, v: Row(e, r, i, v, columns, split))
 
 
 def _summary(entry: Entry):
     """What ranking reads of an entry: its summary (no full record needed)."""
     return entry.summary
+
+
+def _row_summary(row: Row):
+    return row.entry.summary
 
 
 def team_best(rows: list[Row]) -> list[Row]:
@@ -113,11 +117,12 @@ def team_best(rows: list[Row]) -> list[Row]:
 
 def private_board(public: list[Row], columns: list[ScoreColumn]) -> list[Row]:
     """The public rows re-ranked on the test split, each keeping its public rank."""
-    by_key = {(r.entry.name, r.entry.stem): r.rank for r in public}
-    rows = rank([r.entry for r in public], columns, PRIVATE)
-    for r in rows:
-        r.public_rank = by_key.get((r.entry.name, r.entry.stem))
-    return rows
+    if not columns:
+        return []
+    score = RankingScore(columns[0].name, columns[0].lower_is_better)
+    return ranking.board(public, score, PRIVATE, result_of=_row_summary,
+                         make=lambda p, r, i, v: Row(p.entry, r, i, v, columns, PRIVATE,
+                                                     p.rank))
 
 
 def private_team_board(public_best: list[Row], columns: list[ScoreColumn]) -> list[Row]:
