@@ -384,8 +384,11 @@ class Ledger:
     def record_files(self, challenge: str, trees: dict | None = None) -> list[RecordFile]:
         """Every public record of `challenge` (rejections too), located on the branch,
         not read. `trees`: see `entries_at`."""
-        return [self._file(*_name_and_stem(path), path, oid)
-                for path, oid in self.entries(challenge, trees).items()]
+        head = self.head()
+        repo = self.repo
+        return [CommittedRecord(repo, name, stem, oid, folder, file)
+                for folder, file, oid, name, stem in _records_at(
+                    repo, head.tree if head else None, challenge, trees)]
 
     def private_file(self, challenge: str, name: str, stem: str) -> RecordFile | None:
         """The revealed private record beside a public one, if `reveal` published it."""
@@ -765,12 +768,22 @@ def entries_at(repo: pygit2.Repository, tree: pygit2.Tree | None,
     of the record folders already listed (a tree's content never changes): a big
     ledger's ten thousand folders are then not looked up again; its blob ids are hex
     strings, which the repository takes as well as ids."""
-    root = gitrepo.subtree(repo, tree, LEDGER_ROOT) if tree is not None else None
-    out: dict[str, pygit2.Oid] = {}
-    if root is None:
-        return out
+    return {f"{folder}/{file}": oid
+            for folder, file, oid, _, _ in _records_at(repo, tree, challenge, trees)}
 
-    def files(folder: pygit2.Object, prefix: str) -> None:
+
+def _records_at(repo: pygit2.Repository, tree: pygit2.Tree | None, challenge: str | None,
+                trees: dict | None):
+    """(folder, file name, blob id, submission, stem) of each public record (and
+    rejection) in a commit's tree: `entries_at`'s walk, each record's submission and
+    stem named as the walk finds them (a big ledger's ten thousand paths are not split
+    again). A rejection's stem names its team too (`<tree16>-<hash8>.rejected.<team>`),
+    so it never equals a record's."""
+    root = gitrepo.subtree(repo, tree, LEDGER_ROOT) if tree is not None else None
+    if root is None:
+        return
+
+    def files(folder: pygit2.Object) -> list:
         if trees is not None:
             key = str(folder.id)
             listed = trees.get(key)
@@ -778,13 +791,10 @@ def entries_at(repo: pygit2.Repository, tree: pygit2.Tree | None,
                 listed = trees[key] = [(f.name, str(f.id)) for f in repo[folder.id]
                                        if f.name.endswith(".yml") and f.name != CLAIM_FILE
                                        and f.filemode == FileMode.BLOB]
-            for name, oid in listed:
-                out[f"{prefix}/{name}"] = oid
-            return
-        for f in repo[folder.id]:
-            if f.name.endswith(".yml") and f.name != CLAIM_FILE and \
-                    f.filemode == FileMode.BLOB:
-                out[f"{prefix}/{f.name}"] = f.id
+            return listed
+        return [(f.name, f.id) for f in repo[folder.id]
+                if f.name.endswith(".yml") and f.name != CLAIM_FILE
+                and f.filemode == FileMode.BLOB]
 
     for c in root:
         if c.filemode != FileMode.TREE or (challenge and c.name != challenge):
@@ -797,10 +807,34 @@ def entries_at(repo: pygit2.Repository, tree: pygit2.Tree | None,
                 for team in repo[n.id]:
                     for name in repo[team.id] if team.filemode == FileMode.TREE else ():
                         if name.filemode == FileMode.TREE:
-                            files(name, f"{where}/{team.name}/{name.name}")
+                            folder = f"{where}/{team.name}/{name.name}"
+                            for file, oid in files(name):
+                                yield (folder, file, oid, name.name,
+                                       f"{file[:-4]}.rejected.{team.name}")
             elif not n.name.startswith("_"):
-                files(n, where)
-    return out
+                for file, oid in files(n):
+                    yield where, file, oid, n.name, file[:-4]
+
+
+class CommittedRecord:
+    """A committed record file (`folder`/`file` in the tree), read as a RecordFile is:
+    made for each of ten thousand records a build, it works out its path only for a
+    message."""
+
+    __slots__ = ("repo", "name", "stem", "oid", "folder", "file", "ident")
+
+    def __init__(self, repo: pygit2.Repository, name: str, stem: str, oid, folder: str,
+                 file: str):
+        self.repo, self.name, self.stem, self.oid = repo, name, stem, oid
+        self.folder, self.file = folder, file
+        self.ident = f"blob:{oid}"
+
+    @property
+    def where(self) -> str:
+        return f"{self.folder}/{self.file} (committed)"
+
+    def fetch(self) -> bytes:
+        return self.repo[self.oid].data
 
 
 def _name_and_stem(path: str) -> tuple[str, str]:

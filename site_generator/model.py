@@ -2,8 +2,9 @@
 
 The ledger is read only through `challenge.ledger`'s public reading API, the code that
 defines its layout for the runners that write it: `open_ledger`, `RecordFile`,
-`parse_record`, `record_from`, `Visibility`, `version_label`. Kits come from
-`challenge.hub.kit_dirs` and `challenge.kit.load_kit`, rankings from `challenge.ranking`.
+`CommittedRecord`, `parse_record`, `record_from`, `Visibility`, `version_label`. Kits
+come from `challenge.hub.kit_dirs` and `challenge.kit.load_kit`, rankings from
+`challenge.ranking`.
 Nothing here names a path of the ledger.
 
 Visibility is settled here and nowhere else on the site. A record's private (test)
@@ -31,6 +32,7 @@ from challenge.hub import kit_dirs
 from challenge.kit import SPEC_FILE, Kit, Phase, load_kit
 from challenge.ledger import (
     LEDGER_ROOT,
+    CommittedRecord,
     FolderLedger,
     Ledger,
     LedgerError,
@@ -591,29 +593,11 @@ def _private_files(source: Ledger | FolderLedger, challenge: str, cache: RecordC
             for stem, oid in cache.tree(repo, sub.id):
                 index[(sub.name, stem)] = oid
 
-    def find(name: str, stem: str) -> _CommittedFile | None:
+    def find(name: str, stem: str) -> CommittedRecord | None:
         oid = index.get((name, stem))
-        return _CommittedFile(repo, challenge, name, stem, oid) if oid is not None else None
+        return (CommittedRecord(repo, name, stem, oid, f"{folder}/{name}", f"{stem}.yml")
+                if oid is not None else None)
     return find
-
-
-class _CommittedFile:
-    """A revealed private record committed in git, read as a RecordFile is: made for
-    each of ten thousand records a build, it works out its path only for a message."""
-
-    __slots__ = ("repo", "challenge", "name", "stem", "oid", "ident")
-
-    def __init__(self, repo, challenge: str, name: str, stem: str, oid: str):
-        self.repo, self.challenge, self.name, self.stem, self.oid = \
-            repo, challenge, name, stem, oid
-        self.ident = f"blob:{oid}"
-
-    @property
-    def where(self) -> str:
-        return f"{record_path(self.challenge, self.name, self.stem, private=True)} (committed)"
-
-    def fetch(self) -> bytes:
-        return self.repo[self.oid].data
 
 
 def _merge_private(result: Result, private: dict) -> None:
