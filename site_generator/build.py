@@ -591,18 +591,22 @@ class _Builder:
         phases: dict[str, int] = {}
         statuses: dict[str, int] = {}
 
-        def row(rank: int | None, e: Entry, score: str) -> list:
-            # the page is left to the script (0) when the name and version are their slugs
-            # (a slug holds no "~": the page is then exactly s/<name>~<version>.html)
-            page = page_of(e)
-            return [rank, teams.setdefault(e.team, len(teams)), e.name, e.stem, score,
-                    statuses.setdefault(e.summary.status, len(statuses)),
-                    phases.setdefault(e.summary.phase or "", len(phases)),
-                    0 if page == f"s/{e.name}~{e.stem}.html" else page]
-
+        team, status, phase = teams.setdefault, statuses.setdefault, phases.setdefault
+        # the page is left to the script (0) when the name and version are their slugs
+        # (a slug holds no "~": the page is then exactly s/<name>~<version>.html); one
+        # comprehension a list, not a call a row (ten thousand rows a rebuild)
         spec = f".{first.precision}f" if first else ""
-        rows = [row(r.rank, r.entry, format(r.value, spec) if first else "") for r in public]
-        rows += [row(None, e, "") for e in failed]
+        rows = [[r.rank, team(e.team, len(teams)), e.name, e.stem,
+                 format(r.value, spec) if first else "",
+                 status(e.summary.status, len(statuses)),
+                 phase(e.summary.phase or "", len(phases)),
+                 0 if (page := page_of(e)) == f"s/{e.name}~{e.stem}.html" else page]
+                for r in public for e in (r.entry,)]
+        rows += [[None, team(e.team, len(teams)), e.name, e.stem, "",
+                  status(e.summary.status, len(statuses)),
+                  phase(e.summary.phase or "", len(phases)),
+                  0 if (page := page_of(e)) == f"s/{e.name}~{e.stem}.html" else page]
+                 for e in failed]
         n_parts = max(1, -(-len(rows) // (PART_ROWS * 10)))
         size = -(-len(rows) // n_parts) if rows else 1
         head = {"challenge": cdir, "score": first.name if first else None,
@@ -838,12 +842,14 @@ def _digest(items) -> str:
 
 
 def _row_line(r: Row) -> str:
-    """What a board row's key reads: its record, version and ranks, as one line."""
-    return repr((r.entry.digest, r.entry.name, r.entry.stem, r.rank, r.public_rank))
+    """What a board row's key reads: its record, version and ranks, as one line (the
+    texts quoted, so none can end the line or a field early)."""
+    e = r.entry
+    return f"{e.digest!r}\0{e.name!r}\0{e.stem!r}\0{r.rank}\0{r.public_rank}"
 
 
 def _failed_line(e: Entry) -> str:
-    return repr((e.digest, e.name, e.stem))
+    return f"{e.digest!r}\0{e.name!r}\0{e.stem!r}"
 
 
 def _team_line(t: TeamView) -> str:
@@ -853,7 +859,7 @@ def _team_line(t: TeamView) -> str:
 class _Lines:
     """Each row of a board as one line of text (`line(row)`), made once a build however
     many keys read it (a board's pages, its data parts, the whole file), and digests
-    of runs of them: the same digest as `_digest` of the rows' tuples."""
+    of runs of them."""
 
     def __init__(self):
         self.memo: dict[tuple, tuple[list, list[str]]] = {}
