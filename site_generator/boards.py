@@ -7,6 +7,7 @@ pages print. Private rank: the same rule on the bagged test value, once it is re
 from __future__ import annotations
 
 import math
+from operator import attrgetter
 from dataclasses import dataclass, field
 
 from challenge import ranking
@@ -132,7 +133,7 @@ def private_team_board(public_best: list[Row], columns: list[ScoreColumn]) -> li
 
 def by_time(rows: list[Row]) -> list[Row]:
     """Rows in the order they were submitted (ties by name): what the plots follow."""
-    return sorted(rows, key=lambda r: (r.entry.submitted_at, r.entry.name))
+    return sorted(rows, key=attrgetter("entry.submitted_at", "entry.name"))
 
 
 def best_over_time(rows: list[Row], lower_is_better: bool, *, timed: bool = False

@@ -482,8 +482,8 @@ class _Builder:
             failed = t.failed[max(0, lo - len(t.rows)):max(0, hi - len(t.rows))]
             path = f"{cdir}/{board_page(base, i, TEAM_PAGE_SEP)}"
             key = _key(shared, t.rank, i, count, len(t.rows), len(t.failed),
-                       _digest((r.entry.digest, r.entry.name, r.entry.stem) for r in rows),
-                       _digest((e.digest,) for e in failed))
+                       _hash_lines(_failed_line(r.entry) for r in rows),
+                       _hash_lines(map(_failed_line, failed)))
             if self.out.fresh(path, key):
                 continue
             # ranked within the team, so other teams' results leave the page be (made
@@ -566,17 +566,16 @@ class _Builder:
             self.out.write(f"{cdir}/leaderboard.json", leaderboard_json(
                 ch, public, best, private, private_best, failed, page_of,
                 parts=parts or None, kept=self.row_texts.kept), inputs_key=key)
-        private_rows = ({(r.entry.name, r.entry.stem): r for r in private}
-                        if private is not None else {})
+        private_rank = {r.entry: r.rank for r in private} if private is not None else {}
         for k in range(0, max(1, len(public)), CSV_PART_ROWS):
             chunk = public[k:k + CSV_PART_ROWS]
             name = "leaderboard.csv" if k == 0 else f"leaderboard-{k // CSV_PART_ROWS + 1}.csv"
             # a line holds the private rank too
-            key = _key(head, private is None, _digest(
-                (r.entry.digest, r.entry.name, r.entry.stem, r.rank,
-                 p.rank if (p := private_rows.get((r.entry.name, r.entry.stem))) else None)
-                for r in chunk))
+            key = _key(head, private is None, _hash_lines(
+                f"{_row_line(r)}\0{private_rank.get(r.entry)}" for r in chunk))
             if not self.out.fresh(f"{cdir}/{name}", key):
+                private_rows = ({(r.entry.name, r.entry.stem): r for r in private}
+                                if private is not None else {})
                 self.out.write(f"{cdir}/{name}", leaderboard_csv(
                     ch, chunk, private, self.row_texts.kept, private_rows or None),
                     inputs_key=key)
@@ -841,6 +840,11 @@ def _digest(items) -> str:
     return hashlib.sha1("\n".join(map(repr, items)).encode()).hexdigest()
 
 
+def _hash_lines(lines) -> str:
+    """A digest of lines that `_row_line` or `_failed_line` made."""
+    return hashlib.sha1("\n".join(lines).encode()).hexdigest()
+
+
 def _row_line(r: Row) -> str:
     """What a board row's key reads: its record, version and ranks, as one line (the
     texts quoted, so none can end the line or a field early)."""
@@ -868,7 +872,7 @@ class _Lines:
         hit = self.memo.get((id(rows), line))
         if hit is None or hit[0] is not rows:  # the list is held, so its id is not reused
             hit = self.memo[(id(rows), line)] = (rows, [line(r) for r in rows])
-        return hashlib.sha1("\n".join(hit[1][lo:hi]).encode()).hexdigest()
+        return _hash_lines(hit[1][lo:hi])
 
     def clear(self) -> None:
         self.memo.clear()
