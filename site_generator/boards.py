@@ -7,8 +7,8 @@ pages print. Private rank: the same rule on the bagged test value, once it is re
 from __future__ import annotations
 
 import math
-from operator import attrgetter
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from challenge import ranking
 from challenge.ranking import PRIVATE, PUBLIC, RankingScore, Standing, finite
