@@ -417,6 +417,10 @@ class _Builder:
             n_submissions=len(ch.entries), moderation=ch.moderation,
             blend=_blend_view(ch, public), n_scored=len(public), n_failed=len(failed))
         view.teams = self._teams(ch, public, best, failed)
+        inputs = self._inputs_key(ch, view)
+        if self.out.keep_folder(cdir, inputs):  # nothing it shows changed
+            self.kept += len(ch.entries)
+            return view
         self.row_texts.clear()
         self._plots(ch, view, public, cdir)
         n = self.options.page_rows
@@ -465,7 +469,21 @@ class _Builder:
         self.board_seconds += time.perf_counter() - boards_started
         self._submission_pages(ch, view, cdir, by_label)
         self.lines.clear()
+        self.out.folder_made(cdir, inputs)
         return view
+
+    def _inputs_key(self, ch: Challenge, view: ChallengeView) -> str:
+        """What every file of the challenge's folder is made of, besides the time: the
+        generator, the options, the kit, the state, the organizers' acts, the blend,
+        the phase now, and each record's version and digest in the ledger's order (a
+        digest covers its content, revealed private part, verifications, selection and
+        annulment). Unchanged, the folder is kept whole."""
+        return _key(self.fingerprint, self.options.forge_url, self.options.page_rows,
+                    self.git is not None, view.slug, view.title, view.description,
+                    view.tabs, view.phase, [vars(p) for p in view.phases],
+                    [vars(c) for c in ch.scores], vars(ch.state), ch.readme, ch.kit_dir,
+                    _kit_view(ch), [a.describe() for a in ch.moderation], ch.blend,
+                    _hash_lines(map(_failed_line, ch.entries)))
 
     def _team_pages(self, t: TeamView, view: ChallengeView, shared: list, cdir: str) -> None:
         """A team's submissions, scored (best first) then failed, `page_rows` a page:

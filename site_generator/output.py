@@ -86,6 +86,31 @@ class Output:
         self.stats.skipped += 1
         return True
 
+    def keep_folder(self, folder: str, inputs_key: str) -> bool:
+        """Whether every file the last build made under `folder` came from the same
+        inputs (`inputs_key`, what all of them are made of) and is still on disk; if
+        so they are all kept as they are, none rendered or keyed again (a challenge
+        with nothing new, or another challenge of the hub than the one that changed)."""
+        mark = f"{folder}/"
+        if self._old_inputs.get(mark) != inputs_key:
+            return False
+        paths = [p for p in self._old_files if p.startswith(mark)]
+        if not all(map(self._exists, paths)):
+            return False
+        for p in paths:
+            self._files[p] = self._old_files[p]
+            key = self._old_inputs.get(p)
+            if key is not None:
+                self._inputs[p] = key
+        self._inputs[mark] = inputs_key
+        self.stats.skipped += len(paths)
+        return True
+
+    def folder_made(self, folder: str, inputs_key: str) -> None:
+        """Note that this build made the files under `folder` from `inputs_key` (see
+        `keep_folder`)."""
+        self._inputs[f"{folder}/"] = inputs_key
+
     def _exists(self, path: str) -> bool:
         """Whether `path` is a file of the output, from one listing of its folder (a
         rebuild asks for ten thousand pages of one folder)."""

@@ -61,13 +61,17 @@ class TemplateCache(jinja2.FileSystemBytecodeCache):
 
 @functools.cache
 def templates_fingerprint() -> str:
-    """Changes when any template or asset changes, so cached pages are re-rendered."""
+    """Changes when any template, asset or module of the generator changes, so kept
+    pages are made again (a newer generator may render the same inputs otherwise)."""
     h = hashlib.sha1()
     root = resources.files("site_generator")
+    items = sorted((i for i in root.iterdir() if i.name.endswith(".py")),
+                   key=lambda p: p.name)
     for folder in ("templates", "static"):
-        for item in sorted(root.joinpath(folder).iterdir(), key=lambda p: p.name):
-            if item.is_file():
-                h.update(item.name.encode() + b"\0" + item.read_bytes())
+        items += sorted(root.joinpath(folder).iterdir(), key=lambda p: p.name)
+    for item in items:
+        if item.is_file():
+            h.update(item.name.encode() + b"\0" + item.read_bytes())
     return h.hexdigest()
 
 

@@ -282,3 +282,65 @@ def test_a_later_run_compiles_no_template_and_a_damaged_cache_costs_only_time(
         assert run("three") == first and 0 < len(compiled) <= len(kept)
     finally:
         render.environment.cache_clear()
+
+
+def test_a_challenge_with_nothing_new_is_kept_whole_and_rebuilt_when_it_changes(
+        tmp_path, monkeypatch):
+    """In a hub, a new result of one challenge rewrites none of the other's files, nor
+    even works out their keys; a rebuild with nothing new works out none; a change the
+    kept challenge shows (its README) or a file of it gone rebuilds it, to the same
+    site a first build makes."""
+    import shutil
+
+    from site_generator.build import CACHE_DIR, _Builder
+    from synthetic import add_submission
+
+    keyed = []  # the challenges whose submission pages were looked at, build by build
+    pages = _Builder._render_submissions
+
+    def spy(self, ch, *args):
+        keyed.append(ch.name)
+        return pages(self, ch, *args)
+    monkeypatch.setattr(_Builder, "_render_submissions", spy)
+
+    srepo = make_repo(tmp_path / "repo", [
+        Plan("a", "A", 30, n_teams=4, code_visible=True, seed=8),
+        Plan("b", "B", 30, n_teams=4, code_visible=True, revealed=True, seed=9)])
+    site = tmp_path / "site"
+    first = build(srepo.path, site, now=NOW, page_rows=7)
+    assert first.pages_rendered == 60
+
+    def files(folder):
+        return {p.relative_to(folder).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns)
+                for p in folder.rglob("*") if p.is_file()}
+
+    before = files(site / "b")
+    add_submission(srepo, "a")
+    keyed.clear()
+    again = build(srepo.path, site, now=NOW, page_rows=7)
+    assert again.pages_rendered == 1  # the new version's page, in a
+    assert keyed == ["a"]
+    assert files(site / "b") == before  # not one byte nor one write in b
+    keyed.clear()
+    noop = build(srepo.path, site, now=NOW, page_rows=7)
+    assert (noop.pages_rendered, noop.files_written, keyed) == (0, 0, [])
+    from synthetic import OPEN_END
+    keyed.clear()
+    build(srepo.path, site, now=OPEN_END, page_rows=7)  # the phase now, on every board
+    assert keyed == ["a", "b"] and "ended" in (site / "b/index.html").read_text()
+    build(srepo.path, site, now=NOW, page_rows=7)
+
+    readme = srepo.path / "kits/b/README.md"
+    readme.write_text(readme.read_text() + "\nA line the organizers added.\n")
+    (site / "b/s").joinpath(sorted(p.name for p in (site / "b/s").iterdir())[0]).unlink()
+    keyed.clear()
+    mended = build(srepo.path, site, now=NOW, page_rows=7)
+    assert "A line the organizers added." in (site / "b/index.html").read_text()
+    assert mended.pages_rendered == 1  # the page that was gone
+    assert keyed == ["b"]
+    shutil.rmtree(srepo.path / ".git" / CACHE_DIR)
+    build(srepo.path, tmp_path / "fresh", now=NOW, page_rows=7)
+    mine = {k: v[0] for k, v in files(site).items() if MANIFEST not in k}
+    theirs = {k: v[0] for k, v in files(tmp_path / "fresh").items() if MANIFEST not in k}
+    assert sorted(mine) == sorted(theirs)
+    assert [f for f in mine if mine[f] != theirs[f]] == []
