@@ -585,6 +585,7 @@ class _Builder:
                 ch, public, best, private, private_best, failed, page_of,
                 parts=parts or None, kept=self.row_texts.kept), inputs_key=key)
         private_rank = {r.entry: r.rank for r in private} if private is not None else {}
+        private_rows = None  # by (name, stem), for the parts written
         for k in range(0, max(1, len(public)), CSV_PART_ROWS):
             chunk = public[k:k + CSV_PART_ROWS]
             name = "leaderboard.csv" if k == 0 else f"leaderboard-{k // CSV_PART_ROWS + 1}.csv"
@@ -592,8 +593,9 @@ class _Builder:
             key = _key(head, private is None, _hash_lines(
                 f"{_row_line(r)}\0{private_rank.get(r.entry)}" for r in chunk))
             if not self.out.fresh(f"{cdir}/{name}", key):
-                private_rows = ({(r.entry.name, r.entry.stem): r for r in private}
-                                if private is not None else {})
+                if private_rows is None:
+                    private_rows = ({(r.entry.name, r.entry.stem): r for r in private}
+                                    if private is not None else {})
                 self.out.write(f"{cdir}/{name}", leaderboard_csv(
                     ch, chunk, private, self.row_texts.kept, private_rows or None),
                     inputs_key=key)
