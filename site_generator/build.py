@@ -28,6 +28,7 @@ import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from importlib import resources
+from json.encoder import encode_basestring_ascii
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -611,21 +612,23 @@ class _Builder:
         statuses: dict[str, int] = {}
 
         team, status, phase = teams.setdefault, statuses.setdefault, phases.setdefault
-        # the page is left to the script (0) when the name and version are their slugs
-        # (a slug holds no "~": the page is then exactly s/<name>~<version>.html); one
-        # comprehension a list, not a call a row (ten thousand rows a rebuild)
+        q = encode_basestring_ascii  # a JSON string, as json.dumps writes it
         spec = f".{first.precision}f" if first else ""
-        rows = [[r.rank, team(e.team, len(teams)), e.name, e.stem,
-                 format(r.value, spec) if first else "",
-                 status(e.summary.status, len(statuses)),
-                 phase(e.summary.phase or "", len(phases)),
-                 0 if (page := page_of(e)) == f"s/{e.name}~{e.stem}.html" else page]
-                for r in public for e in (r.entry,)]
-        rows += [[None, team(e.team, len(teams)), e.name, e.stem, "",
-                  status(e.summary.status, len(statuses)),
-                  phase(e.summary.phase or "", len(phases)),
-                  0 if (page := page_of(e)) == f"s/{e.name}~{e.stem}.html" else page]
-                 for e in failed]
+
+        def row(rank: str, e: Entry, score: str) -> str:
+            # the page is left to the script (0) when the name and version are their
+            # slugs (a slug holds no "~": the page is then exactly s/<name>~<version>.html)
+            page = page_of(e)
+            return (f"[{rank},{team(e.team, len(teams))},{q(e.name)},{q(e.stem)},{q(score)},"
+                    f"{status(e.summary.status, len(statuses))},"
+                    f"{phase(e.summary.phase or '', len(phases))},"
+                    f"{0 if page == f's/{e.name}~{e.stem}.html' else q(page)}]")
+
+        # each row written as JSON text here: ten thousand lists a rebuild, made and then
+        # encoded, cost several times more
+        rows = [row(str(r.rank), r.entry, format(r.value, spec) if first else "")
+                for r in public]
+        rows += [row("null", e, "") for e in failed]
         n_parts = max(1, -(-len(rows) // (PART_ROWS * 10)))
         size = -(-len(rows) // n_parts) if rows else 1
         head = {"challenge": cdir, "score": first.name if first else None,
@@ -633,8 +636,9 @@ class _Builder:
                 "parts": [f"search-{k + 1}.js" for k in range(n_parts)], "total": len(rows)}
         self.out.write(f"{cdir}/search.js", "gitrampSearch.head(" + _js(head) + ");\n")
         for k in range(n_parts):
-            self.out.write(f"{cdir}/search-{k + 1}.js", "gitrampSearch.part(" + _js(
-                {"k": k, "rows": rows[k * size:(k + 1) * size]}) + ");\n")
+            part = ",".join(rows[k * size:(k + 1) * size]).replace("</", "<\\/")
+            self.out.write(f"{cdir}/search-{k + 1}.js",
+                           f'gitrampSearch.part({{"k":{k},"rows":[{part}]}});\n')
 
     def status(self, views: list[ChallengeView]) -> None:
         """The one file every page reads the build time and each phase from (status.js),

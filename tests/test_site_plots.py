@@ -77,3 +77,12 @@ def test_names_with_any_characters_get_safe_pages_and_escaped_text(tmp_path):
                 assert (page.parent / unquote(link.split("#")[0])).resolve().is_file(), link
     data = json.loads((site / "c/leaderboard.json").read_text())
     assert v.result.team in {r["team"] for r in data["submissions"]}
+    # the search index: JSON in a script that no text can end, every name as it is
+    head = (site / "c/search.js").read_text()
+    parts = [(site / "c" / p).read_text() for p in
+             json.loads(head[head.index("(") + 1:head.rindex(")")])["parts"]]
+    assert all("</" not in t for t in [head, *parts])
+    rows = [r for t in parts for r in json.loads(t[t.index("(") + 1:t.rindex(")")])["rows"]]
+    teams = json.loads(head[head.index("(") + 1:head.rindex(")")])["teams"]
+    assert {(teams[r[1]], r[2]) for r in rows} == {
+        (x.result.team, x.name) for x in srepo.challenges["c"].versions}
