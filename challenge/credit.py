@@ -28,9 +28,9 @@ from challenge import predictions_store as store
 from challenge import repo as gitrepo
 from challenge.errors import GitrampError
 from challenge.ledger import (
-    LEDGER_ROOT,
     Ledger,
     LedgerError,
+    blend_path,
     dump_record,
     dump_yaml,
     load_yaml,
@@ -103,7 +103,6 @@ def _children_first(versions: set[str], up: Mapping[str, str]) -> list[str]:
 # credit along lineage, and write `contributivity: {blend, historical}` into the records
 # (one commit) and the blend's summary into `leaderboard_data/<challenge>/blend.yml`.
 
-BLEND_FILE = "blend.yml"
 DECIMALS = 4
 NO_PRIVATE_LEDGER = ("its fold predictions are kept in the private ledger only (they are "
                      "hidden data); blend where it is, with --private-ledger")
@@ -292,7 +291,7 @@ def _unusable(s, first) -> str | None:
 
 
 def _record(ledger: Ledger, credit: ChallengeCredit, private_repo: str | Path | None) -> None:
-    summary_path = f"{LEDGER_ROOT}/{credit.challenge}/{BLEND_FILE}"
+    summary_path = blend_path(credit.challenge)
     summary = credit.summary()
     written: list[str] = []
 
@@ -416,7 +415,7 @@ def _historical_after(ledger: Ledger, challenge: str, raw: dict[str, dict],
                       lineage: dict[str, dict]) -> dict[str, tuple[float, float]]:
     """{version: (historical recorded, historical with the new lineage)} of the versions
     whose credit moves, from the blend shares recorded in blend.yml."""
-    summary = ledger.read(f"{LEDGER_ROOT}/{challenge}/{BLEND_FILE}") or {}
+    summary = ledger.read(blend_path(challenge)) or {}
     shares = summary.get("contributivity") if isinstance(summary, dict) else None
     if not isinstance(shares, dict) or not shares:
         return {}
@@ -439,7 +438,7 @@ def _historical_after(ledger: Ledger, challenge: str, raw: dict[str, dict],
 
 
 def _write_lineage(ledger: Ledger, challenge: str, done: LineageRecompute) -> str | None:
-    summary_path = f"{LEDGER_ROOT}/{challenge}/{BLEND_FILE}"
+    summary_path = blend_path(challenge)
     new_lineage = {m.path: m.new for m in done.changed}
     moved = sum(m.moved for m in done.changed)
 

@@ -69,6 +69,7 @@ __all__ = [
 ]
 
 STATE_FILE = "state.yml"
+BLEND_FILE = "blend.yml"  # <challenge>/blend.yml: the blend summary (challenge.credit)
 STATE_SCHEMA = 1
 PRIVATE_DIR = "private"
 RESERVED_NAMES = (PRIVATE_DIR,)
@@ -126,6 +127,11 @@ def record_path(challenge: str, name: str, stem: str, private: bool = False) -> 
 
 def state_path(challenge: str) -> str:
     return f"{LEDGER_ROOT}/{challenge}/{STATE_FILE}"
+
+
+def blend_path(challenge: str) -> str:
+    """Where `gitramp blend` records the challenge's blend summary (challenge.credit)."""
+    return f"{LEDGER_ROOT}/{challenge}/{BLEND_FILE}"
 
 
 _SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")

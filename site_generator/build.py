@@ -386,7 +386,9 @@ class _Builder:
         for item in static.iterdir():
             if item.is_file():
                 self.out.write(f"{ASSETS}/{item.name}", item.read_bytes())
-        self.out.write(f"{ASSETS}/code.css", codemod.stylesheet())
+        css = codemod.stylesheet_version()
+        if not self.out.fresh(f"{ASSETS}/code.css", css):
+            self.out.write(f"{ASSETS}/code.css", codemod.stylesheet(), inputs_key=css)
         self.out.write(".nojekyll", "")  # GitHub Pages: serve the files as they are
 
     # ------------------------------------------------------------------ a challenge

@@ -15,15 +15,28 @@ from pathlib import Path
 
 import pygit2
 from markupsafe import Markup
-from pygments import highlight as _pygmentize
-from pygments.formatters import HtmlFormatter
-from pygments.lexers import DiffLexer, TextLexer, get_lexer_by_name, get_lexer_for_filename
-from pygments.util import ClassNotFound
 
 from site_generator import kept
 
 MAX_SHOWN_BYTES = 200_000  # a bigger file is listed, not shown
-_FORMATTER = HtmlFormatter(cssclass="highlight", linenos=False, wrapcode=True)
+
+
+# Pygments' lexers and formatter are imported when something is highlighted: a rebuild
+# whose code is all kept highlighted (most) does not pay for loading them.
+@functools.cache
+def _formatter():
+    from pygments.formatters import HtmlFormatter
+    return HtmlFormatter(cssclass="highlight", linenos=False, wrapcode=True)
+
+
+def _pygmentize(text: str, lexer) -> str:
+    from pygments import highlight
+    return highlight(text, lexer, _formatter())
+
+
+def _diff_lexer():
+    from pygments.lexers import DiffLexer
+    return DiffLexer()
 
 
 @dataclass(frozen=True)
@@ -91,7 +104,7 @@ def read_code(repo: pygit2.Repository, tree: pygit2.Tree,
             cache.cached(f"{key}.stat", str(tree.id)[:2], lambda: stat, count=False)
             if len(patch) <= MAX_SHOWN_BYTES:
                 shown = cache.cached(f"{key}.diff", str(tree.id)[:2],
-                                     lambda: _pygmentize(patch, DiffLexer(), _FORMATTER))
+                                     lambda: _pygmentize(patch, _diff_lexer()))
         diff_html = shown
         stat = str(stat)
     elif parent is not None:
@@ -150,7 +163,7 @@ class HighlightCache:
         lexer)."""
         return self.cached(f"{blob_id}.{filename.rsplit('.', 1)[-1]}", blob_id[:2],
                            lambda: _pygmentize(data.decode("utf-8", errors="replace"),
-                                               _lexer(filename), _FORMATTER))
+                                               _lexer(filename)))
 
     def lookup(self, key: str, bucket_name: str) -> Markup | None:
         """What is kept for `key`, or None."""
@@ -219,6 +232,9 @@ LEXER_OF_EXTENSION = {"py": "python", "txt": "text", "md": "markdown", "json": "
 
 @functools.lru_cache(maxsize=64)
 def _lexer(filename: str):
+    from pygments.lexers import TextLexer, get_lexer_by_name, get_lexer_for_filename
+    from pygments.util import ClassNotFound
+
     alias = LEXER_OF_EXTENSION.get(filename.rsplit(".", 1)[-1]) if "." in filename else None
     try:
         if alias is not None:
@@ -229,4 +245,10 @@ def _lexer(filename: str):
 
 
 def stylesheet() -> str:
-    return _FORMATTER.get_style_defs(".highlight")
+    return _formatter().get_style_defs(".highlight")
+
+
+def stylesheet_version() -> str:
+    """What the stylesheet is made from: the version of Pygments (its styles)."""
+    import pygments
+    return f"pygments {pygments.__version__}"

@@ -26,18 +26,17 @@ from pathlib import Path
 from typing import Any
 
 from challenge import moderation, selection
-from challenge.credit import BLEND_FILE
 from challenge.errors import GitrampError
 from challenge.hub import kit_dirs
 from challenge.kit import SPEC_FILE, Kit, Phase, load_kit
 from challenge.ledger import (
-    LEDGER_ROOT,
     CommittedRecord,
     FolderLedger,
     Ledger,
     LedgerError,
     RecordFile,
     Visibility,
+    blend_path,
     open_ledger,
     parse_record,
     record_from,
@@ -485,7 +484,7 @@ def read_blend(source: Ledger | FolderLedger, challenge: str) -> dict:
     """The public blend summary `gitramp blend` records beside the challenge's records
     ({} when none, or when it does not read): the blended validation score, the best
     single one, and each version's contributivity."""
-    path = f"{LEDGER_ROOT}/{challenge}/{BLEND_FILE}"
+    path = blend_path(challenge)
     try:
         if isinstance(source, Ledger):
             data = source.read(path)

@@ -13,7 +13,6 @@ from urllib.parse import quote
 
 import jinja2
 import jinja2.bccache
-from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
 
 from site_generator import kept
@@ -126,7 +125,10 @@ def change(value: int | None) -> Markup:
 
 # ------------------------------------------------------------------------------ markdown
 @functools.cache
-def _markdown() -> MarkdownIt:
+def _markdown():
+    # imported here: a rebuild that renders no README (most) does not pay for it
+    from markdown_it import MarkdownIt
+
     # "html": False escapes any raw HTML of a README; links go through markdown-it's
     # validation (no javascript: URLs).
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
