@@ -402,3 +402,19 @@ def test_extensions_named_to_a_lexer_get_the_lexer_their_file_name_would():
             get_lexer_for_filename(f"estimator.{ext}")), ext
     assert type(_lexer("Makefile")).__name__ == "MakefileLexer"  # no dot: by its name
     assert type(_lexer("data.unknown-ext")).__name__ == "TextLexer"
+
+
+def test_importing_the_generator_loads_no_numeric_or_highlighting_library():
+    """Every `gitramp site` run is a process of its own and pays its imports: numpy
+    (0.17 s of CPU here), markdown-it and Pygments' lexers are not needed to find that
+    nothing changed, nor to rebuild boards, so they load only when used."""
+    import subprocess
+    import sys
+
+    code = "import sys, site_generator.build\nprint(' '.join(sorted(sys.modules)))"
+    loaded = set(subprocess.run([sys.executable, "-c", code], check=True, text=True,
+                                capture_output=True).stdout.split())
+    tops = {m.split(".")[0] for m in loaded}
+    assert {"jinja2", "pygit2"} <= tops  # the probe sees what the generator imports
+    assert tops.isdisjoint({"numpy", "pandas", "sklearn", "markdown_it"}), tops
+    assert not {"pygments.lexers", "pygments.formatters"} & loaded
