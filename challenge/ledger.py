@@ -121,8 +121,13 @@ def record_stem(tree: str, scoring_hash: str) -> str:
 
 def record_path(challenge: str, name: str, stem: str, private: bool = False) -> str:
     """`leaderboard_data/<challenge>[/private]/<name>/<stem>.yml`."""
-    parts = [LEDGER_ROOT, challenge] + ([PRIVATE_DIR] if private else [])
-    return "/".join(parts + [name, f"{stem}.yml"])
+    folder = private_folder(challenge) if private else f"{LEDGER_ROOT}/{challenge}"
+    return f"{folder}/{name}/{stem}.yml"
+
+
+def private_folder(challenge: str) -> str:
+    """`leaderboard_data/<challenge>/private`: the revealed private parts of records."""
+    return f"{LEDGER_ROOT}/{challenge}/{PRIVATE_DIR}"
 
 
 def state_path(challenge: str) -> str:
@@ -834,6 +839,13 @@ class CommittedRecord:
         self.repo, self.name, self.stem, self.oid = repo, name, stem, oid
         self.folder, self.file = folder, file
         self.ident = f"blob:{oid}"
+
+    @classmethod
+    def of_submission(cls, repo: pygit2.Repository, records: str, name: str, stem: str,
+                      oid) -> CommittedRecord:
+        """The record `<records>/<name>/<stem>.yml`: `records` holds a folder a
+        submission (the challenge's, or its `private_folder`)."""
+        return cls(repo, name, stem, oid, f"{records}/{name}", f"{stem}.yml")
 
     @property
     def where(self) -> str:

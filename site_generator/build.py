@@ -64,8 +64,8 @@ from site_generator.render import (
     SPLIT_NAMES,
     TemplateCache,
     environment,
+    generator_fingerprint,
     markdown,
-    templates_fingerprint,
 )
 
 ASSETS = "assets"
@@ -359,7 +359,7 @@ class _Builder:
                 self.env.bytecode_cache = TemplateCache(Path(git.path) / CACHE_DIR / "templates")
             except OSError:
                 pass  # templates are compiled in each run
-        self.fingerprint = templates_fingerprint()
+        self.fingerprint = generator_fingerprint()
         self.rendered = 0
         self.kept = 0
         self.page_seconds = 0.0
@@ -588,7 +588,7 @@ class _Builder:
                 ch, public, best, private, private_best, failed, page_of,
                 parts=parts or None, kept=self.row_texts.kept), inputs_key=key)
         private_rank = {r.entry: r.rank for r in private} if private is not None else {}
-        private_rows = None  # by (name, stem), for the parts written
+        private_rows = None  # by (name, stem), made for the first part written
         for k in range(0, max(1, len(public)), CSV_PART_ROWS):
             chunk = public[k:k + CSV_PART_ROWS]
             name = "leaderboard.csv" if k == 0 else f"leaderboard-{k // CSV_PART_ROWS + 1}.csv"
@@ -596,11 +596,10 @@ class _Builder:
             key = _key(head, private is None, _hash_lines(
                 f"{_row_line(r)}\0{private_rank.get(r.entry)}" for r in chunk))
             if not self.out.fresh(f"{cdir}/{name}", key):
-                if private_rows is None:
-                    private_rows = ({(r.entry.name, r.entry.stem): r for r in private}
-                                    if private is not None else {})
+                if private is not None and private_rows is None:
+                    private_rows = {(r.entry.name, r.entry.stem): r for r in private}
                 self.out.write(f"{cdir}/{name}", leaderboard_csv(
-                    ch, chunk, private, self.row_texts.kept, private_rows or None),
+                    ch, chunk, private, self.row_texts.kept, private_rows),
                     inputs_key=key)
 
     def _search_index(self, ch: Challenge, cdir: str, public: list[Row],

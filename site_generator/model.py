@@ -2,10 +2,9 @@
 
 The ledger is read only through `challenge.ledger`'s public reading API, the code that
 defines its layout for the runners that write it: `open_ledger`, `RecordFile`,
-`CommittedRecord`, `parse_record`, `record_from`, `Visibility`, `version_label`. Kits
-come from `challenge.hub.kit_dirs` and `challenge.kit.load_kit`, rankings from
-`challenge.ranking`.
-Nothing here names a path of the ledger.
+`CommittedRecord`, `private_folder`, `parse_record`, `record_from`, `Visibility`,
+`version_label`. Kits come from `challenge.hub.kit_dirs` and `challenge.kit.load_kit`,
+rankings from `challenge.ranking`. Nothing here names a path of the ledger.
 
 Visibility is settled here and nowhere else on the site. A record's private (test)
 scores are dropped unless the challenge's `state.yml` says the private leaderboard is
@@ -39,8 +38,8 @@ from challenge.ledger import (
     blend_path,
     open_ledger,
     parse_record,
+    private_folder,
     record_from,
-    record_path,
     version_label,
 )
 from challenge.moderation import Act
@@ -578,8 +577,7 @@ def _private_files(source: Ledger | FolderLedger, challenge: str, cache: RecordC
     if head is None:
         return lambda name, stem: None
     repo = source.repo
-    # <ledger>/<challenge>/<private folder>, as the ledger names it
-    folder = record_path(challenge, "n", "s", private=True).rsplit("/", 2)[0]
+    folder = private_folder(challenge)
     index: dict[tuple[str, str], str] = {}
     try:
         top = head.tree[folder]
@@ -594,7 +592,7 @@ def _private_files(source: Ledger | FolderLedger, challenge: str, cache: RecordC
 
     def find(name: str, stem: str) -> CommittedRecord | None:
         oid = index.get((name, stem))
-        return (CommittedRecord(repo, name, stem, oid, f"{folder}/{name}", f"{stem}.yml")
+        return (CommittedRecord.of_submission(repo, folder, name, stem, oid)
                 if oid is not None else None)
     return find
 

@@ -59,7 +59,7 @@ class TemplateCache(jinja2.FileSystemBytecodeCache):
 
 
 @functools.cache
-def templates_fingerprint() -> str:
+def generator_fingerprint() -> str:
     """Changes when any template, asset or module of the generator changes, so kept
     pages are made again (a newer generator may render the same inputs otherwise)."""
     h = hashlib.sha1()
