@@ -418,3 +418,17 @@ def test_importing_the_generator_loads_no_numeric_or_highlighting_library():
     assert {"jinja2", "pygit2"} <= tops  # the probe sees what the generator imports
     assert tops.isdisjoint({"numpy", "pandas", "sklearn", "markdown_it"}), tops
     assert not {"pygments.lexers", "pygments.formatters"} & loaded
+
+
+def test_a_record_left_out_is_reported_on_one_inert_line(tmp_path, capsys):
+    """What the warning quotes comes from the ledger (a folder's name, a parser's quote of
+    the file): a terminal escape or a line break in it is shown, not obeyed."""
+    srepo = make_repo(tmp_path / "repo", [Plan("c", "C", 2, n_teams=1)])
+    odd = srepo.path / "leaderboard_data/c" / "odd\x1b[2Jname\nwarning: forged"
+    odd.mkdir()
+    (odd / "0123456789abcdef-01234567.yml").write_text(yaml.safe_dump({"schema": 99}))
+    commit_ledger(srepo.path, "a record in an odd folder")
+    assert gitramp(["site", "--repo", str(srepo.path), "--out", str(tmp_path / "o")]) == 0
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if "left out" in ln]
+    assert len(lines) == 1 and "odd" in lines[0] and "forged" in lines[0]
+    assert "\x1b" not in lines[0]

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from scorer.untrusted import LINE_CHARS, clean_text
 from site_generator import build
 
 
@@ -29,7 +30,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     # args.forge: the command line, else the environment or gitramp.toml (gitramp.config)
     summary = build(args.repo, args.out, forge_url=args.forge)
-    for line in summary.skipped:
-        print(f"warning: ledger record left out of the site: {line}", file=sys.stderr)
+    for line in summary.skipped:  # a parse error quotes the record: one bounded line
+        print(f"warning: ledger record left out of the site: {clean_text(line, LINE_CHARS)}",
+              file=sys.stderr)
     print(summary)
     return 0
