@@ -37,7 +37,7 @@ from challenge.ledger import Ledger
 from challenge.phases import phase_at, utcnow
 from challenge.quota import attempt_times, quota_left
 from scorer.result import ERROR, REJECTED, SCORED, Result, ResultFormatError
-from scorer.untrusted import NAME_CHARS, REASON_CHARS, clean_identifier, clean_text
+from scorer.untrusted import LINE_CHARS, NAME_CHARS, REASON_CHARS, clean_identifier, clean_text
 
 SHA_RE = re.compile(r"[0-9a-f]{40}")
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")  # kits, submissions, teams
@@ -565,7 +565,8 @@ def _ledger_result(repo: Path, outcome: dict):
         return result, []
     records = ledger.records(result.challenge)
     for where, why in ledger.skipped.items():
-        print(f"warning: ledger record skipped: {where}: {why}", file=sys.stderr)
+        print("warning: ledger record skipped: " + clean_text(f"{where}: {why}", LINE_CHARS),
+              file=sys.stderr)
     return result, records
 
 

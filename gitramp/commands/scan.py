@@ -50,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
     ledger = Ledger(args.repo)
     ledger.records()
     for where, why in ledger.skipped.items():  # left out, never fatal: see Ledger.records
-        print(f"warning: ledger record skipped: {where}: {why}", file=sys.stderr)
+        print("warning: ledger record skipped: " + clean_text(f"{where}: {why}", LINE_CHARS),
+              file=sys.stderr)
     if args.push:
         ledger.push(args.push)
     return 0 if all(o.status in (SCORED, "skipped") for o in outcomes) else 1
