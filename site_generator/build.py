@@ -54,6 +54,7 @@ from site_generator.frames import Frames
 from site_generator.model import (
     Challenge,
     Entry,
+    Progress,
     RecordCache,
     read_repository,
     record_bucket,
@@ -118,8 +119,10 @@ class Options:
 
 def build(repo_path: str | Path, out_dir: str | Path, *,
           now: datetime | None = None, forge_url: str | None = None,
-          page_rows: int = PAGE_ROWS) -> BuildSummary:
-    """Build (or update) the site of the repository at `repo_path` into `out_dir`."""
+          page_rows: int = PAGE_ROWS, progress: Progress | None = None) -> BuildSummary:
+    """Build (or update) the site of the repository at `repo_path` into `out_dir`.
+    `progress(what, done, total)` is told of the long parts: each ledger record parsed
+    (total None), each submission page rendered."""
     # A big ledger is millions of small objects. The cyclic collector would rescan them
     # again and again while they are read, so it pauses; then they are frozen (never
     # scanned) and it runs again for the garbage that rendering makes.
@@ -127,7 +130,8 @@ def build(repo_path: str | Path, out_dir: str | Path, *,
     gc.disable()
     try:
         return _build(repo_path, out_dir, now, collecting,
-                      Options((forge_url or "").rstrip("/") or None, max(1, page_rows)))
+                      Options((forge_url or "").rstrip("/") or None, max(1, page_rows)),
+                      progress)
     finally:
         gc.unfreeze()
         if collecting:
@@ -135,12 +139,12 @@ def build(repo_path: str | Path, out_dir: str | Path, *,
 
 
 def _build(repo_path: str | Path, out_dir: str | Path, now: datetime | None,
-           collecting: bool, options: Options) -> BuildSummary:
+           collecting: bool, options: Options, progress: Progress | None) -> BuildSummary:
     started = time.perf_counter()
     now = now or datetime.now(UTC)
     git = codemod.open_repository(Path(repo_path))
     cache = RecordCache(Path(git.path) / CACHE_DIR if git is not None else None)
-    repo = read_repository(repo_path, cache)
+    repo = read_repository(repo_path, cache, progress)
     read = time.perf_counter() - started
     gc.freeze()
     if collecting:
@@ -148,7 +152,7 @@ def _build(repo_path: str | Path, out_dir: str | Path, now: datetime | None,
     out = Output(Path(out_dir).resolve())
     highlight = codemod.HighlightCache(Path(git.path) / CACHE_DIR / "highlight"
                                        if git is not None else None)
-    builder = _Builder(out, git, now, options, highlight)
+    builder = _Builder(out, git, now, options, highlight, progress)
     builder.assets()
     views = [builder.challenge(ch) for ch in repo.challenges]
     builder.page("index.html", "index.html", root="", challenges=views)
@@ -347,8 +351,10 @@ def _iso(t: datetime) -> str:
 # --------------------------------------------------------------------------- builder
 class _Builder:
     def __init__(self, out: Output, git, now: datetime, options: Options | None = None,
-                 highlight: codemod.HighlightCache | None = None):
+                 highlight: codemod.HighlightCache | None = None,
+                 progress: Progress | None = None):
         self.out = out
+        self.progress = progress
         self.git = git
         self.now = now
         self.options = options or Options()
@@ -798,7 +804,11 @@ class _Builder:
         # in the order the record cache keeps them: each of its buckets is read once and
         # let go as its records' pages are made (Entry.release), not all held at once
         stale.sort(key=_kept_bucket)
-        for e, parent, kids, path, key in stale:
+        told = self.progress if stale else None
+        if told is not None:
+            what = f"rendering {ch.name}'s submission pages"
+            told(what, 0, len(stale))
+        for done, (e, parent, kids, path, key) in enumerate(stale, 1):
             code, note = None, "The code of submissions is shown once the open phase starts."
             if ch.state.code_visible and self.git is None:
                 note = ("The code is not shown: this folder is no git repository, so the "
@@ -818,6 +828,8 @@ class _Builder:
             self.out.write(path, html, inputs_key=key)
             self.rendered += 1
             e.release()
+            if told is not None:
+                told(what, done, len(stale))
 
     def _code(self, e: Entry, parent: Entry | None, folder: str):
         tree = codemod.submission_tree(self.git, e.result.tree, e.result.commit,

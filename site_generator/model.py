@@ -19,6 +19,7 @@ import hashlib
 import marshal
 import re
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from functools import partial
 from pathlib import Path
@@ -52,6 +53,10 @@ from site_generator import kept
 
 class SiteInputError(GitrampError):
     """The repository cannot be turned into a site as it is."""
+
+
+# told how long work goes: (what, done, total or None when not known ahead)
+Progress = Callable[[str, int, int | None], None]
 
 
 @dataclass(frozen=True)
@@ -439,7 +444,10 @@ class _Listings:
 
 
 # ------------------------------------------------------------------------------- reading
-def read_repository(path: str | Path, cache: RecordCache | None = None) -> Repository:
+def read_repository(path: str | Path, cache: RecordCache | None = None,
+                    progress: Progress | None = None) -> Repository:
+    """`progress(what, done, None)` is told each record parsed (a first build parses
+    every one; later builds only the new ones)."""
     repo = Path(path).resolve()
     if not repo.is_dir():
         raise SiteInputError(f"{repo}: no such folder; pass --repo with a challenge "
@@ -451,14 +459,15 @@ def read_repository(path: str | Path, cache: RecordCache | None = None) -> Repos
     cache = cache or RecordCache(None)
     source = open_ledger(repo)
     skipped: list[str] = []
-    out = Repository(repo, [read_challenge(repo, k, source, cache, skipped) for k in kits],
-                     skipped)
+    out = Repository(repo, [read_challenge(repo, k, source, cache, skipped, progress)
+                            for k in kits], skipped)
     cache.save()
     return out
 
 
 def read_challenge(repo: Path, kit_path: Path, source: Ledger | FolderLedger,
-                   cache: RecordCache, skipped: list[str] | None = None) -> Challenge:
+                   cache: RecordCache, skipped: list[str] | None = None,
+                   progress: Progress | None = None) -> Challenge:
     kit = load_kit(kit_path)
     state = source.state(kit.name)
     acts = moderation.read(source, kit.name)
@@ -473,7 +482,7 @@ def read_challenge(repo: Path, kit_path: Path, source: Ledger | FolderLedger,
         scores=score_columns(kit),
         phases=kit.phases,
         state=state,
-        entries=read_ledger(source, kit.name, state, cache, skipped, acts),
+        entries=read_ledger(source, kit.name, state, cache, skipped, acts, progress),
         moderation=acts.acts,
         blend=read_blend(source, kit.name),
     )
@@ -502,7 +511,8 @@ def score_columns(kit: Kit) -> list[ScoreColumn]:
 
 def read_ledger(source: Ledger | FolderLedger, challenge: str, state: Visibility,
                 cache: RecordCache, skipped: list[str] | None = None,
-                acts: moderation.Moderation | None = None) -> list[Entry]:
+                acts: moderation.Moderation | None = None,
+                progress: Progress | None = None) -> list[Entry]:
     """Every public record of the challenge, oldest first; an annulled one marked by
     its act (`acts`, read here when not given).
 
@@ -515,6 +525,7 @@ def read_ledger(source: Ledger | FolderLedger, challenge: str, state: Visibility
     private_file = _private_files(source, challenge, cache) if state.revealed else None
     files = (source.record_files(challenge, cache.listings) if isinstance(source, Ledger)
              else source.record_files(challenge))
+    parsed = 0
     for file in files:
         try:
             private = private_file(file.name, file.stem) if private_file is not None else None
@@ -524,6 +535,9 @@ def read_ledger(source: Ledger | FolderLedger, challenge: str, state: Visibility
                 digest, summary, result = hit[0], Summary(hit[1]), None
             else:
                 full, digest = load()
+                if progress is not None:
+                    parsed += 1
+                    progress(f"reading {challenge}'s ledger", parsed, None)
                 plain = Summary.plain(full)
                 cache.put_summary(file, private, digest, plain)
                 summary = Summary(plain)

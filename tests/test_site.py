@@ -432,3 +432,47 @@ def test_a_record_left_out_is_reported_on_one_inert_line(tmp_path, capsys):
     lines = [ln for ln in capsys.readouterr().err.splitlines() if "left out" in ln]
     assert len(lines) == 1 and "odd" in lines[0] and "forged" in lines[0]
     assert "\x1b" not in lines[0]
+
+
+def test_a_build_tells_its_progress_through_the_long_parts(tmp_path):
+    srepo = make_repo(tmp_path / "repo", [Plan("c", "C", 30, n_teams=4, code_visible=True)])
+    told: list[tuple] = []
+    first = build(srepo.path, tmp_path / "site", now=NOW,
+                  progress=lambda *event: told.append(event))
+    reading = [e for e in told if e[0] == "reading c's ledger"]
+    pages = [e for e in told if e[0] == "rendering c's submission pages"]
+    assert len(reading) + len(pages) == len(told)
+    assert [e[1:] for e in reading] == [(i, None) for i in range(1, 31)]  # a cold cache
+    assert [e[1:] for e in pages] == [(i, first.pages_rendered) for i in range(31)]
+
+    told.clear()
+    build(srepo.path, tmp_path / "site", now=NOW, progress=lambda *event: told.append(event))
+    assert told == []  # nothing parsed, nothing rendered
+    add_submission(srepo, "c")
+    build(srepo.path, tmp_path / "site", now=NOW, progress=lambda *event: told.append(event))
+    assert told == [("reading c's ledger", 1, None),
+                    ("rendering c's submission pages", 0, 1),
+                    ("rendering c's submission pages", 1, 1)]
+
+
+def test_the_site_command_shows_a_bar_for_long_parts_only():
+    from rich.console import Console
+
+    from gitramp.commands.site import ProgressBar
+    screen = io.StringIO()
+    bar = ProgressBar(Console(file=screen, force_terminal=True, width=100))
+    for i in range(1, 100):
+        bar("reading c's ledger", i, None)
+    bar("rendering c's submission pages", 0, 99)
+    assert bar.bar is None and screen.getvalue() == ""  # short: nothing shown
+    for i in range(100, 151):
+        bar("reading c's ledger", i, None)
+    bar("rendering c's submission pages", 0, 1_000)
+    for i in range(1, 1_001):
+        bar("rendering c's submission pages", i, 1_000)
+    tasks = {t.description: t for t in bar.bar.tasks}
+    assert tasks["rendering c's submission pages"].completed == 1_000
+    assert tasks["reading c's ledger"].completed >= 140
+    bar.close()
+    shown = screen.getvalue()
+    assert "rendering c's submission pages" in shown and "1000/1000" in shown

@@ -29,9 +29,58 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     # args.forge: the command line, else the environment or gitramp.toml (gitramp.config)
-    summary = build(args.repo, args.out, forge_url=args.forge)
+    bar = ProgressBar()
+    try:
+        summary = build(args.repo, args.out, forge_url=args.forge, progress=bar)
+    finally:
+        bar.close()
     for line in summary.skipped:  # a parse error quotes the record: one bounded line
         print(f"warning: ledger record left out of the site: {clean_text(line, LINE_CHARS)}",
               file=sys.stderr)
     print(summary)
     return 0
+
+
+class ProgressBar:
+    """The build's long parts as a bar on stderr (a first build of a big ledger parses
+    every record and renders every page: minutes at 100,000), left out of short builds
+    and cleared when done. rich is imported only when a bar is shown."""
+
+    SHOWN_FROM = 100  # records parsed, or pages to render
+    STEPS = 200  # redrawn at most this often a part, not once a page
+
+    def __init__(self, console=None):
+        self.console = console
+        self.bar = None
+        self.tasks: dict[str, tuple[int, int]] = {}  # what -> (task, done when last told)
+
+    def __call__(self, what: str, done: int, total: int | None) -> None:
+        if self.bar is None:
+            if (done if total is None else total) < self.SHOWN_FROM:
+                return
+            self._start()
+        task, last = self.tasks.get(what, (None, 0))
+        if task is None:
+            task = self.bar.add_task(what, total=total)
+        elif done - last < (total or 2_000) // self.STEPS and done != total:
+            return
+        self.tasks[what] = (task, done)
+        self.bar.update(task, completed=done)
+
+    def _start(self) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(),
+                            MofNCompleteColumn(), TimeElapsedColumn(), transient=True,
+                            console=self.console or Console(stderr=True))
+        self.bar.start()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
