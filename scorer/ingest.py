@@ -67,12 +67,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from scorer.run_files import FOLD_LABELS, fold_label_file
 from scorer.workflows import MissingElement, WorkflowTask, check_elements, get_workflow
 from scorer.workflows.image_classifier import FOLDER as IMAGES
 from scorer.workflows.image_classifier import ImageSet
 
 FOLD_DONE = "ingest: fold {} done"
-FOLD_LABELS = "fold_labels"
 SPLIT_BYTES = 4096  # the most a fold process may say about its fit/predict split
 EXIT_GRACE = 2.0  # seconds a fold process may take to end once its predictions are written
 # Files a fold process may hold open at once, as in the runner's container
@@ -82,10 +82,6 @@ _spare_fd: int | None = None  # held by a fold process so it can write error.jso
 # Errors of a full scratch space or of a file limit, which the reason names as such
 # (scorer/reasons.py), not as a bug of the submission nor as memory.
 LIMIT_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EMFILE, errno.ENFILE, errno.EFBIG)
-
-
-def fold_label_file(folder: Path, fold: int) -> Path:
-    return Path(folder) / f"fold_{fold}.npy"
 
 
 class SubmissionFailed(Exception):

@@ -28,7 +28,7 @@ import pandas as pd
 from scorer.data import Dataset
 from scorer.detection import truth_table
 from scorer.images import write_images
-from scorer.ingest import FOLD_LABELS, fold_label_file
+from scorer.run_files import FOLD_LABELS, fold_label_file
 from scorer.workflows.image_classifier import ImageSet
 
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 import io
 import json
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from scorer.result import INGEST_STAGES
+from scorer.run_files import OUTPUT_ALLOWLIST
 from scorer.untrusted import (
     FILE_CHARS,
     MESSAGE_CHARS,
@@ -28,7 +28,6 @@ from scorer.untrusted import (
     clean_text,
 )
 
-OUTPUT_ALLOWLIST = re.compile(r"^(fold_\d{1,3}_(train|test)\.npy|fold_\d{1,3}\.json|error\.json)$")
 MAX_JSON_BYTES = 64_000
 PROBA_TOLERANCE = 1e-4
 TIME_DIGITS = 2  # times are published to 0.01 s: finer is noise, and a side channel

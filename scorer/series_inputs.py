@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from scorer import ingest
+from scorer.run_files import FOLD_LABELS, fold_label_file
 from scorer.series import META, SERIES, cut_file
 
 
@@ -27,7 +27,7 @@ def write_series_inputs(ds, folds, labels: tuple[str, ...], inputs: Path) -> Pat
                                            "n_test": len(ds.X_test)}))
     for f in inputs.iterdir():
         f.chmod(0o444)
-    private = inputs / ingest.FOLD_LABELS
+    private = inputs / FOLD_LABELS
     private.mkdir(mode=0o700)
     private.chmod(0o700)
     X_train = ds.X_train.reset_index(drop=True)
@@ -35,7 +35,7 @@ def write_series_inputs(ds, folds, labels: tuple[str, ...], inputs: Path) -> Pat
     series.to_pickle(private / SERIES)
     y = np.asarray(ds.y_train)
     for i, (tr, va) in enumerate(folds):
-        np.save(ingest.fold_label_file(private, i), y[np.asarray(tr)], allow_pickle=False)
+        np.save(fold_label_file(private, i), y[np.asarray(tr)], allow_pickle=False)
         X_train.iloc[:int(np.max(va)) + 1].to_pickle(cut_file(private, i))
     for f in private.iterdir():
         f.chmod(0o400)

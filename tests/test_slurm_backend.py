@@ -54,6 +54,21 @@ def test_limits_map_to_sbatch_options():
     assert bare == ["--time=0:30", "--mem=812M", "--cpus-per-task=1", "--nodes=1", "--ntasks=1"]
 
 
+def test_a_jobs_driver_loads_no_numerical_library():
+    """Each Slurm job starts a process that only stages the run's folders, runs the
+    container and copies its outputs back: numpy and pandas (about 0.4 s of CPU a job
+    here) are the container's business, not its driver's."""
+    code = ("import sys\nfrom scorer.backends.base import IngestJob\n"
+            "from scorer.backends.docker import DockerBackend\n"
+            "from scorer.backends.engine import Engine\nfrom scorer.task import Limits\n"
+            "import scorer.backends.slurm_job\nprint(' '.join(sorted(sys.modules)))")
+    loaded = set(subprocess.run([sys.executable, "-c", code], check=True, text=True,
+                                capture_output=True).stdout.split())
+    tops = {m.split(".")[0] for m in loaded}
+    assert {"docker", "scorer"} <= tops  # the probe sees what the driver imports
+    assert tops.isdisjoint({"numpy", "pandas", "sklearn", "scipy"}), tops & {"numpy", "pandas"}
+
+
 def test_configuration_comes_from_the_environment(tmp_path):
     env = {"GITRAMP_SLURM_SHARED": str(tmp_path), "GITRAMP_SLURM_PARTITION": "cpu",
            "GITRAMP_SLURM_QOS": "", "GITRAMP_SLURM_REQUEUES": "5",

@@ -13,7 +13,7 @@ import re
 import tarfile
 from collections.abc import Callable, Iterable, Iterator
 
-from scorer.outputs import OUTPUT_ALLOWLIST
+from scorer.run_files import OUTPUT_ALLOWLIST
 
 FOLD_DONE = re.compile(rb"^ingest: fold (\d{1,3}) done\r?$", re.M)
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from scorer.backends import docker_spec as spec
 from scorer.backends.base import FoldCallback, IngestJob
 from scorer.backends.docker_io import LogCapture
-from scorer.ingest import FOLD_LABELS
+from scorer.run_files import FOLD_LABELS
 from scorer.task import Limits
 
 # Seconds between two questions to the engine about a running exec: the first soon, then

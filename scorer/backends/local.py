@@ -25,7 +25,8 @@ from pathlib import Path
 
 from scorer.backends.base import FoldCallback, IngestJob, IngestOutcome
 from scorer.backends.forkserver import get_server, library_imports
-from scorer.outputs import OUTPUT_ALLOWLIST, InvalidOutput
+from scorer.outputs import InvalidOutput
+from scorer.run_files import OUTPUT_ALLOWLIST
 
 
 def warm_up() -> None:
