@@ -146,6 +146,7 @@ class Replay:
     # the environments configured with required reviewers (docs/security.md); a job in
     # any other environment starts without anyone's approval
     reviewed: frozenset[str] = frozenset({"gitramp-scoring", "gitramp-organizer"})
+    caches: list[dict] = field(default_factory=list)  # actions/cache entries, oldest first
 
     def workflow(self, name: str) -> dict:
         data = yaml.safe_load((WORKFLOWS / name).read_text())
@@ -196,7 +197,7 @@ class Replay:
                                                   for k, v in perms.items()})
         inputs = event.get("inputs", {}) if event_name == "workflow_dispatch" else {}
         return {"github": {"event": event, "event_name": event_name, "token": token,
-                           "repository": HUB, "run_id": str(run_id)},
+                           "repository": HUB, "run_id": str(run_id), "run_attempt": "1"},
                 "vars": self.vars, "inputs": inputs, "needs": needs_ctx, "steps": {},
                 "runner": {}, "env": {}, "_perms": perms}
 
@@ -310,7 +311,45 @@ class Replay:
             return {"page_url": SITE_URL + "/"}
         if action == "actions/setup-python":
             return {}
+        if action in ("actions/cache/restore", "actions/cache/save"):
+            return self._cache(action.rsplit("/", 1)[1], w, ctx, workspace,
+                               str(step["with"]["path"]))
         raise AssertionError(f"no emulation for {action}")
+
+    def _cache(self, verb: str, w: dict, ctx: dict, workspace: Path, listing: str) -> dict:
+        """actions/cache as GitHub keeps it: an entry is the listed paths under a key and
+        a version (the list itself: `listing`, as written, since runner.temp is the same
+        folder on every hosted runner but not in this replay), never overwritten; a run
+        restores the exact key, else the newest entry whose key starts with a restore
+        key, among its own ref's entries and the default branch's."""
+        listed = [line.strip() for line in w["path"].splitlines() if line.strip()]
+        paths = [workspace / line for line in listed]  # an absolute path stays as it is
+        version = listing
+        ref = self._refs(ctx)["GITHUB_REF"]
+        if verb == "save":
+            if any(c["key"] == w["key"] and c["version"] == version and c["ref"] == ref
+                   for c in self.caches):
+                return {}  # GitHub warns that the key is taken, and saves nothing
+            folder = self.tmp / "caches" / str(len(self.caches))
+            for i, path in enumerate(paths):
+                if path.is_dir():
+                    shutil.copytree(path, folder / str(i))
+            self.caches.append({"key": w["key"], "version": version, "ref": ref,
+                                "folder": folder})
+            return {}
+        seen = [c for c in self.caches if c["version"] == version
+                and c["ref"] in (ref, "refs/heads/main")]
+        hit = next((c for c in reversed(seen) if c["key"] == w["key"]), None)
+        for prefix in (line.strip() for line in w.get("restore-keys", "").splitlines()):
+            if hit is None and prefix:
+                hit = next((c for c in reversed(seen) if c["key"].startswith(prefix)), None)
+        if hit is None:
+            return {"cache-hit": "false"}
+        for i, path in enumerate(paths):
+            if (hit["folder"] / str(i)).is_dir():
+                shutil.copytree(hit["folder"] / str(i), path, dirs_exist_ok=True)
+        return {"cache-hit": str(hit["key"] == w["key"]).lower(),
+                "cache-matched-key": hit["key"]}
 
     def publish_artifact(self, run_id: int, name: str, *, head_sha: str,
                          files: dict[str, bytes] | None = None,
@@ -533,16 +572,57 @@ def _test_values(private: Path) -> set[str]:
 
 def _record_alice(replay: Replay) -> None:
     """alice's scored submission alice_rf already in the ledger (pushed to the hub)."""
+    _record(replay, "alice", "alice_rf", 0.9, pr=3)
+
+
+def _record(replay: Replay, team: str, name: str, acc: float, pr: int) -> None:
+    """A scored submission recorded in the hub's ledger, as a runner pushes it."""
     work = replay.tmp / "organizer"
-    git("clone", "--quiet", str(replay.origin), str(work))
+    if not work.exists():
+        git("clone", "--quiet", str(replay.origin), str(work))
+    git("pull", "--quiet", "--ff-only", cwd=work)
     ledger = Ledger(work)
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    ledger.record(Result(challenge="iris", submission="alice_rf", status=SCORED, team="alice",
-                         score_names=["acc"], folds=[FoldScores({"valid": {"acc": 0.9}},
+    ledger.record(Result(challenge="iris", submission=name, status=SCORED, team=team,
+                         score_names=["acc"], folds=[FoldScores({"valid": {"acc": acc}},
                                                                 1.0, 0.1)],
-                         bagged={"valid": {"acc": 0.9}}, tree="a" * 40, commit="b" * 40,
-                         scoring_hash="c" * 40, submitted_at=now, scored_at=now, pr=3))
+                         bagged={"valid": {"acc": acc}}, tree="a" * 40, commit="b" * 40,
+                         scoring_hash="c" * 40, submitted_at=now, scored_at=now, pr=pr))
     ledger.push("origin")
+
+
+def test_the_site_job_keeps_its_last_build_and_rewrites_only_what_changed(hub):
+    """The site job restores the last build (pages and the generator's caches) from
+    actions/cache and saves its own: a new result renders its page alone, a run with
+    nothing new renders none, and each deployed site is whole."""
+    def site_run() -> tuple[str, Path]:
+        event = {"inputs": {}, "ref": "refs/heads/main", "repository": hub.github.repo_json(HUB),
+                 "sender": hub.github.user_json("organizer")}
+        run_id, jobs = hub.run_workflow("site.yml", "workflow_dispatch", event)
+        assert jobs["build"].result == "success" and jobs["deploy"].result == "success", \
+            logs(jobs)
+        built = next(line for line in "\n".join(jobs["build"].log).splitlines()
+                     if line.startswith("site: "))
+        return built, hub.tmp / "artifacts" / str(run_id) / "github-pages"
+
+    for i, team in enumerate(("alice", "bob", "carol")):
+        _record(hub, team, f"{team}_rf", 0.8 + i / 100, pr=3 + i)
+    first, pages = site_run()
+    assert "3 submission page(s) rendered, 0 kept" in first
+    assert len(list(pages.rglob("s/*_rf~*.html"))) == 3
+
+    _record(hub, "dave", "dave_rf", 0.95, pr=9)
+    second, pages = site_run()
+    assert "1 submission page(s) rendered, 3 kept" in second  # the others restored
+    assert len(list(pages.rglob("s/*_rf~*.html"))) == 4
+    assert "dave_rf" in (pages / "iris" / "index.html").read_text()
+
+    third, pages = site_run()
+    assert "0 submission page(s) rendered, 4 kept" in third
+    # at most the build time (status.js and status.html), which is told to the minute
+    assert int(re.search(r"; (\d+) file\(s\) written", third)[1]) <= 2, third
+    assert len(list(pages.rglob("s/*_rf~*.html"))) == 4
+    assert len(hub.caches) == 3 and all(c["ref"] == "refs/heads/main" for c in hub.caches)
 
 
 @pytest.mark.parametrize("case", ["github_folder", "other_team"])
