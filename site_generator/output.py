@@ -59,6 +59,7 @@ class Output:
         self._old_parts: dict[int, list[dict[str, str]]] = {}
         self._part_of: dict[str, int] = {}  # a file's part, as the manifest read holds it
         folder = root / MANIFEST
+        read = False
         try:
             mark = json.loads((folder / COMPLETE).read_text())
             if mark.get("version") == MANIFEST_VERSION and mark.get("parts") == PARTS:
@@ -68,10 +69,17 @@ class Output:
                     self._part_of.update(dict.fromkeys(files, i))
                     self._old_files.update(files)
                     self._old_inputs.update(inputs)
+                read = True
         except (OSError, ValueError, AttributeError, TypeError):
+            pass
+        if not read:  # a missing or unreadable manifest only costs a full rebuild...
             self._old_files, self._old_inputs, self._old_parts = {}, {}, {}
             self._part_of = {}
-            # a missing or unreadable manifest only costs a full rebuild
+        # ...and, in a folder a build of this generator wrote (a build stopped half way,
+        # a manifest of another version), which files are the last build's is not known:
+        # finish() then removes every file this build does not make, so that no page of
+        # a record gone stays published. A folder it never wrote is left as it is.
+        self._sweep = not read and (folder.is_dir() or (root / LEGACY_MANIFEST).is_file())
 
     def fresh(self, path: str, inputs_key: str) -> bool:
         """Whether `path` was built from the same inputs and is still on disk; if so it
@@ -151,6 +159,22 @@ class Output:
             target.write_bytes(data)
         self.stats.written += 1
 
+    def _remove_unmade(self) -> None:
+        """Remove every file (or link) under the output that this build did not make,
+        and the folders left empty, but the manifest's."""
+        made = self._files
+        for top, dirs, files in os.walk(self.root, topdown=False):
+            rel = os.path.relpath(top, self.root)
+            prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+            if prefix.split("/", 1)[0] == MANIFEST:
+                continue
+            for name in files + [d for d in dirs if os.path.islink(os.path.join(top, d))]:
+                if prefix + name not in made:
+                    os.unlink(os.path.join(top, name))
+                    self.stats.removed += 1
+            if prefix and not os.listdir(top):
+                os.rmdir(top)
+
     def paths(self) -> set[str]:
         """The files this build has produced so far (written or kept)."""
         return set(self._files)
@@ -161,6 +185,8 @@ class Output:
             if target.is_file():
                 target.unlink()
                 self.stats.removed += 1
+        if self._sweep:
+            self._remove_unmade()
         parts: dict[int, list[dict[str, str]]] = {i: [{}, {}] for i in range(PARTS)}
         part_of = self._part_of  # not hashed again: 0.03 s of a rebuild at 10,000
 

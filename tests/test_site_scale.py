@@ -247,6 +247,44 @@ def test_a_build_stopped_half_way_is_mended_by_the_next(tmp_path):
     assert files(site) == files(tmp_path / "fresh")
 
 
+def test_a_lost_manifest_leaves_no_page_of_a_record_gone(tmp_path):
+    """A site folder kept between builds (a runner's, or the site job's cache) whose
+    manifest does not read (a build stopped half way, another version's manifest) does
+    not say which files the last build made: the next build removes every file it does
+    not make itself, so that the page of a record removed meanwhile is not published
+    still. A folder no build wrote keeps its files."""
+    from synthetic import add_submission, commit_ledger
+
+    srepo = make_repo(tmp_path / "repo", [Plan("c", "C", 8, n_teams=2, seed=9)])
+    gone = add_submission(srepo, "c")
+    site = tmp_path / "site"
+    build(srepo.path, site, now=NOW)
+    page = site / "c/s" / f"{gone.name}~{gone.stem}.html"
+    assert page.is_file()
+    (site / MANIFEST / COMPLETE).unlink()  # as a build stopped half way leaves it
+    (site / "c/old-layout").mkdir()
+    (site / "c/old-layout/page.html").write_text("a page of an older generator")
+    (srepo.path / "leaderboard_data/c" / gone.name / f"{gone.stem}.yml").unlink()
+    commit_ledger(srepo.path, "a record removed")
+    summary = build(srepo.path, site, now=NOW)
+    assert not page.exists() and not (site / "c/old-layout").exists()
+    assert summary.files_removed == 2
+
+    fresh = tmp_path / "fresh"
+    build(srepo.path, fresh, now=NOW)
+
+    def files(folder):
+        return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*")
+                if p.is_file() and MANIFEST not in p.relative_to(folder).parts}
+    assert files(site) == files(fresh)
+
+    other = tmp_path / "other"  # not a site: what is in it stays
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    build(srepo.path, other, now=NOW)
+    assert (other / "notes.txt").read_text() == "mine"
+
+
 def test_a_later_run_compiles_no_template_and_a_damaged_cache_costs_only_time(
         tmp_path, monkeypatch):
     """Each `gitramp site` run is a process of its own: the templates it compiles are kept
