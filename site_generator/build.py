@@ -51,11 +51,14 @@ from site_generator.boards import (
 )
 from site_generator.export import leaderboard_csv, leaderboard_json, leaderboard_part
 from site_generator.frames import Frames
+from site_generator.last_build import LastBuild
 from site_generator.model import (
     Challenge,
     Entry,
     Progress,
     RecordCache,
+    Repository,
+    read_records,
     read_repository,
     record_bucket,
     slug,
@@ -143,30 +146,49 @@ def _build(repo_path: str | Path, out_dir: str | Path, now: datetime | None,
     started = time.perf_counter()
     now = now or datetime.now(UTC)
     git = codemod.open_repository(Path(repo_path))
-    cache = RecordCache(Path(git.path) / CACHE_DIR if git is not None else None)
-    repo = read_repository(repo_path, cache, progress)
+    kept = Path(git.path) / CACHE_DIR if git is not None else None
+    cache = RecordCache(kept)
+    repo = read_repository(repo_path, cache, progress, records=False)
+    root = Path(out_dir).resolve()
+    highlight = codemod.HighlightCache(kept / "highlight" if kept is not None else None)
+    last = LastBuild(kept)
+    builder = _Builder(Output(root), git, now, options, highlight, progress)
+    whole = builder.unchanged_key(repo)
+    if whole is not None:
+        saved = last.load()
+        if builder.keep_all(repo, saved, whole):  # nothing new: no record read
+            stats = builder.out.finish()
+            total = time.perf_counter() - started
+            return BuildSummary(root, [c.name for c in repo.challenges], builder.kept, 0,
+                                builder.kept, stats.written, stats.unchanged, stats.removed,
+                                total, {"read": 0.0, "submission_pages": 0.0, "boards": 0.0,
+                                        "other": total, "highlight": 0.0,
+                                        "highlighted_files": 0, "highlight_hits": 0},
+                                list(saved["skipped"]))
+    read_records(repo, cache, progress)
     read = time.perf_counter() - started
     gc.freeze()
     if collecting:
         gc.enable()
-    out = Output(Path(out_dir).resolve())
-    highlight = codemod.HighlightCache(Path(git.path) / CACHE_DIR / "highlight"
-                                       if git is not None else None)
-    builder = _Builder(out, git, now, options, highlight, progress)
+    out = builder.out
     builder.assets()
     views = [builder.challenge(ch) for ch in repo.challenges]
-    builder.page("index.html", "index.html", root="", challenges=views)
-    builder.status(views)
+    builder.page("index.html", "index.html", inputs_key=whole, root="", challenges=views)
+    status = builder.status(views)
     builder.row_texts.save({e.digest for c in repo.challenges for e in c.entries})
     builder.row_texts.clear()
     cache.save_records()  # those the pages had to parse
     highlight.save()
     builder.frames.save(out.paths())
     stats = out.finish()
+    submissions = sum(len(c.entries) for c in repo.challenges)
+    if whole is not None:  # what the next build needs to find that nothing changed
+        last.save({"key": whole, "folders": builder.folder_keys, "status": status,
+                   "submissions": submissions, "skipped": repo.skipped})
     total = time.perf_counter() - started
-    return BuildSummary(out.root, [c.name for c in repo.challenges],
-                        sum(len(c.entries) for c in repo.challenges), builder.rendered,
-                        builder.kept, stats.written, stats.unchanged, stats.removed, total,
+    return BuildSummary(out.root, [c.name for c in repo.challenges], submissions,
+                        builder.rendered, builder.kept, stats.written, stats.unchanged,
+                        stats.removed, total,
                         {"read": read, "submission_pages": builder.page_seconds,
                          "boards": builder.board_seconds,
                          "other": total - read - builder.page_seconds - builder.board_seconds,
@@ -277,6 +299,31 @@ def current_phase(ch: Challenge, now: datetime) -> dict[str, str]:
 TEAM_PAGE_SEP = "~"  # team/<team>~2.html: never a slug, so never another team's page
 
 
+@dataclass
+class StatusRow:
+    """What status.html says of a challenge (from what status.js says of it)."""
+
+    slug: str
+    title: str
+    phase: dict[str, str]
+    n_scored: int
+    n_teams: int
+    n_failed: int
+
+
+def challenge_folder(ch: Challenge) -> str:
+    cdir = slug(ch.name)
+    return f"{ASSETS}-challenge" if cdir == ASSETS else cdir
+
+
+def _tabs(ch: Challenge) -> list[tuple[str, str]]:
+    tabs = [("index.html", "Leaderboard"), ("submissions.html", "All submissions")]
+    if ch.state.revealed:
+        tabs.append(("private.html", "Private leaderboard"))
+    return tabs + [("failed.html", "Failed"), ("teams.html", "Teams"),
+                   ("lineage.html", "Lineage"), ("submit.html", "How to submit")]
+
+
 def board_page(base: str, i: int, sep: str = "-") -> str:
     """Page `i` (from 1) of a paginated board whose first page is `base`."""
     if i <= 1:
@@ -377,15 +424,17 @@ class _Builder:
         self.row_texts.configure(page_of, team_page, Path(git.path) / CACHE_DIR / "rows"
                                  if git is not None else None)
         self.lines = _Lines()
+        self.folder_keys: dict[str, str] = {}  # each challenge's folder: its inputs' key
         self.frames = Frames(Path(git.path) / CACHE_DIR if git is not None else None,
                              self.row_texts)
 
     def render(self, template: str, **context: Any) -> str:
         return self.env.get_template(template).render(**context)
 
-    def page(self, path: str, template: str, **context: Any) -> None:
+    def page(self, path: str, template: str, inputs_key: str | None = None,
+             **context: Any) -> None:
         context.setdefault("code_css", False)
-        self.out.write(path, self.render(template, **context))
+        self.out.write(path, self.render(template, **context), inputs_key=inputs_key)
 
     def assets(self) -> None:
         static = resources.files("site_generator").joinpath("static")
@@ -399,9 +448,7 @@ class _Builder:
 
     # ------------------------------------------------------------------ a challenge
     def challenge(self, ch: Challenge) -> ChallengeView:
-        cdir = slug(ch.name)
-        if cdir == ASSETS:
-            cdir = f"{ASSETS}-challenge"
+        cdir = challenge_folder(ch)
         public = rank(ch.entries, ch.scores, PUBLIC)
         best = team_best(public)
         revealed = ch.state.revealed
@@ -410,11 +457,7 @@ class _Builder:
         private_best = (team_best(private) if any(e.chosen for e in ch.entries) else
                         private_team_board(best, ch.scores)) if revealed else None
         failed = [e for e in ch.entries if not e.scored]
-        tabs = [("index.html", "Leaderboard"), ("submissions.html", "All submissions")]
-        if revealed:
-            tabs.append(("private.html", "Private leaderboard"))
-        tabs += [("failed.html", "Failed"), ("teams.html", "Teams"),
-                 ("lineage.html", "Lineage"), ("submit.html", "How to submit")]
+        tabs = _tabs(ch)
         view = ChallengeView(
             name=ch.name, slug=cdir, title=ch.title, description=ch.description,
             scores=ch.scores, state=ch.state,
@@ -426,7 +469,8 @@ class _Builder:
             n_submissions=len(ch.entries), moderation=ch.moderation,
             blend=_blend_view(ch, public), n_scored=len(public), n_failed=len(failed))
         view.teams = self._teams(ch, public, best, failed)
-        inputs = self._inputs_key(ch, view)
+        inputs = self.folder_keys[cdir] = self._inputs_key(
+            ch, cdir, _hash_lines(map(_failed_line, ch.entries)))
         if self.out.keep_folder(cdir, inputs):  # nothing it shows changed
             self.kept += len(ch.entries)
             return view
@@ -481,18 +525,44 @@ class _Builder:
         self.out.folder_made(cdir, inputs)
         return view
 
-    def _inputs_key(self, ch: Challenge, view: ChallengeView) -> str:
-        """What every file of the challenge's folder is made of, besides the time: the
-        generator, the options, the kit, the state, the organizers' acts, the blend,
-        the phase now, and each record's version and digest in the ledger's order (a
-        digest covers its content, revealed private part, verifications, selection and
-        annulment). Unchanged, the folder is kept whole."""
+    def _inputs_key(self, ch: Challenge, cdir: str, records: str) -> str:
+        """What every file of the challenge's folder (`cdir`) is made of, besides the
+        time: the generator, the options, the kit, the state, the organizers' acts, the
+        blend, the phase now, and `records`: a digest of each record's version and
+        digest in the ledger's order (a digest covers its content, revealed private
+        part, verifications, selection and annulment), or what fixes them all (the
+        ledger folder's tree). Unchanged, the folder is kept whole."""
         return _key(self.fingerprint, self.options.forge_url, self.options.page_rows,
-                    self.git is not None, view.slug, view.title, view.description,
-                    view.tabs, view.phase, [vars(p) for p in view.phases],
+                    self.git is not None, cdir, ch.title, ch.description, _tabs(ch),
+                    current_phase(ch, self.now),
+                    [{"name": p.name, "start_iso": _iso(p.start), "end_iso": _iso(p.end)}
+                     for p in ch.phases],
                     [vars(c) for c in ch.scores], vars(ch.state), ch.readme, ch.kit_dir,
-                    _kit_view(ch), [a.describe() for a in ch.moderation], ch.blend,
-                    _hash_lines(map(_failed_line, ch.entries)))
+                    _kit_view(ch), [a.describe() for a in ch.moderation], ch.blend, records)
+
+    def unchanged_key(self, repo: Repository) -> str | None:
+        """What the whole site is made of but the time, with each challenge's records
+        named by its ledger folder's tree; None when the ledger is not commits."""
+        if repo.ledger_folders is None or self.git is None:
+            return None
+        return _key([(challenge_folder(ch), self._inputs_key(
+            ch, challenge_folder(ch), f"tree {repo.ledger_folders.get(ch.name, '')}"))
+            for ch in repo.challenges])
+
+    def keep_all(self, repo: Repository, last: dict | None, key: str) -> bool:
+        """When the last build was made of the same (`key`) and all it wrote is still in
+        place: keep every file, write the build time's, and say so."""
+        folders = [challenge_folder(ch) for ch in repo.challenges]
+        if not last or last.get("key") != key or sorted(last["folders"]) != sorted(folders):
+            return False
+        if not (all(self.out.keep_folder(c, last["folders"][c]) for c in folders)
+                and self.out.fresh("index.html", key)):
+            self.out = Output(self.out.root)  # some files were marked kept: start afresh
+            return False
+        self.assets()
+        self.write_status(last["status"])
+        self.kept = last["submissions"]
+        return True
 
     def _team_pages(self, t: TeamView, view: ChallengeView, shared: list, cdir: str) -> None:
         """A team's submissions, scored (best first) then failed, `page_rows` a page:
@@ -647,16 +717,23 @@ class _Builder:
             self.out.write(f"{cdir}/search-{k + 1}.js",
                            f'gitrampSearch.part({{"k":{k},"rows":[{part}]}});\n')
 
-    def status(self, views: list[ChallengeView]) -> None:
+    def status(self, views: list[ChallengeView]) -> dict:
         """The one file every page reads the build time and each phase from (status.js),
         and its page for readers without script (status.html): a new build rewrites
-        these two, not every page."""
+        these two, not every page. Gives what they say of each challenge."""
+        challenges = {v.slug: {"title": v.title, "phase": v.phase["label"],
+                               "key": v.phase["key"], "rows": v.board_sizes} for v in views}
+        self.write_status(challenges)
+        return challenges
+
+    def write_status(self, challenges: dict) -> None:
         built = _iso(self.now)
-        data = {"built": built, "challenges": {
-            v.slug: {"title": v.title, "phase": v.phase["label"], "key": v.phase["key"],
-                     "rows": v.board_sizes} for v in views}}
+        data = {"built": built, "challenges": challenges}
         self.out.write("status.js", "gitrampStatus(" + _js(data) + ");\n")
-        self.page("status.html", "status.html", root="", challenges=views, built=built)
+        rows = [StatusRow(slug, c["title"], {"key": c["key"], "label": c["phase"]},
+                          c["rows"]["public_rows"], c["rows"]["teams"], c["rows"]["failed"])
+                for slug, c in challenges.items()]
+        self.page("status.html", "status.html", root="", challenges=rows, built=built)
 
     def _teams(self, ch: Challenge, public: list[Row], best: list[Row],
                failed: list[Entry]) -> list[TeamView]:

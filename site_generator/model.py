@@ -26,10 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from challenge import moderation, selection
+from challenge import repo as gitrepo
 from challenge.errors import GitrampError
 from challenge.hub import kit_dirs
 from challenge.kit import SPEC_FILE, Kit, Phase, load_kit
 from challenge.ledger import (
+    LEDGER_ROOT,
     CommittedRecord,
     FolderLedger,
     Ledger,
@@ -193,6 +195,11 @@ class Repository:
     path: Path
     challenges: list[Challenge]
     skipped: list[str] = field(default_factory=list)  # "<file>: <why>" of unreadable records
+    # each challenge's ledger folder by its git tree id ("" while it has none), which fixes
+    # every record, act and state the site reads of it; None when the ledger is a
+    # folder's files, not commits
+    ledger_folders: dict[str, str] | None = None
+    source: Ledger | FolderLedger | None = field(default=None, repr=False)
 
 
 # ------------------------------------------------------------------------------ reading
@@ -445,9 +452,10 @@ class _Listings:
 
 # ------------------------------------------------------------------------------- reading
 def read_repository(path: str | Path, cache: RecordCache | None = None,
-                    progress: Progress | None = None) -> Repository:
-    """`progress(what, done, None)` is told each record parsed (a first build parses
-    every one; later builds only the new ones)."""
+                    progress: Progress | None = None, records: bool = True) -> Repository:
+    """The repository's challenges, with their records unless `records` is false (then
+    `read_records` reads them). `progress(what, done, None)` is told each record parsed
+    (a first build parses every one; later builds only the new ones)."""
     repo = Path(path).resolve()
     if not repo.is_dir():
         raise SiteInputError(f"{repo}: no such folder; pass --repo with a challenge "
@@ -459,15 +467,38 @@ def read_repository(path: str | Path, cache: RecordCache | None = None,
     cache = cache or RecordCache(None)
     source = open_ledger(repo)
     skipped: list[str] = []
-    out = Repository(repo, [read_challenge(repo, k, source, cache, skipped, progress)
-                            for k in kits], skipped)
+    challenges = [read_challenge(repo, k, source, cache, skipped, progress, records)
+                  for k in kits]
+    out = Repository(repo, challenges, skipped,
+                     _ledger_folders(source, [c.name for c in challenges]), source)
+    if records:
+        cache.save()
+    return out
+
+
+def read_records(repo: Repository, cache: RecordCache,
+                 progress: Progress | None = None) -> None:
+    """The records of the challenges of `repo`, read without them."""
+    for ch in repo.challenges:
+        ch.entries = read_ledger(repo.source, ch.name, ch.state, cache, repo.skipped,
+                                 None, progress)
     cache.save()
+
+
+def _ledger_folders(source: Ledger | FolderLedger, names: list[str]) -> dict[str, str] | None:
+    if not isinstance(source, Ledger):
+        return None
+    head = source.head()
+    out = {}
+    for name in names:
+        tree = gitrepo.subtree(source.repo, head.tree, f"{LEDGER_ROOT}/{name}") if head else None
+        out[name] = str(tree.id) if tree is not None else ""
     return out
 
 
 def read_challenge(repo: Path, kit_path: Path, source: Ledger | FolderLedger,
                    cache: RecordCache, skipped: list[str] | None = None,
-                   progress: Progress | None = None) -> Challenge:
+                   progress: Progress | None = None, records: bool = True) -> Challenge:
     kit = load_kit(kit_path)
     state = source.state(kit.name)
     acts = moderation.read(source, kit.name)
@@ -482,7 +513,8 @@ def read_challenge(repo: Path, kit_path: Path, source: Ledger | FolderLedger,
         scores=score_columns(kit),
         phases=kit.phases,
         state=state,
-        entries=read_ledger(source, kit.name, state, cache, skipped, acts, progress),
+        entries=read_ledger(source, kit.name, state, cache, skipped, acts, progress)
+        if records else [],
         moderation=acts.acts,
         blend=read_blend(source, kit.name),
     )

@@ -4,8 +4,9 @@ links back to git taken from the hub's configuration."""
 from __future__ import annotations
 
 import importlib
+import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote
 
 import pytest
@@ -283,6 +284,74 @@ def test_a_lost_manifest_leaves_no_page_of_a_record_gone(tmp_path):
     (other / "notes.txt").write_text("mine")
     build(srepo.path, other, now=NOW)
     assert (other / "notes.txt").read_text() == "mine"
+
+
+def test_a_rebuild_with_nothing_new_reads_no_record(tmp_path, monkeypatch):
+    """With the same kits, options and phase, and each challenge's ledger folder the same
+    git tree, a build finds that nothing changed without reading or ranking a record:
+    it writes the build time's two files, and the site is what reading every record
+    makes. Any change of those goes through reading."""
+    from site_generator.build import CACHE_DIR
+    from site_generator.last_build import FILE
+    from synthetic import add_submission
+
+    site_build = importlib.import_module("site_generator.build")  # the package's name is
+    # its build function
+    srepo = make_repo(tmp_path / "repo", [Plan("a", "A", 12, n_teams=3, seed=3),
+                                          Plan("b", "B", 9, n_teams=2, seed=4)])
+    site = tmp_path / "site"
+    first = build(srepo.path, site, now=NOW)
+    reads: list[int] = []
+    real = site_build.read_records
+    monkeypatch.setattr(site_build, "read_records",
+                        lambda *a, **k: (reads.append(1), real(*a, **k))[1])
+
+    def files(folder):
+        return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*")
+                if p.is_file() and MANIFEST not in p.relative_to(folder).parts}
+
+    def as_read(now):  # the same site, made by reading every record into a new folder
+        out = tmp_path / f"read{len(list(tmp_path.glob('read*')))}"
+        build(srepo.path, out, now=now)
+        return files(out)
+
+    def quiet(now):
+        before = len(reads)
+        summary = build(srepo.path, site, now=now)
+        assert len(reads) == before, "a record was read"
+        assert summary.pages_rendered == 0 and summary.pages_kept == summary.submissions
+        assert files(site) == as_read(now)
+        return summary
+
+    later = NOW + timedelta(minutes=5)
+    summary = quiet(later)
+    assert summary.files_written == 2 and summary.submissions == first.submissions
+    assert "2026-12-20T00:05Z" in (site / "status.js").read_text()
+
+    def changed(now=NOW, rendered=None):
+        before = len(reads)
+        summary = build(srepo.path, site, now=now)
+        assert len(reads) == before + 1, "the change was not seen"
+        assert files(site) == as_read(now)
+        if rendered is not None:
+            assert summary.pages_rendered == rendered
+        quiet(now)  # and the next build finds nothing new again
+
+    add_submission(srepo, "a")  # a new record
+    changed(rendered=1)
+    readme = srepo.path / "kits/b/README.md"  # a kit's text, from the work tree
+    readme.write_text(readme.read_text() + "\nOne more line.\n")
+    changed(rendered=0)
+    changed(now=NOW + timedelta(days=400))  # another phase
+    next(site.glob("b/s/*.html")).unlink()  # a page gone from the folder
+    changed(now=NOW + timedelta(days=400), rendered=1)
+    note = srepo.path / ".git" / CACHE_DIR / FILE
+    note.write_text("{damaged")
+    changed(now=NOW + timedelta(days=400), rendered=0)
+    odd = json.loads(note.read_text())  # the right key, but not what a build writes
+    odd["status"]["a"]["rows"] = "many"
+    note.write_text(json.dumps(odd))
+    changed(now=NOW + timedelta(days=400), rendered=0)
 
 
 def test_a_later_run_compiles_no_template_and_a_damaged_cache_costs_only_time(
