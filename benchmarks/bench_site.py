@@ -71,17 +71,23 @@ def synthetic_repo(n: int, work: Path, code_visible: bool = True) -> tuple[objec
 # memory of the process, and the summary. Each build runs in a fresh process: a process
 # that made earlier builds (a cold one, other sizes) has its heap scattered, and its
 # later builds of a big site ran slower each time (10k: 9.3, 10.3, 10.9, 11.1 s in a row).
-CHILD = """
-import json, resource, sys, time
+# The peak resident MB of the process that runs it, as the process reports its own
+# high-water mark (VmHWM): a child's rusage would count the bench process it was forked from.
+PEAK_MB = """
+import resource
+def peak_mb():
+    try:
+        return int(open('/proc/self/status').read().split('VmHWM:')[1].split()[0]) / 1024
+    except (OSError, IndexError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+"""
+CHILD = PEAK_MB + """
+import json, sys, time
 from site_generator import build
 w, c = time.perf_counter(), time.process_time()
 s = build(sys.argv[1], sys.argv[2])
 cpu, wall = time.process_time() - c, time.perf_counter() - w
-try:
-    peak = int(open('/proc/self/status').read().split('VmHWM:')[1].split()[0]) / 1024
-except (OSError, IndexError):
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"cpu": cpu, "wall": wall, "peak_mb": peak, "rendered": s.pages_rendered,
+print(json.dumps({"cpu": cpu, "wall": wall, "peak_mb": peak_mb(), "rendered": s.pages_rendered,
                   "written": s.files_written, "timings": s.timings}))
 """
 
@@ -152,17 +158,9 @@ def child_cpu(code: str) -> float:
 
 
 def peak_memory_of(code: str) -> float:
-    """Peak resident MB of `python -c code` in a fresh process, as the process reports its
-    own high-water mark (VmHWM): a child's rusage would count the bench process it was
-    forked from."""
-    report = ("import resource\n"
-              "try:\n"
-              "    status = open('/proc/self/status').read().split('VmHWM:')[1]\n"
-              "    print(int(status.split()[0]) / 1024)\n"
-              "except (OSError, IndexError):\n"
-              "    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n")
-    out = subprocess.run([sys.executable, "-c", code + "\n" + report], check=True,
-                         capture_output=True, text=True).stdout
+    """Peak resident MB of `python -c code` in a fresh process."""
+    out = subprocess.run([sys.executable, "-c", PEAK_MB + code + "\nprint(peak_mb())"],
+                         check=True, capture_output=True, text=True).stdout
     return float(out.split()[-1])
 
 

@@ -148,7 +148,7 @@ def _build(repo_path: str | Path, out_dir: str | Path, now: datetime | None,
     git = codemod.open_repository(Path(repo_path))
     kept = Path(git.path) / CACHE_DIR if git is not None else None
     cache = RecordCache(kept)
-    repo = read_repository(repo_path, cache, progress, records=False)
+    repo = read_repository(repo_path)
     root = Path(out_dir).resolve()
     highlight = codemod.HighlightCache(kept / "highlight" if kept is not None else None)
     last = LastBuild(kept)
@@ -316,6 +316,10 @@ def challenge_folder(ch: Challenge) -> str:
     return f"{ASSETS}-challenge" if cdir == ASSETS else cdir
 
 
+def _phase_views(ch: Challenge) -> list[PhaseView]:
+    return [PhaseView(p.name, _iso(p.start), _iso(p.end)) for p in ch.phases]
+
+
 def _tabs(ch: Challenge) -> list[tuple[str, str]]:
     tabs = [("index.html", "Leaderboard"), ("submissions.html", "All submissions")]
     if ch.state.revealed:
@@ -461,7 +465,7 @@ class _Builder:
         view = ChallengeView(
             name=ch.name, slug=cdir, title=ch.title, description=ch.description,
             scores=ch.scores, state=ch.state,
-            phases=[PhaseView(p.name, _iso(p.start), _iso(p.end)) for p in ch.phases],
+            phases=_phase_views(ch),
             phase=current_phase(ch, self.now), tabs=tabs,
             has_contributivity=any(e.summary.contributivity for e in ch.entries),
             public_rows=public, team_rows=best, private_rows=private or [],
@@ -534,9 +538,7 @@ class _Builder:
         ledger folder's tree). Unchanged, the folder is kept whole."""
         return _key(self.fingerprint, self.options.forge_url, self.options.page_rows,
                     self.git is not None, cdir, ch.title, ch.description, _tabs(ch),
-                    current_phase(ch, self.now),
-                    [{"name": p.name, "start_iso": _iso(p.start), "end_iso": _iso(p.end)}
-                     for p in ch.phases],
+                    current_phase(ch, self.now), [vars(p) for p in _phase_views(ch)],
                     [vars(c) for c in ch.scores], vars(ch.state), ch.readme, ch.kit_dir,
                     _kit_view(ch), [a.describe() for a in ch.moderation], ch.blend, records)
 
@@ -545,9 +547,9 @@ class _Builder:
         named by its ledger folder's tree; None when the ledger is not commits."""
         if repo.ledger_folders is None or self.git is None:
             return None
-        return _key([(challenge_folder(ch), self._inputs_key(
-            ch, challenge_folder(ch), f"tree {repo.ledger_folders.get(ch.name, '')}"))
-            for ch in repo.challenges])
+        folders = [(ch, challenge_folder(ch)) for ch in repo.challenges]
+        return _key([(cdir, self._inputs_key(
+            ch, cdir, f"tree {repo.ledger_folders.get(ch.name, '')}")) for ch, cdir in folders])
 
     def keep_all(self, repo: Repository, last: dict | None, key: str) -> bool:
         """When the last build was made of the same (`key`) and all it wrote is still in

@@ -35,7 +35,7 @@ class LastBuild:
             if data.get("version") != VERSION:
                 return None
             if not (isinstance(data["key"], str) and isinstance(data["submissions"], int)
-                    and _all(data["folders"], str) and _all(data["status"], _told)
+                    and _all(data["folders"], _text) and _all(data["status"], _told)
                     and isinstance(data["skipped"], list)
                     and all(isinstance(line, str) for line in data["skipped"])):
                 return None
@@ -55,17 +55,23 @@ class LastBuild:
             pass  # the next build reads the records
 
 
-def _all(mapping, check) -> bool:
-    """Whether `mapping` is a dict of texts to values that `check` (a type, or a test)
-    accepts."""
-    test = (lambda v: isinstance(v, check)) if isinstance(check, type) else check
+def _all(mapping, test) -> bool:
+    """Whether `mapping` is a dict of texts to values that pass `test`."""
     return isinstance(mapping, dict) and all(isinstance(k, str) and test(v)
                                              for k, v in mapping.items())
+
+
+def _text(v) -> bool:
+    return isinstance(v, str)
+
+
+def _count(v) -> bool:
+    return isinstance(v, int)
 
 
 def _told(c) -> bool:
     """What status.js says of a challenge, as the builder's status() gives it."""
     return (isinstance(c, dict) and all(isinstance(c.get(k), str)
                                         for k in ("title", "phase", "key"))
-            and _all(c.get("rows"), int)
+            and _all(c.get("rows"), _count)
             and {"public_rows", "teams", "failed"} <= set(c["rows"]))

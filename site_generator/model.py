@@ -451,11 +451,10 @@ class _Listings:
 
 
 # ------------------------------------------------------------------------------- reading
-def read_repository(path: str | Path, cache: RecordCache | None = None,
-                    progress: Progress | None = None, records: bool = True) -> Repository:
-    """The repository's challenges, with their records unless `records` is false (then
-    `read_records` reads them). `progress(what, done, None)` is told each record parsed
-    (a first build parses every one; later builds only the new ones)."""
+def read_repository(path: str | Path) -> Repository:
+    """The repository's challenges: their kits and what the ledger says of each but its
+    records (state, acts, blend, and the git tree of its ledger folder), which
+    `read_records` reads."""
     repo = Path(path).resolve()
     if not repo.is_dir():
         raise SiteInputError(f"{repo}: no such folder; pass --repo with a challenge "
@@ -464,24 +463,21 @@ def read_repository(path: str | Path, cache: RecordCache | None = None,
     if not kits:
         raise SiteInputError(f"{repo}: no kit found (looked for {SPEC_FILE} and "
                              f"kits/*/{SPEC_FILE}); pass --repo with a challenge repository")
-    cache = cache or RecordCache(None)
     source = open_ledger(repo)
-    skipped: list[str] = []
-    challenges = [read_challenge(repo, k, source, cache, skipped, progress, records)
-                  for k in kits]
-    out = Repository(repo, challenges, skipped,
-                     _ledger_folders(source, [c.name for c in challenges]), source)
-    if records:
-        cache.save()
-    return out
+    challenges = [read_challenge(repo, k, source) for k in kits]
+    return Repository(repo, challenges, [],
+                      _ledger_folders(source, [c.name for c in challenges]), source)
 
 
-def read_records(repo: Repository, cache: RecordCache,
+def read_records(repo: Repository, cache: RecordCache | None = None,
                  progress: Progress | None = None) -> None:
-    """The records of the challenges of `repo`, read without them."""
+    """The records of each challenge of `repo`, those left out told in `repo.skipped`.
+    `progress(what, done, None)` is told each record parsed (a first build parses every
+    one; later builds only the new ones)."""
+    cache = cache or RecordCache(None)
     for ch in repo.challenges:
         ch.entries = read_ledger(repo.source, ch.name, ch.state, cache, repo.skipped,
-                                 None, progress)
+                                 moderation.Moderation(ch.moderation), progress)
     cache.save()
 
 
@@ -496,12 +492,9 @@ def _ledger_folders(source: Ledger | FolderLedger, names: list[str]) -> dict[str
     return out
 
 
-def read_challenge(repo: Path, kit_path: Path, source: Ledger | FolderLedger,
-                   cache: RecordCache, skipped: list[str] | None = None,
-                   progress: Progress | None = None, records: bool = True) -> Challenge:
+def read_challenge(repo: Path, kit_path: Path, source: Ledger | FolderLedger) -> Challenge:
+    """A challenge's kit and what its ledger says but its records (`read_ledger`)."""
     kit = load_kit(kit_path)
-    state = source.state(kit.name)
-    acts = moderation.read(source, kit.name)
     readme = kit_path / "README.md"
     return Challenge(
         name=kit.name,
@@ -512,10 +505,8 @@ def read_challenge(repo: Path, kit_path: Path, source: Ledger | FolderLedger,
         readme=readme.read_text(encoding="utf-8", errors="replace") if readme.is_file() else "",
         scores=score_columns(kit),
         phases=kit.phases,
-        state=state,
-        entries=read_ledger(source, kit.name, state, cache, skipped, acts, progress)
-        if records else [],
-        moderation=acts.acts,
+        state=source.state(kit.name),
+        moderation=moderation.read(source, kit.name).acts,
         blend=read_blend(source, kit.name),
     )
 

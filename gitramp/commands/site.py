@@ -41,6 +41,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+UNKNOWN_TOTAL = 2_000  # what a part of no known size is redrawn as a share of
+
+
 class ProgressBar:
     """The build's long parts as a bar on stderr (a first build of a big ledger parses
     every record and renders every page: minutes at 100,000), left out of short builds
@@ -62,7 +65,7 @@ class ProgressBar:
         task, last = self.tasks.get(what, (None, 0))
         if task is None:
             task = self.bar.add_task(what, total=total)
-        elif done - last < (total or 2_000) // self.STEPS and done != total:
+        elif done - last < (total or UNKNOWN_TOTAL) // self.STEPS and done != total:
             return
         self.tasks[what] = (task, done)
         self.bar.update(task, completed=done)
@@ -76,7 +79,8 @@ class ProgressBar:
             TextColumn,
             TimeElapsedColumn,
         )
-        self.bar = Progress(TextColumn("{task.description}"), BarColumn(),
+        # a description names a challenge: shown as text, never read as rich markup
+        self.bar = Progress(TextColumn("{task.description}", markup=False), BarColumn(),
                             MofNCompleteColumn(), TimeElapsedColumn(), transient=True,
                             console=self.console or Console(stderr=True))
         self.bar.start()
