@@ -365,8 +365,8 @@ class Pager:
         keep = {1, self.count, *range(self.index - 2, self.index + 3)}
         out: list[int | None] = []
         for i in range(1, self.count + 1):
-            if i in keep:
-                out.append(i)
+            if i in keep:  # the last as the count itself (a frame's mark, see frames.Hole)
+                out.append(self.count if i == self.count else i)
             elif out and out[-1] is not None:
                 out.append(None)
         return out
@@ -616,7 +616,7 @@ class _Builder:
             if self.out.fresh(path, key):
                 continue
 
-            def render(chunk, total, i=i) -> str:
+            def render(chunk, total, count=count, i=i) -> str:
                 pager = Pager(base, i, count, (i - 1) * n + 1, total, n, board=attr)
                 paged = replace(view, **{attr: chunk})
                 if i == 1:
@@ -626,8 +626,12 @@ class _Builder:
                 return self.render("board_page.html", **{**common, "ch": paged},
                                    pg=pager, attr=attr, title=rest_title, code_css=False)
             if attr in RANKED:  # the page around its rows is kept: ranks shift often
-                html = self.frames.page(path, _key(board_key, own, i, count, bool(chunk)),
-                                        chunk, view.scores, len(rows), render)
+                # The pager's links change shape only near the last page (the number of
+                # pages is a mark in the frame): a page far from the end keeps its frame
+                # when a new row adds a page.
+                shape = count if count < i + 4 else "far"
+                html = self.frames.page(path, _key(board_key, own, i, shape, bool(chunk)),
+                                        chunk, view.scores, len(rows), count, render)
             else:
                 html = render(chunk, len(rows))
             self.out.write(path, html, inputs_key=key)

@@ -223,6 +223,61 @@ def test_a_rebuild_after_a_new_result_is_the_site_a_fresh_build_makes(tmp_path,
         assert [f for f in one if one[f] != two[f]] == []
 
 
+def test_a_new_page_at_the_end_leaves_the_frames_of_the_pages_far_from_it(tmp_path,
+                                                                         monkeypatch):
+    """A result that adds a page to a board changes every page's pager (the number of
+    pages, the link to the last). The pages far from the end keep their kept frames (no
+    template rendered) and still say the new number; the site is a fresh build's."""
+    import json
+    import shutil
+
+    from site_generator.build import CACHE_DIR, _Builder
+    from synthetic import add_submission
+
+    rows = 3
+    srepo = make_repo(tmp_path / "repo", [Plan("c", "C", 30, n_teams=3, revealed=True,
+                                               seed=12)])
+    site = tmp_path / "site"
+    build(srepo.path, site, now=NOW, page_rows=rows)
+    scored = len(json.loads((site / "c/leaderboard.json").read_text())["submissions"])
+    for k in range(-scored % rows):  # a full last page: the next result opens a page
+        add_submission(srepo, "c", seed=20 + k)
+    build(srepo.path, site, now=NOW, page_rows=rows)
+    before = -(-(scored + (-scored % rows)) // rows)
+    assert before >= 8
+    rendered = []
+    real = _Builder.render
+
+    def render(self, template, **context):
+        pg = context.get("pg")
+        if pg is not None:
+            rendered.append((pg.base, pg.index))
+        return real(self, template, **context)
+    monkeypatch.setattr(_Builder, "render", render)
+    add_submission(srepo, "c", seed=40)
+    build(srepo.path, site, now=NOW, page_rows=rows)
+    after = before + 1
+    # near the end the pager's links change shape (page i links i+1, i+2 and the last)
+    near = set(range(before - 3, after + 1))
+    for base in ("submissions.html", "private-submissions.html"):
+        assert {i for b, i in rendered if b == base} == near, base
+        for i in (1, 2):
+            page = (site / "c" / (base if i == 1 else base.replace(".html", f"-{i}.html")))
+            text = page.read_text()
+            assert f"page {i} of {after}</p>" in text
+            assert f'href="{base.replace(".html", f"-{after}.html")}">{after}</a>' in text
+    monkeypatch.undo()
+    shutil.rmtree(srepo.path / ".git" / CACHE_DIR)
+    build(srepo.path, tmp_path / "fresh", now=NOW, page_rows=rows)
+
+    def files(folder):
+        return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*")
+                if p.is_file() and MANIFEST not in p.relative_to(folder).parts}
+    one, two = files(site), files(tmp_path / "fresh")
+    assert sorted(one) == sorted(two)
+    assert [f for f in one if one[f] != two[f]] == []
+
+
 def test_a_build_stopped_half_way_is_mended_by_the_next(tmp_path):
     """Changed files are written over in place, so a build that stops half way (here: a
     folder in the way of a data file written after the board pages) must leave no
