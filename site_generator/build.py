@@ -361,15 +361,23 @@ class Pager:
 
     @property
     def numbers(self) -> list[int | None]:
-        """Page numbers to link: the first, the last, and a few around this one."""
-        keep = {1, self.count, *range(self.index - 2, self.index + 3)}
-        out: list[int | None] = []
-        for i in range(1, self.count + 1):
-            if i in keep:  # the last as the count itself (a frame's mark, see frames.Hole)
-                out.append(self.count if i == self.count else i)
-            elif out and out[-1] is not None:
+        """Page numbers to link: the first, two either side of this one, and the last
+        (the count itself: in a kept frame, a mark; see frames.Hole); None for a gap."""
+        out: list[int | None] = [1]
+        prev = 1
+        for i in [*range(max(2, self.index - 2), min(self.count, self.index + 3)),
+                  *([self.count] if self.count > 1 else [])]:
+            if i > prev + 1:
                 out.append(None)
+            out.append(i)
+            prev = i
         return out
+
+    def shape(self) -> list:
+        """The links but the last page's number: what a kept frame, whose number of
+        pages is a mark, is made of (it changes only near the last page)."""
+        links = self.numbers
+        return [*links[:-1], "last"] if self.count > 1 else links
 
 
 def page_of(entry: Entry) -> str:
@@ -626,10 +634,8 @@ class _Builder:
                 return self.render("board_page.html", **{**common, "ch": paged},
                                    pg=pager, attr=attr, title=rest_title, code_css=False)
             if attr in RANKED:  # the page around its rows is kept: ranks shift often
-                # The pager's links change shape only near the last page (the number of
-                # pages is a mark in the frame): a page far from the end keeps its frame
-                # when a new row adds a page.
-                shape = count if count < i + 4 else "far"
+                # a page far from the end keeps its frame when a new row adds a page
+                shape = Pager(base, i, count).shape()
                 html = self.frames.page(path, _key(board_key, own, i, shape, bool(chunk)),
                                         chunk, view.scores, len(rows), count, render)
             else:
