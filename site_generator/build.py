@@ -328,9 +328,12 @@ def _tabs(ch: Challenge) -> list[tuple[str, str]]:
                    ("lineage.html", "Lineage"), ("submit.html", "How to submit")]
 
 
-def board_page(base: str, i: int, sep: str = "-") -> str:
-    """Page `i` (from 1) of a paginated board whose first page is `base`."""
-    if i <= 1:
+LAST = "last"  # <base>-last.html: a board's last page, whatever its number
+
+
+def board_page(base: str, i: int | str, sep: str = "-") -> str:
+    """Page `i` (from 1, or LAST) of a paginated board whose first page is `base`."""
+    if i != LAST and i <= 1:
         return base
     stem = base[:-5] if base.endswith(".html") else base
     return f"{stem}{sep}{i}.html"
@@ -360,24 +363,23 @@ class Pager:
         return board_page(self.base, i, self.sep).rsplit("/", 1)[-1]
 
     @property
-    def numbers(self) -> list[int | None]:
-        """Page numbers to link: the first, two either side of this one, and the last
-        (the count itself: in a kept frame, a mark; see frames.Hole); None for a gap."""
-        out: list[int | None] = [1]
+    def numbers(self) -> list[int | str | None]:
+        """Pages to link: the first, two either side of this one, and the last; None for
+        a gap. On a board whose number of rows the status file tells, the last page is
+        linked by its alias (LAST), not its number: the pages far from the end then do
+        not change when a new result adds a page, and need not be written again."""
+        out: list[int | str | None] = [1]
         prev = 1
-        for i in [*range(max(2, self.index - 2), min(self.count, self.index + 3)),
-                  *([self.count] if self.count > 1 else [])]:
+        for i in range(max(2, self.index - 2), min(self.count, self.index + 3)):
             if i > prev + 1:
                 out.append(None)
             out.append(i)
             prev = i
+        if self.count > 1:
+            if self.count > prev + 1:
+                out.append(None)
+            out.append(LAST if self.board and self.index != self.count else self.count)
         return out
-
-    def shape(self) -> list:
-        """The links but the last page's number: what a kept frame, whose number of
-        pages is a mark, is made of (it changes only near the last page)."""
-        links = self.numbers
-        return [*links[:-1], "last"] if self.count > 1 else links
 
 
 def page_of(entry: Entry) -> str:
@@ -607,9 +609,9 @@ class _Builder:
                first_extra=None, rest_title: str = "", rows_key=None) -> None:
         """A board split in pages of `page_rows` rows: `base` holds the first (in its own
         template, showing what `first_key` names and `first_extra()` gives besides),
-        `<base>-2.html`... the others; a page is rendered again only when its rows, the
-        number of rows (each page's pager tells it), or what every page shows
-        (`board_key`) changed."""
+        `<base>-2.html`... the others, and `<base>-last.html` the last again (the pages
+        far from the end link it: see Pager.numbers). A page is rendered again only when
+        its rows, its pager's links, or what every page shows (`board_key`) changed."""
         n = self.options.page_rows
         count = max(1, -(-len(rows) // n))
         view = common["ch"]
@@ -618,13 +620,16 @@ class _Builder:
             chunk = rows[(i - 1) * n: i * n]
             path = f"{cdir}/{board_page(base, i)}"
             own = first_key if i == 1 else None
-            # the number of rows is not on the page (status.js tells it), but the last
-            # page's rows end at it
-            key = _key(board_key, own, i, count, self.lines.key(rows, line, (i - 1) * n, i * n))
-            if self.out.fresh(path, key):
+            links = Pager(base, i, count, board=attr).numbers
+            # the number of rows and of pages is not on the page (status.js tells them),
+            # but the last page's rows end at it
+            key = _key(board_key, own, i, links, self.lines.key(rows, line, (i - 1) * n, i * n))
+            alias = f"{cdir}/{board_page(base, LAST)}" if i == count > 1 else None
+            fresh = self.out.fresh(path, key)
+            if fresh and (alias is None or self.out.fresh(alias, key)):
                 continue
 
-            def render(chunk, total, count=count, i=i) -> str:
+            def render(chunk, total, i=i) -> str:
                 pager = Pager(base, i, count, (i - 1) * n + 1, total, n, board=attr)
                 paged = replace(view, **{attr: chunk})
                 if i == 1:
@@ -634,13 +639,14 @@ class _Builder:
                 return self.render("board_page.html", **{**common, "ch": paged},
                                    pg=pager, attr=attr, title=rest_title, code_css=False)
             if attr in RANKED:  # the page around its rows is kept: ranks shift often
-                # a page far from the end keeps its frame when a new row adds a page
-                shape = Pager(base, i, count).shape()
-                html = self.frames.page(path, _key(board_key, own, i, shape, bool(chunk)),
-                                        chunk, view.scores, len(rows), count, render)
+                html = self.frames.page(path, _key(board_key, own, i, links, bool(chunk)),
+                                        chunk, view.scores, len(rows), render)
             else:
                 html = render(chunk, len(rows))
-            self.out.write(path, html, inputs_key=key)
+            if not fresh:
+                self.out.write(path, html, inputs_key=key)
+            if alias is not None:
+                self.out.write(alias, html, inputs_key=key)
 
     def _data(self, ch: Challenge, cdir: str, public: list[Row], best: list[Row],
               private: list[Row] | None, private_best: list[Row] | None,

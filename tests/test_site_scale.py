@@ -40,6 +40,14 @@ def rows_in(page) -> int:
     return len(re.findall(r'<td><a href="\.\./s/', page.read_text()))
 
 
+def numbered(folder, stem: str) -> list:
+    """A board's pages in order: <stem>.html, <stem>-2.html... (not its -last alias)."""
+    pages = [folder / f"{stem}.html"]
+    while (folder / f"{stem}-{len(pages) + 1}.html").is_file():
+        pages.append(folder / f"{stem}-{len(pages) + 1}.html")
+    return pages
+
+
 def test_a_big_team_is_paged_and_every_version_is_on_one_of_its_pages(big):
     srepo, site = big
     versions = srepo.challenges["solo"].versions
@@ -72,8 +80,11 @@ def test_no_page_grows_with_a_team_or_the_number_of_teams(big):
     assert largest * 100 / ROWS < MB
     n_teams = len({v.team for v in srepo.challenges["crowd"].versions})
     assert n_teams > 2 * ROWS
-    teams = sorted((site / "crowd").glob("teams*.html"))
+    teams = numbered(site / "crowd", "teams")
     assert len(teams) == -(-n_teams // ROWS)
+    # the pages far from the end link the last by its alias: a copy of it
+    assert (site / "crowd/teams-last.html").read_bytes() == teams[-1].read_bytes()
+    assert 'href="teams-last.html">Last</a>' in teams[0].read_text()
     listed = [len(re.findall(r'<td><a href="team/', p.read_text())) for p in teams]
     assert max(listed) == ROWS and sum(listed) == n_teams
     # the number of teams is left to the status file, so a new team rewrites one page
@@ -86,9 +97,8 @@ def test_the_private_boards_are_paged_like_the_public_ones(big):
     submission are paged too: at 100,000 submissions the team board alone was 2.8 MB."""
     srepo, site = big
     versions = [v for v in srepo.challenges["crowd"].versions if v.result.status == SCORED]
-    teams = sorted((site / "crowd").glob("private.html")) + sorted(
-        (site / "crowd").glob("private-[0-9]*.html"))
-    everyone = sorted((site / "crowd").glob("private-submissions*.html"))
+    teams = numbered(site / "crowd", "private")
+    everyone = numbered(site / "crowd", "private-submissions")
     n_teams = len({v.team for v in versions})
     assert len(teams) == -(-n_teams // ROWS) and len(everyone) == -(-len(versions) // ROWS)
     def rows(page) -> int:  # a board row links its team's page, then its submission's
@@ -223,20 +233,23 @@ def test_a_rebuild_after_a_new_result_is_the_site_a_fresh_build_makes(tmp_path,
         assert [f for f in one if one[f] != two[f]] == []
 
 
-def test_a_new_page_at_the_end_leaves_the_frames_of_the_pages_far_from_it(tmp_path,
-                                                                         monkeypatch):
-    """A result that adds a page to a board changes every page's pager (the number of
-    pages, the link to the last). The pages far from the end keep their kept frames (no
-    template rendered) and still say the new number; the site is a fresh build's."""
+def test_a_new_page_at_the_end_leaves_the_pages_far_from_it_as_they_were(tmp_path,
+                                                                       monkeypatch):
+    """A result that adds a page to a board changes the pager of the pages near the end
+    only: the number of pages is left to the status file, and the pages far from the end
+    link the last one by its alias. Those far pages above the new row are not written at
+    all; the others keep their frames (no template rendered) but the last four; the
+    alias is the new last page, and the site is a fresh build's."""
     import json
     import shutil
 
-    from site_generator.build import CACHE_DIR, _Builder
+    from site_generator.build import CACHE_DIR, _Builder, board_page
+    from site_generator.output import Output
     from synthetic import add_submission
 
     rows = 3
     srepo = make_repo(tmp_path / "repo", [Plan("c", "C", 30, n_teams=3, revealed=True,
-                                               seed=12)])
+                                               seed=24)])
     site = tmp_path / "site"
     build(srepo.path, site, now=NOW, page_rows=rows)
     scored = len(json.loads((site / "c/leaderboard.json").read_text())["submissions"])
@@ -245,28 +258,48 @@ def test_a_new_page_at_the_end_leaves_the_frames_of_the_pages_far_from_it(tmp_pa
     build(srepo.path, site, now=NOW, page_rows=rows)
     before = -(-(scored + (-scored % rows)) // rows)
     assert before >= 8
-    rendered = []
-    real = _Builder.render
+    rendered, written = [], set()
+    real, write = _Builder.render, Output.write
 
     def render(self, template, **context):
         pg = context.get("pg")
         if pg is not None:
             rendered.append((pg.base, pg.index))
         return real(self, template, **context)
+
+    def record(self, path, *args, **kwargs):
+        written.add(path)
+        return write(self, path, *args, **kwargs)
     monkeypatch.setattr(_Builder, "render", render)
+    monkeypatch.setattr(Output, "write", record)
+    def boards():  # each row as a page shows it: the version, its ranks
+        data = json.loads((site / "c/leaderboard.json").read_text())
+        return {base: [(r["version"], r["rank"], r.get("public_rank")) for r in board]
+                for base, board in (("submissions.html", data["submissions"]), (
+                    "private-submissions.html", data["private"]["submissions"]))}
+    old = boards()
     add_submission(srepo, "c", seed=40)
     build(srepo.path, site, now=NOW, page_rows=rows)
+    monkeypatch.undo()
     after = before + 1
     # near the end the pager's links change shape (page i links i+1, i+2 and the last)
     near = set(range(before - 3, after + 1))
-    for base in ("submissions.html", "private-submissions.html"):
+    for base, now in boards().items():
         assert {i for b, i in rendered if b == base} == near, base
-        for i in (1, 2):
-            page = (site / "c" / (base if i == 1 else base.replace(".html", f"-{i}.html")))
-            text = page.read_text()
-            assert f"page {i} of {after}</p>" in text
-            assert f'href="{base.replace(".html", f"-{after}.html")}">{after}</a>' in text
-    monkeypatch.undo()
+        # a page is written when its pager or its rows changed (rows moved down a rank
+        # below the new one; on the private board, public ranks moved too)
+        pages = [f"c/{board_page(base, i)}" for i in range(1, after + 1)]
+        moved = {i for i in range(1, after + 1)
+                 if now[(i - 1) * rows:i * rows] != old[base][(i - 1) * rows:i * rows]}
+        assert len(moved - near) < 3  # the new row ranks low: most pages stay
+        assert {p for p in pages if p in written} == {
+            pages[i - 1] for i in range(1, after + 1) if i in moved | near}, base
+        assert f"c/{board_page(base, 'last')}" in written
+        last = (site / pages[-1]).read_bytes()
+        assert (site / f"c/{board_page(base, 'last')}").read_bytes() == last
+        first = (site / pages[0]).read_text()
+        assert f'href="{board_page(base, "last")}">Last</a>' in first
+        assert "page 1<span" in first and f" of {after}<" not in first
     shutil.rmtree(srepo.path / ".git" / CACHE_DIR)
     build(srepo.path, tmp_path / "fresh", now=NOW, page_rows=rows)
 

@@ -14,12 +14,17 @@
       a.textContent = "Built " + status.built.replace("T", " ").replace("Z", " UTC") +
         (ch ? "; " + ch.title + ": " + ch.phase : "") + ".";
     });
-    // a board page's pager leaves the number of rows to this file: a new result would
-    // otherwise rewrite every page of the board
+    // a board page's pager leaves the number of rows and of pages to this file: a new
+    // result would otherwise rewrite every page of the board
     var rows = (status.challenges[document.body.getAttribute("data-challenge")] || {}).rows;
     document.querySelectorAll("span.of[data-board]").forEach(function (s) {
       var n = rows && rows[s.getAttribute("data-board")];
-      if (typeof n === "number") { s.lastElementChild.textContent = n; s.hidden = false; }
+      // a pager's "of" tells the rows, or (with data-per-page) the pages
+      var per = Number(s.getAttribute("data-per-page"));
+      if (typeof n === "number") {
+        s.lastElementChild.textContent = per ? Math.max(1, Math.ceil(n / per)) : n;
+        s.hidden = false;
+      }
     });
   }
   document.addEventListener("DOMContentLoaded", show);
