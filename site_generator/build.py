@@ -36,7 +36,7 @@ from urllib.parse import quote
 from markupsafe import Markup
 
 from site_generator import code as codemod
-from site_generator import plots
+from site_generator import kept, plots
 from site_generator.boards import (
     PUBLIC,
     Cell,
@@ -74,6 +74,7 @@ from site_generator.render import (
 
 ASSETS = "assets"
 CACHE_DIR = "gitramp-site-cache"  # in the repository's .git folder
+README_FILE = "readme.marshal"  # in CACHE_DIR: the last README rendered, by its text
 
 
 @dataclass
@@ -503,7 +504,7 @@ class _Builder:
                  ch.description]
         boards_started = time.perf_counter()
         self._paged(cdir, "index.html", "challenge.html", best, "team_rows", board, common,
-                    first_key=facts, first_extra=lambda: {"readme": markdown(ch.readme)},
+                    first_key=facts, first_extra=lambda: {"readme": self.readme(ch.readme)},
                     rest_title="Leaderboard")
         self._paged(cdir, "submissions.html", "submissions.html", public, "public_rows",
                     board, common)
@@ -538,6 +539,24 @@ class _Builder:
         self.lines.clear()
         self.out.folder_made(cdir, inputs)
         return view
+
+    def readme(self, text: str) -> Markup:
+        """A kit's README as HTML, kept between builds by its text: the leaderboard's
+        first page changes with every result, and markdown-it costs more to load than
+        the rest of that page."""
+        folder = Path(self.git.path) / CACHE_DIR if self.git is not None else None
+        key = hashlib.sha1(text.encode()).hexdigest()
+        held = kept.read(folder / README_FILE, self.fingerprint) if folder else {}
+        html = held.get(key)
+        if not isinstance(html, str):
+            html = str(markdown(text))
+            if folder is not None:
+                try:
+                    folder.mkdir(parents=True, exist_ok=True)
+                    kept.write(folder / README_FILE, {"version": self.fingerprint, key: html})
+                except (OSError, ValueError):
+                    pass  # only costs rendering it again
+        return Markup(html)
 
     def _inputs_key(self, ch: Challenge, cdir: str, records: str) -> str:
         """What every file of the challenge's folder (`cdir`) is made of, besides the
@@ -980,12 +999,16 @@ def _hash_lines(lines) -> str:
 def _row_line(r: Row) -> str:
     """What a board row's key reads: its record, version and ranks, as one line (the
     texts quoted, so none can end the line or a field early)."""
-    e = r.entry
-    return f"{e.digest!r}\0{e.name!r}\0{e.stem!r}\0{r.rank}\0{r.public_rank}"
+    return f"{_failed_line(r.entry)}\0{r.rank}\0{r.public_rank}"
 
 
 def _failed_line(e: Entry) -> str:
-    return f"{e.digest!r}\0{e.name!r}\0{e.stem!r}"
+    """An entry's record and version as one line (made once a build: every board and
+    data file showing it keys it)."""
+    line = e.__dict__.get("_line")
+    if line is None:
+        line = e.__dict__["_line"] = f"{e.digest!r}\0{e.name!r}\0{e.stem!r}"
+    return line
 
 
 def _team_line(t: TeamView) -> str:
