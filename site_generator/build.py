@@ -74,7 +74,8 @@ from site_generator.render import (
 
 ASSETS = "assets"
 CACHE_DIR = "gitramp-site-cache"  # in the repository's .git folder
-README_FILE = "readme.marshal"  # in CACHE_DIR: the last README rendered, by its text
+README_FILE = "readme.marshal"  # in CACHE_DIR: READMEs rendered, by their text
+KEPT_READMES = 32
 
 
 @dataclass
@@ -181,6 +182,7 @@ def _build(repo_path: str | Path, out_dir: str | Path, now: datetime | None,
     cache.save_records()  # those the pages had to parse
     highlight.save()
     builder.frames.save(out.paths())
+    builder.save_readmes()
     stats = out.finish()
     submissions = sum(len(c.entries) for c in repo.challenges)
     if whole is not None:  # what the next build needs to find that nothing changed
@@ -440,8 +442,11 @@ class _Builder:
                                  if git is not None else None)
         self.lines = _Lines()
         self.folder_keys: dict[str, str] = {}  # each challenge's folder: its inputs' key
-        self.frames = Frames(Path(git.path) / CACHE_DIR if git is not None else None,
-                             self.row_texts)
+        self.cache = Path(git.path) / CACHE_DIR if git is not None else None
+        self.frames = Frames(self.cache, self.row_texts)
+        self.readmes: dict | None = None  # READMEs' HTML kept, by a digest of their text
+        self.readmes_used: set[str] = set()
+        self.readmes_changed = False
 
     def render(self, template: str, **context: Any) -> str:
         return self.env.get_template(template).render(**context)
@@ -544,19 +549,30 @@ class _Builder:
         """A kit's README as HTML, kept between builds by its text: the leaderboard's
         first page changes with every result, and markdown-it costs more to load than
         the rest of that page."""
-        folder = Path(self.git.path) / CACHE_DIR if self.git is not None else None
+        if self.readmes is None:
+            self.readmes = kept.read(self.cache / README_FILE, self.fingerprint) \
+                if self.cache is not None else {}
         key = hashlib.sha1(text.encode()).hexdigest()
-        held = kept.read(folder / README_FILE, self.fingerprint) if folder else {}
-        html = held.get(key)
+        html = self.readmes.get(key)
         if not isinstance(html, str):
-            html = str(markdown(text))
-            if folder is not None:
-                try:
-                    folder.mkdir(parents=True, exist_ok=True)
-                    kept.write(folder / README_FILE, {"version": self.fingerprint, key: html})
-                except (OSError, ValueError):
-                    pass  # only costs rendering it again
+            html = self.readmes[key] = str(markdown(text))
+            self.readmes_changed = True
+        self.readmes_used.add(key)
         return Markup(html)
+
+    def save_readmes(self) -> None:
+        """Keep the READMEs rendered, and those of challenges this build kept whole."""
+        if self.cache is None or not self.readmes_changed:
+            return
+        held = {k: v for k, v in (self.readmes or {}).items() if k != "version"}
+        # what this build used, then as many others as the file keeps
+        keep = [*self.readmes_used, *(k for k in held if k not in self.readmes_used)]
+        try:
+            self.cache.mkdir(parents=True, exist_ok=True)
+            kept.write(self.cache / README_FILE, {
+                "version": self.fingerprint, **{k: held[k] for k in keep[:KEPT_READMES]}})
+        except (OSError, ValueError):
+            pass  # only costs rendering them again
 
     def _inputs_key(self, ch: Challenge, cdir: str, records: str) -> str:
         """What every file of the challenge's folder (`cdir`) is made of, besides the

@@ -539,3 +539,33 @@ def test_a_challenge_with_nothing_new_is_kept_whole_and_rebuilt_when_it_changes(
     theirs = {k: v[0] for k, v in files(tmp_path / "fresh").items() if MANIFEST not in k}
     assert sorted(mine) == sorted(theirs)
     assert [f for f in mine if mine[f] != theirs[f]] == []
+
+
+def test_a_readme_is_rendered_again_only_when_its_text_changes(tmp_path, monkeypatch):
+    """Every result changes its leaderboard's first page, which shows the kit's README:
+    its HTML is kept by its text, for each challenge of a hub."""
+    build_module = importlib.import_module("site_generator.build")  # not the function
+    from synthetic import add_submission
+
+    srepo = make_repo(tmp_path / "repo", [Plan("a", "A", 8, n_teams=2, seed=3),
+                                          Plan("b", "B", 8, n_teams=2, seed=4)])
+    site = tmp_path / "site"
+    build(srepo.path, site, now=NOW)
+    rendered = []
+    real = build_module.markdown
+
+    def markdown(text):
+        rendered.append(text)
+        return real(text)
+    monkeypatch.setattr(build_module, "markdown", markdown)
+    for name in ("a", "b"):
+        add_submission(srepo, name)
+    build(srepo.path, site, now=NOW)
+    assert rendered == []  # both first pages written again, from the kept READMEs
+    readme = srepo.path / "kits/b/README.md"
+    readme.write_text(readme.read_text() + "\nA *new* line.\n")
+    add_submission(srepo, "a")
+    build(srepo.path, site, now=NOW)
+    assert len(rendered) == 1 and rendered[0].endswith("A *new* line.\n")
+    assert "A <em>new</em> line." in (site / "b/index.html").read_text()
+    assert "A <em>new</em> line." not in (site / "a/index.html").read_text()
