@@ -644,9 +644,9 @@ class _Builder:
                first_extra=None, rest_title: str = "", rows_key=None) -> None:
         """A board split in pages of `page_rows` rows: `base` holds the first (in its own
         template, showing what `first_key` names and `first_extra()` gives besides),
-        `<base>-2.html`... the others, and `<base>-last.html` the last again (the pages
-        far from the end link it: see Pager.numbers). A page is rendered again only when
-        its rows, its pager's links, or what every page shows (`board_key`) changed."""
+        `<base>-2.html`... the others, and `<base>-last.html` the last again (the other
+        pages link it: see Pager.numbers). A page is rendered again only when its rows,
+        its pager's links, or what every page shows (`board_key`) changed."""
         n = self.options.page_rows
         count = max(1, -(-len(rows) // n))
         view = common["ch"]
