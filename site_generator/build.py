@@ -362,7 +362,7 @@ class Pager:
     def last(self) -> int:
         return min(self.total, self.first_rank + self.size - 1)
 
-    def href(self, i: int) -> str:
+    def href(self, i: int | str) -> str:  # a page number, or LAST
         return board_page(self.base, i, self.sep).rsplit("/", 1)[-1]
 
     @property
