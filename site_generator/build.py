@@ -694,7 +694,8 @@ class _Builder:
         big = max(len(v) for v in lists.values()) > PART_ROWS
         parts: dict[str, list[str]] = {}
         # each file is made again only when what it holds changed (its rows, in order)
-        head = [ch.name, ch.title, [vars(c) for c in ch.scores], vars(ch.state)]
+        head = [self.fingerprint, ch.name, ch.title, [vars(c) for c in ch.scores],
+                vars(ch.state)]
         if big:
             for name, items in lists.items():
                 parts[name] = []

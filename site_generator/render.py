@@ -371,11 +371,13 @@ class KeptTexts:
     """Texts kept between builds in a folder (the repository's .git), by a key naming all
     they depend on, in buckets by the key's hash; a build keeps the texts of the records
     still in the ledger, and rewrites a bucket only when it gained one (dropping there
-    the texts of records gone). The code that formats them is
-    part of every key's bucket version, so a changed formatter starts afresh."""
+    the texts of records gone). The code that formats them (this module and
+    export.py) is every bucket's version, so a changed formatter starts afresh."""
 
     BUCKETS = 64  # a new record's few texts rewrite a few of them
-    VERSION = hashlib.sha1(Path(__file__).read_bytes()).hexdigest()[:12]
+    # board rows are formatted here, data rows in export.py
+    VERSION = hashlib.sha1(Path(__file__).read_bytes() + (Path(__file__).parent / "export.py")
+                           .read_bytes()).hexdigest()[:12]
 
     def __init__(self, folder: Path | None):
         self.folder = folder

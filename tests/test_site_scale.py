@@ -233,6 +233,43 @@ def test_a_rebuild_after_a_new_result_is_the_site_a_fresh_build_makes(tmp_path,
         assert [f for f in one if one[f] != two[f]] == []
 
 
+def test_a_rebuild_after_a_generator_upgrade_is_the_upgraded_generator_s_fresh_build(
+        tmp_path, monkeypatch):
+    """An upgrade that changes how data rows are written (here the CSV's numbers and the
+    JSON's spacing) reaches every file: the data parts and the CSV, whose inputs (the
+    rows) did not change, are written again, not kept from the old generator."""
+    import shutil
+
+    from site_generator import export, render
+    from site_generator.build import CACHE_DIR
+
+    site_build = importlib.import_module("site_generator.build")
+    monkeypatch.setattr(site_build, "PART_ROWS", 8)  # data in parts, as on a big board
+    srepo = make_repo(tmp_path / "repo", [Plan("c", "C", 30, n_teams=4, code_visible=True,
+                                               revealed=True, seed=7)])
+    site = tmp_path / "site"
+    build(srepo.path, site, now=NOW, page_rows=7)
+    old_csv = (site / "c/leaderboard.csv").read_text()
+    # the upgrade: another generator (its fingerprint, and the row texts' version, which
+    # both follow the generator's source files) writing numbers and JSON otherwise
+    monkeypatch.setattr(site_build, "generator_fingerprint", lambda: "upgraded")
+    monkeypatch.setattr(render.KeptTexts, "VERSION", "upgraded")
+    monkeypatch.setattr(export, "_f", lambda v: "" if v is None else f"{float(v):.4f}")
+    dumps = export._dumps
+    monkeypatch.setattr(export, "_dumps", lambda v: dumps(v).replace(",", ", "))
+    build(srepo.path, site, now=NOW, page_rows=7)
+    assert (site / "c/leaderboard.csv").read_text() != old_csv
+    shutil.rmtree(srepo.path / ".git" / CACHE_DIR)
+    build(srepo.path, tmp_path / "fresh", now=NOW, page_rows=7)
+
+    def files(folder):
+        return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*")
+                if p.is_file() and MANIFEST not in p.relative_to(folder).parts}
+    one, two = files(site), files(tmp_path / "fresh")
+    assert sorted(one) == sorted(two)
+    assert [f for f in one if one[f] != two[f]] == []
+
+
 def test_a_new_page_at_the_end_leaves_the_pages_far_from_it_as_they_were(tmp_path,
                                                                        monkeypatch):
     """A result that adds a page to a board changes the pager of the pages near the end
