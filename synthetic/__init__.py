@@ -443,8 +443,11 @@ def write_record(path: Path, private_root: Path, v: Version, copy_private: bool)
         shutil.copyfile(private, target)
 
 
-def add_submission(srepo: SyntheticRepo, challenge: str, seed: int = 99) -> Version:
-    """One more scored version, as a runner would record it (for incremental builds)."""
+def add_submission(srepo: SyntheticRepo, challenge: str, seed: int = 99,
+                   like: Version | None = None) -> Version:
+    """One more scored version, as a runner would record it (for incremental builds).
+    It scores as `like` does (by default the newest version, or the newest scored), and
+    is submitted after the newest, so it ranks just below `like`."""
     ch = srepo.challenges[challenge]
     rng = random.Random(seed)
     repo = pygit2.Repository(str(srepo.path))
@@ -453,7 +456,8 @@ def add_submission(srepo: SyntheticRepo, challenge: str, seed: int = 99) -> Vers
     name = f"late_entry_{i}"
     sources = submission_code(name, last.team, i, rng)
     folder_tree = _folder_tree(repo, sources)
-    result = Result.from_dict(last.result.to_dict()) if last.result.status == SCORED else None
+    model = like or last
+    result = Result.from_dict(model.result.to_dict()) if model.result.status == SCORED else None
     if result is None:
         scored = [v for v in ch.versions if v.result.status == SCORED]
         result = Result.from_dict(scored[-1].result.to_dict())
