@@ -8,6 +8,7 @@ Only the builder calls this, and only for challenges whose code is visible.
 from __future__ import annotations
 
 import functools
+import hashlib
 import time
 import zlib
 from dataclasses import dataclass
@@ -17,6 +18,9 @@ import pygit2
 from markupsafe import Markup
 
 from site_generator import kept
+from site_generator.render import library_versions
+
+_SOURCE_DIGEST = hashlib.sha1(Path(__file__).read_bytes()).hexdigest()[:12]
 
 MAX_SHOWN_BYTES = 200_000  # a bigger file is listed, not shown
 
@@ -141,6 +145,9 @@ class HighlightCache:
 
     def __init__(self, folder: Path | None):
         self.folder = folder
+        # what the kept HTML was made by: this format, this module and Pygments
+        self.version = (f"{self.VERSION} {_SOURCE_DIGEST} "
+                        f"{library_versions(('pygments',))}")
         self.buckets: dict[str, dict[str, bytes]] = {}
         self.dirty: set[str] = set()
         self.seconds = 0.0  # spent highlighting (pygments) in this build
@@ -153,7 +160,7 @@ class HighlightCache:
         if b is None:
             b = {}
             if self.folder is not None:
-                b = kept.part(kept.read(self.folder / f"{name}.marshal", self.VERSION),
+                b = kept.part(kept.read(self.folder / f"{name}.marshal", self.version),
                               "html")  # missing or damaged: highlighted again
             self.buckets[name] = b
         return b
@@ -207,7 +214,7 @@ class HighlightCache:
             self.folder.mkdir(parents=True, exist_ok=True)
             for name in self.dirty:
                 kept.write(self.folder / f"{name}.marshal",
-                           {"version": self.VERSION, "html": self.buckets[name]})
+                           {"version": self.version, "html": self.buckets[name]})
         except (OSError, ValueError):
             pass  # only costs highlighting again
         self.dirty.clear()

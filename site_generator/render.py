@@ -58,11 +58,28 @@ class TemplateCache(jinja2.FileSystemBytecodeCache):
             pass
 
 
+# the libraries whose output is in the pages: a new version may write it otherwise
+SHAPING_LIBRARIES = ("jinja2", "markupsafe", "pygments", "markdown-it-py")
+
+
+def library_versions(names: tuple[str, ...] = SHAPING_LIBRARIES) -> str:
+    """The installed versions of `names`, as one line."""
+    from importlib import metadata
+    out = []
+    for name in names:
+        try:
+            out.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            out.append(f"{name} not installed")
+    return ", ".join(out)
+
+
 @functools.cache
 def generator_fingerprint() -> str:
-    """Changes when any template, asset or module of the generator changes, so kept
-    pages are made again (a newer generator may render the same inputs otherwise)."""
-    h = hashlib.sha1()
+    """Changes when any template, asset or module of the generator, or a library that
+    writes part of the pages, changes, so kept pages are made again (a newer generator
+    may render the same inputs otherwise)."""
+    h = hashlib.sha1(library_versions().encode())
     root = resources.files("site_generator")
     items = sorted((i for i in root.iterdir() if i.name.endswith(".py")),
                    key=lambda p: p.name)

@@ -270,6 +270,34 @@ def test_a_rebuild_after_a_generator_upgrade_is_the_upgraded_generator_s_fresh_b
     assert [f for f in one if one[f] != two[f]] == []
 
 
+def test_a_new_pygments_highlights_the_code_again_and_renders_every_page(tmp_path,
+                                                                         monkeypatch):
+    """The pages hold what Pygments, Jinja and markdown-it write: a new version of one of
+    them makes every page again, and code is highlighted again rather than served from
+    what the old Pygments highlighted."""
+    from importlib import metadata
+
+    from site_generator import render
+
+    srepo = make_repo(tmp_path / "repo", [Plan("c", "C", 12, n_teams=3, code_visible=True,
+                                               seed=8)])
+    site = tmp_path / "site"
+    first = build(srepo.path, site, now=NOW)
+    assert first.timings["highlighted_files"] > 0
+    same = build(srepo.path, site, now=NOW)
+    assert same.pages_rendered == 0 and same.timings["highlighted_files"] == 0
+    version = metadata.version
+    monkeypatch.setattr(metadata, "version",
+                        lambda name: "99.0" if name == "pygments" else version(name))
+    render.generator_fingerprint.cache_clear()
+    try:
+        upgraded = build(srepo.path, site, now=NOW)
+    finally:
+        render.generator_fingerprint.cache_clear()
+    assert upgraded.pages_rendered == upgraded.submissions == 12
+    assert upgraded.timings["highlighted_files"] == first.timings["highlighted_files"]
+
+
 def test_a_new_page_at_the_end_leaves_the_pages_far_from_it_as_they_were(tmp_path,
                                                                        monkeypatch):
     """A result that adds a page to a board changes the pager of the pages near the end
