@@ -36,6 +36,12 @@ def big(tmp_path_factory):
     return srepo, site
 
 
+def site_files(folder) -> dict[str, bytes]:
+    """Every file of a built site by its path, but the build's manifest."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*")
+            if p.is_file() and MANIFEST not in p.relative_to(folder).parts}
+
+
 def rows_in(page) -> int:
     return len(re.findall(r'<td><a href="\.\./s/', page.read_text()))
 
@@ -180,10 +186,7 @@ def test_what_builds_keep_in_git_makes_the_same_site_as_a_first_build(tmp_path,
     assert whole.timings["highlighted_files"] > 0
     assert first.timings["highlighted_files"] == again.timings["highlighted_files"] == 0
 
-    def files(site):
-        return {p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*")
-                if p.is_file() and MANIFEST not in p.relative_to(site).parts}
-    one, two = files(tmp_path / "one"), files(tmp_path / "two")
+    one, two = site_files(tmp_path / "one"), site_files(tmp_path / "two")
     assert one.keys() == two.keys() and len(one) > 60
     assert [f for f in one if one[f] != two[f]] == []
     # a damaged row bucket is only formatted again
@@ -191,7 +194,7 @@ def test_what_builds_keep_in_git_makes_the_same_site_as_a_first_build(tmp_path,
         bucket.write_bytes(b"\x00garbage")
     shutil.rmtree(tmp_path / "two")
     build(srepo.path, tmp_path / "two", now=NOW, page_rows=7)
-    assert files(tmp_path / "two") == one
+    assert site_files(tmp_path / "two") == one
 
 
 def test_a_rebuild_after_a_new_result_is_the_site_a_fresh_build_makes(tmp_path,
@@ -212,10 +215,6 @@ def test_a_rebuild_after_a_new_result_is_the_site_a_fresh_build_makes(tmp_path,
     site = tmp_path / "site"
     build(srepo.path, site, now=NOW, page_rows=7)
 
-    def files(folder):
-        return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*")
-                if p.is_file() and MANIFEST not in p.relative_to(folder).parts}
-
     for round_ in (1, 2):
         new = add_submission(srepo, "c", seed=round_)
         again = build(srepo.path, site, now=NOW, page_rows=7)
@@ -228,7 +227,7 @@ def test_a_rebuild_after_a_new_result_is_the_site_a_fresh_build_makes(tmp_path,
         fresh = tmp_path / f"fresh{round_}"
         shutil.rmtree(srepo.path / ".git" / CACHE_DIR)
         build(srepo.path, fresh, now=NOW, page_rows=7)
-        one, two = files(site), files(fresh)
+        one, two = site_files(site), site_files(fresh)
         assert sorted(one) == sorted(two)
         assert [f for f in one if one[f] != two[f]] == []
 
@@ -262,10 +261,7 @@ def test_a_rebuild_after_a_generator_upgrade_is_the_upgraded_generator_s_fresh_b
     shutil.rmtree(srepo.path / ".git" / CACHE_DIR)
     build(srepo.path, tmp_path / "fresh", now=NOW, page_rows=7)
 
-    def files(folder):
-        return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*")
-                if p.is_file() and MANIFEST not in p.relative_to(folder).parts}
-    one, two = files(site), files(tmp_path / "fresh")
+    one, two = site_files(site), site_files(tmp_path / "fresh")
     assert sorted(one) == sorted(two)
     assert [f for f in one if one[f] != two[f]] == []
 
@@ -368,10 +364,7 @@ def test_a_new_page_at_the_end_leaves_the_pages_far_from_it_as_they_were(tmp_pat
     shutil.rmtree(srepo.path / ".git" / CACHE_DIR)
     build(srepo.path, tmp_path / "fresh", now=NOW, page_rows=rows)
 
-    def files(folder):
-        return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*")
-                if p.is_file() and MANIFEST not in p.relative_to(folder).parts}
-    one, two = files(site), files(tmp_path / "fresh")
+    one, two = site_files(site), site_files(tmp_path / "fresh")
     assert sorted(one) == sorted(two)
     assert [f for f in one if one[f] != two[f]] == []
 
@@ -395,10 +388,7 @@ def test_a_build_stopped_half_way_is_mended_by_the_next(tmp_path):
     build(srepo.path, site, now=NOW, page_rows=7)
     build(srepo.path, tmp_path / "fresh", now=NOW, page_rows=7)  # into an empty folder
 
-    def files(folder):
-        return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*")
-                if p.is_file() and MANIFEST not in p.relative_to(folder).parts}
-    assert files(site) == files(tmp_path / "fresh")
+    assert site_files(site) == site_files(tmp_path / "fresh")
 
 
 def test_a_lost_manifest_leaves_no_page_of_a_record_gone(tmp_path):
@@ -427,10 +417,7 @@ def test_a_lost_manifest_leaves_no_page_of_a_record_gone(tmp_path):
     fresh = tmp_path / "fresh"
     build(srepo.path, fresh, now=NOW)
 
-    def files(folder):
-        return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*")
-                if p.is_file() and MANIFEST not in p.relative_to(folder).parts}
-    assert files(site) == files(fresh)
+    assert site_files(site) == site_files(fresh)
 
     other = tmp_path / "other"  # not a site: what is in it stays
     other.mkdir()
@@ -459,21 +446,17 @@ def test_a_rebuild_with_nothing_new_reads_no_record(tmp_path, monkeypatch):
     monkeypatch.setattr(site_build, "read_records",
                         lambda *a, **k: (reads.append(1), real(*a, **k))[1])
 
-    def files(folder):
-        return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*")
-                if p.is_file() and MANIFEST not in p.relative_to(folder).parts}
-
     def as_read(now):  # the same site, made by reading every record into a new folder
         out = tmp_path / f"read{len(list(tmp_path.glob('read*')))}"
         build(srepo.path, out, now=now)
-        return files(out)
+        return site_files(out)
 
     def quiet(now):
         before = len(reads)
         summary = build(srepo.path, site, now=now)
         assert len(reads) == before, "a record was read"
         assert summary.pages_rendered == 0 and summary.pages_kept == summary.submissions
-        assert files(site) == as_read(now)
+        assert site_files(site) == as_read(now)
         return summary
 
     later = NOW + timedelta(minutes=5)
@@ -485,7 +468,7 @@ def test_a_rebuild_with_nothing_new_reads_no_record(tmp_path, monkeypatch):
         before = len(reads)
         summary = build(srepo.path, site, now=now)
         assert len(reads) == before + 1, "the change was not seen"
-        assert files(site) == as_read(now)
+        assert site_files(site) == as_read(now)
         if rendered is not None:
             assert summary.pages_rendered == rendered
         quiet(now)  # and the next build finds nothing new again
