@@ -8,7 +8,6 @@ Only the builder calls this, and only for challenges whose code is visible.
 from __future__ import annotations
 
 import functools
-import hashlib
 import time
 import zlib
 from dataclasses import dataclass
@@ -18,9 +17,7 @@ import pygit2
 from markupsafe import Markup
 
 from site_generator import kept
-from site_generator.render import library_versions
-
-_SOURCE_DIGEST = hashlib.sha1(Path(__file__).read_bytes()).hexdigest()[:12]
+from site_generator.render import library_versions, source_digest
 
 MAX_SHOWN_BYTES = 200_000  # a bigger file is listed, not shown
 
@@ -134,6 +131,11 @@ def _code_file(repo: pygit2.Repository, path: str, blob: pygit2.Blob,
     return CodeFile(path, str(blob.id), blob.size, html)
 
 
+def stylesheet_version() -> str:
+    """What the stylesheet (and the highlighted HTML) is made by: Pygments' version."""
+    return library_versions(("pygments",))
+
+
 class HighlightCache:
     """Highlighted HTML by (blob id, file extension), and diffs by their two tree ids,
     kept between builds in a folder (the repository's .git): a file's content is
@@ -146,8 +148,7 @@ class HighlightCache:
     def __init__(self, folder: Path | None):
         self.folder = folder
         # what the kept HTML was made by: this format, this module and Pygments
-        self.version = (f"{self.VERSION} {_SOURCE_DIGEST} "
-                        f"{library_versions(('pygments',))}")
+        self.version = f"{self.VERSION} {source_digest('code.py')} {stylesheet_version()}"
         self.buckets: dict[str, dict[str, bytes]] = {}
         self.dirty: set[str] = set()
         self.seconds = 0.0  # spent highlighting (pygments) in this build
@@ -253,9 +254,3 @@ def _lexer(filename: str):
 
 def stylesheet() -> str:
     return _formatter().get_style_defs(".highlight")
-
-
-def stylesheet_version() -> str:
-    """What the stylesheet is made from: the version of Pygments (its styles)."""
-    import pygments
-    return f"pygments {pygments.__version__}"

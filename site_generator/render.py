@@ -74,6 +74,13 @@ def library_versions(names: tuple[str, ...] = SHAPING_LIBRARIES) -> str:
     return ", ".join(out)
 
 
+def source_digest(*modules: str) -> str:
+    """A short digest of the generator's `modules` (file names in site_generator): the
+    version of what a kept cache holds when those modules make it."""
+    folder = Path(__file__).parent
+    return hashlib.sha1(b"".join((folder / m).read_bytes() for m in modules)).hexdigest()[:12]
+
+
 @functools.cache
 def generator_fingerprint() -> str:
     """Changes when any template, asset or module of the generator, or a library that
@@ -392,9 +399,7 @@ class KeptTexts:
     export.py) is every bucket's version, so a changed formatter starts afresh."""
 
     BUCKETS = 64  # a new record's few texts rewrite a few of them
-    # board rows are formatted here, data rows in export.py
-    VERSION = hashlib.sha1(Path(__file__).read_bytes() + (Path(__file__).parent / "export.py")
-                           .read_bytes()).hexdigest()[:12]
+    VERSION = source_digest("render.py", "export.py")  # board rows, data rows
 
     def __init__(self, folder: Path | None):
         self.folder = folder

@@ -42,6 +42,17 @@ def site_files(folder) -> dict[str, bytes]:
             if p.is_file() and MANIFEST not in p.relative_to(folder).parts}
 
 
+def site_in_parts(tmp_path, monkeypatch, n: int, seed: int):
+    """A challenge of `n` submissions (code visible, private scores revealed) built with
+    its data in parts of 8 rows and boards of 7, as a big board is: (its repo, site)."""
+    monkeypatch.setattr(importlib.import_module("site_generator.build"), "PART_ROWS", 8)
+    srepo = make_repo(tmp_path / "repo", [Plan("c", "C", n, n_teams=4, code_visible=True,
+                                               revealed=True, seed=seed)])
+    site = tmp_path / "site"
+    build(srepo.path, site, now=NOW, page_rows=7)
+    return srepo, site
+
+
 def rows_in(page) -> int:
     return len(re.findall(r'<td><a href="\.\./s/', page.read_text()))
 
@@ -208,12 +219,7 @@ def test_a_rebuild_after_a_new_result_is_the_site_a_fresh_build_makes(tmp_path,
     from site_generator.build import CACHE_DIR
     from synthetic import add_submission
 
-    site_build = importlib.import_module("site_generator.build")
-    monkeypatch.setattr(site_build, "PART_ROWS", 8)  # data in parts, as on a big board
-    srepo = make_repo(tmp_path / "repo", [Plan("c", "C", 40, n_teams=4, code_visible=True,
-                                               revealed=True, seed=6)])
-    site = tmp_path / "site"
-    build(srepo.path, site, now=NOW, page_rows=7)
+    srepo, site = site_in_parts(tmp_path, monkeypatch, 40, seed=6)
 
     for round_ in (1, 2):
         new = add_submission(srepo, "c", seed=round_)
@@ -243,11 +249,7 @@ def test_a_rebuild_after_a_generator_upgrade_is_the_upgraded_generator_s_fresh_b
     from site_generator.build import CACHE_DIR
 
     site_build = importlib.import_module("site_generator.build")
-    monkeypatch.setattr(site_build, "PART_ROWS", 8)  # data in parts, as on a big board
-    srepo = make_repo(tmp_path / "repo", [Plan("c", "C", 30, n_teams=4, code_visible=True,
-                                               revealed=True, seed=7)])
-    site = tmp_path / "site"
-    build(srepo.path, site, now=NOW, page_rows=7)
+    srepo, site = site_in_parts(tmp_path, monkeypatch, 30, seed=7)
     old_csv = (site / "c/leaderboard.csv").read_text()
     # the upgrade: another generator (its fingerprint, and the row texts' version, which
     # both follow the generator's source files) writing numbers and JSON otherwise
