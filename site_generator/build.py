@@ -64,6 +64,7 @@ from site_generator.model import (
     slug,
 )
 from site_generator.output import Output
+from site_generator.page_note import PageNote
 from site_generator.render import (
     SPLIT_NAMES,
     TemplateCache,
@@ -75,6 +76,7 @@ from site_generator.render import (
 ASSETS = "assets"
 CACHE_DIR = "gitramp-site-cache"  # in the repository's .git folder
 README_FILE = "readme.marshal"  # in CACHE_DIR: READMEs rendered, by their text
+SUBMISSIONS_MARK = "s/"  # the manifest's mark of the submission pages' note (page_note)
 KEPT_READMES = 32
 
 
@@ -183,6 +185,7 @@ def _build(repo_path: str | Path, out_dir: str | Path, now: datetime | None,
     highlight.save()
     builder.frames.save(out.paths())
     builder.save_readmes()
+    builder.page_note.save()  # before the manifest naming its tokens
     stats = out.finish()
     submissions = sum(len(c.entries) for c in repo.challenges)
     if whole is not None:  # what the next build needs to find that nothing changed
@@ -447,6 +450,7 @@ class _Builder:
         self.readmes: dict | None = None  # READMEs' HTML kept, by a digest of their text
         self.readmes_used: set[str] = set()
         self.readmes_changed = False
+        self.page_note = PageNote(self.cache)
 
     def render(self, template: str, **context: Any) -> str:
         return self.env.get_template(template).render(**context)
@@ -919,7 +923,7 @@ class _Builder:
             ]).encode()).hexdigest()
         sha1, fresh = hashlib.sha1, self.out.fresh
         stale = []
-        for e in ch.entries:  # ten thousand times a build: kept plain
+        for e in self._to_key(ch, cdir, base_key):  # thousands a build: kept plain
             parent = by_label.get(e.parent_label) if e.parent_label else None
             kids = children.get(e.label, ())
             path = f"{cdir}/{page_of(e)}"
@@ -961,6 +965,24 @@ class _Builder:
             e.release()
             if told is not None:
                 told(what, done, len(stale))
+
+    def _to_key(self, ch: Challenge, cdir: str, base: str) -> list[Entry]:
+        """The entries whose submission page may have changed since the last build (see
+        site_generator.page_note); the others' pages are kept as they are."""
+        entries = ch.entries
+        paths = [f"{cdir}/{page_of(e)}" for e in entries]
+        pages = dict(zip(paths, [(e.digest, e.label, e.parent_label or "") for e in entries],
+                         strict=True))
+        mark = f"{cdir}/{SUBMISSIONS_MARK}"
+        to_key = self.page_note.to_key(ch.name, base, pages, self.out.last_mark(mark))
+        self.out.mark(mark, self.page_note.new_token(ch.name))
+        if to_key is None:
+            return entries
+        kept = pages.keys() - to_key
+        missing = self.out.keep(kept)  # a page gone from the folder is made again
+        self.kept += len(kept) - len(missing)
+        to_key |= missing
+        return [e for e, path in zip(entries, paths, strict=True) if path in to_key]
 
     def _code(self, e: Entry, parent: Entry | None, folder: str):
         tree = codemod.submission_tree(self.git, e.result.tree, e.result.commit,

@@ -110,9 +110,38 @@ class Output:
             key = self._old_inputs.get(p)
             if key is not None:
                 self._inputs[p] = key
+        for p, key in self._old_inputs.items():  # the marks of its parts (see `mark`)
+            if p.startswith(mark) and p.endswith("/"):
+                self._inputs[p] = key
         self._inputs[mark] = inputs_key
         self.stats.skipped += len(paths)
         return True
+
+    def keep(self, paths: set[str]) -> set[str]:
+        """Keep the last build's files `paths` as they are, with the inputs keys the
+        manifest holds (their inputs are known to be unchanged); gives those that are
+        not kept (not in the manifest, or no longer on disk), to be made again. In set
+        operations: a rebuild keeps ten thousand submission pages so."""
+        old_files, old_inputs = self._old_files, self._old_inputs
+        ok = paths & old_files.keys() & old_inputs.keys()
+        on_disk: set[str] = set()
+        for folder in {p.rpartition("/")[0] for p in ok}:
+            self._exists(f"{folder}/")  # lists the folder
+            on_disk.update(f"{folder}/{name}" for name in self._listing[folder])
+        ok &= on_disk
+        self._files.update({p: old_files[p] for p in ok})
+        self._inputs.update({p: old_inputs[p] for p in ok})
+        self.stats.skipped += len(ok)
+        return paths - ok
+
+    def last_mark(self, name: str) -> str | None:
+        """The last build's mark `name` (see `mark`)."""
+        return self._old_inputs.get(name)
+
+    def mark(self, name: str, value: str) -> None:
+        """Note `value` under `name` in the manifest: a folder's path and "/", kept with
+        the folder by `keep_folder` (what a cache beside the site was made with)."""
+        self._inputs[name] = value
 
     def folder_made(self, folder: str, inputs_key: str) -> None:
         """Note that this build made the files under `folder` from `inputs_key` (see

@@ -444,10 +444,11 @@ def write_record(path: Path, private_root: Path, v: Version, copy_private: bool)
 
 
 def add_submission(srepo: SyntheticRepo, challenge: str, seed: int = 99,
-                   like: Version | None = None) -> Version:
+                   like: Version | None = None, parent: Version | None = None) -> Version:
     """One more scored version, as a runner would record it (for incremental builds).
     It scores as `like` does (by default the newest version, or the newest scored), and
-    is submitted after the newest, so it ranks just below `like`."""
+    is submitted after the newest, so it ranks just below `like`; built on `parent`
+    when given (its lineage names it)."""
     ch = srepo.challenges[challenge]
     rng = random.Random(seed)
     repo = pygit2.Repository(str(srepo.path))
@@ -466,8 +467,13 @@ def add_submission(srepo: SyntheticRepo, challenge: str, seed: int = 99,
     result.submitted_at = (t + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
     result.lineage = {"parent": None, "parent_team": None, "ancestors": [],
                       "inherited_share": 0.0}
+    if parent is not None:
+        label = version_label(parent.name, parent.result.tree)
+        result.lineage = {"parent": label, "parent_team": parent.team, "ancestors": [label],
+                          "inherited_share": 0.5}
     v = Version(challenge, result.team, name, record_stem(str(folder_tree),
-                                                          result.scoring_hash), result, sources)
+                                                          result.scoring_hash), result, sources,
+                parent)
     ch.versions.append(v)
     write_record(srepo.path, srepo.private_ledger, v, ch.revealed)
     commit_ledger(srepo.path, f"ledger: {name}")

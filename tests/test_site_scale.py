@@ -619,3 +619,74 @@ def test_a_readme_is_rendered_again_only_when_its_text_changes(tmp_path, monkeyp
     assert len(rendered) == 1 and rendered[0].endswith("A *new* line.\n")
     assert "A <em>new</em> line." in (site / "b/index.html").read_text()
     assert "A <em>new</em> line." not in (site / "a/index.html").read_text()
+
+
+def test_a_rebuild_keys_the_pages_of_the_records_that_changed_and_of_their_kin(
+        tmp_path, monkeypatch):
+    """A rebuild works out the keys of the submission pages whose record changed, came or
+    went, and of their parents and children (site_generator.page_note), not of every
+    page: a new version built on an old one keys its page and its parent's, which lists
+    it; a page gone from the folder is made again; a damaged note, or one of another
+    build than the manifest's, keys every page. Each rebuild is a fresh build's site."""
+    import shutil
+
+    from site_generator.build import CACHE_DIR, submission_page
+    from site_generator.page_note import FILE, PageNote
+    from synthetic import add_submission
+
+    asked = []  # the pages each build keyed: None for every one
+    to_key = PageNote.to_key
+
+    def spy(self, *args):
+        out = to_key(self, *args)
+        asked.append(None if out is None else sorted(out))
+        return out
+    monkeypatch.setattr(PageNote, "to_key", spy)
+
+    srepo = make_repo(tmp_path / "repo", [Plan("c", "C", 24, n_teams=3, code_visible=True,
+                                               revealed=True, seed=7)])
+    site, note = tmp_path / "site", srepo.path / ".git" / CACHE_DIR / FILE
+    build(srepo.path, site, now=NOW, page_rows=7)
+    assert asked == [None]  # no note yet
+
+    def page(v) -> str:
+        return f"c/{submission_page(v.name, v.stem)}"
+
+    versions = srepo.challenges["c"].versions
+    parent = next(v for v in versions if v.result.status == SCORED)
+    old_note = note.read_bytes()
+    child = add_submission(srepo, "c", seed=3, parent=parent)
+    asked.clear()
+    again = build(srepo.path, site, now=NOW, page_rows=7)
+    assert asked == [sorted([page(parent), page(child)])]
+    assert again.pages_rendered == 2
+    assert f'href="../{submission_page(child.name, child.stem)}"' in \
+        (site / page(parent)).read_text()  # the parent lists its new child
+
+    grandchild = add_submission(srepo, "c", seed=4, parent=child)
+    asked.clear()
+    build(srepo.path, site, now=NOW, page_rows=7)
+    assert asked == [sorted([page(child), page(grandchild)])]
+
+    (site / page(versions[0])).unlink()  # gone from the folder: made again
+    asked.clear()
+    mended = build(srepo.path, site, now=NOW, page_rows=7)
+    assert (asked, mended.pages_rendered) == ([[]], 1)
+
+    # a note that is not the manifest build's (one stopped between them) is not used
+    note.write_bytes(old_note)
+    add_submission(srepo, "c", seed=5)
+    asked.clear()
+    stale = build(srepo.path, site, now=NOW, page_rows=7)
+    assert asked == [None] and stale.pages_rendered == 1
+    note.write_bytes(b"\x00damaged")
+    add_submission(srepo, "c", seed=6, parent=grandchild)
+    asked.clear()
+    damaged = build(srepo.path, site, now=NOW, page_rows=7)
+    assert asked == [None] and damaged.pages_rendered == 2
+
+    shutil.rmtree(srepo.path / ".git" / CACHE_DIR)
+    build(srepo.path, tmp_path / "fresh", now=NOW, page_rows=7)
+    mine, theirs = site_files(site), site_files(tmp_path / "fresh")
+    assert sorted(mine) == sorted(theirs)
+    assert [f for f in mine if mine[f] != theirs[f]] == []
