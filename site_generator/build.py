@@ -185,7 +185,7 @@ def _build(repo_path: str | Path, out_dir: str | Path, now: datetime | None,
     highlight.save()
     builder.frames.save(out.paths())
     builder.save_readmes()
-    builder.page_note.save()  # before the manifest naming its tokens
+    builder.page_note.save({c.name for c in repo.challenges})  # before the manifest
     stats = out.finish()
     submissions = sum(len(c.entries) for c in repo.challenges)
     if whole is not None:  # what the next build needs to find that nothing changed

@@ -70,12 +70,14 @@ class PageNote:
         new = self.new.get(challenge)
         return new.get("token") if isinstance(new, dict) else None
 
-    def save(self) -> None:
-        """Write the note (before the manifest that names its tokens)."""
-        if self.path is None or not self.changed:
+    def save(self, challenges: set[str]) -> None:
+        """Write the note of the hub's `challenges` (before the manifest that names its
+        tokens): a challenge gone from the hub leaves its note behind."""
+        if self.path is None or not (self.changed or self.new.keys() - challenges):
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            kept.write(self.path, {"version": VERSION, "challenges": self.new})
+            kept.write(self.path, {"version": VERSION, "challenges": {
+                name: note for name, note in self.new.items() if name in challenges}})
         except (OSError, ValueError):
             pass  # the next build keys every page

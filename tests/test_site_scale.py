@@ -690,3 +690,21 @@ def test_a_rebuild_keys_the_pages_of_the_records_that_changed_and_of_their_kin(
     mine, theirs = site_files(site), site_files(tmp_path / "fresh")
     assert sorted(mine) == sorted(theirs)
     assert [f for f in mine if mine[f] != theirs[f]] == []
+
+
+def test_the_page_note_keeps_the_challenges_of_the_hub_only(tmp_path):
+    """A challenge gone from the hub leaves its note behind; the others keep theirs, with
+    the token their manifest mark holds."""
+    from site_generator.page_note import PageNote
+
+    note = PageNote(tmp_path)
+    for name in ("a", "b"):
+        assert note.to_key(name, "base", {f"{name}/s/x.html": ("d", "x@1", "")}, None) is None
+    note.save({"a", "b"})
+    tokens = {name: PageNote(tmp_path).token(name) for name in ("a", "b")}
+    assert all(tokens.values()) and tokens["a"] != tokens["b"]
+    again = PageNote(tmp_path)
+    assert again.to_key("a", "base", {"a/s/x.html": ("d", "x@1", "")}, tokens["a"]) == set()
+    again.save({"a"})
+    kept = PageNote(tmp_path)
+    assert (kept.token("a"), kept.token("b")) == (tokens["a"], None)
