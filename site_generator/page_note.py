@@ -31,13 +31,21 @@ Noted = tuple[str, str, str]
 class PageNote:
     def __init__(self, folder: Path | None):
         self.path = folder / FILE if folder is not None else None
-        data = kept.read(self.path, VERSION) if self.path is not None else {}
-        self.old: dict = kept.part(data, "challenges")
-        self.new: dict = dict(self.old)  # a challenge kept whole keeps its note
+        self.loaded = False  # read when first asked: a build with nothing new reads none
+        self.old: dict = {}
+        self.new: dict = {}
         self.changed = False
+
+    def _load(self) -> None:
+        if not self.loaded:
+            self.loaded = True
+            data = kept.read(self.path, VERSION) if self.path is not None else {}
+            self.old = kept.part(data, "challenges")
+            self.new = dict(self.old)  # a challenge kept whole keeps its note
 
     def token(self, challenge: str) -> str | None:
         """The token the last build noted the challenge's pages under."""
+        self._load()
         old = self.old.get(challenge)
         return old.get("token") if isinstance(old, dict) else None
 
@@ -45,15 +53,17 @@ class PageNote:
                manifest_token: str | None) -> set[str] | None:
         """The pages (of `pages`: this build's notes by path) that may differ from the
         last build's; None when every one may (another base, no note or another note
-        than the manifest's). Notes `pages` for the next build; gives the new token."""
+        than the manifest's). Notes `pages` for the next build (see `new_token`)."""
+        self._load()
         old = self.old.get(challenge)
-        if isinstance(old, dict) and old.get("base") == base and old.get("pages") == pages \
-                and old.get("token") == manifest_token:
+        usable = (isinstance(old, dict) and old.get("base") == base
+                  and isinstance(old.get("token"), str) and old["token"] == manifest_token
+                  and isinstance(old.get("pages"), dict))
+        if usable and old["pages"] == pages:
             return set()  # nothing shown on a submission page changed: the note stays
         self.new[challenge] = {"base": base, "pages": pages, "token": uuid.uuid4().hex}
         self.changed = True
-        if not (isinstance(old, dict) and old.get("base") == base
-                and old.get("token") == manifest_token and isinstance(old.get("pages"), dict)):
+        if not usable:
             return None
         before: dict = old["pages"]
         came = {p for p, note in pages.items() if before.get(p) != note}
@@ -73,6 +83,7 @@ class PageNote:
     def save(self, challenges: set[str]) -> None:
         """Write the note of the hub's `challenges` (before the manifest that names its
         tokens): a challenge gone from the hub leaves its note behind."""
+        self._load()
         if self.path is None or not (self.changed or self.new.keys() - challenges):
             return
         try:
