@@ -451,6 +451,7 @@ class _Builder:
         self.readmes_used: set[str] = set()
         self.readmes_changed = False
         self.page_note = PageNote(self.cache)
+        self.boards_what, self.boards_rendered = "", 0  # for progress: see _board_rendered
 
     def render(self, template: str, **context: Any) -> str:
         return self.env.get_template(template).render(**context)
@@ -499,6 +500,7 @@ class _Builder:
             self.kept += len(ch.entries)
             return view
         self.row_texts.clear()
+        self.boards_what, self.boards_rendered = f"rendering {ch.name}'s boards", 0
         self._plots(ch, view, public, cdir)
         n = self.options.page_rows
         shared = [self.fingerprint, view.title, view.tabs, [vars(c) for c in ch.scores],
@@ -642,6 +644,14 @@ class _Builder:
             self.out.write(path, self.render(
                 "team.html", team=t, rows=rows, failed=failed, pg=pager, ch=view,
                 root="../../", code_css=False), inputs_key=key)
+            self._board_rendered()
+
+    def _board_rendered(self) -> None:
+        """Tell `progress` of one more board or team page rendered. How many will be is
+        not known before: a rebuild keeps most of them."""
+        if self.progress is not None:
+            self.boards_rendered += 1
+            self.progress(self.boards_what, self.boards_rendered, None)
 
     def _paged(self, cdir: str, base: str, template: str, rows: list, attr: str,
                board_key: str, common: dict, *, first_key: Any = None,
@@ -686,6 +696,7 @@ class _Builder:
                 self.out.write(path, html, inputs_key=key)
             if alias is not None:
                 self.out.write(alias, html, inputs_key=key)
+            self._board_rendered()
 
     def _data(self, ch: Challenge, cdir: str, public: list[Row], best: list[Row],
               private: list[Row] | None, private_best: list[Row] | None,

@@ -440,9 +440,15 @@ def test_a_build_tells_its_progress_through_the_long_parts(tmp_path):
     first = build(srepo.path, tmp_path / "site", now=NOW,
                   progress=lambda *event: told.append(event))
     reading = [e for e in told if e[0] == "reading c's ledger"]
+    boards = [e for e in told if e[0] == "rendering c's boards"]
     pages = [e for e in told if e[0] == "rendering c's submission pages"]
-    assert len(reading) + len(pages) == len(told)
+    assert len(reading) + len(boards) + len(pages) == len(told)
     assert [e[1:] for e in reading] == [(i, None) for i in range(1, 31)]  # a cold cache
+    # every board page (of the leaderboard, all submissions, failed, teams) and team page
+    n_boards = len([p for p in (tmp_path / "site/c").glob("*.html") if not p.name.endswith(
+        "-last.html") and p.name not in ("submit.html", "lineage.html")])
+    n_teams = len(list((tmp_path / "site/c/team").glob("*.html")))
+    assert [e[1:] for e in boards] == [(i, None) for i in range(1, n_boards + n_teams + 1)]
     assert [e[1:] for e in pages] == [(i, first.pages_rendered) for i in range(31)]
 
     told.clear()
@@ -450,7 +456,11 @@ def test_a_build_tells_its_progress_through_the_long_parts(tmp_path):
     assert told == []  # nothing parsed, nothing rendered
     add_submission(srepo, "c")
     build(srepo.path, tmp_path / "site", now=NOW, progress=lambda *event: told.append(event))
+    # the board pages whose rows moved, the new version's team page: a few of them
+    boards = [e[1] for e in told if e[0] == "rendering c's boards"]
+    assert 2 <= len(boards) < n_boards + n_teams and boards == list(range(1, len(boards) + 1))
     assert told == [("reading c's ledger", 1, None),
+                    *(("rendering c's boards", i, None) for i in boards),
                     ("rendering c's submission pages", 0, 1),
                     ("rendering c's submission pages", 1, 1)]
 
