@@ -46,12 +46,16 @@ def demo(tmp_path_factory):
 def server(demo):
     _, site = demo
     handler = functools.partial(_QuietHandler, directory=str(site.parent))
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd = _Server(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}/project/"
     httpd.shutdown()
     httpd.server_close()
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 64  # a page's parallel requests on a loaded machine: none dropped
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
@@ -234,6 +238,7 @@ def test_screenshots_at_desktop_and_phone_width(driver, server, demo, test_outpu
                 "width": width, "height": height, "deviceScaleFactor": 1,
                 "mobile": size_name == "phone"})
             driver.get(server + page)
+            styled_at(driver, width)
             overflow = driver.execute_script(
                 "return document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 1, f"{page} scrolls sideways at {width}px"
@@ -276,6 +281,17 @@ def wait_for(driver, script: str, timeout: float = 10):
     from selenium.webdriver.support.ui import WebDriverWait
 
     return WebDriverWait(driver, timeout).until(lambda d: d.execute_script(script))
+
+
+def styled_at(driver, width: int) -> None:
+    """Wait until the page is laid out as a reader sees it: loaded, its stylesheet
+    applied, at the emulated `width` (a loaded machine may measure it before)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, 10).until(lambda d: d.execute_script(
+        "return document.readyState === 'complete' && window.innerWidth === "
+        f"{width} && getComputedStyle(document.body).fontFamily.includes('system-ui')"),
+        f"{driver.current_url}: not laid out with its stylesheet at {width} px")
 
 
 def search_rows(driver) -> list[list[str]]:
@@ -400,6 +416,7 @@ def test_a_phone_shows_rank_team_submission_and_score_without_sideways_scroll(
                                     ("private-all", "private-submissions.html",
                                      "All scored")):
             driver.get(url + "iris_open/" + page)
+            styled_at(driver, PHONE[0])
             assert driver.execute_script(
                 "return document.documentElement.scrollWidth") <= PHONE[0], page
             shown = driver.execute_script("""
