@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from importlib import resources
 from json.encoder import encode_basestring_ascii
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -391,16 +392,7 @@ class Pager:
 def page_of(entry: Entry) -> str:
     """A submission page, relative to its challenge folder (worked out once an entry:
     boards, keys, search and data rows all link it)."""
-    page = entry.__dict__.get("_page")
-    if page is None:
-        page = entry.__dict__["_page"] = submission_page(entry.name, entry.stem)
-    return page
-
-
-def submission_page(name: str, stem: str) -> str:
-    """The page of the version of submission `name` whose ledger file is `<stem>.yml`,
-    relative to the challenge's folder; PR comments link to it too."""
-    return f"s/{slug(name)}~{slug(stem)}.html"  # "~" never occurs in a slug
+    return entry.page
 
 
 def team_page(team: str) -> str:
@@ -764,7 +756,7 @@ class _Builder:
         def row(rank: str, e: Entry, score: str) -> str:
             # the page is left to the script (0) when the name and version are their
             # slugs (a slug holds no "~": the page is then exactly s/<name>~<version>.html)
-            page = page_of(e)
+            page = e.page
             return (f"[{rank},{team(e.team, len(teams))},{q(e.name)},{q(e.stem)},{q(score)},"
                     f"{status(e.summary.status, len(statuses))},"
                     f"{phase(e.summary.phase or '', len(phases))},"
@@ -896,7 +888,7 @@ class _Builder:
         graphs = []
         for i, fam in enumerate(drawn):
             labels = {e.label for e in fam}
-            nodes = [plots.Node(e.label, e.name, e.team, page_of(e), e.submitted_at)
+            nodes = [plots.Node(e.label, e.name, e.team, e.page, e.submitted_at)
                      for e in fam]
             edges = [(parent_of[e.label], e.label) for e in fam if e.label in parent_of
                      and parent_of[e.label] in labels]
@@ -937,7 +929,7 @@ class _Builder:
         for e in self._to_key(ch, cdir, base_key):  # thousands a build: kept plain
             parent = by_label.get(e.parent_label) if e.parent_label else None
             kids = children.get(e.label, ())
-            path = f"{cdir}/{page_of(e)}"
+            path = f"{cdir}/{e.page}"
             text = (f"{base_key}\0{e.digest}\0{parent.digest}\0{parent.name}\0{parent.team}"
                     if parent else f"{base_key}\0{e.digest}\0\0\0")
             if kids:
@@ -965,7 +957,7 @@ class _Builder:
             splits = [s for s in ("train", "valid", "test") if any(s in f.scores for f in r.folds)]
             summary = {s: _summary(r, s) for s in splits}
             html = self.render("submission.html", ch=view, e=e, r=r, root="../../",
-                               croot="../", self_href=page_of(e).rsplit("/", 1)[-1],
+                               croot="../", self_href=e.page.rsplit("/", 1)[-1],
                                parent=parent, children=kids, code=code, code_note=note,
                                splits=splits, summary=summary, code_css=code is not None,
                                folder=f"{folder}/{e.name}", branch=f"submit/{e.team}/{e.name}",
@@ -981,7 +973,7 @@ class _Builder:
         """The entries whose submission page may have changed since the last build (see
         site_generator.page_note); the others' pages are kept as they are."""
         entries = ch.entries
-        paths = [f"{cdir}/{page_of(e)}" for e in entries]
+        paths = [f"{cdir}/{e.page}" for e in entries]
         pages = dict(zip(paths, [(e.digest, e.label, e.parent_label or "") for e in entries],
                          strict=True))
         mark = f"{cdir}/{SUBMISSIONS_MARK}"
@@ -1049,16 +1041,12 @@ def _hash_lines(lines) -> str:
 def _row_line(r: Row) -> str:
     """What a board row's key reads: its record, version and ranks, as one line (the
     texts quoted, so none can end the line or a field early)."""
-    return f"{_failed_line(r.entry)}\0{r.rank}\0{r.public_rank}"
+    return f"{r.entry.key_line}\0{r.rank}\0{r.public_rank}"
 
 
-def _failed_line(e: Entry) -> str:
-    """An entry's record and version as one line (made once a build: every board and
-    data file showing it keys it)."""
-    line = e.__dict__.get("_line")
-    if line is None:
-        line = e.__dict__["_line"] = f"{e.digest!r}\0{e.name!r}\0{e.stem!r}"
-    return line
+# an entry's record and version as one line (Entry.key_line): what every board and data
+# file showing it keys
+_failed_line = attrgetter("key_line")
 
 
 def _team_line(t: TeamView) -> str:

@@ -72,6 +72,21 @@ class ScoreColumn:
         return "lower is better" if self.lower_is_better else "higher is better"
 
 
+class _Once:
+    """An attribute worked out when first read, then held in the instance (a plain
+    attribute from then on: a big site reads some tens of thousands of times a build)."""
+
+    def __init__(self, make: Callable[[Any], Any]):
+        self.make, self.name = make, make.__name__
+        self.__doc__ = make.__doc__
+
+    def __get__(self, obj: Any, cls: type | None = None) -> Any:
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name] = self.make(obj)
+        return value
+
+
 class Entry:
     """One scored (or failed) submission version, as the site may show it.
 
@@ -127,6 +142,17 @@ class Entry:
     def result(self, value: Result) -> None:
         self._result = value
         self._summarize(value)
+
+    @_Once
+    def page(self) -> str:
+        """Its submission page, relative to its challenge's folder."""
+        return submission_page(self.name, self.stem)
+
+    @_Once
+    def key_line(self) -> str:
+        """Its record and version as one line (read once the ledger is read: every
+        board, data file and page key showing it reads this)."""
+        return f"{self.digest!r}\0{self.name!r}\0{self.stem!r}"
 
     @property
     def verified(self) -> dict | None:
@@ -693,6 +719,12 @@ def withhold_private(result: Result) -> Result:
 
 
 # ------------------------------------------------------------------------------ helpers
+def submission_page(name: str, stem: str) -> str:
+    """The page of the version of submission `name` whose ledger file is `<stem>.yml`,
+    relative to the challenge's folder; PR comments link to it too."""
+    return f"s/{slug(name)}~{slug(stem)}.html"  # "~" never occurs in a slug
+
+
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 

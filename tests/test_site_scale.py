@@ -630,7 +630,8 @@ def test_a_rebuild_keys_the_pages_of_the_records_that_changed_and_of_their_kin(
     build than the manifest's, keys every page. Each rebuild is a fresh build's site."""
     import shutil
 
-    from site_generator.build import CACHE_DIR, submission_page
+    from site_generator.build import CACHE_DIR
+    from site_generator.model import submission_page
     from site_generator.page_note import FILE, PageNote
     from synthetic import add_submission
 

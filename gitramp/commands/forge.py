@@ -573,7 +573,7 @@ def _ledger_result(repo: Path, outcome: dict):
 def _page_url(site: str | None, outcome: dict, result) -> str | None:
     if not site or not outcome.get("path"):
         return site
-    from site_generator.build import submission_page  # the site's modules: ~0.2 s to import
+    from site_generator.model import submission_page  # the site's modules: ~0.2 s to import
 
     page = submission_page(result.submission, Path(outcome["path"]).stem)
     return f"{site.rstrip('/')}/{result.challenge}/{page}"
