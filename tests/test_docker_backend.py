@@ -278,3 +278,43 @@ def test_a_spare_imports_ahead_what_the_submission_before_it_used(docker_engine,
         assert preloaded() == "True"  # the spare the scikit-learn submission left
     finally:
         backend.close()
+
+
+def test_a_run_takes_the_spare_still_being_prepared_rather_than_racing_it(monkeypatch):
+    """A submission that comes while its spare is still starting (a loaded runner) waits
+    for that spare, with the libraries the one before used, instead of starting a second
+    container beside it."""
+    import threading
+
+    import scorer.backends.docker as docker_backend
+
+    started = threading.Event()
+    release = threading.Event()
+    made: list[list[str]] = []
+
+    class SlowSlot:  # a container whose start takes as long as the test says
+        fresh = True
+
+        def __init__(self, client, image_id, limits, code_dir, ahead):
+            made.append(list(ahead))
+            if len(made) == 1:  # the spare, prepared in the background
+                started.set()
+                assert release.wait(10)
+            self.ahead = list(ahead)
+
+        def remove(self) -> None:
+            pass
+
+    monkeypatch.setattr(docker_backend, "Slot", SlowSlot)
+    backend = DockerBackend(client=object(), warm=True)
+    backend._prepare_spare("image", "limits", ["sklearn"])
+    assert started.wait(10)
+    taken: list = []
+    taker = threading.Thread(target=lambda: taken.append(backend._take("image", "limits", [])))
+    taker.start()
+    time.sleep(0.3)
+    assert not taken  # waiting for the spare being prepared, not making another
+    release.set()
+    taker.join(10)
+    assert [s.ahead for s in taken] == [["sklearn"]]
+    assert made == [["sklearn"]]  # one container in all

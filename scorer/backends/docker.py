@@ -36,7 +36,7 @@ from scorer.preimport import ahead_groups, library_imports
 
 CODE_DIR = Path(scorer.__file__).resolve().parent  # mounted read-only, never baked in
 STOP_GRACE = 10  # seconds to wait for a killed container to be reported stopped
-PREPARE_WAIT = 120  # seconds close() waits for a container still being prepared
+PREPARE_WAIT = 120  # seconds close() or a run waits for a container still being prepared
 
 
 class DockerBackend:
@@ -55,6 +55,7 @@ class DockerBackend:
         self._client = client
         self._cleaned = False
         self._lock = threading.Lock()
+        self._ready = threading.Condition(self._lock)  # a spare prepared, or given up
         self._spares: dict[tuple, Slot] = {}
         self._preparing: set[tuple] = set()
         self._threads: list[threading.Thread] = []
@@ -122,10 +123,15 @@ class DockerBackend:
 
     # ------------------------------------------------------------------ warm slots
     def _take(self, image_id: str, limits, ahead: list[str]) -> Slot:
-        """A spare prepared for these image and limits, else a new container that
-        imports the `ahead` groups this submission uses while its inputs are copied."""
-        with self._lock:
-            spare = self._spares.pop((image_id, limits), None)
+        """A spare prepared for these image and limits (waiting for one still being
+        prepared: starting a second container would race it for the same CPU, and
+        the spare's libraries would then depend on which won), else a new container
+        that imports the `ahead` groups this submission uses while its inputs are
+        copied."""
+        key = (image_id, limits)
+        with self._ready:  # one being prepared is ready sooner than a new one would be
+            self._ready.wait_for(lambda: key not in self._preparing, PREPARE_WAIT)
+            spare = self._spares.pop(key, None)
         if spare is not None and spare.fresh:
             return spare
         if spare is not None:
@@ -145,18 +151,18 @@ class DockerBackend:
         generation = self._generation
 
         def prepare() -> None:
+            slot = None
             try:
                 slot = Slot(self.client, image_id, limits, CODE_DIR, ahead)
             except Exception:
-                return  # the next run prepares its own, and reports what fails
-            finally:
-                with self._lock:
-                    self._preparing.discard(key)
-            with self._lock:
+                pass  # the next run prepares its own, and reports what fails
+            with self._ready:  # done preparing and a spare, at once, for `_take`
+                self._preparing.discard(key)
                 stale = generation != self._generation  # close() came meanwhile
-                old = None if stale else self._spares.get(key)
-                if not stale:
+                old = None if stale or slot is None else self._spares.get(key)
+                if slot is not None and not stale:
                     self._spares[key] = slot
+                self._ready.notify_all()
             for unused in (slot if stale else None, old):
                 if unused is not None:
                     unused.remove()
