@@ -487,7 +487,7 @@ class _Builder:
             blend=_blend_view(ch, public), n_scored=len(public), n_failed=len(failed))
         view.teams = self._teams(ch, public, best, failed)
         inputs = self.folder_keys[cdir] = self._inputs_key(
-            ch, cdir, _hash_lines(map(_failed_line, ch.entries)))
+            ch, cdir, _hash_lines(map(_entry_line, ch.entries)))
         if self.out.keep_folder(cdir, inputs):  # nothing it shows changed
             self.kept += len(ch.entries)
             return view
@@ -512,7 +512,7 @@ class _Builder:
         self._paged(cdir, "submissions.html", "submissions.html", public, "public_rows",
                     board, common)
         self._paged(cdir, "failed.html", "failed.html", failed, "failed", board, common,
-                    rows_key=_failed_line)
+                    rows_key=_entry_line)
         self._paged(cdir, "teams.html", "teams.html", view.teams, "teams", board, common,
                     rows_key=_team_line, rest_title="Teams")
         if revealed:
@@ -624,8 +624,8 @@ class _Builder:
             failed = t.failed[max(0, lo - len(t.rows)):max(0, hi - len(t.rows))]
             path = f"{cdir}/{board_page(base, i, TEAM_PAGE_SEP)}"
             key = _key(shared, t.rank, i, count, len(t.rows), len(t.failed),
-                       _hash_lines(_failed_line(r.entry) for r in rows),
-                       _hash_lines(map(_failed_line, failed)))
+                       _hash_lines(r.entry.key_line for r in rows),
+                       _hash_lines(map(_entry_line, failed)))
             if self.out.fresh(path, key):
                 continue
             # ranked within the team, so other teams' results leave the page be (made
@@ -706,7 +706,7 @@ class _Builder:
         if big:
             for name, items in lists.items():
                 parts[name] = []
-                line = _failed_line if name == "failed" else _row_line
+                line = _entry_line if name == "failed" else _row_line
                 for k in range(0, max(1, len(items)), PART_ROWS):
                     part = f"data/{name}-{k // PART_ROWS + 1}.json"
                     parts[name].append(part)
@@ -718,7 +718,7 @@ class _Builder:
         key = _key(head, self.lines.key(best, _row_line),
                    self.lines.key(private_best or [], _row_line), private is None,
                    parts, [] if big else [self.lines.key(v, line) for line, v in (
-                       (_row_line, public), (_failed_line, failed),
+                       (_row_line, public), (_entry_line, failed),
                        (_row_line, private or []))])
         if not self.out.fresh(f"{cdir}/leaderboard.json", key):
             self.out.write(f"{cdir}/leaderboard.json", leaderboard_json(
@@ -1034,7 +1034,7 @@ def _digest(items) -> str:
 
 
 def _hash_lines(lines) -> str:
-    """A digest of lines that `_row_line` or `_failed_line` made."""
+    """A digest of lines that `_row_line` or `_entry_line` made."""
     return hashlib.sha1("\n".join(lines).encode()).hexdigest()
 
 
@@ -1046,7 +1046,7 @@ def _row_line(r: Row) -> str:
 
 # an entry's record and version as one line (Entry.key_line): what every board and data
 # file showing it keys
-_failed_line = attrgetter("key_line")
+_entry_line = attrgetter("key_line")
 
 
 def _team_line(t: TeamView) -> str:

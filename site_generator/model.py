@@ -21,7 +21,7 @@ import re
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
@@ -70,21 +70,6 @@ class ScoreColumn:
     @property
     def direction(self) -> str:
         return "lower is better" if self.lower_is_better else "higher is better"
-
-
-class _Once:
-    """An attribute worked out when first read, then held in the instance (a plain
-    attribute from then on: a big site reads some tens of thousands of times a build)."""
-
-    def __init__(self, make: Callable[[Any], Any]):
-        self.make, self.name = make, make.__name__
-        self.__doc__ = make.__doc__
-
-    def __get__(self, obj: Any, cls: type | None = None) -> Any:
-        if obj is None:
-            return self
-        value = obj.__dict__[self.name] = self.make(obj)
-        return value
 
 
 class Entry:
@@ -143,12 +128,12 @@ class Entry:
         self._result = value
         self._summarize(value)
 
-    @_Once
+    @cached_property
     def page(self) -> str:
         """Its submission page, relative to its challenge's folder."""
         return submission_page(self.name, self.stem)
 
-    @_Once
+    @cached_property
     def key_line(self) -> str:
         """Its record and version as one line (read once the ledger is read: every
         board, data file and page key showing it reads this)."""

@@ -307,14 +307,19 @@ def test_a_run_takes_the_spare_still_being_prepared_rather_than_racing_it(monkey
 
     monkeypatch.setattr(docker_backend, "Slot", SlowSlot)
     backend = DockerBackend(client=object(), warm=True)
-    backend._prepare_spare("image", "limits", ["sklearn"])
-    assert started.wait(10)
-    taken: list = []
-    taker = threading.Thread(target=lambda: taken.append(backend._take("image", "limits", [])))
-    taker.start()
-    time.sleep(0.3)
-    assert not taken  # waiting for the spare being prepared, not making another
-    release.set()
-    taker.join(10)
-    assert [s.ahead for s in taken] == [["sklearn"]]
-    assert made == [["sklearn"]]  # one container in all
+    try:
+        backend._prepare_spare("image", "limits", ["sklearn"])
+        assert started.wait(10)
+        taken: list = []
+        taker = threading.Thread(
+            target=lambda: taken.append(backend._take("image", "limits", [])))
+        taker.start()
+        time.sleep(0.3)
+        assert not taken  # waiting for the spare being prepared, not making another
+        release.set()
+        taker.join(10)
+        assert [s.ahead for s in taken] == [["sklearn"]]
+        assert made == [["sklearn"]]  # one container in all
+    finally:  # a failure leaves no thread waiting
+        release.set()
+        backend.close()
