@@ -71,14 +71,16 @@ def leaderboard_json(ch: Challenge, public: list[Row], best: list[Row],
                         "`parts`, in rank order")
     # compact: the C encoder, several times faster than an indented dump on big boards
     text = json.dumps(data, separators=(",", ":"), allow_nan=False, default=str) + "\n"
+    whole = kept.kind("jsonw") if kept is not None else None
     for name, items in lists.items():
         text = text.replace(_dumps(f"\0gitramp-rows-{name}\0"),
-                            "[" + ",".join(_row_text(r, page, kept) for r in items) + "]", 1)
+                            "[" + ",".join(_row_text(r, page, whole) for r in items) + "]", 1)
     return text
 
 
 def _row_text(row: Row, page, kept) -> str:
-    """`_row` as compact JSON; its text without the ranks kept between builds."""
+    """`_row` as compact JSON; its text without the ranks kept between builds (`kept`:
+    render.KindTexts)."""
     e = row.entry
     key = f"jsonw\0{e.digest}\0{e.name}\0{e.stem}\0{row.split}\0" + ",".join(
         c.name for c in row.columns)
@@ -111,6 +113,7 @@ def leaderboard_part(ch: Challenge, name: str, items: list, page, kept=None) -> 
                           separators=(",", ":"), allow_nan=False, default=str) + "\n"
     columns = ",".join(c.name for c in ch.scores)
     texts = []
+    kept = kept.kind("json") if kept is not None else None
     for r in items:
         e = r.entry
         key = f"json\0{e.digest}\0{e.name}\0{e.stem}\0{r.split}\0{columns}"
@@ -164,6 +167,7 @@ def leaderboard_csv(ch: Challenge, public: list[Row], private: list[Row] | None,
     w.writerow(header)
     out = [buf.getvalue()]
     columns = ",".join(names)
+    lines, tails = (kept.kind("csv"), kept.kind("csvp")) if kept is not None else (None, None)
 
     def text(fields: list) -> str:
         # a row written alone, without its line end; a leading field keeps a single
@@ -176,7 +180,7 @@ def leaderboard_csv(ch: Challenge, public: list[Row], private: list[Row] | None,
     for row in public:
         e = row.entry
         key = f"csv\0{e.digest}\0{e.name}\0{e.stem}\0{columns}"
-        body = kept.get(key) if kept is not None else None
+        body = lines.get(key) if lines is not None else None
         if body is None:
             line: list[Any] = [e.team, e.name, e.stem, e.submitted_at]
             for n in names:
@@ -186,8 +190,8 @@ def leaderboard_csv(ch: Challenge, public: list[Row], private: list[Row] | None,
                      e.result.lineage.get("parent") or "",
                      _f(e.result.lineage.get("inherited_share"))]
             body = text(line)
-            if kept is not None:
-                kept.put(key, body)
+            if lines is not None:
+                lines.put(key, body)
         if private is None:
             out.append(f"{row.rank},{body}\n")
             continue
@@ -196,11 +200,11 @@ def leaderboard_csv(ch: Challenge, public: list[Row], private: list[Row] | None,
             out.append(f"{row.rank},{body},{',' * len(names)}\n")
             continue
         pkey = f"csvp\0{e.digest}\0{e.name}\0{e.stem}\0{columns}"
-        tail = kept.get(pkey) if kept is not None else None
+        tail = tails.get(pkey) if tails is not None else None
         if tail is None:
             tail = text([_f(p.cells[n].bagged) for n in names])
-            if kept is not None:
-                kept.put(pkey, tail)
+            if tails is not None:
+                tails.put(pkey, tail)
         out.append(f"{row.rank},{body},{p.rank},{tail}\n" if names else
                    f"{row.rank},{body},{p.rank}\n")
     return "".join(out)

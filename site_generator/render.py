@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
+import shutil
 import zlib
 from datetime import datetime
 from importlib import resources
@@ -327,10 +328,13 @@ class RowTexts:
         # split, the columns and the page's place only: kept between builds, a rebuild
         # formats new records only
         same = f"\0{contributivity}\0{self._salt(columns)}\0{croot}\0{team_column}"
+        kept, team = None, None
         for row in rows:
             e = row.item
+            if kept is None or not team_column and e.team != team:
+                kept, team = self._kind(row.split, team_column, e.team), e.team
             kept_key = f"{e.digest}\0{e.name}\0{e.stem}\0{row.split}{same}"
-            tail = self.kept.get(kept_key)
+            tail = kept.get(kept_key)
             if tail is not None:
                 out.append(self._ranks(row, private) + tail)
                 continue
@@ -352,9 +356,18 @@ class RowTexts:
                 tail = t["_tail"] = "".join(parts)
                 t["_contrib"] = contributivity
             tail = self._links(row, croot, team_column, t["team_href"], t["href"]) + tail
-            self.kept.put(kept_key, tail)
+            kept.put(kept_key, tail)
             out.append(self._ranks(row, private) + tail)
         return Markup("".join(out))
+
+    def _kind(self, split: str, team_column: bool, team: str) -> KindTexts:
+        """Where the texts of a board's rows are kept: a board's (a team column: any
+        team's rows) by split; a team page's by split and a group of teams, so that
+        the one team page a new result changes reads its group's texts only."""
+        if team_column:
+            return self.kept.kind(f"row-{split}")
+        group = zlib.crc32(team.encode()) % TEAM_GROUPS
+        return self.kept.kind(f"team-{split}-{group:02d}", buckets=1)
 
     @staticmethod
     def _ranks(row, private: bool) -> str:
@@ -391,43 +404,83 @@ class FrameRows(list):
         self.calls: list[tuple] = []
 
 
+TEAM_GROUPS = 32  # team pages' row texts are kept in this many groups of teams
+
+
 class KeptTexts:
     """Texts kept between builds in a folder (the repository's .git), by a key naming all
-    they depend on, in buckets by the key's hash; a build keeps the texts of the records
-    still in the ledger, and rewrites a bucket only when it gained one (dropping there
-    the texts of records gone). The code that formats them (this module and
-    export.py) is every bucket's version, so a changed formatter starts afresh."""
+    they depend on. Each kind of text (a board's rows on one split, a group of teams'
+    team-page rows, the JSON and CSV rows) has its own files, loaded when a text of
+    that kind is first asked for: the one team page a new result changes reads its
+    group's texts only. A build keeps the texts of the records still in the ledger, and
+    rewrites a file only when it gained one (dropping there the texts of records gone).
+    The code that formats them (this module and export.py) is their version and names
+    their folder: a changed formatter starts afresh, and its first save removes what
+    the old one kept."""
 
-    BUCKETS = 64  # a new record's few texts rewrite a few of them
+    BUCKETS = 16  # of a kind: a new record's one text of each kind rewrites one of each
     VERSION = source_digest("render.py", "export.py")  # board rows, data rows
 
     def __init__(self, folder: Path | None):
         self.folder = folder
-        self.old: dict[str, str] = {}
-        self.old_buckets: dict[int, dict[str, str]] = {}
-        self.new: dict[str, str] = {}  # made in this build (the others are in old_buckets)
-        self.dirty: set[int] = set()
-        self.loaded = False
+        self.here = folder / self.VERSION if folder is not None else None
+        self.kinds: dict[str, KindTexts] = {}
 
-    def _load(self) -> None:
-        self.loaded = True
-        if self.folder is None or not self.folder.is_dir():
-            return
-        for b in range(self.BUCKETS):  # missing or damaged: formatted again
-            texts = kept.part(kept.read(self.folder / f"{b:02d}.marshal", self.VERSION),
-                              "texts")
-            self.old.update(texts)
-            self.old_buckets[b] = texts
+    def kind(self, name: str, buckets: int = BUCKETS) -> KindTexts:
+        """The texts of kind `name` (a file-name-safe word), in `buckets` files."""
+        hit = self.kinds.get(name)
+        if hit is None:
+            hit = self.kinds[name] = KindTexts(self.here, name, buckets, self.VERSION)
+        return hit
+
+    def save(self, live: set[str]) -> None:
+        """Write the buckets that changed. A text is kept while its record is `live`
+        (its digest one of the ledger's: a rebuild renders few pages, and the other
+        texts serve the next one)."""
+        try:
+            if any([texts.save(live) for texts in self.kinds.values()]):
+                for old in self.folder.iterdir():  # another formatter's
+                    if old.name == self.VERSION:
+                        continue
+                    if old.is_dir():
+                        shutil.rmtree(old)
+                    else:
+                        old.unlink()
+        except (OSError, ValueError):
+            pass  # only costs formatting again
+        self.kinds = {}
+
+
+class KindTexts:
+    """The kept texts of one kind (see KeptTexts): `<kind>-<bucket>.marshal` files."""
+
+    def __init__(self, folder: Path | None, kind: str, buckets: int, version: str):
+        self.folder, self.name, self.buckets, self.version = folder, kind, buckets, version
+        self.old: dict[str, str] | None = None  # loaded when first asked
+        self.old_buckets: dict[int, dict[str, str]] = {}
+        self.new: dict[str, str] = {}  # made in this build (the others are in old)
+        self.dirty: set[int] = set()
+
+    def _file(self, b: int) -> Path:
+        return self.folder / f"{self.name}-{b:02d}.marshal"
+
+    def _load(self) -> dict[str, str]:
+        self.old = {}
+        if self.folder is not None and self.folder.is_dir():
+            for b in range(self.buckets):  # missing or damaged: formatted again
+                texts = kept.part(kept.read(self._file(b), self.version), "texts")
+                self.old.update(texts)
+                self.old_buckets[b] = texts
+        return self.old
 
     def _bucket(self, key: str) -> int:
-        return zlib.crc32(key.encode()) % self.BUCKETS
+        return zlib.crc32(key.encode()) % self.buckets
 
     def get(self, key: str) -> str | None:
         if self.folder is None:
             return None
-        if not self.loaded:
-            self._load()
-        hit = self.old.get(key)
+        old = self.old if self.old is not None else self._load()
+        hit = old.get(key)
         return hit if hit is not None else self.new.get(key)
 
     def put(self, key: str, text: str) -> None:
@@ -435,31 +488,20 @@ class KeptTexts:
             self.new[key] = text
             self.dirty.add(self._bucket(key))
 
-    def save(self, live: set[str]) -> None:
-        """Write the buckets that changed. A text is kept while its record is `live`
-        (its digest one of the ledger's: a rebuild renders few pages, and the other
-        texts serve the next one)."""
-        if self.folder is None or not self.loaded or not self.dirty:
-            return
+    def save(self, live: set[str]) -> bool:
+        """Write the files that gained a text; whether there were any."""
+        if self.folder is None or self.old is None or not self.dirty:
+            return False
         # the texts of records gone are dropped from the buckets written anyway (the
         # others keep theirs until a build writes them: no bucket is written for that)
-        buckets: dict[int, dict[str, str]] = {}
-        for b in self.dirty:
-            buckets[b] = {k: v for k, v in self.old_buckets.get(b, {}).items()
-                          if _live(k, live)}
+        buckets = {b: {k: v for k, v in self.old_buckets.get(b, {}).items() if _live(k, live)}
+                   for b in self.dirty}
         for key, text in self.new.items():
-            b = self._bucket(key)
-            if b in buckets:
-                buckets[b][key] = text
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            for b, texts in buckets.items():
-                kept.write(self.folder / f"{b:02d}.marshal",
-                           {"version": self.VERSION, "texts": texts})
-        except (OSError, ValueError):
-            pass  # only costs formatting again
-        self.old, self.new, self.dirty, self.loaded = {}, {}, set(), False
-        self.old_buckets = {}
+            buckets[self._bucket(key)][key] = text
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for b, texts in buckets.items():
+            kept.write(self._file(b), {"version": self.version, "texts": texts})
+        return True
 
 
 def _live(key: str, live: set[str]) -> bool:

@@ -201,7 +201,9 @@ def test_what_builds_keep_in_git_makes_the_same_site_as_a_first_build(tmp_path,
     assert one.keys() == two.keys() and len(one) > 60
     assert [f for f in one if one[f] != two[f]] == []
     # a damaged row bucket is only formatted again
-    for bucket in (kept / "rows").glob("*.marshal"):
+    buckets = list((kept / "rows").rglob("*.marshal"))
+    assert len(buckets) > 10
+    for bucket in buckets:
         bucket.write_bytes(b"\x00garbage")
     shutil.rmtree(tmp_path / "two")
     build(srepo.path, tmp_path / "two", now=NOW, page_rows=7)
@@ -260,12 +262,46 @@ def test_a_rebuild_after_a_generator_upgrade_is_the_upgraded_generator_s_fresh_b
     monkeypatch.setattr(export, "_dumps", lambda v: dumps(v).replace(",", ", "))
     build(srepo.path, site, now=NOW, page_rows=7)
     assert (site / "c/leaderboard.csv").read_text() != old_csv
+    # the old formatter's row texts are gone from the cache, the new one's are there
+    assert [p.name for p in (srepo.path / ".git" / CACHE_DIR / "rows").iterdir()] == \
+        ["upgraded"]
     shutil.rmtree(srepo.path / ".git" / CACHE_DIR)
     build(srepo.path, tmp_path / "fresh", now=NOW, page_rows=7)
 
     one, two = site_files(site), site_files(tmp_path / "fresh")
     assert sorted(one) == sorted(two)
     assert [f for f in one if one[f] != two[f]] == []
+
+
+def test_a_rebuild_reads_the_team_page_texts_of_the_new_result_s_team_group_only(
+        tmp_path, monkeypatch):
+    """Row texts are kept by kind: the one team page a new result changes reads its
+    group of teams' texts, not every team's (at 10,000 submissions those are 9 MB),
+    and the texts it adds are kept in that group's file."""
+    import marshal
+
+    from site_generator import kept as kept_files
+    from site_generator.build import CACHE_DIR
+    from synthetic import add_submission
+
+    srepo = make_repo(tmp_path / "repo", [Plan("c", "C", 60, n_teams=12, code_visible=True,
+                                               revealed=True, seed=8)])
+    site = tmp_path / "site"
+    build(srepo.path, site, now=NOW, page_rows=7)
+    rows = srepo.path / ".git" / CACHE_DIR / "rows"
+    groups = {p for p in rows.rglob("team-*.marshal")}
+    assert len(groups) > 3  # twelve teams, in several groups
+    new = add_submission(srepo, "c", seed=3)
+    read = []
+    real = kept_files.read
+    monkeypatch.setattr(kept_files, "read",
+                        lambda path, version: read.append(path) or real(path, version))
+    build(srepo.path, site, now=NOW, page_rows=7)
+    team_texts = [p for p in read if p in groups]
+    assert len(team_texts) == 1
+    texts = marshal.loads(team_texts[0].read_bytes())["texts"]
+    assert any(f"\0{new.stem}\0" in key for key in texts)
+    assert any(p.name.startswith("row-") for p in read)  # the boards' rows were read
 
 
 def test_a_new_pygments_highlights_the_code_again_and_renders_every_page(tmp_path,
