@@ -973,19 +973,16 @@ class _Builder:
         """The entries whose submission page may have changed since the last build (see
         site_generator.page_note); the others' pages are kept as they are."""
         entries = ch.entries
-        paths = [f"{cdir}/{e.page}" for e in entries]
-        pages = dict(zip(paths, [(e.digest, e.label, e.parent_label or "") for e in entries],
-                         strict=True))
         mark = f"{cdir}/{SUBMISSIONS_MARK}"
-        to_key = self.page_note.to_key(ch.name, base, pages, self.out.last_mark(mark))
+        to_key = self.page_note.to_key(ch.name, base, entries, self.out.last_mark(mark))
         self.out.mark(mark, self.page_note.new_token(ch.name))
         if to_key is None:
             return entries
-        kept = pages.keys() - to_key
-        missing = self.out.keep(kept)  # a page gone from the folder is made again
+        keyed = set(map(id, to_key))
+        kept = {f"{cdir}/{e.page}": e for e in entries if id(e) not in keyed}
+        missing = self.out.keep(kept.keys())  # a page gone from the folder is made again
         self.kept += len(kept) - len(missing)
-        to_key |= missing
-        return [e for e, path in zip(entries, paths, strict=True) if path in to_key]
+        return to_key + [kept[p] for p in missing]
 
     def _code(self, e: Entry, parent: Entry | None, folder: str):
         tree = codemod.submission_tree(self.git, e.result.tree, e.result.commit,

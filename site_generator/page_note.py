@@ -1,13 +1,14 @@
 """Which submission pages a rebuild must key again, without keying ten thousand.
 
-A submission page shows its record (its digest), its parent's record, name and team,
-and its children's names, versions and teams, besides what every page of its challenge
-shows (`base`). A build notes, for each page, its record's digest, its version label
-and its parent's label. The next build compares its entries with that note: only the
-pages of records that came, went or changed, of their parents (a child came or went)
-and of every version bearing a changed label (a parent changed) are keyed and perhaps
-rendered; the others are kept with the key the manifest holds. Another `base`, or no
-note, and every page is keyed as before.
+A submission page shows its record, its parent's record, name and team, and its
+children's names, versions and teams, besides what every page of its challenge shows
+(`base`). A build notes each page's record by its entry's key line (record digest,
+name and version: the digest covers the record, so its label and its parent's label
+too). The next build compares its key lines with that note, as sets of strings. When
+records only came, the pages keyed are theirs, their parents' (a child came) and those
+of every version whose parent's label is a new record's (their parent may now be it);
+the others are kept with the key the manifest holds. A record that changed or went, a
+damaged note or another `base`, and every page is keyed, as without a note.
 
 The note is kept in the repository's .git (beside the other caches) under a token that
 the output's manifest holds too: a note that is not the one of the manifest's build (a
@@ -20,12 +21,10 @@ import uuid
 from pathlib import Path
 
 from . import kept
+from .model import Entry
 
 FILE = "pages.marshal"
-VERSION = 1
-
-# a page's note: (record digest, version label, parent's label or "")
-Noted = tuple[str, str, str]
+VERSION = 2
 
 
 class PageNote:
@@ -49,32 +48,34 @@ class PageNote:
         old = self.old.get(challenge)
         return old.get("token") if isinstance(old, dict) else None
 
-    def to_key(self, challenge: str, base: str, pages: dict[str, Noted],
-               manifest_token: str | None) -> set[str] | None:
-        """The pages (of `pages`: this build's notes by path) that may differ from the
-        last build's; None when every one may (another base, no note or another note
-        than the manifest's). Notes `pages` for the next build (see `new_token`)."""
+    def to_key(self, challenge: str, base: str, entries: list[Entry],
+               manifest_token: str | None) -> list[Entry] | None:
+        """The entries whose submission page may differ from the last build's, in their
+        order; None when every one may (see the module). Notes `entries` for the next
+        build (see `new_token`)."""
         self._load()
         old = self.old.get(challenge)
+        lines = [e.key_line for e in entries]
         usable = (isinstance(old, dict) and old.get("base") == base
                   and isinstance(old.get("token"), str) and old["token"] == manifest_token
-                  and isinstance(old.get("pages"), dict))
-        if usable and old["pages"] == pages:
-            return set()  # nothing shown on a submission page changed: the note stays
-        self.new[challenge] = {"base": base, "pages": pages, "token": uuid.uuid4().hex}
+                  and isinstance(old.get("lines"), list))
+        if usable and old["lines"] == lines:
+            return []  # nothing shown on a submission page changed: the note stays
+        self.new[challenge] = {"base": base, "lines": lines, "token": uuid.uuid4().hex}
         self.changed = True
         if not usable:
             return None
-        before: dict = old["pages"]
-        came = {p for p, note in pages.items() if before.get(p) != note}
-        went = [before[p] for p in before.keys() - pages.keys()]
-        moved = [pages[p] for p in came] + [before[p] for p in came if p in before] + went
-        if not all(isinstance(n, tuple | list) and len(n) == 3 for n in moved):
-            return None  # a damaged note: key every page
-        labels = {n[1] for n in moved}  # their children show them
-        parents = {n[2] for n in moved if n[2]}  # their pages list their children
-        return came | {p for p, (_, label, parent) in pages.items()
-                       if parent in labels or label in parents}
+        try:
+            before = set(old["lines"])
+        except TypeError:  # a damaged note
+            return None
+        if not before.issubset(lines):
+            return None  # a record changed or went: its kin are not noted
+        came = [e for e in entries if e.key_line not in before]
+        labels = {e.label for e in came}  # the children of a new record's label show it
+        parents = {e.parent_label for e in came if e.parent_label}  # they list it
+        return [e for e in entries if e.key_line not in before or e.label in parents
+                or e.parent_label in labels]
 
     def new_token(self, challenge: str) -> str | None:
         new = self.new.get(challenge)

@@ -676,7 +676,7 @@ def test_a_rebuild_keys_the_pages_of_the_records_that_changed_and_of_their_kin(
 
     def spy(self, *args):
         out = to_key(self, *args)
-        asked.append(None if out is None else sorted(out))
+        asked.append(None if out is None else sorted(f"c/{e.page}" for e in out))
         return out
     monkeypatch.setattr(PageNote, "to_key", spy)
 
@@ -729,19 +729,58 @@ def test_a_rebuild_keys_the_pages_of_the_records_that_changed_and_of_their_kin(
     assert [f for f in mine if mine[f] != theirs[f]] == []
 
 
+def version(line: str, label: str, parent: str | None = None):
+    """What the page note reads of an entry."""
+    from types import SimpleNamespace
+    return SimpleNamespace(key_line=line, label=label, parent_label=parent)
+
+
 def test_the_page_note_keeps_the_challenges_of_the_hub_only(tmp_path):
     """A challenge gone from the hub leaves its note behind; the others keep theirs, with
     the token their manifest mark holds."""
     from site_generator.page_note import PageNote
 
     note = PageNote(tmp_path)
+    x = version("d x 1", "x@1")
     for name in ("a", "b"):
-        assert note.to_key(name, "base", {f"{name}/s/x.html": ("d", "x@1", "")}, None) is None
+        assert note.to_key(name, "base", [x], None) is None
     note.save({"a", "b"})
     tokens = {name: PageNote(tmp_path).token(name) for name in ("a", "b")}
     assert all(tokens.values()) and tokens["a"] != tokens["b"]
     again = PageNote(tmp_path)
-    assert again.to_key("a", "base", {"a/s/x.html": ("d", "x@1", "")}, tokens["a"]) == set()
+    assert again.to_key("a", "base", [x], tokens["a"]) == []
     again.save({"a"})
     kept = PageNote(tmp_path)
     assert (kept.token("a"), kept.token("b")) == (tokens["a"], None)
+
+
+def test_the_page_note_keys_new_records_and_their_kin_and_every_page_when_one_changed(
+        tmp_path):
+    """Records that came key their pages, their parent's and the pages of their label's
+    children; a record that changed (its digest: a verification, a selection) or went
+    keys every page, since what its kin showed of it is not noted."""
+    from site_generator.page_note import PageNote
+
+    def rebuild(entries, token):
+        note = PageNote(tmp_path)
+        out = note.to_key("c", "base", entries, token)
+        note.save({"c"})
+        return out, note.new_token("c")
+
+    a, b = version("a1", "a@1"), version("b1", "b@1", "a@1")
+    other = version("o1", "o@1")
+    _, token = rebuild([a, b, other], None)
+    child = version("c1", "c@1", "b@1")
+    keyed, token = rebuild([a, b, other, child], token)
+    assert keyed == [b, child]  # the new record and its parent, in the entries' order
+    rescored = version("b2", "b@1", "a@1")  # the same code scored again: same label
+    keyed, token = rebuild([a, b, other, child, rescored], token)
+    # its parent (a new child) and its label's child (whose parent may now be it); the
+    # other version of its label shows neither
+    assert keyed == [a, child, rescored]
+    verified = version("b1+check", "b@1", "a@1")
+    keyed, token = rebuild([a, verified, other, child, rescored], token)
+    assert keyed is None
+    keyed, token = rebuild([a, verified, child, rescored], token)  # "other" went
+    assert keyed is None
+    assert rebuild([a, verified, child, rescored], token)[0] == []
