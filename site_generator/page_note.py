@@ -71,11 +71,12 @@ class PageNote:
             return None
         if not before.issubset(lines):
             return None  # a record changed or went: its kin are not noted
-        came = [e for e in entries if e.key_line not in before]
+        new = [line not in before for line in lines]
+        came = [e for e, is_new in zip(entries, new, strict=True) if is_new]
         labels = {e.label for e in came}  # the children of a new record's label show it
         parents = {e.parent_label for e in came if e.parent_label}  # they list it
-        return [e for e in entries if e.key_line not in before or e.label in parents
-                or e.parent_label in labels]
+        return [e for e, is_new in zip(entries, new, strict=True)
+                if is_new or e.label in parents or e.parent_label in labels]
 
     def new_token(self, challenge: str) -> str | None:
         new = self.new.get(challenge)

@@ -328,13 +328,13 @@ class RowTexts:
         # split, the columns and the page's place only: kept between builds, a rebuild
         # formats new records only
         same = f"\0{contributivity}\0{self._salt(columns)}\0{croot}\0{team_column}"
-        kept, team = None, None
+        texts, team = None, None  # where the rows' texts are kept (a team page: by team)
         for row in rows:
             e = row.item
-            if kept is None or not team_column and e.team != team:
-                kept, team = self._kind(row.split, team_column, e.team), e.team
+            if texts is None or not team_column and e.team != team:
+                texts, team = self._kind(row.split, team_column, e.team), e.team
             kept_key = f"{e.digest}\0{e.name}\0{e.stem}\0{row.split}{same}"
-            tail = kept.get(kept_key)
+            tail = texts.get(kept_key)
             if tail is not None:
                 out.append(self._ranks(row, private) + tail)
                 continue
@@ -356,7 +356,7 @@ class RowTexts:
                 tail = t["_tail"] = "".join(parts)
                 t["_contrib"] = contributivity
             tail = self._links(row, croot, team_column, t["team_href"], t["href"]) + tail
-            kept.put(kept_key, tail)
+            texts.put(kept_key, tail)
             out.append(self._ranks(row, private) + tail)
         return Markup("".join(out))
 

@@ -289,7 +289,7 @@ def test_a_rebuild_reads_the_team_page_texts_of_the_new_result_s_team_group_only
     site = tmp_path / "site"
     build(srepo.path, site, now=NOW, page_rows=7)
     rows = srepo.path / ".git" / CACHE_DIR / "rows"
-    groups = {p for p in rows.rglob("team-*.marshal")}
+    groups = set(rows.rglob("team-*.marshal"))
     assert len(groups) > 3  # twelve teams, in several groups
     new = add_submission(srepo, "c", seed=3)
     read = []
