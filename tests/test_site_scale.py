@@ -3,6 +3,7 @@ links back to git taken from the hub's configuration."""
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 import re
@@ -784,3 +785,39 @@ def test_the_page_note_keys_new_records_and_their_kin_and_every_page_when_one_ch
     keyed, token = rebuild([a, verified, child, rescored], token)  # "other" went
     assert keyed is None
     assert rebuild([a, verified, child, rescored], token)[0] == []
+
+
+def test_the_manifest_rewrites_only_the_parts_whose_entries_changed(tmp_path):
+    """A rebuild's manifest is the last one with what changed: the parts holding a
+    file written, gone or keyed anew are rewritten, the others left as they were, and
+    the manifest read back is exactly what this build made."""
+    from site_generator.output import PARTS, Output, _part
+
+    site = tmp_path / "site"
+    first = Output(site)
+    for i in range(300):
+        first.write(f"p/{i}.html", f"page {i}", inputs_key=f"k{i}")
+    first.mark("p/", "folder key")
+    first.finish()
+    parts = {p.name: p.read_bytes() for p in (site / MANIFEST).glob("*.json")}
+    assert len(parts) == PARTS  # every part exists, even an empty one
+
+    second = Output(site)
+    assert second.keep({f"p/{i}.html" for i in range(3, 300)}) == set()
+    second.write("p/0.html", "page 0, changed", inputs_key="k0 changed")
+    second.write("p/1.html", "page 1", inputs_key="k1")  # same bytes and key
+    second.write("p/new.html", "a new page")
+    second.mark("p/", "folder key")  # p/2.html is gone
+    second.finish()
+
+    changed = {f"{_part(p):02d}.json" for p in ("p/0.html", "p/2.html", "p/new.html")}
+    now = {p.name: p.read_bytes() for p in (site / MANIFEST).glob("*.json")}
+    assert {n for n in parts if now[n] != parts[n]} == changed
+    assert not (site / "p/2.html").exists()
+
+    third = Output(site)
+    expect = {f"p/{i}.html" for i in range(300) if i != 2} | {"p/new.html"}
+    assert third._old_files.keys() == expect
+    assert third._old_files["p/0.html"] == hashlib.sha1(b"page 0, changed").hexdigest()
+    assert third.fresh("p/0.html", "k0 changed") and not third.fresh("p/0.html", "k0")
+    assert third.fresh("p/299.html", "k299") and third.last_mark("p/") == "folder key"
