@@ -724,14 +724,15 @@ class _Builder:
             self.out.write(f"{cdir}/leaderboard.json", leaderboard_json(
                 ch, public, best, private, private_best, failed, page_of,
                 parts=parts or None, kept=self.row_texts.kept), inputs_key=key)
-        private_rank = {r.entry: r.rank for r in private} if private is not None else {}
         private_rows = None  # by (name, stem), made for the first part written
+        # a line holds the private rank and scores too: the private board's lines key
+        # every part (the lines were made for its pages)
+        private_key = self.lines.key(private, _row_line) if private is not None else None
         for k in range(0, max(1, len(public)), CSV_PART_ROWS):
             chunk = public[k:k + CSV_PART_ROWS]
             name = "leaderboard.csv" if k == 0 else f"leaderboard-{k // CSV_PART_ROWS + 1}.csv"
-            # a line holds the private rank too
-            key = _key(head, private is None, _hash_lines(
-                f"{_row_line(r)}\0{private_rank.get(r.entry)}" for r in chunk))
+            key = _key(head, private_key,
+                       self.lines.key(public, _row_line, k, k + CSV_PART_ROWS))
             if not self.out.fresh(f"{cdir}/{name}", key):
                 if private is not None and private_rows is None:
                     private_rows = {(r.entry.name, r.entry.stem): r for r in private}
