@@ -5,10 +5,10 @@ costly to render, the hash of what went into them. A rebuild skips rendering a p
 whose inputs are unchanged, writes a file only when its bytes differ, and removes
 files that the new build no longer produces.
 
-The manifest is the folder MANIFEST: PARTS parts by a hash of the file's path, and a
-mark that the parts describe the folder. A part is written only when its entries
-changed, and none grows with the site past a small share of it (one file listing a
-100,000-submission site was 21 MB).
+The manifest is the folder MANIFEST: PARTS parts by a hash of the file's path (the
+submission and team pages apart from the rest), and a mark that the parts describe the
+folder. A part is written only when its entries changed, and none grows with the site
+past a small share of it (one file listing a 100,000-submission site was 21 MB).
 
 A changed file is written over in place: making a new file and renaming it over the old
 costs several times more (allocating its blocks, freeing the old ones), and a rebuild
@@ -26,14 +26,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MANIFEST = ".gitramp-site"  # a folder in the output
-MANIFEST_VERSION = 2
+MANIFEST_VERSION = 3
 PARTS = 64
 COMPLETE = "complete"  # the mark: written last, removed before the first change
 LEGACY_MANIFEST = ".gitramp-site.json"  # version 1, one file: removed
+# Submission and team pages (each challenge's s/ and team/ folders) are most of a big
+# site's files, and a new result leaves all of them but its own: they have parts of
+# their own, so that a rebuild rewrites the few parts of the boards and data files and
+# one or two of theirs, not every part.
+QUIET_FOLDERS = ("/s/", "/team/")
+QUIET_PARTS = 48
 
 
 def _part(path: str) -> int:
-    return int(hashlib.sha1(path.encode()).hexdigest()[:8], 16) % PARTS
+    h = int(hashlib.sha1(path.encode()).hexdigest()[:8], 16)
+    if any(q in path for q in QUIET_FOLDERS):
+        return PARTS - QUIET_PARTS + h % QUIET_PARTS
+    return h % (PARTS - QUIET_PARTS)
 
 
 @dataclass
@@ -211,7 +220,7 @@ class Output:
     def _parts(self) -> dict[int, list[dict[str, str]]]:
         """The manifest's parts that differ from the last build's, by number: a rebuild
         after one new result changes a few hundred of twenty thousand entries, so the
-        parts are the last ones with what changed (set operations), not made anew."""
+        parts are the last ones with what changed, not made anew."""
         old_parts = self._old_parts
         dirty: dict[int, list[dict[str, str]]] = {}
         if len(old_parts) != PARTS:  # none read: every part is written
@@ -225,7 +234,8 @@ class Output:
             return i
         for k, (now, old) in enumerate(((self._files, self._old_files),
                                          (self._inputs, self._old_inputs))):
-            changed = now.items() - old.items()
+            was = old.get
+            changed = [(path, value) for path, value in now.items() if was(path) != value]
             gone = old.keys() - now.keys()
             for path in gone:
                 i = number(path)

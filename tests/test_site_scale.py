@@ -815,6 +815,12 @@ def test_the_manifest_rewrites_only_the_parts_whose_entries_changed(tmp_path):
     assert {n for n in parts if now[n] != parts[n]} == changed
     assert not (site / "p/2.html").exists()
 
+    # submission and team pages have parts apart: a new result, which changes one of
+    # each and many board pages, rewrites one or two of theirs
+    quiet = {_part(f"c/{folder}/{i}.html") for folder in ("s", "team") for i in range(500)}
+    loud = {_part(f"c/{name}-{i}.html") for name in ("submissions", "index") for i in range(500)}
+    assert quiet.isdisjoint(loud) and len(quiet) + len(loud) == PARTS
+
     third = Output(site)
     expect = {f"p/{i}.html" for i in range(300) if i != 2} | {"p/new.html"}
     assert third._old_files.keys() == expect
