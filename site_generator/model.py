@@ -74,9 +74,9 @@ class ScoreColumn:
 
 class _once:
     """A method read as an attribute, computed on the first read and then held in the
-    instance: functools.cached_property takes a lock on every first read, which cost
-    a third of the time of an entry's page and key line (read for each of ten
-    thousand entries a build)."""
+    instance. functools.cached_property takes a lock on every first read (Python 3.11),
+    which cost about as much as making an entry's page and key line, read for each of
+    ten thousand entries a build."""
 
     def __init__(self, method):
         self.method, self.name = method, method.__name__

@@ -75,6 +75,7 @@ class Output:
                 for i in range(PARTS):
                     files, inputs = json.loads((folder / f"{i:02d}.json").read_text())
                     self._old_parts[i] = [files, inputs]
+                    self._part_of.update(dict.fromkeys(inputs, i))
                     self._part_of.update(dict.fromkeys(files, i))
                     self._old_files.update(files)
                     self._old_inputs.update(inputs)
@@ -240,7 +241,7 @@ class Output:
             for path in gone:
                 i = number(path)
                 part = dirty.get(i) or dirty.setdefault(i, [dict(d) for d in old_parts[i]])
-                del part[k][path]
+                part[k].pop(path, None)  # a part edited by hand may not hold it
             for path, value in changed:
                 i = number(path)
                 part = dirty.get(i) or dirty.setdefault(i, [dict(d) for d in old_parts[i]])
