@@ -331,7 +331,7 @@ class RowTexts:
         texts, team = None, None  # where the rows' texts are kept (a team page: by team)
         for row in rows:
             e = row.item
-            if texts is None or not team_column and e.team != team:
+            if texts is None or (not team_column and e.team != team):
                 texts, team = self._kind(row.split, team_column, e.team), e.team
             kept_key = f"{e.digest}\0{e.name}\0{e.stem}\0{row.split}{same}"
             tail = texts.get(kept_key)
