@@ -53,6 +53,7 @@ from site_generator.boards import (
 from site_generator.export import leaderboard_csv, leaderboard_json, leaderboard_part
 from site_generator.frames import Frames
 from site_generator.last_build import LastBuild
+from site_generator.last_read import LastRead
 from site_generator.model import (
     Challenge,
     Entry,
@@ -170,7 +171,7 @@ def _build(repo_path: str | Path, out_dir: str | Path, now: datetime | None,
                                         "other": total, "highlight": 0.0,
                                         "highlighted_files": 0, "highlight_hits": 0},
                                 list(saved["skipped"]))
-    read_records(repo, cache, progress)
+    read_records(repo, cache, progress, LastRead(kept, RecordCache.VERSION))
     read = time.perf_counter() - started
     gc.freeze()
     if collecting:

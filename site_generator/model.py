@@ -32,6 +32,7 @@ from challenge.hub import kit_dirs
 from challenge.kit import SPEC_FILE, Kit, Phase, load_kit
 from challenge.ledger import (
     LEDGER_ROOT,
+    Additions,
     CommittedRecord,
     FolderLedger,
     Ledger,
@@ -51,6 +52,8 @@ from challenge.ranking import value as ranking_value
 from scorer.result import PRIVATE_SPLITS, SCORED, FoldScores, Result
 from scorer.score_types import bind_scores
 from site_generator import kept
+from site_generator import last_read as R
+from site_generator.last_read import LastRead
 
 
 class SiteInputError(GitrampError):
@@ -367,6 +370,13 @@ class RecordCache:
         self.summaries[f"{file.ident}\0{private.ident if private is not None else ''}"] = \
             [digest, plain]
 
+    def carry_listings(self) -> None:
+        """Keep every tree listing kept before, used or not: a challenge made from the
+        last build's note (site_generator.last_read) listed none of its folders, and
+        the next build that reads it whole wants them."""
+        self.trees = {**self.old_trees, **self.trees}
+        self.listings.used = {**self.listings.old, **self.listings.used}
+
     def save(self) -> None:
         """Keep what reading the ledger parsed and summarized."""
         self.save_records()
@@ -499,15 +509,132 @@ def read_repository(path: str | Path) -> Repository:
 
 
 def read_records(repo: Repository, cache: RecordCache | None = None,
-                 progress: Progress | None = None) -> None:
+                 progress: Progress | None = None, last: LastRead | None = None) -> None:
     """The records of each challenge of `repo`, those left out told in `repo.skipped`.
     `progress(what, done, None)` is told each record parsed (a first build parses every
-    one; later builds only the new ones)."""
+    one; later builds only the new ones). `last`: what the last build read, so that
+    only the records added since are read when nothing else changed (see last_read);
+    what this build read is kept in it for the next."""
     cache = cache or RecordCache(None)
+    noted = False
     for ch in repo.challenges:
-        ch.entries = read_ledger(repo.source, ch.name, ch.state, cache, repo.skipped,
-                                 moderation.Moderation(ch.moderation), progress)
+        before = len(repo.skipped)
+        entries = _read_since(repo, ch, cache, last, progress) if last is not None else None
+        noted |= entries is not None
+        if entries is None:
+            entries = read_ledger(repo.source, ch.name, ch.state, cache, repo.skipped,
+                                  moderation.Moderation(ch.moderation), progress)
+        ch.entries = entries
+        if last is not None:
+            last.keep(ch.name, _note(ch, repo, repo.skipped[before:]))
+    if noted:  # the listings the whole ledger's reading would have used again
+        cache.carry_listings()
     cache.save()
+    if last is not None:
+        last.save()
+
+
+def _read_since(repo: Repository, ch: Challenge, cache: RecordCache, last: LastRead,
+                progress: Progress | None) -> list[Entry] | None:
+    """The challenge's entries made from the last build's note and the records added
+    since (read as read_ledger reads them), or None when the ledger must be read whole:
+    no note, another visibility, or the folder changed otherwise than by new records."""
+    source, note = repo.source, last.get(ch.name)
+    tree = (repo.ledger_folders or {}).get(ch.name)
+    if note is None or not tree or not isinstance(source, Ledger) \
+            or note.get("revealed") != ch.state.revealed or not note.get("tree"):
+        return None
+    added = source.records_added(ch.name, note["tree"], tree) \
+        if note["tree"] != tree else Additions([], {})
+    if added is None:
+        return None
+    new = {(f.name, f.stem) for f in added.records}
+    if ch.state.revealed and any(k not in new for k in added.private):
+        return None  # an older record's private part came: it reads otherwise now
+    old = _noted_entries(ch.name, note["rows"], cache, source.repo)
+    if old is None:
+        return None
+    skipped = list(note.get("skipped") or [])
+    if note["tree"] == tree:
+        fresh: list[Entry] = []
+    else:
+        def private_file(name: str, stem: str):
+            if not ch.state.revealed:
+                return None
+            return added.private.get((name, stem)) or source.private_file(ch.name, name, stem)
+        fresh = _entries(ch.name, added.records, private_file, cache, skipped,
+                         moderation.Moderation(ch.moderation), progress)
+        _checks_and_choices(source, ch.name, ch.state, fresh)
+    repo.skipped.extend(skipped)
+    entries = old + fresh
+    if fresh:
+        entries.sort(key=_ledger_order)
+    return entries
+
+
+def _noted_entries(challenge: str, rows: list, cache: RecordCache, git) -> list[Entry] | None:
+    """The entries of the last build's note, in its order; None when the record cache
+    lacks a summary the note names (it was damaged or cleared)."""
+    old, summaries, live = cache.old_summaries, cache.summaries, cache.live
+    out = []
+    try:
+        for row in rows:
+            ident = f"blob:{row[R.OID]}"
+            pident = f"blob:{row[R.PRIVATE_OID]}" if row[R.PRIVATE_OID] else ""
+            key = f"{ident}\0{pident}"
+            plain = old.get(key)
+            if plain is None:
+                return None
+            summaries[key] = plain
+            live.add(_result_key(ident))
+            if pident:
+                live.add(f"{pident}\0{ident}")
+            out.append(Entry(challenge, row[R.NAME], row[R.STEM], None, row[R.DIGEST],
+                             row[R.VERIFICATIONS], row[R.CHOSEN], summary=Summary(plain[1]),
+                             load=partial(_noted_result, cache, git, challenge, row),
+                             kept_ident=ident))
+    except (IndexError, TypeError, KeyError):
+        return None
+    return out
+
+
+def _noted_result(cache: RecordCache, git, challenge: str, row: list) -> tuple[Result, str]:
+    """The full record of a noted entry (see _full_result)."""
+    public = CommittedRecord(git, row[R.NAME], row[R.STEM], row[R.OID], row[R.FOLDER],
+                             row[R.FILE_NAME])
+    private = (CommittedRecord.of_submission(git, private_folder(challenge), row[R.NAME],
+                                             row[R.STEM], row[R.PRIVATE_OID])
+               if row[R.PRIVATE_OID] else None)
+    return _full_result(cache, public, private)
+
+
+def _note(ch: Challenge, repo: Repository, skipped: list[str]) -> dict | None:
+    """What the next build reads of this one's reading of `ch` (see last_read), or None
+    when it cannot be noted: a folder ledger, or an annulled entry (whose summary is no
+    record's)."""
+    tree = (repo.ledger_folders or {}).get(ch.name)
+    if not tree:
+        return None
+    rows = []
+    for e in ch.entries:
+        load = e._load
+        if not isinstance(load, partial):
+            return None
+        if load.func is _noted_result:
+            rows.append(load.args[3])
+            continue
+        _, public, private = load.args
+        if not isinstance(public, CommittedRecord) or not (
+                private is None or isinstance(private, CommittedRecord)):
+            return None
+        rows.append([e.name, e.stem, e.digest, str(public.oid), public.folder, public.file,
+                     str(private.oid) if private is not None else "", e.verifications,
+                     e.chosen])
+    return {"tree": tree, "revealed": ch.state.revealed, "rows": rows, "skipped": skipped}
+
+
+def _ledger_order(e: Entry) -> tuple[str, str, str]:
+    return (e.submitted_at, e.name, e.stem)
 
 
 def _ledger_folders(source: Ledger | FolderLedger, names: list[str]) -> dict[str, str] | None:
@@ -571,12 +698,23 @@ def read_ledger(source: Ledger | FolderLedger, challenge: str, state: Visibility
     Private records are looked at only when the state says they are revealed. A record
     that does not read (or whose revealed private part does not) is left out and told
     in `skipped` as "<file>: <why>": one bad file never stops the site."""
-    entries = []
     if acts is None:
         acts = moderation.read(source, challenge)
     private_file = _private_files(source, challenge, cache) if state.revealed else None
     files = (source.record_files(challenge, cache.listings) if isinstance(source, Ledger)
              else source.record_files(challenge))
+    entries = _entries(challenge, files, private_file, cache, skipped, acts, progress)
+    _checks_and_choices(source, challenge, state, entries)
+    entries.sort(key=_ledger_order)
+    return entries
+
+
+def _entries(challenge: str, files, private_file, cache: RecordCache,
+             skipped: list[str] | None, acts: moderation.Moderation,
+             progress: Progress | None) -> list[Entry]:
+    """An entry for each record file that reads (see read_ledger), in the files' order;
+    `private_file(name, stem)` gives a record's revealed private part (None: no reveal)."""
+    entries = []
     parsed = 0
     for file in files:
         try:
@@ -609,6 +747,12 @@ def read_ledger(source: Ledger | FolderLedger, challenge: str, state: Visibility
         entries.append(Entry(challenge, file.name, file.stem, result, digest,
                              summary=summary, load=load if act is None else None,
                              kept_ident=file.ident))
+    return entries
+
+
+def _checks_and_choices(source: Ledger | FolderLedger, challenge: str, state: Visibility,
+                        entries: list[Entry]) -> None:
+    """Each entry's verifications and final selection, in its digest too."""
     checks = read_verifications(source, challenge)
     chosen = selection.read_summary(source, challenge) if state.revealed else {}
     for e in entries if checks or chosen else ():  # most ledgers have neither
@@ -616,8 +760,6 @@ def read_ledger(source: Ledger | FolderLedger, challenge: str, state: Visibility
         e.chosen = chosen.get((e.name, e.stem), "")
         e.digest += e.chosen
         e.digest += "".join(v["_ident"] for v in e.verifications)
-    entries.sort(key=lambda e: (e.submitted_at, e.name, e.stem))
-    return entries
 
 
 def _full_result(cache: RecordCache, file: RecordFile, private: RecordFile | None

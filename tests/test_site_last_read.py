@@ -1,0 +1,151 @@
+"""A rebuild reads only the records added since the last build (site_generator.last_read),
+and the whole ledger whenever anything else of the challenge's folder changed. Either
+way it reads what a first read with nothing kept reads."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime
+
+import pytest
+
+from challenge.ledger import LEDGER_ROOT
+from site_generator import build, model
+from site_generator.build import CACHE_DIR
+from site_generator.last_read import FILE, LastRead
+from synthetic import Plan, add_submission, commit_ledger, make_repo
+
+NOW = datetime(2026, 12, 20, tzinfo=UTC)
+
+
+@pytest.fixture
+def ledger(tmp_path):
+    """A challenge (private scores revealed, code visible) built once: its repo."""
+    srepo = make_repo(tmp_path / "repo", [Plan("c", "C", 24, n_teams=4, code_visible=True,
+                                               revealed=True, seed=11)])
+    build(srepo.path, tmp_path / "site", now=NOW)
+    return srepo
+
+
+def read(path, kept=None):
+    """Each entry as plain data, read as a build reads them: with the build cache and
+    the last build's note in `kept` (the repository's), or nothing kept."""
+    repo = model.read_repository(path)
+    model.read_records(repo, model.RecordCache(kept),
+                       last=LastRead(kept, model.RecordCache.VERSION) if kept else None)
+    return repo.skipped, {c.name: [_plain(e) for e in c.entries] for c in repo.challenges}
+
+
+def _plain(e: model.Entry) -> tuple:
+    summary = e.summary if isinstance(e.summary, dict) else vars(e.summary)
+    return (e.name, e.stem, e.digest, e.kept_ident, e.team, e.label, e.parent_label,
+            e.submitted_at, repr(summary), repr(e.verifications), e.chosen,
+            repr(e.result.to_dict()))
+
+
+@pytest.fixture
+def whole_reads(monkeypatch):
+    """The challenges read whole (read_ledger) by the reads with a build cache that
+    follow (a read with nothing kept always reads whole)."""
+    calls: list[str] = []
+    real = model.read_ledger
+
+    def spy(source, challenge, state, cache, *a, **k):
+        if cache.folder is not None:
+            calls.append(challenge)
+        return real(source, challenge, state, cache, *a, **k)
+    monkeypatch.setattr(model, "read_ledger", spy)
+    return calls
+
+
+def test_new_records_are_read_alone_and_the_rest_comes_from_the_note(ledger, whole_reads):
+    kept = ledger.path / ".git" / CACHE_DIR
+    assert (kept / FILE).is_file()
+    first = ledger.challenges["c"].versions[3]
+    add_submission(ledger, "c", seed=1)
+    add_submission(ledger, "c", seed=2, parent=first)  # a child of an older version
+    # a rejection (its stem names its team) and a record whose private part came first
+    rejected = ledger.path / LEDGER_ROOT / "c" / "_rejected" / first.team / first.name
+    rejected.mkdir(parents=True)
+    source = ledger.path / LEDGER_ROOT / "c" / first.name / f"{first.stem}.yml"
+    shutil.copyfile(source, rejected / "0000000000000000-00000000.yml")
+    commit_ledger(ledger.path, "a rejection")
+
+    skipped, noted = read(ledger.path, kept)
+    assert whole_reads == []
+    _, fresh = read(ledger.path)
+    assert noted == fresh
+    assert len(noted["c"]) == 24 + 3 and not skipped
+    assert any(".rejected." in row[1] for row in noted["c"])
+    # and the note now holds them: the next read of the same ledger reads none
+    assert read(ledger.path, kept)[1] == fresh and whole_reads == []
+
+
+def _edit(srepo, relative: str, text: str) -> None:
+    path = srepo.path / LEDGER_ROOT / "c" / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    commit_ledger(srepo.path, f"edit {relative}")
+
+
+CHANGES = {
+    # an old record's content changed: its entry must be read again
+    "a record changed": lambda s, v: _edit(s, f"{v.name}/{v.stem}.yml", (
+        s.path / LEDGER_ROOT / "c" / v.name / f"{v.stem}.yml").read_text().replace(
+            "submitted_at:", "submitted_at: 2026-11-30T00:00:00Z\nx_old_submitted_at:", 1)),
+    # an older record's private part came (it now reads with its private scores)
+    "an old record's private part": lambda s, v: (
+        (s.path / LEDGER_ROOT / "c" / "private" / v.name / f"{v.stem}.yml").unlink(),
+        commit_ledger(s.path, "private part gone"), _rebuild(s),
+        shutil.copyfile(s.private_ledger / LEDGER_ROOT / "c" / v.name / f"{v.stem}.yml",
+                        s.path / LEDGER_ROOT / "c" / "private" / v.name / f"{v.stem}.yml"),
+        add_submission(s, "c", seed=5), commit_ledger(s.path, "private part back")),
+    # a file of the challenge's folder that is no record (a verification, an act, the
+    # blend, the state...)
+    "a verification": lambda s, v: _edit(
+        s, f"_verifications/{v.name}/{v.stem}/2026-12-01T00-00-00Z-r1.yml",
+        "verdict: agrees\nrunner: r1\n"),
+    "the blend": lambda s, v: _edit(s, "blend.yml", "blended_valid: 0.5\n"),
+    "a record gone": lambda s, v: (
+        (s.path / LEDGER_ROOT / "c" / v.name / f"{v.stem}.yml").unlink(),
+        commit_ledger(s.path, "gone")),
+}
+
+
+def _rebuild(srepo) -> None:
+    build(srepo.path, srepo.path.parent / "site", now=NOW)
+
+
+@pytest.mark.parametrize("change", sorted(CHANGES))
+def test_anything_but_new_records_reads_the_ledger_whole(ledger, whole_reads, change):
+    version = ledger.challenges["c"].versions[5]
+    add_submission(ledger, "c", seed=3)
+    CHANGES[change](ledger, version)
+    whole_reads.clear()
+    kept = ledger.path / ".git" / CACHE_DIR
+    skipped, noted = read(ledger.path, kept)
+    assert whole_reads == ["c"]
+    assert (skipped, noted) == read(ledger.path)
+
+
+def test_a_lost_cache_or_a_damaged_note_costs_only_a_whole_read(ledger, whole_reads):
+    kept = ledger.path / ".git" / CACHE_DIR
+    add_submission(ledger, "c", seed=4)
+    _, fresh = read(ledger.path)
+    (kept / FILE).write_bytes(b"\x00not a note")
+    assert read(ledger.path, kept)[1] == fresh and whole_reads == ["c"]
+    # the note is right again, but the summaries it names are gone
+    shutil.rmtree(kept / model.RecordCache.SUMMARIES)
+    whole_reads.clear()
+    assert read(ledger.path, kept)[1] == fresh and whole_reads == ["c"]
+    whole_reads.clear()
+    assert read(ledger.path, kept)[1] == fresh and whole_reads == []
+
+
+def test_a_state_change_reads_the_ledger_whole(ledger, whole_reads):
+    kept = ledger.path / ".git" / CACHE_DIR
+    state = ledger.path / LEDGER_ROOT / "c" / "state.yml"
+    state.write_text(state.read_text().replace("revealed: true", "revealed: false"))
+    commit_ledger(ledger.path, "hide the private board")
+    _, noted = read(ledger.path, kept)
+    assert whole_reads == ["c"] and noted == read(ledger.path)[1]
