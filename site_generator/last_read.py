@@ -22,11 +22,13 @@ from pathlib import Path
 from site_generator import kept
 
 FILE = "last-read.marshal"
-VERSION = 1
+VERSION = 2
 
 # a row: what an entry was read from and made of (challenge.ledger.CommittedRecord's
-# parts; the private part's blob id, or "" when it has none)
-NAME, STEM, DIGEST, OID, FOLDER, FILE_NAME, PRIVATE_OID, VERIFICATIONS, CHOSEN = range(9)
+# parts; the private part's blob id, or "" when it has none), and what it works out of
+# them (model.Entry.derived)
+(NAME, STEM, DIGEST, OID, FOLDER, FILE_NAME, PRIVATE_OID, VERIFICATIONS, CHOSEN,
+ DERIVED) = range(10)
 
 
 class LastRead:

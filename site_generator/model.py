@@ -148,6 +148,26 @@ class Entry:
         self._result = value
         self._summarize(value)
 
+    def derived(self) -> list:
+        """What it works out of its summary, and its page: the last build's note keeps
+        them (site_generator.last_read), so the next build makes it with `restore`."""
+        return [self.team, self.label, self.submitted_at, self.parent_label, self.page]
+
+    @classmethod
+    def restore(cls, challenge: str, name: str, stem: str, digest: str,
+                verifications: list[dict], chosen: str, summary: Any, load, kept_ident: str,
+                derived: list) -> Entry:
+        """The entry `__init__` makes of these, with what `derived()` gave (its summary's
+        record unchanged): ten thousand a rebuild, without working them out again."""
+        e = cls.__new__(cls)
+        team, label, submitted_at, parent_label, page = derived
+        e.__dict__ = {"challenge": challenge, "name": name, "stem": stem, "_result": None,
+                      "_load": load, "summary": summary, "team": team, "label": label,
+                      "submitted_at": submitted_at, "parent_label": parent_label,
+                      "digest": digest, "verifications": verifications, "chosen": chosen,
+                      "kept_ident": kept_ident, "page": page}
+        return e
+
     @_once
     def page(self) -> str:
         """Its submission page, relative to its challenge's folder."""
@@ -589,11 +609,11 @@ def _noted_entries(challenge: str, rows: list, cache: RecordCache, git) -> list[
             live.add(_result_key(ident))
             if pident:
                 live.add(f"{pident}\0{ident}")
-            out.append(Entry(challenge, row[R.NAME], row[R.STEM], None, row[R.DIGEST],
-                             row[R.VERIFICATIONS], row[R.CHOSEN], summary=Summary(plain[1]),
-                             load=partial(_noted_result, cache, git, challenge, row),
-                             kept_ident=ident))
-    except (IndexError, TypeError, KeyError):
+            out.append(Entry.restore(challenge, row[R.NAME], row[R.STEM], row[R.DIGEST],
+                                     row[R.VERIFICATIONS], row[R.CHOSEN], Summary(plain[1]),
+                                     partial(_noted_result, cache, git, challenge, row),
+                                     ident, row[R.DERIVED]))
+    except (IndexError, TypeError, KeyError, ValueError):
         return None
     return out
 
@@ -629,7 +649,7 @@ def _note(ch: Challenge, repo: Repository, skipped: list[str]) -> dict | None:
             return None
         rows.append([e.name, e.stem, e.digest, str(public.oid), public.folder, public.file,
                      str(private.oid) if private is not None else "", e.verifications,
-                     e.chosen])
+                     e.chosen, e.derived()])
     return {"tree": tree, "revealed": ch.state.revealed, "rows": rows, "skipped": skipped}
 
 
