@@ -11,41 +11,58 @@ from the RecordCache, their full records read only if a page needs them) and onl
 new records are read; anything else (a record changed or went, an act, a verification,
 the state, the record cache's format) and the build reads the whole ledger.
 
-The note is a marshal file in the build cache (loading it runs no code); a note that is
-missing, damaged or of another version only costs reading the whole ledger.
+The note is marshal files in the build cache (loading them runs no code): a head, and
+the rows in parts of PART_ROWS, so that a new result rewrites the last part only. A
+note that is missing, damaged or of another version only costs reading the whole
+ledger.
 """
 
 from __future__ import annotations
 
+import secrets
+import shutil
 from pathlib import Path
 
 from site_generator import kept
 
-FILE = "last-read.marshal"
-VERSION = 2
+FOLDER = "last-read"  # in the build cache: HEAD, and the parts it lists
+HEAD = "head.marshal"
+VERSION = 3
+PART_ROWS = 1_000  # rows of a part: a new result, the newest, rewrites the last one only
 
 # a row: what an entry was read from and made of (challenge.ledger.CommittedRecord's
 # parts; the private part's blob id, or "" when it has none), and what it works out of
 # them (model.Entry.derived)
-(NAME, STEM, DIGEST, OID, FOLDER, FILE_NAME, PRIVATE_OID, VERIFICATIONS, CHOSEN,
+(NAME, STEM, DIGEST, OID, FOLDER_PATH, FILE_NAME, PRIVATE_OID, VERIFICATIONS, CHOSEN,
  DERIVED) = range(10)
 
 
 class LastRead:
     def __init__(self, folder: Path | None, cache_version: int):
-        self.path = folder / FILE if folder is not None else None
+        self.folder = folder / FOLDER if folder is not None else None
         # the record cache's format too: a row names its summary by the cache's key
         self.version = [VERSION, cache_version]
-        self.old: dict | None = None  # loaded when first asked
+        self.head: dict | None = None  # loaded when first asked
+        self.parts: dict[str, list[tuple[str, list]]] = {}  # (file, rows) read, by challenge
         self.now: dict[str, dict] = {}
 
     def get(self, challenge: str) -> dict | None:
-        """The last build's note of `challenge`: {"tree", "revealed", "rows", "skipped"}."""
-        if self.old is None:
-            self.old = (kept.part(kept.read(self.path, self.version), "challenges")
-                        if self.path is not None else {})
-        note = self.old.get(challenge)
-        return note if isinstance(note, dict) and isinstance(note.get("rows"), list) else None
+        """The last build's note of `challenge`: {"tree", "revealed", "rows", "skipped"},
+        or None (none, damaged, another version)."""
+        if self.head is None:
+            self.head = (kept.part(kept.read(self.folder / HEAD, self.version), "challenges")
+                         if self.folder is not None else {})
+        note = self.head.get(challenge)
+        if not isinstance(note, dict) or not isinstance(note.get("parts"), list):
+            return None
+        parts = []
+        for name in note["parts"]:
+            rows = kept.read(self.folder / str(name), self.version).get("rows")
+            if not isinstance(rows, list):
+                return None
+            parts.append((name, rows))
+        self.parts[challenge] = parts
+        return {**note, "rows": [row for _, rows in parts for row in rows]}
 
     def keep(self, challenge: str, note: dict | None) -> None:
         """What this build read of `challenge` (None: nothing the next build can use)."""
@@ -53,17 +70,35 @@ class LastRead:
             self.now[challenge] = note
 
     def save(self) -> None:
-        if self.path is None:
+        """Write the notes kept: a part whose rows are the very rows read from it is
+        not written again."""
+        if self.folder is None:
             return
-        if self.old is not None and self.now.keys() == self.old.keys() and all(
-                self.old[c].get("tree") == n["tree"] and self.old[c] is n
-                for c, n in self.now.items()):
-            return  # the same note
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            kept.write(self.path, {"version": self.version, "challenges": self.now})
+            self.folder.mkdir(parents=True, exist_ok=True)
+            head = {}
+            for challenge, note in self.now.items():
+                old = self.parts.get(challenge, [])
+                rows, names = note["rows"], []
+                for k in range(0, max(1, len(rows)), PART_ROWS):
+                    chunk = rows[k:k + PART_ROWS]
+                    i = k // PART_ROWS
+                    if i < len(old) and len(old[i][1]) == len(chunk) and all(
+                            a is b for a, b in zip(old[i][1], chunk, strict=True)):
+                        names.append(old[i][0])
+                        continue
+                    name = f"{secrets.token_hex(8)}.marshal"
+                    kept.write(self.folder / name, {"version": self.version, "rows": chunk})
+                    names.append(name)
+                head[challenge] = {k: v for k, v in note.items() if k != "rows"} | \
+                    {"parts": names}
+            if head == self.head:
+                return
+            kept.write(self.folder / HEAD, {"version": self.version, "challenges": head})
+            listed = {n for note in head.values() for n in note["parts"]}
+            for f in self.folder.iterdir():
+                if f.name != HEAD and f.name not in listed:
+                    f.unlink(missing_ok=True)
         except (OSError, ValueError):
-            try:  # a value marshal cannot hold: no note, so no stale one either
-                self.path.unlink(missing_ok=True)
-            except OSError:
-                pass
+            # a value marshal cannot hold: no note, so no stale one either
+            shutil.rmtree(self.folder, ignore_errors=True)

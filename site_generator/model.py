@@ -620,7 +620,7 @@ def _noted_entries(challenge: str, rows: list, cache: RecordCache, git) -> list[
 
 def _noted_result(cache: RecordCache, git, challenge: str, row: list) -> tuple[Result, str]:
     """The full record of a noted entry (see _full_result)."""
-    public = CommittedRecord(git, row[R.NAME], row[R.STEM], row[R.OID], row[R.FOLDER],
+    public = CommittedRecord(git, row[R.NAME], row[R.STEM], row[R.OID], row[R.FOLDER_PATH],
                              row[R.FILE_NAME])
     private = (CommittedRecord.of_submission(git, private_folder(challenge), row[R.NAME],
                                              row[R.STEM], row[R.PRIVATE_OID])

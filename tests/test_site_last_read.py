@@ -12,7 +12,7 @@ import pytest
 from challenge.ledger import LEDGER_ROOT
 from site_generator import build, model
 from site_generator.build import CACHE_DIR
-from site_generator.last_read import FILE, LastRead
+from site_generator.last_read import FOLDER, HEAD, LastRead
 from synthetic import Plan, add_submission, commit_ledger, make_repo
 
 NOW = datetime(2026, 12, 20, tzinfo=UTC)
@@ -62,7 +62,7 @@ def whole_reads(monkeypatch):
 
 def test_new_records_are_read_alone_and_the_rest_comes_from_the_note(ledger, whole_reads):
     kept = ledger.path / ".git" / CACHE_DIR
-    assert (kept / FILE).is_file()
+    assert (kept / FOLDER / HEAD).is_file()
     first = ledger.challenges["c"].versions[3]
     add_submission(ledger, "c", seed=1)
     add_submission(ledger, "c", seed=2, parent=first)  # a child of an older version
@@ -134,7 +134,7 @@ def test_a_lost_cache_or_a_damaged_note_costs_only_a_whole_read(ledger, whole_re
     kept = ledger.path / ".git" / CACHE_DIR
     add_submission(ledger, "c", seed=4)
     _, fresh = read(ledger.path)
-    (kept / FILE).write_bytes(b"\x00not a note")
+    (kept / FOLDER / HEAD).write_bytes(b"\x00not a note")
     assert read(ledger.path, kept)[1] == fresh and whole_reads == ["c"]
     # the note is right again, but the summaries it names are gone
     shutil.rmtree(kept / model.RecordCache.SUMMARIES)
@@ -151,3 +151,22 @@ def test_a_state_change_reads_the_ledger_whole(ledger, whole_reads):
     commit_ledger(ledger.path, "hide the private board")
     _, noted = read(ledger.path, kept)
     assert whole_reads == ["c"] and noted == read(ledger.path)[1]
+
+
+def test_a_new_result_rewrites_the_note_s_last_part_only(ledger, monkeypatch):
+    from site_generator import last_read
+
+    monkeypatch.setattr(last_read, "PART_ROWS", 5)
+    kept = ledger.path / ".git" / CACHE_DIR
+    read(ledger.path, kept)  # the note in parts of 5 rows
+    folder = kept / FOLDER
+    before = {p.name: p.read_bytes() for p in folder.iterdir() if p.name != HEAD}
+    assert len(before) == 5  # 24 rows
+    add_submission(ledger, "c", seed=6)  # the newest: the last row
+    read(ledger.path, kept)
+    after = {p.name: p.read_bytes() for p in folder.iterdir() if p.name != HEAD}
+    assert len(after) == 5 and len(set(after) - set(before)) == 1
+    assert {n: b for n, b in after.items() if n in before} == \
+        {n: b for n, b in before.items() if n in after}
+    # the parts read back are the new ledger's entries
+    assert read(ledger.path, kept)[1] == read(ledger.path)[1]
