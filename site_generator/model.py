@@ -594,7 +594,7 @@ def _read_since(repo: Repository, ch: Challenge, cache: RecordCache, last: LastR
 
 def _noted_entries(challenge: str, rows: list, cache: RecordCache, git) -> list[Entry] | None:
     """The entries of the last build's note, in its order; None when the record cache
-    lacks a summary the note names (it was damaged or cleared)."""
+    lacks a summary the note names (it was damaged or cleared) or a row does not read."""
     old, summaries, live = cache.old_summaries, cache.summaries, cache.live
     out = []
     try:
@@ -603,7 +603,10 @@ def _noted_entries(challenge: str, rows: list, cache: RecordCache, git) -> list[
             pident = f"blob:{row[R.PRIVATE_OID]}" if row[R.PRIVATE_OID] else ""
             key = f"{ident}\0{pident}"
             plain = old.get(key)
-            if plain is None:
+            page = row[R.DERIVED][-1]
+            # a page is a file of the site's s/ folder: a damaged note never writes
+            # elsewhere (the cache is the build's own, but it lives beside the repository)
+            if plain is None or type(page) is not str or page[:2] != "s/" or "/" in page[2:]:
                 return None
             summaries[key] = plain
             live.add(_result_key(ident))

@@ -170,3 +170,19 @@ def test_a_new_result_rewrites_the_note_s_last_part_only(ledger, monkeypatch):
         {n: b for n, b in before.items() if n in after}
     # the parts read back are the new ledger's entries
     assert read(ledger.path, kept)[1] == read(ledger.path)[1]
+
+
+def test_a_note_naming_a_page_outside_the_site_is_not_used(ledger, whole_reads):
+    """A damaged or altered note never makes a build write outside the s/ folder."""
+    from site_generator import kept as kept_files
+    from site_generator import last_read
+
+    kept = ledger.path / ".git" / CACHE_DIR
+    head = kept_files.read(kept / FOLDER / HEAD, [last_read.VERSION, model.RecordCache.VERSION])
+    part = kept / FOLDER / head["challenges"]["c"]["parts"][0]
+    data = kept_files.read(part, head["version"])
+    data["rows"][0][last_read.DERIVED][-1] = "s/../../../outside.html"
+    kept_files.write(part, data)
+    _, noted = read(ledger.path, kept)
+    assert whole_reads == ["c"] and noted == read(ledger.path)[1]
+    assert all(row[9].startswith("s/") and "/" not in row[9][2:] for row in noted["c"])
