@@ -895,18 +895,17 @@ def _tree_changes(repo: pygit2.Repository, old: pygit2.Tree, new: pygit2.Tree, p
                                                    or was.filemode == e.filemode):
             continue
         path = f"{prefix}{e.name}"
-        if e.filemode == FileMode.TREE or (was is not None and was.filemode == FileMode.TREE):
-            yield from _tree_changes(
-                repo, repo[was.id] if was is not None and was.filemode == FileMode.TREE else None,
-                repo[e.id] if e.filemode == FileMode.TREE else None, f"{path}/")
-            if was is not None and was.filemode != FileMode.TREE:
-                yield path, was, None
-            if e.filemode != FileMode.TREE:
-                yield path, None, e
-        else:
-            yield path, was, e
+        was_tree = was is not None and was.type_str == "tree"
+        is_tree = e.type_str == "tree"
+        if was_tree or is_tree:
+            yield from _tree_changes(repo, repo[was.id] if was_tree else None,
+                                     repo[e.id] if is_tree else None, f"{path}/")
+        if was is not None and not was_tree and is_tree:  # a file became a folder
+            yield path, was, None
+        elif not is_tree:
+            yield path, None if was_tree else was, e
     for name, was in before.items():  # gone
-        if was.filemode == FileMode.TREE:
+        if was.type_str == "tree":
             yield from _tree_changes(repo, repo[was.id], None, f"{prefix}{name}/")
         else:
             yield f"{prefix}{name}", was, None

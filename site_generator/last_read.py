@@ -25,21 +25,22 @@ from pathlib import Path
 
 from site_generator import kept
 
-FOLDER = "last-read"  # in the build cache: HEAD, and the parts it lists
+NOTE_DIR = "last-read"  # in the build cache: HEAD, and the parts it lists
 HEAD = "head.marshal"
 VERSION = 3
 PART_ROWS = 1_000  # rows of a part: a new result, the newest, rewrites the last one only
 
 # a row: what an entry was read from and made of (challenge.ledger.CommittedRecord's
 # parts; the private part's blob id, or "" when it has none), and what it works out of
-# them (model.Entry.derived)
-(NAME, STEM, DIGEST, OID, FOLDER_PATH, FILE_NAME, PRIVATE_OID, VERIFICATIONS, CHOSEN,
- DERIVED) = range(10)
+# them (model.Entry.derived); model makes and unpacks rows in this order
+ROW = ("name", "stem", "digest", "oid", "record_folder", "file_name", "private_oid",
+       "verifications", "chosen", "derived")
+DERIVED = ROW.index("derived")
 
 
 class LastRead:
     def __init__(self, folder: Path | None, cache_version: int):
-        self.folder = folder / FOLDER if folder is not None else None
+        self.folder = folder / NOTE_DIR if folder is not None else None
         # the record cache's format too: a row names its summary by the cache's key
         self.version = [VERSION, cache_version]
         self.head: dict | None = None  # loaded when first asked
@@ -57,7 +58,10 @@ class LastRead:
             return None
         parts = []
         for name in note["parts"]:
-            rows = kept.read(self.folder / str(name), self.version).get("rows")
+            # a part is a file of the note's folder, as save() names them
+            if not (isinstance(name, str) and name.endswith(".marshal") and "/" not in name):
+                return None
+            rows = kept.read(self.folder / name, self.version).get("rows")
             if not isinstance(rows, list):
                 return None
             parts.append((name, rows))
@@ -90,8 +94,8 @@ class LastRead:
                     name = f"{secrets.token_hex(8)}.marshal"
                     kept.write(self.folder / name, {"version": self.version, "rows": chunk})
                     names.append(name)
-                head[challenge] = {k: v for k, v in note.items() if k != "rows"} | \
-                    {"parts": names}
+                head[challenge] = {key: value for key, value in note.items()
+                                   if key != "rows"} | {"parts": names}
             if head == self.head:
                 return
             kept.write(self.folder / HEAD, {"version": self.version, "challenges": head})

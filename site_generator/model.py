@@ -52,7 +52,6 @@ from challenge.ranking import value as ranking_value
 from scorer.result import PRIVATE_SPLITS, SCORED, FoldScores, Result
 from scorer.score_types import bind_scores
 from site_generator import kept
-from site_generator import last_read as R
 from site_generator.last_read import LastRead
 
 
@@ -598,12 +597,13 @@ def _noted_entries(challenge: str, rows: list, cache: RecordCache, git) -> list[
     old, summaries, live = cache.old_summaries, cache.summaries, cache.live
     out = []
     try:
-        for row in rows:
-            ident = f"blob:{row[R.OID]}"
-            pident = f"blob:{row[R.PRIVATE_OID]}" if row[R.PRIVATE_OID] else ""
+        for row in rows:  # as last_read.ROW names its fields
+            name, stem, digest, oid, _, _, private_oid, checks, chosen, derived = row
+            ident = f"blob:{oid}"
+            pident = f"blob:{private_oid}" if private_oid else ""
             key = f"{ident}\0{pident}"
             plain = old.get(key)
-            page = row[R.DERIVED][-1]
+            page = derived[-1]
             # a page is a file of the site's s/ folder: a damaged note never writes
             # elsewhere (the cache is the build's own, but it lives beside the repository)
             if plain is None or type(page) is not str or page[:2] != "s/" or "/" in page[2:]:
@@ -612,22 +612,21 @@ def _noted_entries(challenge: str, rows: list, cache: RecordCache, git) -> list[
             live.add(_result_key(ident))
             if pident:
                 live.add(f"{pident}\0{ident}")
-            out.append(Entry.restore(challenge, row[R.NAME], row[R.STEM], row[R.DIGEST],
-                                     row[R.VERIFICATIONS], row[R.CHOSEN], Summary(plain[1]),
+            out.append(Entry.restore(challenge, name, stem, digest, checks, chosen,
+                                     Summary(plain[1]),
                                      partial(_noted_result, cache, git, challenge, row),
-                                     ident, row[R.DERIVED]))
-    except (IndexError, TypeError, KeyError, ValueError):
+                                     ident, derived))
+    except (TypeError, KeyError, ValueError):
         return None
     return out
 
 
 def _noted_result(cache: RecordCache, git, challenge: str, row: list) -> tuple[Result, str]:
     """The full record of a noted entry (see _full_result)."""
-    public = CommittedRecord(git, row[R.NAME], row[R.STEM], row[R.OID], row[R.FOLDER_PATH],
-                             row[R.FILE_NAME])
-    private = (CommittedRecord.of_submission(git, private_folder(challenge), row[R.NAME],
-                                             row[R.STEM], row[R.PRIVATE_OID])
-               if row[R.PRIVATE_OID] else None)
+    name, stem, _, oid, folder, file, private_oid = row[:7]
+    public = CommittedRecord(git, name, stem, oid, folder, file)
+    private = (CommittedRecord.of_submission(git, private_folder(challenge), name, stem,
+                                             private_oid) if private_oid else None)
     return _full_result(cache, public, private)
 
 
@@ -650,6 +649,7 @@ def _note(ch: Challenge, repo: Repository, skipped: list[str]) -> dict | None:
         if not isinstance(public, CommittedRecord) or not (
                 private is None or isinstance(private, CommittedRecord)):
             return None
+        # in last_read.ROW's order
         rows.append([e.name, e.stem, e.digest, str(public.oid), public.folder, public.file,
                      str(private.oid) if private is not None else "", e.verifications,
                      e.chosen, e.derived()])

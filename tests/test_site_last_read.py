@@ -12,7 +12,7 @@ import pytest
 from challenge.ledger import LEDGER_ROOT
 from site_generator import build, model
 from site_generator.build import CACHE_DIR
-from site_generator.last_read import FOLDER, HEAD, LastRead
+from site_generator.last_read import HEAD, NOTE_DIR, LastRead
 from synthetic import Plan, add_submission, commit_ledger, make_repo
 
 NOW = datetime(2026, 12, 20, tzinfo=UTC)
@@ -62,7 +62,7 @@ def whole_reads(monkeypatch):
 
 def test_new_records_are_read_alone_and_the_rest_comes_from_the_note(ledger, whole_reads):
     kept = ledger.path / ".git" / CACHE_DIR
-    assert (kept / FOLDER / HEAD).is_file()
+    assert (kept / NOTE_DIR / HEAD).is_file()
     first = ledger.challenges["c"].versions[3]
     add_submission(ledger, "c", seed=1)
     add_submission(ledger, "c", seed=2, parent=first)  # a child of an older version
@@ -134,7 +134,7 @@ def test_a_lost_cache_or_a_damaged_note_costs_only_a_whole_read(ledger, whole_re
     kept = ledger.path / ".git" / CACHE_DIR
     add_submission(ledger, "c", seed=4)
     _, fresh = read(ledger.path)
-    (kept / FOLDER / HEAD).write_bytes(b"\x00not a note")
+    (kept / NOTE_DIR / HEAD).write_bytes(b"\x00not a note")
     assert read(ledger.path, kept)[1] == fresh and whole_reads == ["c"]
     # the note is right again, but the summaries it names are gone
     shutil.rmtree(kept / model.RecordCache.SUMMARIES)
@@ -159,7 +159,7 @@ def test_a_new_result_rewrites_the_note_s_last_part_only(ledger, monkeypatch):
     monkeypatch.setattr(last_read, "PART_ROWS", 5)
     kept = ledger.path / ".git" / CACHE_DIR
     read(ledger.path, kept)  # the note in parts of 5 rows
-    folder = kept / FOLDER
+    folder = kept / NOTE_DIR
     before = {p.name: p.read_bytes() for p in folder.iterdir() if p.name != HEAD}
     assert len(before) == 5  # 24 rows
     add_submission(ledger, "c", seed=6)  # the newest: the last row
@@ -178,8 +178,8 @@ def test_a_note_naming_a_page_outside_the_site_is_not_used(ledger, whole_reads):
     from site_generator import last_read
 
     kept = ledger.path / ".git" / CACHE_DIR
-    head = kept_files.read(kept / FOLDER / HEAD, [last_read.VERSION, model.RecordCache.VERSION])
-    part = kept / FOLDER / head["challenges"]["c"]["parts"][0]
+    head = kept_files.read(kept / NOTE_DIR / HEAD, [last_read.VERSION, model.RecordCache.VERSION])
+    part = kept / NOTE_DIR / head["challenges"]["c"]["parts"][0]
     data = kept_files.read(part, head["version"])
     data["rows"][0][last_read.DERIVED][-1] = "s/../../../outside.html"
     kept_files.write(part, data)
