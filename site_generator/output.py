@@ -173,6 +173,10 @@ class Output:
         return name in names
 
     def write(self, path: str, content: str | bytes, inputs_key: str | None = None) -> None:
+        # every path is made of slugs and the build's own names; this holds whatever a
+        # cache or a record handed the build, for a file outside the folder is no page
+        if path[:1] == "/" or any(p in ("", ".", "..") for p in path.split("/")):
+            raise ValueError(f"{path!r}: not a file of the site's folder")
         data = content.encode("utf-8") if isinstance(content, str) else content
         digest = hashlib.sha1(data).hexdigest()
         self._files[path] = digest

@@ -844,3 +844,16 @@ def test_the_manifest_rewrites_only_the_parts_whose_entries_changed(tmp_path):
     fourth.finish()
     fifth = Output(site)
     assert fifth.last_mark("p/") is None and fifth._old_files.keys() == expect
+
+
+@pytest.mark.parametrize("path", ["../outside.html", "c/s/../../../x.html", "/etc/x",
+                                  "c//x.html", "c/./x.html"])
+def test_the_output_writes_no_file_outside_its_folder(tmp_path, path):
+    from site_generator.output import Output
+
+    out = Output(tmp_path / "site")
+    with pytest.raises(ValueError, match="not a file of the site's folder"):
+        out.write(path, "x")
+    out.write("c/s/a~b.html", "x")  # a page of its own folder is written
+    assert (tmp_path / "site/c/s/a~b.html").read_text() == "x"
+    assert not (tmp_path / "outside.html").exists()
