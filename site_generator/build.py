@@ -181,7 +181,7 @@ def _build(repo_path: str | Path, out_dir: str | Path, now: datetime | None,
     views = [builder.challenge(ch) for ch in repo.challenges]
     builder.page("index.html", "index.html", inputs_key=whole, root="", challenges=views)
     status = builder.status(views)
-    builder.row_texts.save({e.digest for c in repo.challenges for e in c.entries})
+    builder.row_texts.save({e.key_line for c in repo.challenges for e in c.entries})
     builder.row_texts.clear()
     cache.save_records()  # those the pages had to parse
     highlight.save()

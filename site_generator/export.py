@@ -71,19 +71,27 @@ def leaderboard_json(ch: Challenge, public: list[Row], best: list[Row],
                         "`parts`, in rank order")
     # compact: the C encoder, several times faster than an indented dump on big boards
     text = json.dumps(data, separators=(",", ":"), allow_nan=False, default=str) + "\n"
-    whole = kept.kind("jsonw") if kept is not None else None
     for name, items in lists.items():
+        whole = _texts(kept, "jsonw", items)
         text = text.replace(_dumps(f"\0gitramp-rows-{name}\0"),
                             "[" + ",".join(_row_text(r, page, whole) for r in items) + "]", 1)
     return text
+
+
+def _texts(kept, kind: str, rows: list):
+    """Where the texts of `rows` (a list of one board: one split and columns) are kept
+    (render.KindTexts), or None."""
+    if kept is None or not rows:
+        return None
+    return kept.kind(f"{kind}-{rows[0].split}",
+                     context=",".join(c.name for c in rows[0].columns))
 
 
 def _row_text(row: Row, page, kept) -> str:
     """`_row` as compact JSON; its text without the ranks kept between builds (`kept`:
     render.KindTexts)."""
     e = row.entry
-    key = f"jsonw\0{e.digest}\0{e.name}\0{e.stem}\0{row.split}\0" + ",".join(
-        c.name for c in row.columns)
+    key = e.key_line
     body = kept.get(key) if kept is not None else None
     if body is None:
         d = _row(row, page(e))
@@ -111,12 +119,11 @@ def leaderboard_part(ch: Challenge, name: str, items: list, page, kept=None) -> 
         rows = [_failed(e, page) for e in items]
         return json.dumps({"challenge": ch.name, "list": name, "rows": rows},
                           separators=(",", ":"), allow_nan=False, default=str) + "\n"
-    columns = ",".join(c.name for c in ch.scores)
     texts = []
-    kept = kept.kind("json") if kept is not None else None
+    kept = _texts(kept, "json", items)
     for r in items:
         e = r.entry
-        key = f"json\0{e.digest}\0{e.name}\0{e.stem}\0{r.split}\0{columns}"
+        key = e.key_line
         body = kept.get(key) if kept is not None else None
         if body is None:
             d = _row(r, page(e))
@@ -167,7 +174,8 @@ def leaderboard_csv(ch: Challenge, public: list[Row], private: list[Row] | None,
     w.writerow(header)
     out = [buf.getvalue()]
     columns = ",".join(names)
-    lines, tails = (kept.kind("csv"), kept.kind("csvp")) if kept is not None else (None, None)
+    lines, tails = ((kept.kind("csv", context=columns), kept.kind("csvp", context=columns))
+                    if kept is not None else (None, None))
 
     def text(fields: list) -> str:
         # a row written alone, without its line end; a leading field keeps a single
@@ -179,7 +187,7 @@ def leaderboard_csv(ch: Challenge, public: list[Row], private: list[Row] | None,
 
     for row in public:
         e = row.entry
-        key = f"csv\0{e.digest}\0{e.name}\0{e.stem}\0{columns}"
+        key = e.key_line
         body = lines.get(key) if lines is not None else None
         if body is None:
             line: list[Any] = [e.team, e.name, e.stem, e.submitted_at]
@@ -199,12 +207,11 @@ def leaderboard_csv(ch: Challenge, public: list[Row], private: list[Row] | None,
         if p is None:
             out.append(f"{row.rank},{body},{',' * len(names)}\n")
             continue
-        pkey = f"csvp\0{e.digest}\0{e.name}\0{e.stem}\0{columns}"
-        tail = tails.get(pkey) if tails is not None else None
+        tail = tails.get(key) if tails is not None else None
         if tail is None:
             tail = text([_f(p.cells[n].bagged) for n in names])
             if tails is not None:
-                tails.put(pkey, tail)
+                tails.put(key, tail)
         out.append(f"{row.rank},{body},{p.rank},{tail}\n" if names else
                    f"{row.rank},{body},{p.rank}\n")
     return "".join(out)

@@ -324,16 +324,16 @@ class RowTexts:
             rows.calls.append((columns, croot, private, team_column, contributivity))
             return Markup(rows.marker)
         out = []
-        # the links and cells after the rank depend on the record (its digest), the
-        # split, the columns and the page's place only: kept between builds, a rebuild
-        # formats new records only
-        same = f"\0{contributivity}\0{self._salt(columns)}\0{croot}\0{team_column}"
+        # the links and cells after the rank depend on the record (its key line: digest,
+        # name and version), the split, the columns and the page's place only: kept
+        # between builds, a rebuild formats new records only
+        same = f"{contributivity}\0{self._salt(columns)}\0{croot}\0{team_column}"
         texts, team = None, None  # where the rows' texts are kept (a team page: by team)
         for row in rows:
             e = row.item
             if texts is None or (not team_column and e.team != team):
-                texts, team = self._kind(row.split, team_column, e.team), e.team
-            kept_key = f"{e.digest}\0{e.name}\0{e.stem}\0{row.split}{same}"
+                texts, team = self._kind(row.split, team_column, e.team, same), e.team
+            kept_key = e.key_line
             tail = texts.get(kept_key)
             if tail is not None:
                 out.append(self._ranks(row, private) + tail)
@@ -360,14 +360,14 @@ class RowTexts:
             out.append(self._ranks(row, private) + tail)
         return Markup("".join(out))
 
-    def _kind(self, split: str, team_column: bool, team: str) -> KindTexts:
+    def _kind(self, split: str, team_column: bool, team: str, context: str) -> KindTexts:
         """Where the texts of a board's rows are kept: a board's (a team column: any
         team's rows) by split; a team page's by split and a group of teams, so that
         the one team page a new result changes reads its group's texts only."""
         if team_column:
-            return self.kept.kind(f"row-{split}")
+            return self.kept.kind(f"row-{split}", context=context)
         group = zlib.crc32(team.encode()) % TEAM_GROUPS
-        return self.kept.kind(f"team-{split}-{group:02d}", buckets=1)
+        return self.kept.kind(f"team-{split}-{group:02d}", buckets=1, context=context)
 
     @staticmethod
     def _ranks(row, private: bool) -> str:
@@ -408,12 +408,15 @@ TEAM_GROUPS = 32  # team pages' row texts are kept in this many groups of teams
 
 
 class KeptTexts:
-    """Texts kept between builds in a folder (the repository's .git), by a key naming all
-    they depend on. Each kind of text (a board's rows on one split, a group of teams'
-    team-page rows, the JSON and CSV rows) has its own files, loaded when a text of
-    that kind is first asked for: the one team page a new result changes reads its
-    group's texts only. A build keeps the texts of the records still in the ledger, and
-    rewrites a file only when it gained one (dropping there the texts of records gone).
+    """Texts kept between builds in a folder (the repository's .git), by the key line of
+    the record they show (Entry.key_line: digest, name and version). Each kind of text
+    (a board's rows on one split, a group of teams' team-page rows, the JSON and CSV
+    rows) has its own files, which also hold the kind's `context`: all else the texts
+    depend on (columns, links' root...). A file of another context reads as empty and
+    is written over. The files of a kind are loaded when a text of that kind is first
+    asked for: the one team page a new result changes reads its group's texts only. A
+    build keeps the texts of the records still in the ledger, and rewrites a file only
+    when it gained one (dropping there the texts of records gone).
     The code that formats them (this module and export.py) is their version and names
     their folder: a changed formatter starts afresh, and its first save removes what
     the old one kept."""
@@ -426,16 +429,19 @@ class KeptTexts:
         self.here = folder / self.VERSION if folder is not None else None
         self.kinds: dict[str, KindTexts] = {}
 
-    def kind(self, name: str, buckets: int = BUCKETS) -> KindTexts:
-        """The texts of kind `name` (a file-name-safe word), in `buckets` files."""
-        hit = self.kinds.get(name)
+    def kind(self, name: str, buckets: int = BUCKETS, context: str = "") -> KindTexts:
+        """The texts of kind `name` (a file-name-safe word) made in `context`, in
+        `buckets` files. A kind asked for in two contexts in one build keeps the last
+        one's texts of each file it writes (right, if slower)."""
+        hit = self.kinds.get((name, context))
         if hit is None:
-            hit = self.kinds[name] = KindTexts(self.here, name, buckets, self.VERSION)
+            hit = self.kinds[name, context] = KindTexts(self.here, name, buckets,
+                                                        self.VERSION, context)
         return hit
 
     def save(self, live: set[str]) -> None:
         """Write the buckets that changed. A text is kept while its record is `live`
-        (its digest one of the ledger's: a rebuild renders few pages, and the other
+        (its key line one of the ledger's: a rebuild renders few pages, and the other
         texts serve the next one)."""
         try:
             if any([texts.save(live) for texts in self.kinds.values()]):
@@ -454,8 +460,10 @@ class KeptTexts:
 class KindTexts:
     """The kept texts of one kind (see KeptTexts): `<kind>-<bucket>.marshal` files."""
 
-    def __init__(self, folder: Path | None, kind: str, buckets: int, version: str):
+    def __init__(self, folder: Path | None, kind: str, buckets: int, version: str,
+                 context: str = ""):
         self.folder, self.name, self.buckets, self.version = folder, kind, buckets, version
+        self.context = context
         self.old: dict[str, str] | None = None  # loaded when first asked
         self.old_buckets: dict[int, dict[str, str]] = {}
         self.new: dict[str, str] = {}  # made in this build (the others are in old)
@@ -467,8 +475,9 @@ class KindTexts:
     def _load(self) -> dict[str, str]:
         self.old = {}
         if self.folder is not None and self.folder.is_dir():
-            for b in range(self.buckets):  # missing or damaged: formatted again
-                texts = kept.part(kept.read(self._file(b), self.version), "texts")
+            for b in range(self.buckets):  # missing, damaged or another context's: made again
+                data = kept.read(self._file(b), self.version)
+                texts = kept.part(data, "texts") if data.get("context") == self.context else {}
                 self.old.update(texts)
                 self.old_buckets[b] = texts
         return self.old
@@ -490,25 +499,21 @@ class KindTexts:
 
     def save(self, live: set[str]) -> bool:
         """Write the files that gained a text; whether there were any."""
-        if self.folder is None or self.old is None or not self.dirty:
+        if self.folder is None or not self.dirty:
             return False
+        if self.old is None:  # put without a get: the files written keep what they held
+            self._load()
         # the texts of records gone are dropped from the buckets written anyway (the
         # others keep theirs until a build writes them: no bucket is written for that)
-        buckets = {b: {k: v for k, v in self.old_buckets.get(b, {}).items() if _live(k, live)}
+        buckets = {b: {k: v for k, v in self.old_buckets.get(b, {}).items() if k in live}
                    for b in self.dirty}
         for key, text in self.new.items():
             buckets[self._bucket(key)][key] = text
         self.folder.mkdir(parents=True, exist_ok=True)
         for b, texts in buckets.items():
-            kept.write(self._file(b), {"version": self.version, "texts": texts})
+            kept.write(self._file(b), {"version": self.version, "context": self.context,
+                                       "texts": texts})
         return True
-
-
-def _live(key: str, live: set[str]) -> bool:
-    """Whether a kept text's key names a live record's digest (its first or second
-    part: "<digest>\0..." for board rows, "<kind>\0<digest>\0..." for data rows)."""
-    parts = key.split("\0", 2)
-    return parts[0] in live or (len(parts) > 1 and parts[1] in live)
 
 
 def _sort(value) -> str:

@@ -274,6 +274,37 @@ def test_a_rebuild_after_a_generator_upgrade_is_the_upgraded_generator_s_fresh_b
     assert [f for f in one if one[f] != two[f]] == []
 
 
+def test_a_kept_text_of_another_context_is_made_again(tmp_path):
+    """Row texts are kept by the record's key line; all else a text depends on (its
+    columns, its links' root) is the kind's context, held in its files: a text kept in
+    another context is not given, and the file is written over with this one's."""
+    from site_generator.render import KeptTexts
+
+    texts = KeptTexts(tmp_path)
+    texts.kind("csv", context="acc,nll").put("'d1'\0'a'\0's'", "0.5,0.1")
+    texts.save({"'d1'\0'a'\0's'"})
+    assert KeptTexts(tmp_path).kind("csv", context="acc,nll").get("'d1'\0'a'\0's'") == \
+        "0.5,0.1"
+    other = KeptTexts(tmp_path)
+    moved = other.kind("csv", context="nll,acc")
+    assert moved.get("'d1'\0'a'\0's'") is None  # the columns changed: made again
+    moved.put("'d1'\0'a'\0's'", "0.1,0.5")
+    other.save({"'d1'\0'a'\0's'"})
+    again = KeptTexts(tmp_path)
+    assert again.kind("csv", context="nll,acc").get("'d1'\0'a'\0's'") == "0.1,0.5"
+    assert again.kind("csv", context="acc,nll").get("'d1'\0'a'\0's'") is None
+    # a record gone from the ledger loses its text when its file is written next (a
+    # new record's text, kept in the same file)
+    kind = again.kind("csv", context="nll,acc")
+    same_file = next(k for k in (f"'d{i}'\0'b'\0's'" for i in range(2, 999))
+                     if kind._bucket(k) == kind._bucket("'d1'\0'a'\0's'"))
+    kind.put(same_file, "0.2,0.4")
+    again.save({same_file})
+    last = KeptTexts(tmp_path).kind("csv", context="nll,acc")
+    assert last.get(same_file) == "0.2,0.4"
+    assert last.get("'d1'\0'a'\0's'") is None
+
+
 def test_a_rebuild_reads_the_team_page_texts_of_the_new_result_s_team_group_only(
         tmp_path, monkeypatch):
     """Row texts are kept by kind: the one team page a new result changes reads its
@@ -301,7 +332,8 @@ def test_a_rebuild_reads_the_team_page_texts_of_the_new_result_s_team_group_only
     team_texts = [p for p in read if p in groups]
     assert len(team_texts) == 1
     texts = marshal.loads(team_texts[0].read_bytes())["texts"]
-    assert any(f"\0{new.stem}\0" in key for key in texts)
+    # kept by the record's key line (digest, name and version)
+    assert any(key.endswith(f"\0{new.stem!r}") for key in texts)
     assert any(p.name.startswith("row-") for p in read)  # the boards' rows were read
 
 
