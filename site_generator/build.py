@@ -66,7 +66,6 @@ from site_generator.model import (
     slug,
 )
 from site_generator.output import Output
-from site_generator.page_note import PageNote
 from site_generator.render import (
     SPLIT_NAMES,
     TemplateCache,
@@ -78,7 +77,7 @@ from site_generator.render import (
 ASSETS = "assets"
 CACHE_DIR = "gitramp-site-cache"  # in the repository's .git folder
 README_FILE = "readme.marshal"  # in CACHE_DIR: READMEs rendered, by their text
-SUBMISSIONS_MARK = "s/"  # the manifest's mark of the submission pages' note (page_note)
+SUBMISSIONS_MARK = "s/"  # the manifest's mark: what the submission pages were made of
 KEPT_READMES = 32
 
 
@@ -187,7 +186,6 @@ def _build(repo_path: str | Path, out_dir: str | Path, now: datetime | None,
     highlight.save()
     builder.frames.save(out.paths())
     builder.save_readmes()
-    builder.page_note.save({c.name for c in repo.challenges})  # before the manifest
     stats = out.finish()
     submissions = sum(len(c.entries) for c in repo.challenges)
     if whole is not None:  # what the next build needs to find that nothing changed
@@ -443,7 +441,6 @@ class _Builder:
         self.readmes: dict | None = None  # READMEs' HTML kept, by a digest of their text
         self.readmes_used: set[str] = set()
         self.readmes_changed = False
-        self.page_note = PageNote(self.cache)
         self.boards_what, self.boards_rendered = "", 0  # for progress: see _board_rendered
 
     def render(self, template: str, **context: Any) -> str:
@@ -972,14 +969,23 @@ class _Builder:
                 told(what, done, len(stale))
 
     def _to_key(self, ch: Challenge, cdir: str, base: str) -> list[Entry]:
-        """The entries whose submission page may have changed since the last build (see
-        site_generator.page_note); the others' pages are kept as they are."""
+        """The entries whose submission page may have changed since the last build; the
+        others' pages are kept as they are. The manifest marks the submission pages
+        with what they were made of: `base` (what every page shows besides its records)
+        and the ledger folder's tree. When this build's entries are the last build's
+        note and the records added since the tree it read (model.Since), and the pages
+        were made of that tree and this `base`, only the pages showing a record that
+        came are keyed (`with_kin`). Else (a record changed or went, a folder ledger,
+        a build stopped before its manifest) every page is keyed."""
         entries = ch.entries
         mark = f"{cdir}/{SUBMISSIONS_MARK}"
-        to_key = self.page_note.to_key(ch.name, base, entries, self.out.last_mark(mark))
-        self.out.mark(mark, self.page_note.new_token(ch.name))
-        if to_key is None:
+        since = ch.since
+        usable = since is not None and self.out.last_mark(mark) == f"{base} {since.tree}"
+        if ch.ledger_tree:
+            self.out.mark(mark, f"{base} {ch.ledger_tree}")
+        if not usable:
             return entries
+        to_key = with_kin(entries, since.added)
         keyed = set(map(id, to_key))
         kept = {f"{cdir}/{e.page}": e for e in entries if id(e) not in keyed}
         missing = self.out.keep(kept.keys())  # a page gone from the folder is made again
@@ -1017,6 +1023,19 @@ class Forge:
 
     def branch(self, name: str | None) -> str | None:
         return f"{self.base}/tree/{quote(name, safe='/')}" if self.base and name else None
+
+
+def with_kin(entries: list[Entry], came: list[Entry]) -> list[Entry]:
+    """The entries whose submission page shows a record that `came`: those records,
+    their parents (they list their children) and every version whose parent's label
+    is a new record's (their parent may now be it), in the entries' order."""
+    if not came:
+        return []
+    new = set(map(id, came))
+    labels = {e.label for e in came}
+    parents = {e.parent_label for e in came if e.parent_label}
+    return [e for e in entries
+            if id(e) in new or e.label in parents or e.parent_label in labels]
 
 
 def _js(data: Any) -> str:

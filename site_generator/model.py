@@ -220,6 +220,15 @@ class Summary:
         return out
 
 
+@dataclass(frozen=True)
+class Since:
+    """What a challenge's ledger folder gained since the tree the last build read:
+    records only (anything else and the ledger is read whole)."""
+
+    tree: str
+    added: list[Entry]
+
+
 @dataclass
 class Challenge:
     name: str
@@ -235,6 +244,11 @@ class Challenge:
     moderation: list[Act] = field(default_factory=list)  # organizers' acts, oldest first
     # the ledger's blend summary (blend.yml: blended_valid, contributivity, ...), if any
     blend: dict = field(default_factory=dict)
+    # the git tree of its ledger folder that `entries` were read from ("": a folder
+    # ledger), and, when the entries were made from the last build's note (last_read),
+    # what was added since the tree that build read
+    ledger_tree: str = ""
+    since: Since | None = None
 
     @property
     def ranking(self) -> ScoreColumn | None:
@@ -538,12 +552,15 @@ def read_records(repo: Repository, cache: RecordCache | None = None,
     noted = False
     for ch in repo.challenges:
         before = len(repo.skipped)
-        entries = _read_since(repo, ch, cache, last, progress) if last is not None else None
-        noted |= entries is not None
-        if entries is None:
-            entries = read_ledger(repo.source, ch.name, ch.state, cache, repo.skipped,
-                                  moderation.Moderation(ch.moderation), progress)
-        ch.entries = entries
+        ch.ledger_tree = (repo.ledger_folders or {}).get(ch.name) or ""
+        read = _read_since(repo, ch, cache, last, progress) if last is not None else None
+        noted |= read is not None
+        if read is None:
+            ch.since = None
+            ch.entries = read_ledger(repo.source, ch.name, ch.state, cache, repo.skipped,
+                                     moderation.Moderation(ch.moderation), progress)
+        else:
+            ch.entries, ch.since = read
         if last is not None:
             last.keep(ch.name, _note(ch, repo, repo.skipped[before:]))
     if noted:  # the listings the whole ledger's reading would have used again
@@ -554,10 +571,11 @@ def read_records(repo: Repository, cache: RecordCache | None = None,
 
 
 def _read_since(repo: Repository, ch: Challenge, cache: RecordCache, last: LastRead,
-                progress: Progress | None) -> list[Entry] | None:
+                progress: Progress | None) -> tuple[list[Entry], Since] | None:
     """The challenge's entries made from the last build's note and the records added
-    since (read as read_ledger reads them), or None when the ledger must be read whole:
-    no note, another visibility, or the folder changed otherwise than by new records."""
+    since (read as read_ledger reads them), with those added; or None when the ledger
+    must be read whole: no note, another visibility, or the folder changed otherwise
+    than by new records."""
     source, note = repo.source, last.get(ch.name)
     tree = (repo.ledger_folders or {}).get(ch.name)
     if note is None or not tree or not isinstance(source, Ledger) \
@@ -588,7 +606,7 @@ def _read_since(repo: Repository, ch: Challenge, cache: RecordCache, last: LastR
     entries = old + fresh
     if fresh:
         entries.sort(key=_ledger_order)
-    return entries
+    return entries, Since(note["tree"], fresh)
 
 
 def _noted_entries(challenge: str, rows: list, cache: RecordCache, git) -> list[Entry] | None:

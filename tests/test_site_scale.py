@@ -690,43 +690,43 @@ def test_a_readme_is_rendered_again_only_when_its_text_changes(tmp_path, monkeyp
     assert "A <em>new</em> line." not in (site / "a/index.html").read_text()
 
 
-def test_a_rebuild_keys_the_pages_of_the_records_that_changed_and_of_their_kin(
+def test_a_rebuild_keys_the_pages_of_the_records_that_came_and_of_their_kin(
         tmp_path, monkeypatch):
-    """A rebuild works out the keys of the submission pages whose record changed, came or
-    went, and of their parents and children (site_generator.page_note), not of every
-    page: a new version built on an old one keys its page and its parent's, which lists
-    it; a page gone from the folder is made again; a damaged note, or one of another
-    build than the manifest's, keys every page. Each rebuild is a fresh build's site."""
+    """A rebuild works out the keys of the submission pages showing a record that came
+    (its own, its parent's, its label's children's), not of every page: a new version
+    built on an old one keys its page and its parent's, which lists it; a page gone from
+    the folder is made again; a damaged read note, or one of another build than the
+    manifest's (a build stopped between them), keys every page. Each rebuild is a fresh
+    build's site."""
     import shutil
 
     from site_generator.build import CACHE_DIR
+    from site_generator.last_read import NOTE_DIR
     from site_generator.model import submission_page
-    from site_generator.page_note import FILE, PageNote
     from synthetic import add_submission
 
-    asked = []  # the pages each build keyed: None for every one
-    to_key = PageNote.to_key
+    site_build = importlib.import_module("site_generator.build")
+    asked = []  # the pages each build keyed, when it did not key every one
+    with_kin = site_build.with_kin
 
-    def spy(self, *args):
-        out = to_key(self, *args)
-        asked.append(None if out is None else sorted(f"c/{e.page}" for e in out))
+    def spy(entries, came):
+        out = with_kin(entries, came)
+        asked.append(sorted(f"c/{e.page}" for e in out))
         return out
-    monkeypatch.setattr(PageNote, "to_key", spy)
+    monkeypatch.setattr(site_build, "with_kin", spy)
 
     srepo = make_repo(tmp_path / "repo", [Plan("c", "C", 24, n_teams=3, code_visible=True,
                                                revealed=True, seed=7)])
-    site, note = tmp_path / "site", srepo.path / ".git" / CACHE_DIR / FILE
+    site, note = tmp_path / "site", srepo.path / ".git" / CACHE_DIR / NOTE_DIR
     build(srepo.path, site, now=NOW, page_rows=7)
-    assert asked == [None]  # no note yet
+    assert asked == []  # no note yet: every page keyed
 
     def page(v) -> str:
         return f"c/{submission_page(v.name, v.stem)}"
 
     versions = srepo.challenges["c"].versions
     parent = next(v for v in versions if v.result.status == SCORED)
-    old_note = note.read_bytes()
     child = add_submission(srepo, "c", seed=3, parent=parent)
-    asked.clear()
     again = build(srepo.path, site, now=NOW, page_rows=7)
     assert asked == [sorted([page(parent), page(child)])]
     assert again.pages_rendered == 2
@@ -743,17 +743,23 @@ def test_a_rebuild_keys_the_pages_of_the_records_that_changed_and_of_their_kin(
     mended = build(srepo.path, site, now=NOW, page_rows=7)
     assert (asked, mended.pages_rendered) == ([[]], 1)
 
-    # a note that is not the manifest build's (one stopped between them) is not used
-    note.write_bytes(old_note)
+    # a note that is not the manifest build's (a build stopped between the two) is
+    # not used for the pages: the records it reads since are not what they lack
+    shutil.copytree(note, tmp_path / "old-note")
     add_submission(srepo, "c", seed=5)
+    build(srepo.path, site, now=NOW, page_rows=7)
+    shutil.rmtree(note)
+    shutil.copytree(tmp_path / "old-note", note)
+    add_submission(srepo, "c", seed=7)
     asked.clear()
     stale = build(srepo.path, site, now=NOW, page_rows=7)
-    assert asked == [None] and stale.pages_rendered == 1
-    note.write_bytes(b"\x00damaged")
+    assert asked == [] and stale.pages_rendered == 1
+    for part in note.iterdir():
+        part.write_bytes(b"\x00damaged")
     add_submission(srepo, "c", seed=6, parent=grandchild)
     asked.clear()
     damaged = build(srepo.path, site, now=NOW, page_rows=7)
-    assert asked == [None] and damaged.pages_rendered == 2
+    assert asked == [] and damaged.pages_rendered == 2
 
     shutil.rmtree(srepo.path / ".git" / CACHE_DIR)
     build(srepo.path, tmp_path / "fresh", now=NOW, page_rows=7)
@@ -762,61 +768,49 @@ def test_a_rebuild_keys_the_pages_of_the_records_that_changed_and_of_their_kin(
     assert [f for f in mine if mine[f] != theirs[f]] == []
 
 
-def version(line: str, label: str, parent: str | None = None):
-    """What the page note reads of an entry."""
+def version(label: str, parent: str | None = None):
+    """What with_kin reads of an entry."""
     from types import SimpleNamespace
-    return SimpleNamespace(key_line=line, label=label, parent_label=parent)
+    return SimpleNamespace(label=label, parent_label=parent)
 
 
-def test_the_page_note_keeps_the_challenges_of_the_hub_only(tmp_path):
-    """A challenge gone from the hub leaves its note behind; the others keep theirs, with
-    the token their manifest mark holds."""
-    from site_generator.page_note import PageNote
-
-    note = PageNote(tmp_path)
-    x = version("d x 1", "x@1")
-    for name in ("a", "b"):
-        assert note.to_key(name, "base", [x], None) is None
-    note.save({"a", "b"})
-    tokens = {name: PageNote(tmp_path).token(name) for name in ("a", "b")}
-    assert all(tokens.values()) and tokens["a"] != tokens["b"]
-    again = PageNote(tmp_path)
-    assert again.to_key("a", "base", [x], tokens["a"]) == []
-    again.save({"a"})
-    kept = PageNote(tmp_path)
-    assert (kept.token("a"), kept.token("b")) == (tokens["a"], None)
-
-
-def test_the_page_note_keys_new_records_and_their_kin_and_every_page_when_one_changed(
-        tmp_path):
+def test_the_pages_keyed_are_the_new_records_and_their_kin():
     """Records that came key their pages, their parent's and the pages of their label's
-    children; a record that changed (its digest: a verification, a selection) or went
-    keys every page, since what its kin showed of it is not noted."""
-    from site_generator.page_note import PageNote
+    children, in the entries' order; nothing came, nothing is keyed."""
+    from site_generator.build import with_kin
 
-    def rebuild(entries, token):
-        note = PageNote(tmp_path)
-        out = note.to_key("c", "base", entries, token)
-        note.save({"c"})
-        return out, note.new_token("c")
-
-    a, b = version("a1", "a@1"), version("b1", "b@1", "a@1")
-    other = version("o1", "o@1")
-    _, token = rebuild([a, b, other], None)
-    child = version("c1", "c@1", "b@1")
-    keyed, token = rebuild([a, b, other, child], token)
-    assert keyed == [b, child]  # the new record and its parent, in the entries' order
-    rescored = version("b2", "b@1", "a@1")  # the same code scored again: same label
-    keyed, token = rebuild([a, b, other, child, rescored], token)
+    a, b, other = version("a@1"), version("b@1", "a@1"), version("o@1")
+    child = version("c@1", "b@1")
+    assert with_kin([a, b, other, child], [child]) == [b, child]
+    rescored = version("b@1", "a@1")  # the same code scored again: same label
     # its parent (a new child) and its label's child (whose parent may now be it); the
     # other version of its label shows neither
-    assert keyed == [a, child, rescored]
-    verified = version("b1+check", "b@1", "a@1")
-    keyed, token = rebuild([a, verified, other, child, rescored], token)
-    assert keyed is None
-    keyed, token = rebuild([a, verified, child, rescored], token)  # "other" went
-    assert keyed is None
-    assert rebuild([a, verified, child, rescored], token)[0] == []
+    assert with_kin([a, b, other, child, rescored], [rescored]) == [a, child, rescored]
+    assert with_kin([a, b, other, child, rescored], []) == []
+
+
+def test_a_challenge_kept_whole_keeps_the_mark_of_its_pages(tmp_path, monkeypatch):
+    """In a hub, a challenge with nothing new is kept whole, its pages' mark with it: a
+    later result of its own keys its kin's pages only, not every page."""
+    from synthetic import add_submission
+
+    site_build = importlib.import_module("site_generator.build")
+    keyed = []
+    with_kin = site_build.with_kin
+    monkeypatch.setattr(site_build, "with_kin",
+                        lambda entries, came: keyed.append(came) or with_kin(entries, came))
+    srepo = make_repo(tmp_path / "repo", [
+        Plan("a", "A", 12, n_teams=2, code_visible=True, seed=1),
+        Plan("b", "B", 12, n_teams=2, code_visible=True, seed=2)])
+    site = tmp_path / "site"
+    build(srepo.path, site, now=NOW, page_rows=7)
+    add_submission(srepo, "a", seed=3)
+    build(srepo.path, site, now=NOW, page_rows=7)  # b is kept whole
+    keyed.clear()
+    new = add_submission(srepo, "b", seed=4)
+    again = build(srepo.path, site, now=NOW, page_rows=7)
+    assert [[(e.name, e.stem) for e in came] for came in keyed] == [[(new.name, new.stem)]]
+    assert again.pages_rendered == 1
 
 
 def test_the_manifest_rewrites_only_the_parts_whose_entries_changed(tmp_path):
