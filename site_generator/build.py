@@ -79,6 +79,7 @@ CACHE_DIR = "gitramp-site-cache"  # in the repository's .git folder
 README_FILE = "readme.marshal"  # in CACHE_DIR: READMEs rendered, by their text
 SUBMISSIONS_MARK = "s/"  # the manifest's mark: what the submission pages were made of
 KEPT_READMES = 32
+LEGACY_PAGE_NOTE = "pages.marshal"  # in CACHE_DIR, from earlier versions: removed
 
 
 @dataclass
@@ -186,6 +187,8 @@ def _build(repo_path: str | Path, out_dir: str | Path, now: datetime | None,
     highlight.save()
     builder.frames.save(out.paths())
     builder.save_readmes()
+    if kept is not None:  # earlier versions' page note: the read note does its work
+        (kept / LEGACY_PAGE_NOTE).unlink(missing_ok=True)
     stats = out.finish()
     submissions = sum(len(c.entries) for c in repo.challenges)
     if whole is not None:  # what the next build needs to find that nothing changed

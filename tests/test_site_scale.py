@@ -883,3 +883,17 @@ def test_the_output_writes_no_file_outside_its_folder(tmp_path, path):
     out.write("c/s/a~b.html", "x")  # a page of its own folder is written
     assert (tmp_path / "site/c/s/a~b.html").read_text() == "x"
     assert not (tmp_path / "outside.html").exists()
+
+
+def test_an_earlier_versions_page_note_is_removed_from_the_cache(tmp_path):
+    """The submission pages are keyed from the read note now: the note earlier versions
+    kept beside it (a megabyte at 10,000 submissions) goes at the next build."""
+    from site_generator.build import CACHE_DIR, LEGACY_PAGE_NOTE
+
+    srepo = make_repo(tmp_path / "repo", [Plan("c", "C", 6, n_teams=2, seed=1)])
+    old = srepo.path / ".git" / CACHE_DIR / LEGACY_PAGE_NOTE
+    old.parent.mkdir(parents=True)
+    old.write_bytes(b"an earlier version's note")
+    build(srepo.path, tmp_path / "site", now=NOW)
+    assert not old.exists()
+    assert (srepo.path / ".git" / CACHE_DIR).is_dir()  # the other caches stay
