@@ -562,7 +562,7 @@ def read_records(repo: Repository, cache: RecordCache | None = None,
         else:
             ch.entries, ch.since = read
         if last is not None:
-            last.keep(ch.name, _note(ch, repo, repo.skipped[before:]))
+            last.keep(ch.name, _note(ch, repo.skipped[before:]))
     if noted:  # the listings the whole ledger's reading would have used again
         cache.carry_listings()
     cache.save()
@@ -576,8 +576,7 @@ def _read_since(repo: Repository, ch: Challenge, cache: RecordCache, last: LastR
     since (read as read_ledger reads them), with those added; or None when the ledger
     must be read whole: no note, another visibility, or the folder changed otherwise
     than by new records."""
-    source, note = repo.source, last.get(ch.name)
-    tree = (repo.ledger_folders or {}).get(ch.name)
+    source, note, tree = repo.source, last.get(ch.name), ch.ledger_tree
     if note is None or not tree or not isinstance(source, Ledger) \
             or note.get("revealed") != ch.state.revealed or not note.get("tree"):
         return None
@@ -648,21 +647,22 @@ def _noted_result(cache: RecordCache, git, challenge: str, row: list) -> tuple[R
     return _full_result(cache, public, private)
 
 
-def _note(ch: Challenge, repo: Repository, skipped: list[str]) -> dict | None:
+def _note(ch: Challenge, skipped: list[str]) -> dict | None:
     """What the next build reads of this one's reading of `ch` (see last_read), or None
     when it cannot be noted: a folder ledger, or an annulled entry (whose summary is no
     record's)."""
-    tree = (repo.ledger_folders or {}).get(ch.name)
-    if not tree:
+    if not ch.ledger_tree:
         return None
     rows = []
     for e in ch.entries:
-        load = e._load
+        load = e._load  # where the entry's full record is read from (see _entries)
         if not isinstance(load, partial):
             return None
         if load.func is _noted_result:
             rows.append(load.args[3])
             continue
+        if load.func is not _full_result:
+            return None
         _, public, private = load.args
         if not isinstance(public, CommittedRecord) or not (
                 private is None or isinstance(private, CommittedRecord)):
@@ -671,7 +671,8 @@ def _note(ch: Challenge, repo: Repository, skipped: list[str]) -> dict | None:
         rows.append([e.name, e.stem, e.digest, str(public.oid), public.folder, public.file,
                      str(private.oid) if private is not None else "", e.verifications,
                      e.chosen, e.derived()])
-    return {"tree": tree, "revealed": ch.state.revealed, "rows": rows, "skipped": skipped}
+    return {"tree": ch.ledger_tree, "revealed": ch.state.revealed, "rows": rows,
+            "skipped": skipped}
 
 
 def _ledger_order(e: Entry) -> tuple[str, str, str]:

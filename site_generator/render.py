@@ -427,7 +427,7 @@ class KeptTexts:
     def __init__(self, folder: Path | None):
         self.folder = folder
         self.here = folder / self.VERSION if folder is not None else None
-        self.kinds: dict[str, KindTexts] = {}
+        self.kinds: dict[tuple[str, str], KindTexts] = {}  # by (name, context)
 
     def kind(self, name: str, buckets: int = BUCKETS, context: str = "") -> KindTexts:
         """The texts of kind `name` (a file-name-safe word) made in `context`, in

@@ -61,6 +61,7 @@ def test_new_records_rejections_and_their_private_parts_are_what_was_added(ledge
         "beta/claim.yml": b"team: bob\n",  # a new name's claim: no record
         "beta/cccc-3333.yml": b"record: 3\n",
         "_rejected/bob/beta/dddd-4444.yml": b"record: 4\n",
+        "_rejected/bob/beta/claim.yml": b"team: bob\n",  # no record there either
         "_claims/ada.yml": b"attempts: [x]\n",  # attempts in flight change freely
         "beta/notes.txt": b"not a record\n",
     })
@@ -89,6 +90,8 @@ def test_new_records_rejections_and_their_private_parts_are_what_was_added(ledge
     ({"_moderation/when-annul-alpha.yml": b"act: annul\n"}, ()),
     ({"alpha/aaaa-1111.yml/inner.yml": b"a folder where a record was\n"},
      ("alpha/aaaa-1111.yml",)),
+    # deeper than any ledger file, even where changes are let be: the comparison stops
+    ({"_claims/" + "deep/" * 40 + "x.yml": b"attempts: []\n"}, ()),
 ])
 def test_any_other_change_is_none(ledger, change, drop):
     assert added(ledger, change, drop) is None
