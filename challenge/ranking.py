@@ -16,6 +16,7 @@ The team board keeps each team's first row of a board, renumbered.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -97,26 +98,115 @@ def board(items: Iterable[T], score: RankingScore | None, split: str = PUBLIC,
     a build)."""
     if score is None:
         return []
-    get = result_of or (lambda item: item)
-    sign = 1.0 if score.lower_is_better else -1.0
-    name = score.name
+    key_of = _keyer(score, split)
+    get = result_of or _itself
     keys, kept = [], []
     for item in items:
         r = get(item)
-        if r.status != SCORED or is_annulled(r):  # an organizer annulled it
-            continue
-        v = value(r, name, split)
-        if v is not None:
-            keys.append((sign * v, submitted(r), r.submission,
-                         record_stem(r.tree or "", r.scoring_hash or ""), len(kept)))
-            kept.append((item, r, v))
+        k = key_of(r)
+        if k is not None:
+            keys.append((*k, len(kept)))
+            kept.append((item, r))
     keys.sort()  # the index last: equal keys keep the items' order, as before
+    sign = _sign(score)
     row = make or Standing
-    out = []
-    for rank, key in enumerate(keys, 1):
-        item, r, v = kept[key[-1]]
-        out.append(row(item, r, rank, v))
-    return out
+    return [row(*kept[k[-1]], rank, sign * k[0]) for rank, k in enumerate(keys, 1)]
+
+
+def extend_board(placed: list[tuple[T, float]], items: Iterable[T],
+                 score: RankingScore | None, split: str = PUBLIC,
+                 result_of: Callable[[T], Result] | None = None,
+                 make: Callable[[T, Result, int, float], S] | None = None) -> list[S] | None:
+    """What `board` gives for the items of `placed` and `items`, when `placed` is the
+    board of those items already, as (item, value) in its order (a rebuild's records
+    are the last build's and the new ones: a record's key is its content's). Only
+    `items` are ranked, each placed by bisection, which makes the keys of the dozen
+    placed items it reads. None when that cannot give `board`'s order: a placed item
+    read is not ranked, or a new item's key equals a placed one's (`board` orders
+    them by where they stand among the items, which `placed` does not say). New items
+    tied with each other keep their order in `items`."""
+    if score is None:
+        return []
+    key_of = _keyer(score, split)
+    get = result_of or _itself
+    new = []
+    for item in items:
+        r = get(item)
+        k = key_of(r)
+        if k is not None:
+            new.append((k, len(new), item, r))
+    new.sort(key=lambda n: n[:2])  # equal keys keep the items' order
+    keys = _PlacedKeys(placed, get, key_of)
+    row = make or Standing
+    sign = _sign(score)
+    rows: list[S] = []
+    at = 0
+    for k, _, item, r in new:
+        cut = bisect.bisect_left(keys, k, at)
+        if keys.broken or cut < len(placed) and keys[cut] == k:
+            return None
+        rows += [row(p, get(p), len(rows) + i, v)
+                 for i, (p, v) in enumerate(placed[at:cut], 1)]
+        rows.append(row(item, r, len(rows) + 1, sign * k[0]))
+        at = cut
+    rows += [row(p, get(p), len(rows) + i, v) for i, (p, v) in enumerate(placed[at:], 1)]
+    return None if keys.broken else rows
+
+
+class _PlacedKeys:
+    """The ranking keys of a placed board's items, made when read (a bisection reads a
+    dozen), for `bisect` to search."""
+
+    def __init__(self, placed: list, get: Callable, key_of: Callable):
+        self.placed, self.get, self.key_of = placed, get, key_of
+        self.broken = False  # a placed item read is not ranked
+
+    def __len__(self) -> int:
+        return len(self.placed)
+
+    def __getitem__(self, i: int) -> tuple:
+        k = self.key_of(self.get(self.placed[i][0]))
+        if k is None:
+            self.broken = True
+            return ()  # sorts first: the search goes on, its result is not used
+        return k
+
+
+def _keyer(score: RankingScore, split: str) -> Callable[[Result], tuple | None]:
+    """The function giving a record's ranking key on `split`: (signed value, submitted,
+    submission, version), smallest first; None when the record is not ranked."""
+    value_of = _valuer(score, split)
+
+    def key(r: Result) -> tuple | None:
+        v = value_of(r)
+        if v is None:
+            return None
+        return (v, submitted(r), r.submission,
+                record_stem(r.tree or "", r.scoring_hash or ""))
+    return key
+
+
+def _valuer(score: RankingScore, split: str) -> Callable[[Result], float | None]:
+    """The function giving a record's signed ranking value on `split` (smallest
+    first), or None when it is not ranked."""
+    sign = _sign(score)
+    name = score.name
+
+    def signed(r: Result) -> float | None:
+        if r.status != SCORED or is_annulled(r):  # an organizer annulled it
+            return None
+        v = value(r, name, split)
+        return None if v is None else sign * v
+    return signed
+
+
+def _sign(score: RankingScore) -> float:
+    """What a value is multiplied by so that the best is the smallest."""
+    return 1.0 if score.lower_is_better else -1.0
+
+
+def _itself(item):
+    return item
 
 
 def team_best(standings: list[S]) -> list[S]:

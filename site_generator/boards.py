@@ -93,22 +93,28 @@ def fold_stats(entry: Entry, split: str) -> dict[str, tuple[float | None, float 
     return out
 
 
-def rank(entries: list[Entry], columns: list[ScoreColumn], split: str = PUBLIC) -> list[Row]:
-    """Scored entries holding a value of the ranking score, best first."""
+def rank(entries: list[Entry], columns: list[ScoreColumn], split: str = PUBLIC,
+         placed: list[tuple[Entry, float]] | None = None,
+         new: list[Entry] | None = None) -> list[Row]:
+    """Scored entries holding a value of the ranking score, best first. `placed`: the
+    last build's board of this rule, (entry, value) in its order, when `entries` are
+    its entries and `new`: only `new` is ranked then (`ranking.extend_board`)."""
     if not columns:
         return []
     score = RankingScore(columns[0].name, columns[0].lower_is_better)
-    return ranking.board(entries, score, split, result_of=_summary,
-                         make=lambda e, r, i, v: Row(e, r, i, v, columns, split))
+
+    def make(e: Entry, r, i: int, v: float) -> Row:
+        return Row(e, r, i, v, columns, split)
+    if placed is not None:
+        rows = ranking.extend_board(placed, new or [], score, split, _summary, make)
+        if rows is not None:
+            return rows
+    return ranking.board(entries, score, split, result_of=_summary, make=make)
 
 
-def _summary(entry: Entry):
-    """What ranking reads of an entry: its summary (no full record needed)."""
-    return entry.summary
-
-
-def _row_summary(row: Row):
-    return row.entry.summary
+# what ranking reads of an entry: its summary (no full record needed)
+_summary = attrgetter("summary")
+_row_summary = attrgetter("entry.summary")
 
 
 def team_best(rows: list[Row]) -> list[Row]:
@@ -116,14 +122,22 @@ def team_best(rows: list[Row]) -> list[Row]:
     return ranking.team_best(rows)
 
 
-def private_board(public: list[Row], columns: list[ScoreColumn]) -> list[Row]:
-    """The public rows re-ranked on the test split, each keeping its public rank."""
+def private_board(public: list[Row], columns: list[ScoreColumn],
+                  placed: list[tuple[Row, float]] | None = None,
+                  new: list[Row] | None = None) -> list[Row]:
+    """The public rows re-ranked on the test split, each keeping its public rank.
+    `placed` and `new`: as `rank`'s, of public rows."""
     if not columns:
         return []
     score = RankingScore(columns[0].name, columns[0].lower_is_better)
-    return ranking.board(public, score, PRIVATE, result_of=_row_summary,
-                         make=lambda p, r, i, v: Row(p.entry, r, i, v, columns, PRIVATE,
-                                                     p.rank))
+
+    def make(p: Row, r, i: int, v: float) -> Row:
+        return Row(p.entry, r, i, v, columns, PRIVATE, p.rank)
+    if placed is not None:
+        rows = ranking.extend_board(placed, new or [], score, PRIVATE, _row_summary, make)
+        if rows is not None:
+            return rows
+    return ranking.board(public, score, PRIVATE, result_of=_row_summary, make=make)
 
 
 def private_team_board(public_best: list[Row], columns: list[ScoreColumn]) -> list[Row]:

@@ -39,6 +39,7 @@ from markupsafe import Markup
 from site_generator import code as codemod
 from site_generator import kept, plots
 from site_generator.boards import (
+    PRIVATE,
     PUBLIC,
     Cell,
     Row,
@@ -52,6 +53,7 @@ from site_generator.boards import (
 )
 from site_generator.export import leaderboard_csv, leaderboard_json, leaderboard_part
 from site_generator.frames import Frames
+from site_generator.last_boards import LastBoards
 from site_generator.last_build import LastBuild
 from site_generator.last_read import LastRead
 from site_generator.model import (
@@ -186,6 +188,7 @@ def _build(repo_path: str | Path, out_dir: str | Path, now: datetime | None,
     cache.save_records()  # those the pages had to parse
     highlight.save()
     builder.frames.save(out.paths())
+    builder.last_boards.save()
     builder.save_readmes()
     if kept is not None:  # earlier versions' page note: the read note does its work
         (kept / LEGACY_PAGE_NOTE).unlink(missing_ok=True)
@@ -441,6 +444,7 @@ class _Builder:
         self.folder_keys: dict[str, str] = {}  # each challenge's folder: its inputs' key
         self.cache = Path(git.path) / CACHE_DIR if git is not None else None
         self.frames = Frames(self.cache, self.row_texts)
+        self.last_boards = LastBoards(self.cache)
         self.readmes: dict | None = None  # READMEs' HTML kept, by a digest of their text
         self.readmes_used: set[str] = set()
         self.readmes_changed = False
@@ -467,10 +471,9 @@ class _Builder:
     # ------------------------------------------------------------------ a challenge
     def challenge(self, ch: Challenge) -> ChallengeView:
         cdir = challenge_folder(ch)
-        public = rank(ch.entries, ch.scores, PUBLIC)
+        public, private = self._rank(ch)
         best = team_best(public)
         revealed = ch.state.revealed
-        private = private_board(public, ch.scores) if revealed else None
         # a final selection: each team's best private score among the chosen
         private_best = (team_best(private) if any(e.chosen for e in ch.entries) else
                         private_team_board(best, ch.scores)) if revealed else None
@@ -543,6 +546,35 @@ class _Builder:
         self.lines.clear()
         self.out.folder_made(cdir, inputs)
         return view
+
+    def _rank(self, ch: Challenge) -> tuple[list[Row], list[Row] | None]:
+        """The public board, and the private one once revealed: placing only the new
+        entries in the last build's boards when it left them for these entries
+        (last_boards), ranking every entry otherwise."""
+        first = ch.ranking
+        context = _key(first and (first.name, first.lower_is_better),
+                       [a.describe() for a in ch.moderation])
+        since = ch.since
+        new = since.added if since is not None else []
+        placed = self.last_boards.placed(ch.name, since, PUBLIC, context)
+        public = rank(ch.entries, ch.scores, PUBLIC, placed, new)
+        private = None
+        if ch.state.revealed:
+            placed = self.last_boards.placed(ch.name, since, PRIVATE, context)
+            placed_rows = new_rows = None
+            if placed is not None:
+                row_of = {id(r.entry): r for r in public}
+                fresh = set(map(id, new))
+                new_rows = [r for r in public if id(r.entry) in fresh]
+                try:
+                    placed_rows = [(row_of[id(e)], v) for e, v in placed]
+                except KeyError:  # not on the public board now: rank them all
+                    placed_rows = None
+            private = private_board(public, ch.scores, placed_rows, new_rows)
+        self.last_boards.keep(ch.name, ch.ledger_tree, ch.entries,
+                              {PUBLIC: (context, public)} |
+                              ({PRIVATE: (context, private)} if private is not None else {}))
+        return public, private
 
     def readme(self, text: str) -> Markup:
         """A kit's README as HTML, kept between builds by its text: the leaderboard's

@@ -227,6 +227,9 @@ class Since:
 
     tree: str
     added: list[Entry]
+    # the last build's entries, in its order (the note's): what its saved board orders
+    # count in (last_boards)
+    before: list[Entry] = field(default_factory=list)
 
 
 @dataclass
@@ -605,7 +608,7 @@ def _read_since(repo: Repository, ch: Challenge, cache: RecordCache, last: LastR
     entries = old + fresh
     if fresh:
         entries.sort(key=_ledger_order)
-    return entries, Since(note["tree"], fresh)
+    return entries, Since(note["tree"], fresh, old)
 
 
 def _noted_entries(challenge: str, rows: list, cache: RecordCache, git) -> list[Entry] | None:

@@ -5,11 +5,13 @@ submission."""
 from __future__ import annotations
 
 import json
+import random
 import re
 
 import pygit2
 import pytest
 
+from challenge import ranking
 from challenge.ledger import Ledger
 from challenge.ranking import RankingScore, board, rank_of, team_best
 from gitramp.main import main as cli
@@ -117,3 +119,42 @@ def test_the_rule_in_plain_data():
     assert rank_of(alpha, records) == (4, 5)
     unranked = Result(challenge="iris", submission="x", status=SCORED, score_names=["acc"])
     assert rank_of(unranked, records) is None
+
+
+@pytest.mark.parametrize("lower", [False, True])
+def test_placing_new_records_in_a_ranked_board_gives_the_board_of_all(lower):
+    """`extend_board` (a rebuild places only what came in the last build's board) gives
+    what `board` gives for every record, ties and all; or nothing when it cannot."""
+    rng = random.Random(7 if lower else 8)
+    score = RankingScore("acc", lower)
+    for trial in range(60):
+        n = rng.randrange(0, 40)
+        # few values and times, so that many keys tie on them and part on the names
+        records = [record(i, f"s{rng.randrange(25)}", rng.choice(["red", "blue"]),
+                          rng.choice([0.5, 0.7, 0.9, None]),
+                          rng.choice(["2026-12-01T01:00:00Z", "2026-12-01T02:00:00Z"]))
+                   for i in range(n)]
+        for i, r in enumerate(records):
+            r.tree = f"{i:016x}" + "0" * 24  # each its own version: no whole key twice
+            if r.bagged["valid"]["acc"] is None:  # not ranked
+                r.bagged = {}
+        old = records[:rng.randrange(n + 1)]
+        new = records[len(old):]
+        placed = [(s.result, s.value) for s in board(old, score)]
+        extended = board_rows(ranking.extend_board(placed, new, score))
+        assert extended == board_rows(board(old + new, score)), trial
+    # a new record tied with a placed one on the whole key: board orders them by where
+    # they stand, which the placed board does not say
+    twin = record(0, "alpha", "red", 0.9, "2026-12-01T01:00:00Z")
+    same = record(0, "alpha", "red", 0.9, "2026-12-01T01:00:00Z")
+    assert ranking.extend_board([(twin, 0.9)], [same], score) is None
+    # a placed record the search reads that is no longer ranked
+    gone = record(1, "beta", "red", 0.9, "2026-12-01T01:00:00Z")
+    gone.status = "error"
+    assert ranking.extend_board([(gone, 0.9)], [twin], score) is None
+    # nothing new: the placed board, ranked again from 1
+    assert board_rows(ranking.extend_board([(twin, 0.9)], [], score)) == [("alpha", 1, 0.9)]
+
+
+def board_rows(rows) -> list[tuple]:
+    return [(s.result.submission, s.rank, s.value) for s in rows]

@@ -897,3 +897,64 @@ def test_an_earlier_versions_page_note_is_removed_from_the_cache(tmp_path):
     build(srepo.path, tmp_path / "site", now=NOW)
     assert not old.exists()
     assert (srepo.path / ".git" / CACHE_DIR).is_dir()  # the other caches stay
+
+
+def test_a_rebuild_places_the_new_records_in_the_last_build_s_boards(tmp_path,
+                                                                      monkeypatch):
+    """A rebuild after new results ranks only them, each placed in the last build's
+    public and private boards (last_boards); its site is a fresh build's, byte for byte.
+    A boards file that is damaged, or left by a build of another ledger tree, costs a
+    ranking of every record and changes nothing else."""
+    import shutil
+
+    from challenge import ranking
+    from site_generator.build import CACHE_DIR
+    from site_generator.last_boards import FILE
+    from synthetic import add_submission
+
+    placed = []  # (split, placed rows, new records, whether it gave the board)
+    extend = ranking.extend_board
+
+    def spy(rows, items, score, split="valid", *args, **kwargs):
+        items = list(items)
+        out = extend(rows, items, score, split, *args, **kwargs)
+        placed.append((split, len(rows), len(items), out is not None))
+        return out
+    monkeypatch.setattr(ranking, "extend_board", spy)
+    srepo, site = site_in_parts(tmp_path, monkeypatch, 30, seed=9)
+    cache = srepo.path / ".git" / CACHE_DIR
+    assert placed == []  # nothing to place in: every record ranked
+
+    def same_as_fresh(k: int) -> None:
+        fresh = tmp_path / f"fresh{k}"
+        shutil.copytree(cache, tmp_path / "kept-cache")
+        shutil.rmtree(cache)
+        build(srepo.path, fresh, now=NOW, page_rows=7)
+        shutil.rmtree(cache)
+        shutil.copytree(tmp_path / "kept-cache", cache)
+        shutil.rmtree(tmp_path / "kept-cache")
+        one, two = site_files(site), site_files(fresh)
+        assert sorted(one) == sorted(two)
+        assert [f for f in one if one[f] != two[f]] == []
+
+    versions = srepo.challenges["c"].versions
+    scored = [v for v in versions if v.result.status == SCORED]
+    # a new best-but-one, a new last and one in the middle: each placed
+    for k, like in enumerate([scored[0], scored[-1], scored[len(scored) // 2]], 1):
+        placed.clear()
+        add_submission(srepo, "c", seed=20 + k, like=like)
+        build(srepo.path, site, now=NOW, page_rows=7)
+        assert [(split, new, ok) for split, _, new, ok in placed] == \
+            [("valid", 1, True), ("test", 1, True)]
+        same_as_fresh(k)
+
+    old = (cache / FILE).read_bytes()
+    add_submission(srepo, "c", seed=31)
+    build(srepo.path, site, now=NOW, page_rows=7)
+    for k, damaged in enumerate([b"\x00garbage", old], 4):  # damaged; another tree's
+        (cache / FILE).write_bytes(damaged)
+        placed.clear()
+        add_submission(srepo, "c", seed=30 + k)
+        build(srepo.path, site, now=NOW, page_rows=7)
+        assert placed == []  # every record ranked
+        same_as_fresh(k)
