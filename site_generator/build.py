@@ -776,41 +776,53 @@ class _Builder:
     def _search_index(self, ch: Challenge, cdir: str, public: list[Row],
                       failed: list[Entry]) -> None:
         """The compact index the board's search and filters read (with script only):
-        teams, phases and statuses once, then one short array a submission, in parts of
-        a script each (they load from file:// too), loaded on the first search."""
+        teams, phases and statuses once (in name order), the number of ranked rows,
+        then one short array a submission (the board's rows in rank order, then the
+        failed ones; a row's rank is its place), in parts of a script each (they load
+        from file:// too), loaded on the first search. A row's text depends on its
+        record and those lists only: it is kept between builds, so a new result costs
+        its own row and the join."""
         first = ch.ranking
-        teams: dict[str, int] = {}
-        phases: dict[str, int] = {}
-        statuses: dict[str, int] = {}
-
-        team, status, phase = teams.setdefault, statuses.setdefault, phases.setdefault
-        q = encode_basestring_ascii  # a JSON string, as json.dumps writes it
+        entries = ch.entries
+        teams = sorted({e.team for e in entries})
+        statuses = sorted({e.summary.status for e in entries})
+        phases = sorted({e.summary.phase or "" for e in entries})
         spec = f".{first.precision}f" if first else ""
+        texts = self.row_texts.kept.kind(
+            "search", context=_key(self.fingerprint, teams, statuses, phases, spec))
+        held = texts.lookup()
+        team = {t: i for i, t in enumerate(teams)}
+        status = {s: i for i, s in enumerate(statuses)}
+        phase = {p: i for i, p in enumerate(phases)}
+        q = encode_basestring_ascii  # a JSON string, as json.dumps writes it
 
-        def row(rank: str, e: Entry, score: str) -> str:
+        def row(e: Entry, score: str) -> str:
             # the page is left to the script (0) when the name and version are their
             # slugs (a slug holds no "~": the page is then exactly s/<name>~<version>.html)
             page = e.page
-            return (f"[{rank},{team(e.team, len(teams))},{q(e.name)},{q(e.stem)},{q(score)},"
-                    f"{status(e.summary.status, len(statuses))},"
-                    f"{phase(e.summary.phase or '', len(phases))},"
-                    f"{0 if page == f's/{e.name}~{e.stem}.html' else q(page)}]")
+            text = (f"[{team[e.team]},{q(e.name)},{q(e.stem)},{q(score)},"
+                    f"{status[e.summary.status]},{phase[e.summary.phase or '']},"
+                    f"{0 if page == f's/{e.name}~{e.stem}.html' else q(page)}]"
+                    ).replace("</", "<\\/")  # no text ends the script
+            texts.put(e.key_line, text)
+            return text
 
-        # each row written as JSON text here: ten thousand lists a rebuild, made and then
+        # each row written as JSON text: ten thousand lists a build, made and then
         # encoded, cost several times more
-        rows = [row(str(r.rank), r.entry, format(r.value, spec) if first else "")
+        rows = [held(r.entry.key_line) or row(r.entry, format(r.value, spec) if first else "")
                 for r in public]
-        rows += [row("null", e, "") for e in failed]
+        rows += [held(e.key_line) or row(e, "") for e in failed]
         n_parts = max(1, -(-len(rows) // (PART_ROWS * 10)))
         size = -(-len(rows) // n_parts) if rows else 1
         head = {"challenge": cdir, "score": first.name if first else None,
-                "teams": list(teams), "phases": list(phases), "statuses": list(statuses),
-                "parts": [f"search-{k + 1}.js" for k in range(n_parts)], "total": len(rows)}
+                "teams": teams, "phases": phases, "statuses": statuses,
+                "ranked": len(public), "parts": [f"search-{k + 1}.js" for k in range(n_parts)],
+                "total": len(rows)}
         self.out.write(f"{cdir}/search.js", "gitrampSearch.head(" + _js(head) + ");\n")
         for k in range(n_parts):
-            part = ",".join(rows[k * size:(k + 1) * size]).replace("</", "<\\/")
+            part = ",".join(rows[k * size:(k + 1) * size])
             self.out.write(f"{cdir}/search-{k + 1}.js",
-                           f'gitrampSearch.part({{"k":{k},"rows":[{part}]}});\n')
+                           f'gitrampSearch.part({{"k":{k},"at":{k * size},"rows":[{part}]}});\n')
 
     def status(self, views: list[ChallengeView]) -> dict:
         """The one file every page reads the build time and each phase from (status.js),

@@ -84,5 +84,5 @@ def test_names_with_any_characters_get_safe_pages_and_escaped_text(tmp_path):
     assert all("</" not in t for t in [head, *parts])
     rows = [r for t in parts for r in json.loads(t[t.index("(") + 1:t.rindex(")")])["rows"]]
     teams = json.loads(head[head.index("(") + 1:head.rindex(")")])["teams"]
-    assert {(teams[r[1]], r[2]) for r in rows} == {
+    assert {(teams[r[0]], r[1]) for r in rows} == {
         (x.result.team, x.name) for x in srepo.challenges["c"].versions}

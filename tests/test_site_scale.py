@@ -958,3 +958,44 @@ def test_a_rebuild_places_the_new_records_in_the_last_build_s_boards(tmp_path,
         build(srepo.path, site, now=NOW, page_rows=7)
         assert placed == []  # every record ranked
         same_as_fresh(k)
+
+
+def test_the_search_index_ranks_a_row_by_its_place(tmp_path, monkeypatch):
+    """The search index leaves a row's rank to its place: its first `ranked` rows are
+    the public board's in rank order, then the failed ones; each part says where its
+    rows start. So a row's text is its record's, kept between builds."""
+    monkeypatch.setattr(importlib.import_module("site_generator.build"), "PART_ROWS", 2)
+    srepo = make_repo(tmp_path / "repo", [Plan("c", "C", 45, n_teams=4, fail_every=4,
+                                               seed=12)])
+    site = tmp_path / "site"
+
+    def script(path) -> dict:
+        text = (site / "c" / path).read_text()
+        return json.loads(text[text.index("(") + 1:text.rindex(")")])
+
+    for round_ in range(2):
+        build(srepo.path, site, now=NOW)
+        head = script("search.js")
+        parts = [script(p) for p in head["parts"]]
+        assert len(parts) >= 3  # parts of 20 rows here
+        assert [p["at"] for p in parts] == [sum(len(q["rows"]) for q in parts[:k])
+                                           for k in range(len(parts))]
+        rows = [r for p in parts for r in p["rows"]]
+        data = json.loads((site / "c/leaderboard.json").read_text())
+        lists = {name: [r for part in data["parts"][name]
+                        for r in json.loads((site / "c" / part).read_text())["rows"]]
+                 for name in ("submissions", "failed")}
+        board = [(r["submission"], r["version"]) for r in lists["submissions"]]
+        assert [r["rank"] for r in lists["submissions"]] == list(range(1, len(board) + 1))
+        assert head["ranked"] == len(board) and head["total"] == len(rows)
+        assert [(r[1], r[2]) for r in rows[:len(board)]] == board
+        failed = lists["failed"]
+        assert len(failed) > 3
+        assert sorted((r[1], r[2], head["statuses"][r[4]]) for r in rows[len(board):]) == \
+            sorted((r["submission"], r["version"], r["status"]) for r in failed)
+        if round_ == 0:
+            from synthetic import add_submission
+
+            versions = srepo.challenges["c"].versions
+            add_submission(srepo, "c", seed=5, like=next(
+                v for v in versions if v.result.status == SCORED))  # moves rows down

@@ -34,7 +34,7 @@
   window.gitrampSearch = {
     head: function (h) { index = {head: h, rows: [], loaded: 0}; h.parts.forEach(load); },
     part: function (p) {
-      index.rows[p.k] = p.rows; index.loaded += 1;
+      index.rows[p.k] = p; index.loaded += 1;
       if (index.loaded === index.head.parts.length) { fill(); run(); }
     }
   };
@@ -75,14 +75,17 @@
     var out = form.querySelector(".search-results"), count = form.querySelector(".search-count");
     out.textContent = "";
     if (!q && !team && !st && !ph) { count.textContent = ""; return; }
+    // a row: [team, submission, version, score, status, phase, page or 0]; the first
+    // head.ranked rows are the board's, in rank order: a row's rank is its place
     var found = [], max = 200;
-    index.rows.forEach(function (rows) {
-      rows.forEach(function (r) {
-        if (team && String(r[1]) !== team) return;
-        if (st && String(r[5]) !== st) return;
-        if (ph && String(r[6]) !== ph) return;
-        if (q && r[2].toLowerCase().indexOf(q) < 0 && h.teams[r[1]].toLowerCase().indexOf(q) < 0) return;
-        found.push(r);
+    index.rows.forEach(function (p) {
+      p.rows.forEach(function (r, i) {
+        if (team && String(r[0]) !== team) return;
+        if (st && String(r[4]) !== st) return;
+        if (ph && String(r[5]) !== ph) return;
+        if (q && r[1].toLowerCase().indexOf(q) < 0 && h.teams[r[0]].toLowerCase().indexOf(q) < 0) return;
+        var at = p.at + i;
+        found.push([at < h.ranked ? at + 1 : null, r]);
       });
     });
     count.textContent = found.length + " submission(s) found" + (found.length > max ? ", the first " + max + " shown" : "");
@@ -96,15 +99,15 @@
     });
     var thead = document.createElement("thead"); thead.appendChild(head); table.appendChild(thead);
     var body = document.createElement("tbody");
-    found.slice(0, max).forEach(function (r) {
-      var tr = document.createElement("tr");
-      var page = r[7] || ("s/" + r[2] + "~" + r[3] + ".html");
-      cell(tr, r[0] === null ? "–" : String(r[0]));
-      cell(tr, h.teams[r[1]]);
-      cell(tr, r[2], croot + page);
-      cell(tr, r[4] || "–");
-      cell(tr, h.statuses[r[5]]);
-      cell(tr, h.phases[r[6]] || "–");
+    found.slice(0, max).forEach(function (f) {
+      var tr = document.createElement("tr"), r = f[1];
+      var page = r[6] || ("s/" + r[1] + "~" + r[2] + ".html");
+      cell(tr, f[0] === null ? "–" : String(f[0]));
+      cell(tr, h.teams[r[0]]);
+      cell(tr, r[1], croot + page);
+      cell(tr, r[3] || "–");
+      cell(tr, h.statuses[r[4]]);
+      cell(tr, h.phases[r[5]] || "–");
       body.appendChild(tr);
     });
     table.appendChild(body);

@@ -315,6 +315,15 @@ def test_search_and_filters_find_the_submissions_asked_for(driver, paged):
     assert {r[2] for r in rows} == want
     link = driver.find_element("css selector", "form.search .search-results tbody a")
     assert link.get_attribute("href").endswith(f"/s/{target.name}~{target.stem}.html")
+    # each row's rank (the index leaves it to the row's place) is its board's
+    ranks = {f"s/{v.name}~{v.stem}.html": str(i)
+             for i, v in enumerate(expected_order(versions), 1)}
+    shown = driver.execute_script(
+        "return [...document.querySelectorAll('form.search .search-results tbody tr')]"
+        ".map(r => [r.cells[0].textContent.trim(), r.querySelector('a').getAttribute('href')])")
+    assert len(shown) == len(rows)
+    assert [rank for rank, _ in shown] == \
+        [ranks.get("s/" + href.rsplit("s/", 1)[1], "–") for _, href in shown]
 
     # a team filter alone: every version of that team, scored or failed, nothing else
     box.clear()
