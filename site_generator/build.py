@@ -757,7 +757,7 @@ class _Builder:
             self.out.write(f"{cdir}/leaderboard.json", leaderboard_json(
                 ch, public, best, private, private_best, failed, page_of,
                 parts=parts or None, kept=self.row_texts.kept), inputs_key=key)
-        private_rows = None  # by (name, stem), made for the first part written
+        private_rows = None  # by entry, made for the first part written
         # a line holds the private rank and scores too: the private board's lines key
         # every part (the lines were made for its pages)
         private_key = self.lines.key(private, _row_line) if private is not None else None
@@ -768,7 +768,7 @@ class _Builder:
                        self.lines.key(public, _row_line, k, k + CSV_PART_ROWS))
             if not self.out.fresh(f"{cdir}/{name}", key):
                 if private is not None and private_rows is None:
-                    private_rows = {(r.entry.name, r.entry.stem): r for r in private}
+                    private_rows = {id(r.entry): r for r in private}
                 self.out.write(f"{cdir}/{name}", leaderboard_csv(
                     ch, chunk, private, self.row_texts.kept, private_rows),
                     inputs_key=key)

@@ -121,10 +121,11 @@ def leaderboard_part(ch: Challenge, name: str, items: list, page, kept=None) -> 
                           separators=(",", ":"), allow_nan=False, default=str) + "\n"
     texts = []
     kept = _texts(kept, "json", items)
+    held = _lookup(kept)
     for r in items:
         e = r.entry
         key = e.key_line
-        body = kept.get(key) if kept is not None else None
+        body = held(key)
         if body is None:
             d = _row(r, page(e))
             for k in ("rank", "public_rank", "rank_change"):
@@ -138,6 +139,11 @@ def leaderboard_part(ch: Challenge, name: str, items: list, page, kept=None) -> 
         texts.append("{" + ranks + body + "}")
     return ('{"challenge":' + _dumps(ch.name) + ',"list":' + _dumps(name) + ',"rows":['
             + ",".join(texts) + "]}\n")
+
+
+def _lookup(texts):
+    """The lookup of kept texts (render.KindTexts) or, with none, one finding none."""
+    return texts.lookup() if texts is not None else {}.get
 
 
 def _dumps(data: Any) -> str:
@@ -157,7 +163,7 @@ def leaderboard_csv(ch: Challenge, public: list[Row], private: list[Row] | None,
 
     `kept` (render.KeptTexts): where a line's text without its ranks is kept between
     builds, so a rebuild after one new result writes the moved lines without reading
-    their records' scores again. `private_rows`: {(name, stem): private row}, when the
+    their records' scores again. `private_rows`: {id(entry): private row}, when the
     caller has it already (a big board is written in parts, each reading it)."""
     names = [c.name for c in ch.scores]
     header = ["rank", "team", "submission", "version", "submitted_at"]
@@ -168,7 +174,7 @@ def leaderboard_csv(ch: Challenge, public: list[Row], private: list[Row] | None,
     if private is not None:
         header += ["private_rank"] + [f"{n}_private_bagged" for n in names]
         by_key = private_rows if private_rows is not None else {
-            (r.entry.name, r.entry.stem): r for r in private}
+            id(r.entry): r for r in private}
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(header)
@@ -176,6 +182,7 @@ def leaderboard_csv(ch: Challenge, public: list[Row], private: list[Row] | None,
     columns = ",".join(names)
     lines, tails = ((kept.kind("csv", context=columns), kept.kind("csvp", context=columns))
                     if kept is not None else (None, None))
+    held_line, held_tail = _lookup(lines), _lookup(tails)
 
     def text(fields: list) -> str:
         # a row written alone, without its line end; a leading field keeps a single
@@ -188,7 +195,7 @@ def leaderboard_csv(ch: Challenge, public: list[Row], private: list[Row] | None,
     for row in public:
         e = row.entry
         key = e.key_line
-        body = lines.get(key) if lines is not None else None
+        body = held_line(key)
         if body is None:
             line: list[Any] = [e.team, e.name, e.stem, e.submitted_at]
             for n in names:
@@ -203,11 +210,11 @@ def leaderboard_csv(ch: Challenge, public: list[Row], private: list[Row] | None,
         if private is None:
             out.append(f"{row.rank},{body}\n")
             continue
-        p = by_key.get((e.name, e.stem))
+        p = by_key.get(id(e))
         if p is None:
             out.append(f"{row.rank},{body},{',' * len(names)}\n")
             continue
-        tail = tails.get(key) if tails is not None else None
+        tail = held_tail(key)
         if tail is None:
             tail = text([_f(p.cells[n].bagged) for n in names])
             if tails is not None:

@@ -486,24 +486,20 @@ class KindTexts:
         return zlib.crc32(key.encode()) % self.buckets
 
     def get(self, key: str) -> str | None:
-        if self.folder is None:
-            return None
-        old = self.old if self.old is not None else self._load()
-        hit = old.get(key)
-        return hit if hit is not None else self.new.get(key)
+        return self.lookup()(key)
 
     def lookup(self):
-        """`get` as a mapping's own lookup, for a loop over ten thousand rows: a text
-        `put` after this is not in it."""
+        """`get` as a mapping's own lookup, for loops over ten thousand rows."""
         if self.folder is None:
-            return _nothing
-        old = self.old if self.old is not None else self._load()
-        return old.get
+            return {}.get  # finds nothing
+        return (self.old if self.old is not None else self._load()).get
 
     def put(self, key: str, text: str) -> None:
         if self.folder is not None:
             self.new[key] = text
             self.dirty.add(self._bucket(key))
+            if self.old is not None:  # what `lookup` gave reads it too
+                self.old[key] = text
 
     def save(self, live: set[str]) -> bool:
         """Write the files that gained a text; whether there were any."""
@@ -522,10 +518,6 @@ class KindTexts:
             kept.write(self._file(b), {"version": self.version, "context": self.context,
                                        "texts": texts})
         return True
-
-
-def _nothing(key: str) -> None:
-    return None
 
 
 def _sort(value) -> str:
