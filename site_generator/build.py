@@ -36,6 +36,7 @@ from urllib.parse import quote
 
 from markupsafe import Markup
 
+from scorer.result import SCORED
 from site_generator import code as codemod
 from site_generator import kept, plots
 from site_generator.boards import (
@@ -477,7 +478,7 @@ class _Builder:
         # a final selection: each team's best private score among the chosen
         private_best = (team_best(private) if any(e.chosen for e in ch.entries) else
                         private_team_board(best, ch.scores)) if revealed else None
-        failed = [e for e in ch.entries if not e.scored]
+        failed = [e for e in ch.entries if e.status != SCORED]
         tabs = _tabs(ch)
         view = ChallengeView(
             name=ch.name, slug=cdir, title=ch.title, description=ch.description,
@@ -785,8 +786,8 @@ class _Builder:
         first = ch.ranking
         entries = ch.entries
         teams = sorted({e.team for e in entries})
-        statuses = sorted({e.summary.status for e in entries})
-        phases = sorted({e.summary.phase or "" for e in entries})
+        statuses = sorted({e.status for e in entries})
+        phases = sorted({e.phase for e in entries})
         spec = f".{first.precision}f" if first else ""
         texts = self.row_texts.kept.kind(
             "search", context=_key(self.fingerprint, teams, statuses, phases, spec))
@@ -801,7 +802,7 @@ class _Builder:
             # slugs (a slug holds no "~": the page is then exactly s/<name>~<version>.html)
             page = e.page
             text = (f"[{team[e.team]},{q(e.name)},{q(e.stem)},{q(score)},"
-                    f"{status[e.summary.status]},{phase[e.summary.phase or '']},"
+                    f"{status[e.status]},{phase[e.phase]},"
                     f"{0 if page == f's/{e.name}~{e.stem}.html' else q(page)}]"
                     ).replace("</", "<\\/")  # no text ends the script
             texts.put(e.key_line, text)

@@ -152,7 +152,7 @@ def _dumps(data: Any) -> str:
 
 def _failed(e: Entry, page) -> dict[str, Any]:
     return {"team": e.team, "submission": e.name, "version": e.stem,
-            "status": e.summary.status, "stage": e.summary.stage,
+            "status": e.status, "stage": e.summary.stage,
             "reason": e.summary.reason, "submitted_at": e.submitted_at or None,
             "page": page(e)}
 

@@ -125,6 +125,8 @@ class Entry:
         self.submitted_at: str = submitted(summary)
         parent = (summary.lineage or {}).get("parent")
         self.parent_label: str | None = str(parent) if parent else None
+        self.status = summary.status
+        self.phase: str = summary.phase or ""
 
     def __repr__(self) -> str:
         return f"Entry({self.challenge!r}, {self.name!r}, {self.stem!r}, {self.digest!r})"
@@ -150,7 +152,8 @@ class Entry:
     def derived(self) -> list:
         """What it works out of its summary, and its page: the last build's note keeps
         them (site_generator.last_read), so the next build makes it with `restore`."""
-        return [self.team, self.label, self.submitted_at, self.parent_label, self.page]
+        return [self.team, self.label, self.submitted_at, self.parent_label, self.status,
+                self.phase, self.page]
 
     @classmethod
     def restore(cls, challenge: str, name: str, stem: str, digest: str,
@@ -159,10 +162,11 @@ class Entry:
         """The entry `__init__` makes of these, with what `derived()` gave (its summary's
         record unchanged): ten thousand a rebuild, without working them out again."""
         e = cls.__new__(cls)
-        team, label, submitted_at, parent_label, page = derived
+        team, label, submitted_at, parent_label, status, phase, page = derived
         e.__dict__ = {"challenge": challenge, "name": name, "stem": stem, "_result": None,
                       "_load": load, "summary": summary, "team": team, "label": label,
                       "submitted_at": submitted_at, "parent_label": parent_label,
+                      "status": status, "phase": phase,
                       "digest": digest, "verifications": verifications, "chosen": chosen,
                       "kept_ident": kept_ident, "page": page}
         return e
@@ -185,7 +189,7 @@ class Entry:
 
     @property
     def scored(self) -> bool:
-        return self.summary.status == SCORED
+        return self.status == SCORED
 
 
 class Summary:
