@@ -517,9 +517,9 @@ class _Builder:
         self._paged(cdir, "submissions.html", "submissions.html", public, "public_rows",
                     board, common)
         self._paged(cdir, "failed.html", "failed.html", failed, "failed", board, common,
-                    rows_key=_entry_line)
+                    rows_key=_entry_lines)
         self._paged(cdir, "teams.html", "teams.html", view.teams, "teams", board, common,
-                    rows_key=_team_line, rest_title="Teams")
+                    rows_key=_team_lines, rest_title="Teams")
         if revealed:
             self._paged(cdir, "private.html", "private.html", private_best or [],
                         "private_team_rows", board, common,
@@ -690,7 +690,7 @@ class _Builder:
         n = self.options.page_rows
         count = max(1, -(-len(rows) // n))
         view = common["ch"]
-        line = rows_key or _row_line
+        line = rows_key or _row_lines
         for i in range(1, count + 1):
             chunk = rows[(i - 1) * n: i * n]
             path = f"{cdir}/{board_page(base, i)}"
@@ -740,7 +740,7 @@ class _Builder:
         if big:
             for name, items in lists.items():
                 parts[name] = []
-                line = _entry_line if name == "failed" else _row_line
+                line = _entry_lines if name == "failed" else _row_lines
                 for k in range(0, max(1, len(items)), PART_ROWS):
                     part = f"data/{name}-{k // PART_ROWS + 1}.json"
                     parts[name].append(part)
@@ -749,11 +749,11 @@ class _Builder:
                     if not self.out.fresh(f"{cdir}/{part}", key):
                         self.out.write(f"{cdir}/{part}", leaderboard_part(
                             ch, name, chunk, page_of, self.row_texts.kept), inputs_key=key)
-        key = _key(head, self.lines.key(best, _row_line),
-                   self.lines.key(private_best or [], _row_line), private is None,
+        key = _key(head, self.lines.key(best, _row_lines),
+                   self.lines.key(private_best or [], _row_lines), private is None,
                    parts, [] if big else [self.lines.key(v, line) for line, v in (
-                       (_row_line, public), (_entry_line, failed),
-                       (_row_line, private or []))])
+                       (_row_lines, public), (_entry_lines, failed),
+                       (_row_lines, private or []))])
         if not self.out.fresh(f"{cdir}/leaderboard.json", key):
             self.out.write(f"{cdir}/leaderboard.json", leaderboard_json(
                 ch, public, best, private, private_best, failed, page_of,
@@ -761,12 +761,12 @@ class _Builder:
         private_rows = None  # by entry, made for the first part written
         # a line holds the private rank and scores too: the private board's lines key
         # every part (the lines were made for its pages)
-        private_key = self.lines.key(private, _row_line) if private is not None else None
+        private_key = self.lines.key(private, _row_lines) if private is not None else None
         for k in range(0, max(1, len(public)), CSV_PART_ROWS):
             chunk = public[k:k + CSV_PART_ROWS]
             name = "leaderboard.csv" if k == 0 else f"leaderboard-{k // CSV_PART_ROWS + 1}.csv"
             key = _key(head, private_key,
-                       self.lines.key(public, _row_line, k, k + CSV_PART_ROWS))
+                       self.lines.key(public, _row_lines, k, k + CSV_PART_ROWS))
             if not self.out.fresh(f"{cdir}/{name}", key):
                 if private is not None and private_rows is None:
                     private_rows = {id(r.entry): r for r in private}
@@ -1100,14 +1100,20 @@ def _digest(items) -> str:
 
 
 def _hash_lines(lines) -> str:
-    """A digest of lines that `_row_line` or `_entry_line` made."""
+    """A digest of lines that `_row_lines` or `_entry_line` made."""
     return hashlib.sha1("\n".join(lines).encode()).hexdigest()
 
 
-def _row_line(r: Row) -> str:
-    """What a board row's key reads: its record, version and ranks, as one line (the
-    texts quoted, so none can end the line or a field early)."""
-    return f"{r.entry.key_line}\0{r.rank}\0{r.public_rank}"
+def _row_lines(rows: list[Row]) -> list[str]:
+    """What a board's keys read of its rows: each row's record and version as one line
+    (the texts quoted, so none can end the line or a field early), and on a private
+    board its public rank. Not the rank: it is the row's place in the list."""
+    if rows and rows[0].public_rank is not None:
+        return [f"{r.entry.key_line}\0{r.public_rank}" for r in rows]
+    return list(map(_row_key_line, rows))
+
+
+_row_key_line = attrgetter("entry.key_line")
 
 
 # an entry's record and version as one line (Entry.key_line): what every board and data
@@ -1115,22 +1121,26 @@ def _row_line(r: Row) -> str:
 _entry_line = attrgetter("key_line")
 
 
-def _team_line(t: TeamView) -> str:
-    return repr((t.name, t.rank, t.best, t.n, len(t.failed)))
+def _entry_lines(entries: list[Entry]) -> list[str]:
+    return list(map(_entry_line, entries))
+
+
+def _team_lines(teams: list[TeamView]) -> list[str]:
+    return [repr((t.name, t.rank, t.best, t.n, len(t.failed))) for t in teams]
 
 
 class _Lines:
-    """Each row of a board as one line of text (`line(row)`), made once a build however
-    many keys read it (a board's pages, its data parts, the whole file), and digests
-    of runs of them."""
+    """Each row of a board as one line of text (`lines(rows)`), made once a build
+    however many keys read it (a board's pages, its data parts, the whole file), and
+    digests of runs of them."""
 
     def __init__(self):
         self.memo: dict[tuple, tuple[list, list[str]]] = {}
 
-    def key(self, rows: list, line, lo: int = 0, hi: int | None = None) -> str:
-        hit = self.memo.get((id(rows), line))
+    def key(self, rows: list, lines, lo: int = 0, hi: int | None = None) -> str:
+        hit = self.memo.get((id(rows), lines))
         if hit is None or hit[0] is not rows:  # the list is held, so its id is not reused
-            hit = self.memo[(id(rows), line)] = (rows, [line(r) for r in rows])
+            hit = self.memo[(id(rows), lines)] = (rows, lines(rows))
         return _hash_lines(hit[1][lo:hi])
 
     def clear(self) -> None:
