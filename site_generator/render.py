@@ -329,14 +329,17 @@ class RowTexts:
         # between builds, a rebuild formats new records only
         same = f"{contributivity}\0{self._salt(columns)}\0{croot}\0{team_column}"
         texts, team = None, None  # where the rows' texts are kept (a team page: by team)
+        held = None
+        ranks = self._ranks
         for row in rows:
             e = row.item
             if texts is None or (not team_column and e.team != team):
                 texts, team = self._kind(row.split, team_column, e.team, same), e.team
+                held = texts.lookup()
             kept_key = e.key_line
-            tail = texts.get(kept_key)
+            tail = held(kept_key)
             if tail is not None:
-                out.append(self._ranks(row, private) + tail)
+                out.append(ranks(row, private) + tail)
                 continue
             t = self(row, columns)
             tail = t.get("_tail")
@@ -357,7 +360,7 @@ class RowTexts:
                 t["_contrib"] = contributivity
             tail = self._links(row, croot, team_column, t["team_href"], t["href"]) + tail
             texts.put(kept_key, tail)
-            out.append(self._ranks(row, private) + tail)
+            out.append(ranks(row, private) + tail)
         return Markup("".join(out))
 
     def _kind(self, split: str, team_column: bool, team: str, context: str) -> KindTexts:
@@ -373,13 +376,13 @@ class RowTexts:
     def _ranks(row, private: bool) -> str:
         """A row's rank (and on a private board its public rank and change): what
         differs from board to board and from build to build."""
-        head = f'<tr>\n<td class="num">{row.rank}</td>\n'
-        if private:
-            pub = row.public_rank if row.public_rank is not None else "–"
-            ch = row.change
-            head += (f'<td class="num opt">{pub}</td>\n<td class="num opt" data-sort="'
-                     f'{"" if ch is None else ch}">{change(ch)}</td>\n')
-        return head
+        if not private:
+            return f'<tr>\n<td class="num">{row.rank}</td>\n'
+        pub = row.public_rank if row.public_rank is not None else "–"
+        ch = row.change
+        return (f'<tr>\n<td class="num">{row.rank}</td>\n<td class="num opt">{pub}</td>\n'
+                f'<td class="num opt" data-sort="{"" if ch is None else ch}">{change(ch)}'
+                '</td>\n')
 
     @staticmethod
     def _links(row, croot: str, team_column: bool, team_href: str, href: str) -> str:
