@@ -15,6 +15,7 @@ receive what this module hands out, so they cannot show what it withheld.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import marshal
 import re
@@ -609,9 +610,9 @@ def _read_since(repo: Repository, ch: Challenge, cache: RecordCache, last: LastR
                          moderation.Moderation(ch.moderation), progress)
         _checks_and_choices(source, ch.name, ch.state, fresh)
     repo.skipped.extend(skipped)
-    entries = old + fresh
-    if fresh:
-        entries.sort(key=_ledger_order)
+    entries = list(old)
+    for e in fresh:  # as sorting old + fresh would place them (old is in this order)
+        bisect.insort(entries, e, key=_ledger_order)
     return entries, Since(note["tree"], fresh, old)
 
 
