@@ -105,11 +105,7 @@ def rank(entries: list[Entry], columns: list[ScoreColumn], split: str = PUBLIC,
 
     def make(e: Entry, r, i: int, v: float) -> Row:
         return Row(e, r, i, v, columns, split)
-    if placed is not None:
-        rows = ranking.extend_board(placed, new or [], score, split, _summary, make)
-        if rows is not None:
-            return rows
-    return ranking.board(entries, score, split, result_of=_summary, make=make)
+    return _board(entries, score, split, _summary, make, placed, new)
 
 
 # what ranking reads of an entry: its summary (no full record needed)
@@ -123,21 +119,37 @@ def team_best(rows: list[Row]) -> list[Row]:
 
 
 def private_board(public: list[Row], columns: list[ScoreColumn],
-                  placed: list[tuple[Row, float]] | None = None,
-                  new: list[Row] | None = None) -> list[Row]:
+                  placed: list[tuple[Entry, float]] | None = None,
+                  new: list[Entry] | None = None) -> list[Row]:
     """The public rows re-ranked on the test split, each keeping its public rank.
-    `placed` and `new`: as `rank`'s, of public rows."""
+    `placed` and `new`: as `rank`'s (entries, each ranked here through its public row)."""
     if not columns:
         return []
     score = RankingScore(columns[0].name, columns[0].lower_is_better)
 
     def make(p: Row, r, i: int, v: float) -> Row:
         return Row(p.entry, r, i, v, columns, PRIVATE, p.rank)
+    placed_rows = new_rows = None
     if placed is not None:
-        rows = ranking.extend_board(placed, new or [], score, PRIVATE, _row_summary, make)
+        row_of = {id(r.entry): r for r in public}
+        fresh = set(map(id, new or []))
+        new_rows = [r for r in public if id(r.entry) in fresh]
+        try:
+            placed_rows = [(row_of[id(e)], v) for e, v in placed]
+        except KeyError:  # an entry no longer on the public board: rank them all
+            placed_rows = None
+    return _board(public, score, PRIVATE, _row_summary, make, placed_rows, new_rows)
+
+
+def _board(items: list, score: RankingScore, split: str, result_of, make,
+           placed: list[tuple] | None, new: list | None) -> list[Row]:
+    """`ranking.board` of `items`; from the last build's order (`placed`) and only the
+    `new` items when that gives it (`ranking.extend_board`)."""
+    if placed is not None:
+        rows = ranking.extend_board(placed, new or [], score, split, result_of, make)
         if rows is not None:
             return rows
-    return ranking.board(public, score, PRIVATE, result_of=_row_summary, make=make)
+    return ranking.board(items, score, split, result_of=result_of, make=make)
 
 
 def private_team_board(public_best: list[Row], columns: list[ScoreColumn]) -> list[Row]:

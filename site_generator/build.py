@@ -36,7 +36,6 @@ from urllib.parse import quote
 
 from markupsafe import Markup
 
-from scorer.result import SCORED
 from site_generator import code as codemod
 from site_generator import kept, plots
 from site_generator.boards import (
@@ -478,7 +477,7 @@ class _Builder:
         # a final selection: each team's best private score among the chosen
         private_best = (team_best(private) if any(e.chosen for e in ch.entries) else
                         private_team_board(best, ch.scores)) if revealed else None
-        failed = [e for e in ch.entries if e.status != SCORED]
+        failed = [e for e in ch.entries if not e.scored]
         tabs = _tabs(ch)
         view = ChallengeView(
             name=ch.name, slug=cdir, title=ch.title, description=ch.description,
@@ -557,21 +556,10 @@ class _Builder:
                        [a.describe() for a in ch.moderation])
         since = ch.since
         new = since.added if since is not None else []
-        placed = self.last_boards.placed(ch.name, since, PUBLIC, context)
-        public = rank(ch.entries, ch.scores, PUBLIC, placed, new)
-        private = None
-        if ch.state.revealed:
-            placed = self.last_boards.placed(ch.name, since, PRIVATE, context)
-            placed_rows = new_rows = None
-            if placed is not None:
-                row_of = {id(r.entry): r for r in public}
-                fresh = set(map(id, new))
-                new_rows = [r for r in public if id(r.entry) in fresh]
-                try:
-                    placed_rows = [(row_of[id(e)], v) for e, v in placed]
-                except KeyError:  # not on the public board now: rank them all
-                    placed_rows = None
-            private = private_board(public, ch.scores, placed_rows, new_rows)
+        public = rank(ch.entries, ch.scores, PUBLIC,
+                      self.last_boards.placed(ch.name, since, PUBLIC, context), new)
+        private = private_board(public, ch.scores, self.last_boards.placed(
+            ch.name, since, PRIVATE, context), new) if ch.state.revealed else None
         self.last_boards.keep(ch.name, ch.ledger_tree, ch.entries,
                               {PUBLIC: (context, public)} |
                               ({PRIVATE: (context, private)} if private is not None else {}))

@@ -8,9 +8,9 @@ each board still holds for its entries: a record's key is its content's, and any
 else that changes a rank (an act, the state) makes the ledger be read whole. So a build
 keeps, for each challenge and board, the positions of the board's entries in its entry
 list (the note's order) and their values, with the ledger tree they were read from and
-what ranking means there (`context`: the score, its direction, the acts). The next build gets them
-back as its own entries and places only the new ones (`challenge.ranking.extend_board`,
-which hands back `board`'s order or nothing).
+what ranking means there (`context`: the score, its direction, the acts). The next
+build gets them back as its own entries and places only the new ones
+(`challenge.ranking.extend_board`, which hands back `board`'s order or nothing).
 
 A marshal file in the build cache; missing, damaged or of another build, it costs a
 ranking of every entry, nothing else.
@@ -80,4 +80,4 @@ class LastBoards:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             kept.write(self.path, {"version": VERSION, "challenges": self.now})
         except (OSError, ValueError):
-            pass  # the one there names another tree: the next build ranks every entry
+            pass  # the file left names an older tree (or holds this order): no harm

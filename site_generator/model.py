@@ -234,7 +234,7 @@ class Since:
     added: list[Entry]
     # the last build's entries, in its order (the note's): what its saved board orders
     # count in (last_boards)
-    before: list[Entry] = field(default_factory=list)
+    before: list[Entry]
 
 
 @dataclass

@@ -414,12 +414,14 @@ class KeptTexts:
     """Texts kept between builds in a folder (the repository's .git), by the key line of
     the record they show (Entry.key_line: digest, name and version). Each kind of text
     (a board's rows on one split, a group of teams' team-page rows, the JSON and CSV
-    rows) has its own files, which also hold the kind's `context`: all else the texts
-    depend on (columns, links' root...). A file of another context reads as empty and
-    is written over. The files of a kind are loaded when a text of that kind is first
-    asked for: the one team page a new result changes reads its group's texts only. A
-    build keeps the texts of the records still in the ledger, and rewrites a file only
-    when it gained one (dropping there the texts of records gone).
+    rows, the search index's rows) has its own files, which also hold the kind's
+    `context`: all else the texts depend on (columns, links' root...; the search rows,
+    which build.py formats, name the generator's fingerprint there). A file of another
+    context reads as empty and is written over. The files of a kind are loaded when a
+    text of that kind is first asked for: the one team page a new result changes reads
+    its group's texts only. A build keeps the texts of the records still in the
+    ledger, and rewrites a file only when it gained one (dropping there the texts of
+    records gone).
     The code that formats them (this module and export.py) is their version and names
     their folder: a changed formatter starts afresh, and its first save removes what
     the old one kept."""
