@@ -116,7 +116,8 @@ def board(items: Iterable[T], score: RankingScore | None, split: str = PUBLIC,
 def extend_board(placed: list[tuple[T, float]], items: Iterable[T],
                  score: RankingScore | None, split: str = PUBLIC,
                  result_of: Callable[[T], Result] | None = None,
-                 make: Callable[[T, Result, int, float], S] | None = None) -> list[S] | None:
+                 make: Callable[[T, Result, int, float], S] | None = None,
+                 tail_of: Callable[[T], tuple] | None = None) -> list[S] | None:
     """What `board` gives for the items of `placed` and `items`, when `placed` is the
     board of those items already, as (item, value) in its order (a rebuild's records
     are the last build's and the new ones: a record's key is its content's). Only
@@ -124,11 +125,18 @@ def extend_board(placed: list[tuple[T, float]], items: Iterable[T],
     placed items it reads. None when that cannot give `board`'s order: a placed item
     read is not ranked, or a new item's key equals a placed one's (`board` orders
     them by where they stand among the items, which `placed` does not say). New items
-    tied with each other keep their order in `items`."""
+    tied with each other keep their order in `items`. `make` is given a placed item's
+    result as None: rows that do not read it leave ten thousand results unread.
+    `tail_of(item)`: a placed item's key after its value (submitted, submission,
+    version), when the caller holds it; its result is then never read, and the caller
+    vouches that it is still ranked."""
     if score is None:
         return []
     key_of = _keyer(score, split)
     get = result_of or _itself
+    if make is None:
+        def make(item, r, rank, v):
+            return Standing(item, get(item) if r is None else r, rank, v)
     new = []
     for item in items:
         r = get(item)
@@ -136,20 +144,21 @@ def extend_board(placed: list[tuple[T, float]], items: Iterable[T],
         if k is not None:
             new.append((k, len(new), item, r))
     new.sort(key=lambda n: n[:2])  # equal keys keep the items' order
-    keys = _PlacedKeys(placed, get, key_of)
-    row = make or Standing
     sign = _sign(score)
+    keys = _PlacedKeys(placed, get, key_of, None if tail_of is None else
+                       lambda item, v: (sign * v, *tail_of(item)))
+    row = make
     rows: list[S] = []
     at = 0
     for k, _, item, r in new:
         cut = bisect.bisect_left(keys, k, at)
         if keys.broken or cut < len(placed) and keys[cut] == k:
             return None
-        rows += [row(p, get(p), len(rows) + i, v)
+        rows += [row(p, None, len(rows) + i, v)
                  for i, (p, v) in enumerate(placed[at:cut], 1)]
         rows.append(row(item, r, len(rows) + 1, sign * k[0]))
         at = cut
-    rows += [row(p, get(p), len(rows) + i, v) for i, (p, v) in enumerate(placed[at:], 1)]
+    rows += [row(p, None, len(rows) + i, v) for i, (p, v) in enumerate(placed[at:], 1)]
     return None if keys.broken else rows
 
 
@@ -157,14 +166,17 @@ class _PlacedKeys:
     """The ranking keys of a placed board's items, made when read (a bisection reads a
     dozen), for `bisect` to search."""
 
-    def __init__(self, placed: list, get: Callable, key_of: Callable):
-        self.placed, self.get, self.key_of = placed, get, key_of
+    def __init__(self, placed: list, get: Callable, key_of: Callable,
+                 held: Callable | None = None):
+        self.placed, self.get, self.key_of, self.held = placed, get, key_of, held
         self.broken = False  # a placed item read is not ranked
 
     def __len__(self) -> int:
         return len(self.placed)
 
     def __getitem__(self, i: int) -> tuple:
+        if self.held is not None:  # (item, value) -> its key
+            return self.held(*self.placed[i])
         k = self.key_of(self.get(self.placed[i][0]))
         if k is None:
             self.broken = True
@@ -209,13 +221,16 @@ def _itself(item):
     return item
 
 
-def team_best(standings: list[S]) -> list[S]:
-    """Each team's first row of a board, renumbered."""
+def team_best(standings: list[S], team_of: Callable[[S], str | None] | None = None
+              ) -> list[S]:
+    """Each team's first row of a board, renumbered. `team_of(row)`: its team (by
+    default its result's)."""
     seen: set[str | None] = set()
     out: list[S] = []
     for s in standings:
-        if s.result.team not in seen:
-            seen.add(s.result.team)
+        team = s.result.team if team_of is None else team_of(s)
+        if team not in seen:
+            seen.add(team)
             out.append(replace(s, rank=len(out) + 1))
     return out
 

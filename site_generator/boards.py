@@ -30,7 +30,9 @@ class Cell:
 
 @dataclass
 class Row(Standing[Entry]):
-    """A ranked entry with the cells its board shows."""
+    """A ranked entry with the cells its board shows. Its `result` is None: a row reads
+    its entry (a rebuild made from the last build's note loads an entry's summary
+    only when it is read)."""
 
     columns: list[ScoreColumn] = field(default_factory=list)
     split: str = PUBLIC
@@ -104,7 +106,7 @@ def rank(entries: list[Entry], columns: list[ScoreColumn], split: str = PUBLIC,
     score = RankingScore(columns[0].name, columns[0].lower_is_better)
 
     def make(e: Entry, r, i: int, v: float) -> Row:
-        return Row(e, r, i, v, columns, split)
+        return Row(e, None, i, v, columns, split)  # (a row reads its entry)
     return _board(entries, score, split, _summary, make, placed, new)
 
 
@@ -115,7 +117,10 @@ _row_summary = attrgetter("entry.summary")
 
 def team_best(rows: list[Row]) -> list[Row]:
     """Each team's first row of a ranked list, renumbered."""
-    return ranking.team_best(rows)
+    return ranking.team_best(rows, _row_team)
+
+
+_row_team = attrgetter("entry.team")
 
 
 def private_board(public: list[Row], columns: list[ScoreColumn],
@@ -128,7 +133,7 @@ def private_board(public: list[Row], columns: list[ScoreColumn],
     score = RankingScore(columns[0].name, columns[0].lower_is_better)
 
     def make(p: Row, r, i: int, v: float) -> Row:
-        return Row(p.entry, r, i, v, columns, PRIVATE, p.rank)
+        return Row(p.entry, None, i, v, columns, PRIVATE, p.rank)
     placed_rows = new_rows = None
     if placed is not None:
         row_of = {id(r.entry): r for r in public}
@@ -146,15 +151,39 @@ def _board(items: list, score: RankingScore, split: str, result_of, make,
     """`ranking.board` of `items`; from the last build's order (`placed`) and only the
     `new` items when that gives it (`ranking.extend_board`)."""
     if placed is not None:
-        rows = ranking.extend_board(placed, new or [], score, split, result_of, make)
+        rows = ranking.extend_board(placed, new or [], score, split, result_of, make,
+                                    _entry_tail if result_of is _summary else _row_tail)
         if rows is not None:
             return rows
     return ranking.board(items, score, split, result_of=result_of, make=make)
 
 
-def private_team_board(public_best: list[Row], columns: list[ScoreColumn]) -> list[Row]:
-    """Each team's public pick (its best public submission), ranked on the private score."""
-    return private_board(public_best, columns)
+def _entry_tail(e: Entry) -> tuple:
+    """An entry's ranking key after its value, from what the entry holds (a placed
+    entry is one of the last build's unchanged records: it is still ranked)."""
+    return (e.submitted_at, *(e.ranked_as or (e.name, e.stem)))
+
+
+def _row_tail(r: Row) -> tuple:
+    return _entry_tail(r.entry)
+
+
+def private_team_board(public_best: list[Row], columns: list[ScoreColumn],
+                       private: list[Row] | None = None) -> list[Row]:
+    """Each team's public pick (its best public submission), ranked on the private score.
+    `private`: the private board of every public row, when made. It orders the picks
+    as ranking them alone would (the same rule on a subset of its rows, whose ties
+    keep the public order either way), so its rows of the picks are the board, and no
+    pick's summary is read again."""
+    if private is None:
+        return private_board(public_best, columns)
+    pick = {id(r.entry): r.rank for r in public_best}
+    out: list[Row] = []
+    for r in private:
+        rank = pick.get(id(r.entry))
+        if rank is not None:
+            out.append(Row(r.entry, None, len(out) + 1, r.value, r.columns, PRIVATE, rank))
+    return out
 
 
 def by_time(rows: list[Row]) -> list[Row]:

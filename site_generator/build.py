@@ -476,7 +476,7 @@ class _Builder:
         revealed = ch.state.revealed
         # a final selection: each team's best private score among the chosen
         private_best = (team_best(private) if any(e.chosen for e in ch.entries) else
-                        private_team_board(best, ch.scores)) if revealed else None
+                        private_team_board(best, ch.scores, private)) if revealed else None
         failed = [e for e in ch.entries if not e.scored]
         tabs = _tabs(ch)
         view = ChallengeView(
@@ -484,7 +484,7 @@ class _Builder:
             scores=ch.scores, state=ch.state,
             phases=_phase_views(ch),
             phase=current_phase(ch, self.now), tabs=tabs,
-            has_contributivity=any(e.summary.contributivity for e in ch.entries),
+            has_contributivity=any(e.credit is not None for e in ch.entries),
             public_rows=public, team_rows=best, private_rows=private or [],
             private_team_rows=private_best or [], failed=failed,
             n_submissions=len(ch.entries), moderation=ch.moderation,
@@ -906,18 +906,18 @@ class _Builder:
             families[r].insert(0, by_label[r])
 
         def credit(members: list[Entry]) -> float:
-            return sum(float(m.summary.contributivity.get("historical") or 0)
-                       for m in members if isinstance(m.summary.contributivity, dict))
+            return sum(m.credit or 0.0 for m in members)
         ranked = sorted(families.values(), key=lambda m: (-credit(m), -len(m), m[0].label))
         drawn = ranked[:FAMILIES]
         derived = [(e, by_label.get(e.parent_label or "")) for fam in drawn for e in fam
                    if e.parent_label][:MAX_DERIVED_ROWS]
         n_derived = sum(1 for e in ch.entries if e.parent_label)
         path = f"{cdir}/lineage.html"
+        # what the page shows of a member is read from its record: its key line names
+        # the record's bytes (its summary is never loaded for the key)
         key = _key(self.fingerprint, view.title, view.tabs, len(ranked), n_derived, _digest(
-            (e.label, e.name, e.stem, e.team, e.submitted_at, e.parent_label,
-             e.summary.lineage.get("parent_team"), e.summary.lineage.get("inherited_share"),
-             e.summary.contributivity) for fam in drawn for e in fam))
+            (e.key_line, e.label, e.team, e.submitted_at, e.parent_label)
+            for fam in drawn for e in fam))
         if self.out.fresh(path, key):  # most new results derive from nothing
             return
         graphs = []

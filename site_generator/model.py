@@ -45,6 +45,7 @@ from challenge.ledger import (
     parse_record,
     private_folder,
     record_from,
+    record_stem,
     version_label,
 )
 from challenge.moderation import Act
@@ -108,6 +109,7 @@ class Entry:
         self.stem = stem  # the ledger file's name without `.yml`: <tree16>-<hash8>
         self._result = result
         self._load = load
+        self._summary_of = None  # (a restored entry's: see `summary`)
         self._summarize(summary if summary is not None else result)
         self.digest = digest  # hash of the record files it was read from (incremental builds)
         # re-runs of this record (challenge.verify), oldest first: {verdict, runner, when, ...}
@@ -128,6 +130,14 @@ class Entry:
         self.parent_label: str | None = str(parent) if parent else None
         self.status = summary.status
         self.phase: str = summary.phase or ""
+        self.credit: float | None = _credit(summary.contributivity)
+        # its name and version as its ranking key reads them (challenge.ranking), when
+        # they are not its folder's and file's: a rebuild places new records among the
+        # last build's by these keys, without their summaries
+        ranked_as = [summary.submission, record_stem(summary.tree or "",
+                                                     summary.scoring_hash or "")]
+        self.ranked_as: list | None = (
+            None if ranked_as == [self.name, self.stem] else ranked_as)
 
     def __repr__(self) -> str:
         return f"Entry({self.challenge!r}, {self.name!r}, {self.stem!r}, {self.digest!r})"
@@ -154,23 +164,32 @@ class Entry:
         """What it works out of its summary, and its page: the last build's note keeps
         them (site_generator.last_read), so the next build makes it with `restore`."""
         return [self.team, self.label, self.submitted_at, self.parent_label, self.status,
-                self.phase, self.page]
+                self.phase, self.credit, self.ranked_as, self.page]
 
     @classmethod
     def restore(cls, challenge: str, name: str, stem: str, digest: str,
-                verifications: list[dict], chosen: str, summary: Any, load, kept_ident: str,
-                derived: list) -> Entry:
+                verifications: list[dict], chosen: str, summary_of: Callable[[], Any],
+                load, kept_ident: str, derived: list) -> Entry:
         """The entry `__init__` makes of these, with what `derived()` gave (its summary's
-        record unchanged): ten thousand a rebuild, without working them out again."""
+        record unchanged): ten thousand a rebuild, without working them out again.
+        `summary_of()` gives its summary when it is first read."""
         e = cls.__new__(cls)
-        team, label, submitted_at, parent_label, status, phase, page = derived
+        (team, label, submitted_at, parent_label, status, phase, credit, ranked_as,
+         page) = derived
         e.__dict__ = {"challenge": challenge, "name": name, "stem": stem, "_result": None,
-                      "_load": load, "summary": summary, "team": team, "label": label,
-                      "submitted_at": submitted_at, "parent_label": parent_label,
-                      "status": status, "phase": phase,
-                      "digest": digest, "verifications": verifications, "chosen": chosen,
+                      "_load": load, "_summary_of": summary_of, "team": team,
+                      "label": label, "submitted_at": submitted_at,
+                      "parent_label": parent_label, "status": status, "phase": phase,
+                      "credit": credit, "ranked_as": ranked_as, "digest": digest,
+                      "verifications": verifications, "chosen": chosen,
                       "kept_ident": kept_ident, "page": page}
         return e
+
+    @_once
+    def summary(self) -> Any:
+        """A restored entry's summary, read when first asked for (`__init__` and the
+        result's setter set it)."""
+        return self._summary_of()
 
     @_once
     def page(self) -> str:
@@ -191,6 +210,18 @@ class Entry:
     @property
     def scored(self) -> bool:
         return self.status == SCORED
+
+
+def _credit(contributivity: Any) -> float | None:
+    """The historical share of a record's contributivity, which lineage ranks families
+    by; None when it has none, 0 when it names none that reads as a number."""
+    if not contributivity:
+        return None
+    share = contributivity.get("historical") if isinstance(contributivity, dict) else None
+    try:
+        return float(share or 0)
+    except (TypeError, ValueError):
+        return 0.0
 
 
 class Summary:
@@ -305,11 +336,13 @@ class RecordCache:
         self.new: dict[str, list] = {}
         self.live: set[str] = set()  # the idents this build read or summarized
         self.dirty: set[int] = set()
-        self.old_summaries: dict[str, list] = {}
         self.summaries: dict[str, list] = {}
-        self.old_trees: dict[str, list] = {}  # git tree id -> [[stem, blob id], ...]
-        self.trees: dict[str, list] = {}
-        # the largest thing a rebuild reads, in parts: it rewrites the few that change
+        self.trees: dict[str, list] = {}  # git tree id -> [[stem, blob id], ...]
+        # the summary keys of the entries made from the last build's note (model
+        # _noted_entries): theirs are kept, though this build may never read them
+        self.noted: list[str] = []
+        self._remade: dict[str, list] = {}
+        # the largest thing a rebuild could read, in parts read when first needed
         self.kept = _Parts(folder / self.SUMMARIES if folder is not None else None,
                            self.VERSION, ("summaries", "trees", "listings"))
         self.old_summaries = self.kept.old["summaries"]
@@ -411,21 +444,36 @@ class RecordCache:
         self.summaries[f"{file.ident}\0{private.ident if private is not None else ''}"] = \
             [digest, plain]
 
-    def carry_listings(self) -> None:
-        """Keep every tree listing kept before, used or not: a challenge made from the
-        last build's note (site_generator.last_read) listed none of its folders, and
-        the next build that reads it whole wants them."""
-        self.trees = {**self.old_trees, **self.trees}
-        self.listings.used = {**self.listings.old, **self.listings.used}
+    def remade(self, key: str, digest: str, plain: dict) -> None:
+        """A noted entry's summary made again (its part was damaged): kept by
+        `save_records`, as the build ends."""
+        try:
+            marshal.dumps(plain)
+        except ValueError:
+            return
+        self._remade[key] = [digest, plain]
 
-    def save(self) -> None:
-        """Keep what reading the ledger parsed and summarized."""
+    def save(self, carried: bool = False) -> None:
+        """Keep what reading the ledger parsed and summarized. `carried`: every
+        challenge was made from the last build's note (site_generator.last_read), so
+        what was kept stays (its summaries, and the tree listings the next build that
+        reads a ledger whole wants), and only what this build added is written."""
         self.save_records()
         if self.folder is None:
             return
+        now = {"summaries": self.summaries, "trees": self.trees,
+               "listings": self.listings.used}
         try:
-            self.kept.save({"summaries": self.summaries, "trees": self.trees,
-                            "listings": self.listings.used})
+            if carried:
+                self.kept.add(now)
+                return
+            if self.noted:  # a challenge made from the note, another read whole
+                old = self.old_summaries
+                now["summaries"] = {**{k: v for k in self.noted
+                                       if (v := old.get(k)) is not None}, **self.summaries}
+                now["trees"] = {**self.kept.whole("trees"), **self.trees}
+                now["listings"] = {**self.kept.whole("listings"), **self.listings.used}
+            self.kept.save(now)
             (self.folder / "summaries.marshal").unlink(missing_ok=True)  # before parts
         except (OSError, ValueError):
             pass  # a cache that cannot be written only makes the next build slower
@@ -456,6 +504,12 @@ class RecordCache:
             pass  # a cache that cannot be written only makes the next build slower
         self.dirty.clear()
         self.new.clear()
+        if self._remade:
+            try:
+                self.kept.add({"summaries": self._remade})
+            except (OSError, ValueError):
+                pass
+            self._remade = {}
 
 
 def _result_key(ident: str) -> str:
@@ -474,43 +528,96 @@ def record_bucket(ident: str) -> int:
 
 class _Parts:
     """Mappings of a few kinds kept between builds in PARTS files, a key in the part its
-    hash names. A build loads them all (`old`, by kind) and `save` rewrites only the
-    parts whose keys changed: a new record adds one summary to ten thousand. Keys
-    name content (blob and tree ids), so a key's value never changes."""
+    hash names. A part is loaded when a key of it is first looked up (`old`, by kind):
+    a rebuild made from the last build's note looks up a few of ten thousand
+    summaries. `save` rewrites only the parts whose keys changed, and `add` those that
+    gain one. Keys name content (blob and tree ids), so a key's value never changes."""
 
     PARTS = 32
 
     def __init__(self, folder: Path | None, version: int, kinds: tuple[str, ...]):
         self.folder, self.version, self.kinds = folder, version, kinds
-        self.parts: list[dict[str, dict]] = []
-        self.old: dict[str, dict] = {k: {} for k in kinds}
-        for p in range(self.PARTS):
-            data = kept.read(self.folder / f"{p:02d}.marshal", version) if folder else {}
-            part = {k: kept.part(data, k) for k in kinds}
-            self.parts.append(part)
-            for k in kinds:
-                self.old[k].update(part[k])
+        self._parts: list[dict[str, dict] | None] = [None] * self.PARTS
+        self.old = {k: _PartsKind(self, k) for k in kinds}
 
     def _of(self, key: str) -> int:
         return zlib.crc32(key.encode()) % self.PARTS
+
+    def _file(self, p: int) -> Path:
+        assert self.folder is not None
+        return self.folder / f"{p:02d}.marshal"
+
+    def part(self, p: int) -> dict[str, dict]:
+        """Part `p`, {kind: mapping}, read when first asked for."""
+        got = self._parts[p]
+        if got is None:
+            data = kept.read(self._file(p), self.version) if self.folder else {}
+            got = self._parts[p] = {k: kept.part(data, k) for k in self.kinds}
+        return got
+
+    def whole(self, kind: str) -> dict:
+        """Every part's mapping of `kind`, merged."""
+        out: dict = {}
+        for p in range(self.PARTS):
+            out.update(self.part(p)[kind])
+        return out
+
+    def present(self) -> bool:
+        """Whether the parts' folder is there (a part lost or damaged since costs only
+        the work it held)."""
+        return self.folder is not None and self.folder.is_dir()
 
     def save(self, now: dict[str, dict]) -> None:
         """Keep `now` ({kind: mapping}): the parts gaining or losing a key are written."""
         if self.folder is None:
             return
-        added = {k: now[k].keys() - self.old[k].keys() for k in self.kinds}
-        gone = {k: self.old[k].keys() - now[k].keys() for k in self.kinds}
+        old = {k: self.whole(k) for k in self.kinds}
+        added = {k: now[k].keys() - old[k].keys() for k in self.kinds}
+        gone = {k: old[k].keys() - now[k].keys() for k in self.kinds}
         dirty = {self._of(key) for k in self.kinds for key in added[k] | gone[k]}
+        for p in dirty:
+            part = self.part(p)
+            for k in self.kinds:
+                held = {key: v for key, v in part[k].items() if key not in gone[k]}
+                held.update((key, now[k][key]) for key in added[k] if self._of(key) == p)
+                part[k] = held
+        self._write(dirty)
+
+    def add(self, new: dict[str, dict]) -> None:
+        """Keep what was kept, and `new` ({kind: mapping}) besides: only the parts
+        gaining a key are read and written."""
+        if self.folder is None:
+            return
+        dirty = set()
+        for k, mapping in new.items():
+            for key, value in mapping.items():
+                p = self._of(key)
+                held = self.part(p)[k]
+                if key not in held:
+                    held[key] = value
+                    dirty.add(p)
+        self._write(dirty)
+
+    def _write(self, dirty: set[int]) -> None:
         if not dirty:
             return
+        assert self.folder is not None
         self.folder.mkdir(parents=True, exist_ok=True)
         for p in dirty:
-            data: dict[str, Any] = {"version": self.version}
-            for k in self.kinds:
-                held = {key: v for key, v in self.parts[p][k].items() if key not in gone[k]}
-                held.update((key, now[k][key]) for key in added[k] if self._of(key) == p)
-                data[k] = held
-            kept.write(self.folder / f"{p:02d}.marshal", data)
+            kept.write(self._file(p), {"version": self.version, **self.part(p)})
+
+
+class _PartsKind:
+    """One kind of a _Parts, looked up as a mapping is (`get`)."""
+
+    __slots__ = ("parts", "kind")
+
+    def __init__(self, parts: _Parts, kind: str):
+        self.parts, self.kind = parts, kind
+
+    def get(self, key: str, default: Any = None) -> Any:
+        parts = self.parts
+        return parts.part(parts._of(key))[self.kind].get(key, default)
 
 
 class _Listings:
@@ -557,12 +664,13 @@ def read_records(repo: Repository, cache: RecordCache | None = None,
     only the records added since are read when nothing else changed (see last_read);
     what this build read is kept in it for the next."""
     cache = cache or RecordCache(None)
-    noted = False
+    noted = whole = False
     for ch in repo.challenges:
         before = len(repo.skipped)
         ch.ledger_tree = (repo.ledger_folders or {}).get(ch.name) or ""
         read = _read_since(repo, ch, cache, last, progress) if last is not None else None
         noted |= read is not None
+        whole |= read is None
         if read is None:
             ch.since = None
             ch.entries = read_ledger(repo.source, ch.name, ch.state, cache, repo.skipped,
@@ -571,9 +679,7 @@ def read_records(repo: Repository, cache: RecordCache | None = None,
             ch.entries, ch.since = read
         if last is not None:
             last.keep(ch.name, _note(ch, repo.skipped[before:]))
-    if noted:  # the listings the whole ledger's reading would have used again
-        cache.carry_listings()
-    cache.save()
+    cache.save(carried=noted and not whole)
     if last is not None:
         last.save()
 
@@ -617,9 +723,12 @@ def _read_since(repo: Repository, ch: Challenge, cache: RecordCache, last: LastR
 
 
 def _noted_entries(challenge: str, rows: list, cache: RecordCache, git) -> list[Entry] | None:
-    """The entries of the last build's note, in its order; None when the record cache
-    lacks a summary the note names (it was damaged or cleared) or a row does not read."""
-    old, summaries, live = cache.old_summaries, cache.summaries, cache.live
+    """The entries of the last build's note, in its order, each reading its summary
+    from the record cache when first asked (a rebuild asks for few); None when the
+    cache's summaries were cleared or a row does not read."""
+    if not cache.kept.present():
+        return None
+    noted, live = cache.noted, cache.live
     out = []
     try:
         for row in rows:  # as last_read.ROW names its fields
@@ -627,23 +736,34 @@ def _noted_entries(challenge: str, rows: list, cache: RecordCache, git) -> list[
             ident = f"blob:{oid}"
             pident = f"blob:{private_oid}" if private_oid else ""
             key = f"{ident}\0{pident}"
-            plain = old.get(key)
             page = derived[-1]
             # a page is a file of the site's s/ folder: a damaged note never writes
             # elsewhere (the cache is the build's own, but it lives beside the repository)
-            if plain is None or type(page) is not str or page[:2] != "s/" or "/" in page[2:]:
+            if type(page) is not str or page[:2] != "s/" or "/" in page[2:]:
                 return None
-            summaries[key] = plain
+            noted.append(key)
             live.add(_result_key(ident))
             if pident:
                 live.add(f"{pident}\0{ident}")
+            load = partial(_noted_result, cache, git, challenge, row)
             out.append(Entry.restore(challenge, name, stem, digest, checks, chosen,
-                                     Summary(plain[1]),
-                                     partial(_noted_result, cache, git, challenge, row),
+                                     partial(_noted_summary, cache, key, load), load,
                                      ident, derived))
     except (TypeError, KeyError, ValueError):
         return None
     return out
+
+
+def _noted_summary(cache: RecordCache, key: str, load) -> Summary:
+    """A noted entry's summary: kept in the record cache, or made again from its full
+    record when a damaged part lost it."""
+    hit = cache.old_summaries.get(key)
+    if type(hit) is list and len(hit) == 2 and type(hit[1]) is dict:
+        return Summary(hit[1])
+    full, digest = load()
+    plain = Summary.plain(full)
+    cache.remade(key, digest, plain)
+    return Summary(plain)
 
 
 def _noted_result(cache: RecordCache, git, challenge: str, row: list) -> tuple[Result, str]:

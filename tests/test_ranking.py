@@ -12,7 +12,7 @@ import pygit2
 import pytest
 
 from challenge import ranking
-from challenge.ledger import Ledger
+from challenge.ledger import Ledger, record_stem
 from challenge.ranking import RankingScore, board, rank_of, team_best
 from gitramp.main import main as cli
 from scorer.result import SCORED, Result
@@ -143,6 +143,18 @@ def test_placing_new_records_in_a_ranked_board_gives_the_board_of_all(lower):
         placed = [(s.result, s.value) for s in board(old, score)]
         extended = board_rows(ranking.extend_board(placed, new, score))
         assert extended == board_rows(board(old + new, score)), trial
+        # the placed records' keys given by the caller: none of their results is read
+        unread = set(map(id, old))
+
+        def result_of(r, unread=unread):
+            assert id(r) not in unread, "a placed record's result was read"
+            return r
+        held = ranking.extend_board(
+            placed, new, score, result_of=result_of,
+            tail_of=lambda r: (ranking.submitted(r), r.submission,
+                               record_stem(r.tree, r.scoring_hash)),
+            make=lambda r, _, rank, v: ranking.Standing(r, r, rank, v))
+        assert board_rows(held) == extended, trial
     # a new record tied with a placed one on the whole key: board orders them by where
     # they stand, which the placed board does not say
     twin = record(0, "alpha", "red", 0.9, "2026-12-01T01:00:00Z")

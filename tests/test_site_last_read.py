@@ -83,6 +83,49 @@ def test_new_records_are_read_alone_and_the_rest_comes_from_the_note(ledger, who
     assert read(ledger.path, kept)[1] == fresh and whole_reads == []
 
 
+
+def test_a_read_from_the_note_loads_only_the_summary_parts_it_looks_up(ledger, monkeypatch):
+    kept = ledger.path / ".git" / CACHE_DIR
+    add_submission(ledger, "c", seed=7)
+    loaded: list[int] = []
+    real = model._Parts.part
+
+    def spy(self, p):
+        if self._parts[p] is None:
+            loaded.append(p)
+        return real(self, p)
+    monkeypatch.setattr(model._Parts, "part", spy)
+    parts = kept / model.RecordCache.SUMMARIES
+    before = {f.name: f.read_bytes() for f in parts.iterdir()}
+    repo = model.read_repository(ledger.path)
+    model.read_records(repo, model.RecordCache(kept),
+                       last=LastRead(kept, model.RecordCache.VERSION))
+    # one part of 32: the new record's summary was looked up there, then added to it
+    # (the 24 noted entries' summaries are read when first asked for, which was never)
+    assert len(loaded) == 1
+    after = {f.name: f.read_bytes() for f in parts.iterdir()}
+    assert {n for n in after if after[n] != before.get(n)} == {f"{loaded[0]:02d}.marshal"}
+    assert len(model._Parts(parts, model.RecordCache.VERSION, ("summaries",))
+               .whole("summaries")) == 24 + 1
+    monkeypatch.undo()
+    skipped, noted = read(ledger.path, kept)
+    assert noted == read(ledger.path)[1] and not skipped
+
+
+def test_a_summary_lost_from_its_part_is_made_again_from_its_record(ledger, whole_reads):
+    kept = ledger.path / ".git" / CACHE_DIR
+    add_submission(ledger, "c", seed=8)
+    for f in (kept / model.RecordCache.SUMMARIES).iterdir():
+        f.write_bytes(b"\x00damaged")
+    skipped, noted = read(ledger.path, kept)
+    assert whole_reads == []  # the note still holds: only the summaries are made again
+    assert noted == read(ledger.path)[1] and not skipped
+    # a build keeps those it made again: the parts hold every summary once more
+    _rebuild(ledger)
+    parts = model._Parts(kept / model.RecordCache.SUMMARIES, model.RecordCache.VERSION,
+                         ("summaries",))
+    assert len(parts.whole("summaries")) == 24 + 1
+
 def _edit(srepo, relative: str, text: str) -> None:
     path = srepo.path / LEDGER_ROOT / "c" / relative
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -999,3 +999,27 @@ def test_the_search_index_ranks_a_row_by_its_place(tmp_path, monkeypatch):
             versions = srepo.challenges["c"].versions
             add_submission(srepo, "c", seed=5, like=next(
                 v for v in versions if v.result.status == SCORED))  # moves rows down
+
+
+def test_the_private_team_board_is_the_private_board_s_rows_of_the_teams_picks(tmp_path):
+    from site_generator import boards, model
+
+    srepo = make_repo(tmp_path / "repo", [Plan("c", "C", 90, n_teams=12, revealed=True,
+                                               seed=5)])
+    repo = model.read_repository(srepo.path)
+    model.read_records(repo)
+    ch = repo.challenges[0]
+    # two private values only: the public order decides most of the picks' ties
+    for i, e in enumerate(ch.entries):
+        held = e.summary.bagged.get(boards.PRIVATE)
+        if held:
+            e.summary.bagged[boards.PRIVATE] = {k: 0.5 + i % 2 / 10 for k in held}
+    public = boards.rank(ch.entries, ch.scores)
+    best = boards.team_best(public)
+    private = boards.private_board(public, ch.scores)
+
+    def rows(board):
+        return [(r.entry.key_line, r.rank, r.value, r.public_rank) for r in board]
+    alone = rows(boards.private_team_board(best, ch.scores))
+    assert len(alone) == 12 and len({v for _, _, v, _ in alone}) == 2
+    assert rows(boards.private_team_board(best, ch.scores, private)) == alone
