@@ -145,8 +145,8 @@ def extend_board(placed: list[tuple[T, float]], items: Iterable[T],
             new.append((k, len(new), item, r))
     new.sort(key=lambda n: n[:2])  # equal keys keep the items' order
     sign = _sign(score)
-    keys = _PlacedKeys(placed, get, key_of, None if tail_of is None else
-                       lambda item, v: (sign * v, *tail_of(item)))
+    keys = _PlacedKeys(placed, (lambda item, v: key_of(get(item))) if tail_of is None
+                       else (lambda item, v: (sign * v, *tail_of(item))))
     row = make
     rows: list[S] = []
     at = 0
@@ -166,18 +166,15 @@ class _PlacedKeys:
     """The ranking keys of a placed board's items, made when read (a bisection reads a
     dozen), for `bisect` to search."""
 
-    def __init__(self, placed: list, get: Callable, key_of: Callable,
-                 held: Callable | None = None):
-        self.placed, self.get, self.key_of, self.held = placed, get, key_of, held
+    def __init__(self, placed: list, key_at: Callable[[Any, float], tuple | None]):
+        self.placed, self.key_at = placed, key_at  # key_at(item, value): its key
         self.broken = False  # a placed item read is not ranked
 
     def __len__(self) -> int:
         return len(self.placed)
 
     def __getitem__(self, i: int) -> tuple:
-        if self.held is not None:  # (item, value) -> its key
-            return self.held(*self.placed[i])
-        k = self.key_of(self.get(self.placed[i][0]))
+        k = self.key_at(*self.placed[i])
         if k is None:
             self.broken = True
             return ()  # sorts first: the search goes on, its result is not used

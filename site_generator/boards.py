@@ -107,7 +107,7 @@ def rank(entries: list[Entry], columns: list[ScoreColumn], split: str = PUBLIC,
 
     def make(e: Entry, r, i: int, v: float) -> Row:
         return Row(e, None, i, v, columns, split)  # (a row reads its entry)
-    return _board(entries, score, split, _summary, make, placed, new)
+    return _board(entries, score, split, _summary, _entry_tail, make, placed, new)
 
 
 # what ranking reads of an entry: its summary (no full record needed)
@@ -143,16 +143,18 @@ def private_board(public: list[Row], columns: list[ScoreColumn],
             placed_rows = [(row_of[id(e)], v) for e, v in placed]
         except KeyError:  # an entry no longer on the public board: rank them all
             placed_rows = None
-    return _board(public, score, PRIVATE, _row_summary, make, placed_rows, new_rows)
+    return _board(public, score, PRIVATE, _row_summary, _row_tail, make, placed_rows,
+                  new_rows)
 
 
-def _board(items: list, score: RankingScore, split: str, result_of, make,
+def _board(items: list, score: RankingScore, split: str, result_of, tail_of, make,
            placed: list[tuple] | None, new: list | None) -> list[Row]:
     """`ranking.board` of `items`; from the last build's order (`placed`) and only the
-    `new` items when that gives it (`ranking.extend_board`)."""
+    `new` items when that gives it (`ranking.extend_board`, placed items' keys by
+    `tail_of`)."""
     if placed is not None:
         rows = ranking.extend_board(placed, new or [], score, split, result_of, make,
-                                    _entry_tail if result_of is _summary else _row_tail)
+                                    tail_of)
         if rows is not None:
             return rows
     return ranking.board(items, score, split, result_of=result_of, make=make)

@@ -437,21 +437,15 @@ class RecordCache:
 
     def put_summary(self, file: RecordFile, private: RecordFile | None, digest: str,
                     plain: dict) -> None:
-        try:
-            marshal.dumps(plain)
-        except ValueError:
-            return  # made again next time
-        self.summaries[f"{file.ident}\0{private.ident if private is not None else ''}"] = \
-            [digest, plain]
+        if _marshals(plain):  # else made again next time
+            self.summaries[f"{file.ident}\0{private.ident if private is not None else ''}"] \
+                = [digest, plain]
 
     def remade(self, key: str, digest: str, plain: dict) -> None:
         """A noted entry's summary made again (its part was damaged): kept by
         `save_records`, as the build ends."""
-        try:
-            marshal.dumps(plain)
-        except ValueError:
-            return
-        self._remade[key] = [digest, plain]
+        if _marshals(plain):
+            self._remade[key] = [digest, plain]
 
     def save(self, carried: bool = False) -> None:
         """Keep what reading the ledger parsed and summarized. `carried`: every
@@ -510,6 +504,16 @@ class RecordCache:
             except (OSError, ValueError):
                 pass
             self._remade = {}
+
+
+def _marshals(value: Any) -> bool:
+    """Whether the cache's files can hold `value` (a record holding what marshal cannot
+    write is made again by the next build)."""
+    try:
+        marshal.dumps(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _result_key(ident: str) -> str:
