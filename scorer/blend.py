@@ -18,7 +18,9 @@ on a fold are bit-for-bit identical to an earlier one's are not candidates on th
 fold: an exact copy earns nothing.
 
 Classification predictions (n, k) are clipped to [1e-15, 1 - 1e-15] and each row
-renormalised before blending, so every member is a probability vector.
+renormalised before blending, so every member is a probability vector. Combined
+predictions (n, k + 1: the class probabilities, then a quantity) are averaged as they
+are, as RAMP combines them (`probabilities=False`); their score reads each part.
 """
 
 from __future__ import annotations
@@ -136,10 +138,11 @@ def _looped(score: ScoreFn) -> BatchScoreFn:
 
 
 # ----------------------------------------------------------------- the algorithm
-def prepare(preds: np.ndarray) -> np.ndarray:
-    """Float predictions; probabilities (last axis k) clipped and renormalised per row."""
+def prepare(preds: np.ndarray, probabilities: bool = True) -> np.ndarray:
+    """Float predictions; probabilities (last axis k) clipped and renormalised per row,
+    unless `probabilities` is False (columns of another kind: averaged as they are)."""
     preds = np.asarray(preds, dtype=float)
-    if preds.ndim == 3:
+    if preds.ndim == 3 and probabilities:
         preds = np.clip(preds, PROBA_EPS, 1 - PROBA_EPS)
         preds = preds / preds.sum(axis=2, keepdims=True)
     return preds
@@ -212,10 +215,12 @@ def _distinct(preds: np.ndarray) -> np.ndarray:
 def blend(folds: Sequence[FoldInputs], y_train: np.ndarray, score: ScoreFn,
           lower_is_better: bool, *, y_test: np.ndarray | None = None,
           batch_score: BatchScoreFn | None = None, max_members: int = MAX_MEMBERS,
-          min_improvement: float = 0.0) -> Blend:
+          min_improvement: float = 0.0, probabilities: bool = True) -> Blend:
     """Blend m submissions on every fold; contributivity and combined scores.
 
     Test scores are computed only when every fold has `test_preds` and `y_test` is given.
+    `probabilities`: whether a last axis of predictions holds class probabilities (see
+    `prepare`; False for combined predictions).
     """
     if not folds:
         raise ValueError("blending needs at least one fold")
@@ -224,7 +229,7 @@ def blend(folds: Sequence[FoldInputs], y_train: np.ndarray, score: ScoreFn,
     fold_blends, valid_scores, test_scores = [], [], []
     ens_valid, single_valid, ens_test, single_test = [], [], [], []
     for f in folds:
-        preds = prepare(f.valid_preds)
+        preds = prepare(f.valid_preds, probabilities)
         y_valid = y_train[f.valid_idx]
         fb = blend_fold(preds, y_valid, score, lower_is_better, batch_score=batch_score,
                         max_members=max_members, min_improvement=min_improvement)
@@ -233,7 +238,7 @@ def blend(folds: Sequence[FoldInputs], y_train: np.ndarray, score: ScoreFn,
         ens_valid.append(_combine(preds, fb.counts))
         single_valid.append(preds[fb.best_single])
         if with_test:
-            test = prepare(f.test_preds)
+            test = prepare(f.test_preds, probabilities)
             ens_test.append(_combine(test, fb.counts))
             single_test.append(test[fb.best_single])
             test_scores.append(float(score(y_test, ens_test[-1])))

@@ -131,9 +131,9 @@ def score_submission(kit: Task, submission_dir: Path, *, backend: Backend | None
         **({"combine": combined.combine} if kit.prediction_type == "combined" else {}))
     base.log_tail = _tail(outcome.log)
     # Detections are not kept for blending (scorer/blend.py averages arrays of numbers),
-    # nor combined predictions (its scores read probabilities or values, not both), nor
-    # cluster ids (arbitrary labels: the mean of two submissions' ids means nothing).
-    keep = not detects and kit.prediction_type not in ("combined", "clustering")
+    # nor cluster ids (arbitrary labels: the mean of two submissions' ids means nothing).
+    # Combined predictions are: a blend averages every column, as their bagging does.
+    keep = not detects and kit.prediction_type != "clustering"
     return ScoringRun(base, preds if keep else [], y_train, y_test)
 
 

@@ -13,6 +13,7 @@ from challenge.ledger import LEDGER_ROOT, Ledger
 from challenge.repo import find_kits, load_kit_at
 from gitramp.main import main
 from scorer.result import ERROR, SCORED, FoldScores, Result
+from scorer.score_types import bind_scores
 from scorer.scoring import FoldPredictions
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,18 +21,24 @@ N_TRAIN, N_TEST, N_FOLDS = 60, 30, 3
 
 
 class Hub:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, kit: str = "iris"):
         self.path, self.private = path / "hub", path / "private"
+        self.name = kit
         repo = init_repo(self.path)
         commit_files(repo, "refs/heads/main",
-                     kit_files(ROOT / "kits" / "iris", prefix="kits/iris"), message="kit")
+                     kit_files(ROOT / "kits" / kit, prefix=f"kits/{kit}"), message="kit")
         self.ledger = Ledger(self.path)
         Ledger(self.private, create=True)
         head = self.ledger.head()
         self.kit = load_kit_at(repo, head, find_kits(repo, head.tree)[0])
         rng = np.random.default_rng(0)
-        self.y_train = rng.integers(0, 3, N_TRAIN)
-        self.y_test = rng.integers(0, 3, N_TEST)
+        if kit == "drug_spectra":  # the scorer's truth: class index, then the quantity
+            self.y_train, self.y_test = (
+                np.column_stack([rng.integers(0, 4, n), rng.uniform(100, 1000, n)])
+                for n in (N_TRAIN, N_TEST))
+        else:
+            self.y_train = rng.integers(0, 3, N_TRAIN)
+            self.y_test = rng.integers(0, 3, N_TEST)
         self.folds = [np.sort(rng.choice(N_TRAIN, 20, replace=False)) for _ in range(N_FOLDS)]
         self.rng = rng
         self.count = 0
@@ -41,7 +48,7 @@ class Hub:
             keep: bool = True) -> tuple[str, list]:
         self.count += 1
         tree = f"{self.count:040x}"
-        result = Result(challenge="iris", submission=name, status=status, team=team,
+        result = Result(challenge=self.name, submission=name, status=status, team=team,
                         score_names=["acc"], lower_is_better={"acc": False},
                         folds=[FoldScores({"valid": {"acc": 0.5}}, 1.0, 0.1)],
                         tree=tree, commit=tree, scoring_hash=self.kit.scoring_hash(),
@@ -55,19 +62,25 @@ class Hub:
         if keep and status == SCORED:
             folds = [FoldPredictions(np.setdiff1d(np.arange(N_TRAIN), v), v, va, te)
                      for v, (va, te) in zip(self.folds, preds, strict=True)]
-            key = store.record_key("iris", name, tree, self.kit.scoring_hash())
+            key = store.record_key(self.name, name, tree, self.kit.scoring_hash())
             store.save(self.private, key, folds, self.y_train, y_test=self.y_test,
                        public_repo=self.path)
         return f"{name}@{tree[:16]}", preds
 
     def _proba(self, y, strength):
-        logits = strength * np.eye(3)[y] + self.rng.normal(0, 1, (len(y), 3))
-        e = np.exp(logits)
+        if self.name == "drug_spectra":  # four class probabilities, then the quantity
+            proba = self._softmax(strength * np.eye(4)[y[:, 0].astype(int)])
+            quantity = y[:, 1] * np.exp(self.rng.normal(0, 0.3 / strength, len(y)))
+            return np.column_stack([proba, quantity])
+        return self._softmax(strength * np.eye(3)[y])
+
+    def _softmax(self, logits):
+        e = np.exp(logits + self.rng.normal(0, 1, logits.shape))
         return e / e.sum(axis=1, keepdims=True)
 
     def record(self, version: str) -> dict:
         name, tree = version.split("@")
-        path = f"{LEDGER_ROOT}/iris/{name}/{tree}-{self.kit.scoring_hash()[:8]}.yml"
+        path = f"{LEDGER_ROOT}/{self.name}/{name}/{tree}-{self.kit.scoring_hash()[:8]}.yml"
         return self.ledger.read(path)
 
 
@@ -144,3 +157,39 @@ def test_submissions_without_stored_predictions_are_reported(hub, capsys):
 def test_unknown_kit_is_a_user_error(hub, capsys):
     assert main(["blend", "--repo", str(hub.path), "--kit", "nope"]) == 2
     assert "no kit named nope" in capsys.readouterr().err
+
+
+def test_combined_predictions_are_blended_as_their_columns_average(tmp_path, capsys):
+    """Drug-spectra predictions hold four class probabilities, then a quantity. A blend
+    averages every column as it is (as their bagging and RAMP do): clipped and
+    renormalised as probabilities, the quantity would be read as one, and the ranking
+    score (RAMP's Combined) reads each part."""
+    hub = Hub(tmp_path, "drug_spectra")
+    private = ["--private-ledger", str(hub.private)]
+    alone, preds = hub.add("alone", "ann", strength=1.5)
+    assert main(["blend", "--repo", str(hub.path), *private]) == 0
+    # one member: the blend is its predictions, each training row's held-out ones
+    # averaged over the folds that held it out
+    total, count = np.zeros((N_TRAIN, 5)), np.zeros(N_TRAIN)
+    for idx, (valid, _) in zip(hub.folds, preds, strict=True):
+        total[idx] += valid
+        count[idx] += 1
+    seen = count > 0
+    rank = bind_scores(hub.kit)[0]
+    assert rank.name == "combined"
+    expected = rank(hub.y_train[seen], total[seen] / count[seen, None])
+    summary = hub.ledger.read(f"{LEDGER_ROOT}/drug_spectra/blend.yml")
+    assert summary["score"] == "combined"
+    assert summary["blended_valid"] == pytest.approx(expected, rel=1e-9)
+    assert summary["blended_valid"] == summary["best_single_valid"]
+
+    others = [hub.add(name, team, strength=s)[0]
+              for name, team, s in (("good", "bob", 2.0), ("weak", "cat", 0.5))]
+    assert main(["blend", "--repo", str(hub.path), *private]) == 0
+    c = _contrib(hub, [alone, *others])
+    assert sum(x["blend"] for x in c.values()) == pytest.approx(100, abs=1e-3)
+    summary = hub.ledger.read(f"{LEDGER_ROOT}/drug_spectra/blend.yml")
+    # the greedy blend starts from the best single member and only adds what helps
+    assert summary["blended_valid"] <= summary["best_single_valid"]  # lower is better
+    private_summary = Ledger(hub.private).read(f"{LEDGER_ROOT}/drug_spectra/blend.yml")
+    assert private_summary["blended_test"] > 0

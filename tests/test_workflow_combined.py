@@ -50,7 +50,10 @@ def test_starting_kit_scores_with_each_part_reported(run):
             assert s["combined"] == pytest.approx(W[0] * s["error"] + W[1] * s["mare"],
                                                   abs=1e-12)
     assert result.bagged["test"]["mare"] < 0.5 and result.bagged["test"]["error"] < 0.2
-    assert run.predictions == []  # not blended: its scores read parts, not the whole
+    # kept for blending: each fold's held-out rows, four probabilities and the quantity
+    assert [p.valid_pred.shape for p in run.predictions] == [
+        (len(p.valid_idx), 5) for p in run.predictions]
+    assert len(run.predictions) == len(result.folds)
 
 
 def _npy(arr) -> bytes:
