@@ -113,6 +113,11 @@ FAMILIES = 10  # lineage families drawn, by credit
 MAX_FAMILY_NODES = 150  # boxes in one family's graph (the newest)
 MAX_DERIVED_ROWS = 500
 RANKED = ("team_rows", "public_rows", "private_rows", "private_team_rows")  # rows with ranks
+# the paged boards (ChallengeView lists), as status.html names them
+BOARD_NAMES = {"team_rows": "Leaderboard", "public_rows": "All submissions",
+               "private_team_rows": "Private leaderboard",
+               "private_rows": "All submissions on the private test set",
+               "failed": "Failed", "teams": "Teams"}
 
 
 @dataclass(frozen=True)
@@ -321,6 +326,9 @@ class StatusRow:
     n_scored: int
     n_teams: int
     n_failed: int
+    # each paged board's name and rows: a reader without script finds here the totals
+    # its pages leave to status.js (Pager.totals links it)
+    boards: list[tuple[str, int]] = field(default_factory=list)
 
 
 def challenge_folder(ch: Challenge) -> str:
@@ -366,6 +374,7 @@ class Pager:
     # the board (a ChallengeView list) whose number of rows the shared status file tells:
     # a new result then leaves the pages above its row as they were. None: printed here
     board: str | None = None
+    totals: str | None = None  # where a reader without script reads it (status.html)
 
     @property
     def last(self) -> int:
@@ -693,7 +702,8 @@ class _Builder:
                 continue
 
             def render(chunk, total, i=i) -> str:
-                pager = Pager(base, i, count, (i - 1) * n + 1, total, n, board=attr)
+                pager = Pager(base, i, count, (i - 1) * n + 1, total, n, board=attr,
+                              totals=f"{common['root']}status.html#{view.slug}")
                 paged = replace(view, **{attr: chunk})
                 if i == 1:
                     return self.render(template, **{**common, "ch": paged, "pg": pager,
@@ -827,7 +837,9 @@ class _Builder:
         data = {"built": built, "challenges": challenges}
         self.out.write("status.js", "gitrampStatus(" + _js(data) + ");\n")
         rows = [StatusRow(slug, c["title"], {"key": c["key"], "label": c["phase"]},
-                          c["rows"]["public_rows"], c["rows"]["teams"], c["rows"]["failed"])
+                          c["rows"]["public_rows"], c["rows"]["teams"], c["rows"]["failed"],
+                          [(BOARD_NAMES[b], n) for b, n in c["rows"].items()
+                           if b in BOARD_NAMES])
                 for slug, c in challenges.items()]
         self.page("status.html", "status.html", root="", challenges=rows, built=built)
 

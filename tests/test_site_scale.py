@@ -108,6 +108,15 @@ def test_no_page_grows_with_a_team_or_the_number_of_teams(big):
     # the number of teams is left to the status file, so a new team rewrites one page
     assert f"Teams 1–{ROWS}<span class=\"of\" data-board=\"teams\" hidden>" in \
         (site / "crowd/teams.html").read_text()
+    # without script, each page's pager links the build page, which tells every board's
+    # rows (that page is rewritten by every build anyway)
+    link = '<span class="totals"> · <a href="../status.html#crowd">how many rows</a></span>'
+    for page in teams + numbered(site / "crowd", "submissions"):
+        assert link in page.read_text(), page.name
+    told = re.search(r'<dt id="crowd">.*?</dd>', (site / "status.html").read_text(), re.S)
+    scored = sum(v.result.status == SCORED for v in srepo.challenges["crowd"].versions)
+    assert f"Teams {n_teams}," in told.group(0)
+    assert f"All submissions {scored}," in told.group(0)
 
 
 def test_the_private_boards_are_paged_like_the_public_ones(big):

@@ -24,6 +24,8 @@
       if (typeof n === "number") {
         s.lastElementChild.textContent = per ? Math.max(1, Math.ceil(n / per)) : n;
         s.hidden = false;
+        // the link to status.html, for readers without script, is no longer needed
+        s.parentNode.querySelectorAll("span.totals").forEach(function (t) { t.hidden = true; });
       }
     });
   }

@@ -385,10 +385,15 @@ def test_a_board_page_reads_its_number_of_rows_from_the_status_file(driver, page
     n_pages = -(-scored // 5)
     assert texts and all(t == f"Rows 6–10 of {scored} · page 2 of {n_pages}" for t in texts)
     driver.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": True})
-    try:  # without script: the rows and the page, never an empty "of"
+    try:  # without script: the rows and the page, never an empty "of", and a link to
+        # the page that tells every board's rows
         driver.get(url + "iris_open/submissions-2.html")
         text = driver.find_element("css selector", "nav.pager p").text
-        assert text == "Rows 6–10 · page 2"
+        assert text == "Rows 6–10 · page 2 · how many rows", text
+        driver.find_element("css selector", "nav.pager p a").click()
+        assert driver.current_url.endswith("status.html#iris_open")
+        told = driver.find_element("css selector", "dt#iris_open + dd").text
+        assert f"All submissions {scored}," in told, told
     finally:
         driver.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": False})
 
