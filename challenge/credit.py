@@ -230,15 +230,15 @@ def blend_challenge(ledger: Ledger, kit, *, private_repo: str | Path | None = No
         folds = [FoldInputs(subs[0].valid_idx[f], np.stack([s.valid_preds[f] for s in subs]),
                             np.stack([s.test_preds[f] for s in subs]) if with_test else None)
                  for f in range(subs[0].n_folds)]
-        # combined predictions: the ranking score reads its parts of the columns (no
-        # batch version does), and the columns are averaged as they are
-        combined = kit.prediction_type == "combined"
+        # of combined predictions, the ranking score reads its part of the columns: a
+        # batch version by its type's name would read them whole
+        whole = kit.prediction_type != "combined"
         result = blend(folds, labels.y_train, rank, rank.lower_is_better,
                        y_test=labels.y_test if with_test else None,
-                       batch_score=None if combined else batch_score_for(rank.type.name,
-                                                                          rank.params),
+                       batch_score=batch_score_for(rank.type.name, rank.params) if whole
+                       else None,
                        max_members=max_members, min_improvement=min_improvement,
-                       probabilities=not combined)
+                       probabilities=kit.is_classification)
         credit.n_folds = len(folds)
         credit.blended_valid, credit.best_single_valid = (result.bagged_valid,
                                                           result.best_single_bagged_valid)

@@ -220,7 +220,7 @@ def blend(folds: Sequence[FoldInputs], y_train: np.ndarray, score: ScoreFn,
 
     Test scores are computed only when every fold has `test_preds` and `y_test` is given.
     `probabilities`: whether a last axis of predictions holds class probabilities (see
-    `prepare`; False for combined predictions).
+    `prepare`): a classification's, not a combined prediction's.
     """
     if not folds:
         raise ValueError("blending needs at least one fold")

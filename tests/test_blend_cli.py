@@ -31,8 +31,9 @@ class Hub:
         Ledger(self.private, create=True)
         head = self.ledger.head()
         self.kit = load_kit_at(repo, head, find_kits(repo, head.tree)[0])
+        self.combined = self.kit.prediction_type == "combined"
         rng = np.random.default_rng(0)
-        if kit == "drug_spectra":  # the scorer's truth: class index, then the quantity
+        if self.combined:  # the scorer's truth: class index, then the quantity
             self.y_train, self.y_test = (
                 np.column_stack([rng.integers(0, 4, n), rng.uniform(100, 1000, n)])
                 for n in (N_TRAIN, N_TEST))
@@ -68,7 +69,7 @@ class Hub:
         return f"{name}@{tree[:16]}", preds
 
     def _proba(self, y, strength):
-        if self.name == "drug_spectra":  # four class probabilities, then the quantity
+        if self.combined:  # drug_spectra's four class probabilities, then the quantity
             proba = self._softmax(strength * np.eye(4)[y[:, 0].astype(int)])
             quantity = y[:, 1] * np.exp(self.rng.normal(0, 0.3 / strength, len(y)))
             return np.column_stack([proba, quantity])
