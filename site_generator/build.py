@@ -871,7 +871,7 @@ class _Builder:
                 marks = [plots.Mark(ch.state.opened_at, "code opened")]
             view.open_mark = ("the opening of the code" if ch.state.opened_at else
                               "the start of the open phase" if marks else "")
-            timeline = by_time(public)  # sorted once: the two series follow it
+            timeline = by_time(public, ch.entries)  # once: the two series follow it
             teams = best_over_time(timeline, first.lower_is_better, timed=True)
             overall = overall_best_over_time(timeline, first.lower_is_better, timed=True)
             svg_best = plots.best_over_time(f"Best {first.name} over time", first.name,

@@ -86,3 +86,19 @@ def test_names_with_any_characters_get_safe_pages_and_escaped_text(tmp_path):
     teams = json.loads(head[head.index("(") + 1:head.rindex(")")])["teams"]
     assert {(teams[r[0]], r[1]) for r in rows} == {
         (x.result.team, x.name) for x in srepo.challenges["c"].versions}
+
+
+def test_the_plots_follow_the_ledgers_order_picked_or_sorted_alike():
+    from types import SimpleNamespace as NS
+
+    from site_generator.boards import by_time
+    # ties on the time, then on the name too: the version decides
+    entries = [NS(submitted_at=t, name=n, stem=s) for t, n, s in [
+        ("2026-12-01T10:00Z", "a", "2"), ("2026-12-01T10:00Z", "b", "1"),
+        ("2026-12-01T10:00Z", "b", "3"), ("2026-12-02T08:00Z", "a", "1")]]
+    failed = NS(submitted_at="2026-12-01T09:00Z", name="z", stem="0")
+    ledger = sorted([*entries, failed], key=lambda e: (e.submitted_at, e.name, e.stem))
+    rows = [NS(entry=e) for e in (entries[3], entries[2], entries[0], entries[1])]  # by rank
+    picked, sorted_ = by_time(rows, ledger), by_time(rows)
+    assert [r.entry for r in picked] == entries  # the failed entry has no row
+    assert picked == sorted_
