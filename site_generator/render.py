@@ -8,6 +8,7 @@ import math
 import shutil
 import zlib
 from datetime import datetime
+from itertools import accumulate, chain
 from importlib import resources
 from pathlib import Path
 from urllib.parse import quote
@@ -463,29 +464,46 @@ class KeptTexts:
 
 
 class KindTexts:
-    """The kept texts of one kind (see KeptTexts): `<kind>-<bucket>.marshal` files."""
+    """The kept texts of one kind (see KeptTexts): `<kind>-<bucket>.marshal` files, each
+    holding its texts' keys, their lengths, and the texts end to end as one UTF-8 blob.
+    A kind loads as a few objects, not a string a text (a board's row texts are 9 MB at
+    10,000 submissions, of which a rebuild reads a few thousand), and a text is cut
+    from the blob when asked for."""
 
     def __init__(self, folder: Path | None, kind: str, buckets: int, version: str,
                  context: str = ""):
         self.folder, self.name, self.buckets, self.version = folder, kind, buckets, version
         self.context = context
-        self.old: dict[str, str] | None = None  # loaded when first asked
-        self.old_buckets: dict[int, dict[str, str]] = {}
-        self.new: dict[str, str] = {}  # made in this build (the others are in old)
+        self.old: dict[str, int] | None = None  # key -> its text's number; loaded when asked
+        self.blob = b""  # the texts loaded, end to end
+        self.offsets: list[int] = [0]  # where text i is: blob[offsets[i]:offsets[i + 1]]
+        self.old_buckets: dict[int, list[str]] = {}  # each file's keys
+        self.new: dict[str, str] = {}  # made in this build (they are not in old)
         self.dirty: set[int] = set()
 
     def _file(self, b: int) -> Path:
         return self.folder / f"{self.name}-{b:02d}.marshal"
 
-    def _load(self) -> dict[str, str]:
+    def _load(self) -> None:
         self.old = {}
+        blobs: list[bytes] = []
+        lengths: list[list[int]] = []
+        n = 0
         if self.folder is not None and self.folder.is_dir():
             for b in range(self.buckets):  # missing, damaged or another context's: made again
-                data = kept.read(self._file(b), self.version)
-                texts = kept.part(data, "texts") if data.get("context") == self.context else {}
-                self.old.update(texts)
-                self.old_buckets[b] = texts
-        return self.old
+                keys, lens, blob = _texts_file(kept.read(self._file(b), self.version),
+                                               self.context)
+                try:
+                    places = dict(zip(keys, range(n, n + len(keys))))
+                except TypeError:  # a damaged file's key that no mapping can hold
+                    keys, lens, blob, places = [], [], b"", {}
+                self.old.update(places)
+                n += len(keys)
+                self.old_buckets[b] = keys
+                blobs.append(blob)
+                lengths.append(lens)
+        self.blob = b"".join(blobs)
+        self.offsets = list(accumulate(chain.from_iterable(lengths), initial=0))
 
     def _bucket(self, key: str) -> int:
         return zlib.crc32(key.encode()) % self.buckets
@@ -494,17 +512,29 @@ class KindTexts:
         return self.lookup()(key)
 
     def lookup(self):
-        """`get` as a mapping's own lookup, for loops over ten thousand rows."""
+        """`get` for loops over ten thousand rows (the kind loaded once)."""
         if self.folder is None:
             return {}.get  # finds nothing
-        return (self.old if self.old is not None else self._load()).get
+        if self.old is None:
+            self._load()
+        index, blob, offsets, new = self.old, self.blob, self.offsets, self.new
+
+        def get(key: str) -> str | None:
+            i = index.get(key)
+            if i is None:
+                return new.get(key)
+            try:
+                return blob[offsets[i]:offsets[i + 1]].decode()
+            except UnicodeDecodeError:  # a damaged file: the text is made again
+                return None
+        return get
 
     def put(self, key: str, text: str) -> None:
         if self.folder is not None:
             self.new[key] = text
             self.dirty.add(self._bucket(key))
-            if self.old is not None:  # what `lookup` gave reads it too
-                self.old[key] = text
+            if self.old is not None:  # what `lookup` gave reads the new text
+                self.old.pop(key, None)
 
     def save(self, live: set[str]) -> bool:
         """Write the files that gained a text; whether there were any."""
@@ -512,17 +542,39 @@ class KindTexts:
             return False
         if self.old is None:  # put without a get: the files written keep what they held
             self._load()
-        # the texts of records gone are dropped from the buckets written anyway (the
-        # others keep theirs until a build writes them: no bucket is written for that)
-        buckets = {b: {k: v for k, v in self.old_buckets.get(b, {}).items() if k in live}
-                   for b in self.dirty}
-        for key, text in self.new.items():
-            buckets[self._bucket(key)][key] = text
+        index, blob, offsets, new = self.old, self.blob, self.offsets, self.new
+        # the texts of records gone are dropped from the files written anyway (the
+        # others keep theirs until a build writes them: no file is written for that)
+        buckets: dict[int, list[tuple[str, bytes]]] = {b: [] for b in self.dirty}
+        for b in self.dirty:
+            held = buckets[b]
+            for key in self.old_buckets.get(b, ()):
+                i = index.get(key)
+                if i is not None and key in live and key not in new:
+                    held.append((key, blob[offsets[i]:offsets[i + 1]]))
+        for key, text in new.items():
+            buckets[self._bucket(key)].append((key, text.encode()))
         self.folder.mkdir(parents=True, exist_ok=True)
         for b, texts in buckets.items():
-            kept.write(self._file(b), {"version": self.version, "context": self.context,
-                                       "texts": texts})
+            kept.write(self._file(b), {
+                "version": self.version, "context": self.context,
+                "keys": [k for k, _ in texts], "lengths": [len(t) for _, t in texts],
+                "blob": b"".join(t for _, t in texts)})
         return True
+
+
+def _texts_file(data: dict, context: str) -> tuple[list[str], list[int], bytes]:
+    """A texts file's keys, lengths and blob, or nothing when it is of another context
+    or does not hold together."""
+    keys, lens, blob = data.get("keys"), data.get("lengths"), data.get("blob")
+    try:
+        if (data.get("context") == context and type(keys) is list and type(lens) is list
+                and type(blob) is bytes and len(keys) == len(lens)
+                and sum(lens) == len(blob) and min(lens, default=0) >= 0):
+            return keys, lens, blob
+    except TypeError:  # a length that is no number
+        pass
+    return [], [], b""
 
 
 def _sort(value) -> str:

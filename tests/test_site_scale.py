@@ -340,7 +340,7 @@ def test_a_rebuild_reads_the_team_page_texts_of_the_new_result_s_team_group_only
     build(srepo.path, site, now=NOW, page_rows=7)
     team_texts = [p for p in read if p in groups]
     assert len(team_texts) == 1
-    texts = marshal.loads(team_texts[0].read_bytes())["texts"]
+    texts = marshal.loads(team_texts[0].read_bytes())["keys"]
     # kept by the record's key line (digest, name and version)
     assert any(key.endswith(f"\0{new.stem!r}") for key in texts)
     assert any(p.name.startswith("row-") for p in read)  # the boards' rows were read
@@ -1032,3 +1032,38 @@ def test_the_private_team_board_is_the_private_board_s_rows_of_the_teams_picks(t
     alone = rows(boards.private_team_board(best, ch.scores))
     assert len(alone) == 12 and len({v for _, _, v, _ in alone}) == 2
     assert rows(boards.private_team_board(best, ch.scores, private)) == alone
+
+
+def test_a_damaged_texts_file_reads_as_empty_and_is_made_again(tmp_path):
+    """A kept texts file whose lengths do not cut its blob, or whose keys are no
+    strings, gives no text (they are made again and the file written over); the
+    other files of the kind still give theirs."""
+    import marshal
+
+    from site_generator.render import KeptTexts
+
+    keys = [f"'d{i}'\0'a'\0's'" for i in range(40)]
+    texts = KeptTexts(tmp_path)
+    kind = texts.kind("csv", context="acc")
+    for i, k in enumerate(keys):
+        kind.put(k, f"{i},é")  # not ASCII: a text is cut from UTF-8 bytes
+    texts.save(set(keys))
+    files = sorted((tmp_path / KeptTexts.VERSION).glob("csv-*.marshal"))
+    assert len(files) > 2
+    assert KeptTexts(tmp_path).kind("csv", context="acc").get(keys[7]) == "7,é"
+    damaged, unhashable = files[0], files[1]
+    data = marshal.loads(damaged.read_bytes())
+    data["lengths"][0] += 1  # no longer adds up to the blob
+    damaged.write_bytes(marshal.dumps(data))
+    data = marshal.loads(unhashable.read_bytes())
+    data["keys"][0] = ["not", "a", "key"]
+    unhashable.write_bytes(marshal.dumps(data))
+    again = KeptTexts(tmp_path).kind("csv", context="acc")
+    spoilt = {int(f.stem.rsplit("-", 1)[1]) for f in (damaged, unhashable)}
+    lost = [k for k in keys if again._bucket(k) in spoilt]
+    held = [k for k in keys if again._bucket(k) not in spoilt]
+    assert lost and held
+    assert [again.get(k) for k in lost] == [None] * len(lost)
+    assert [again.get(k) for k in held] == [f"{keys.index(k)},é" for k in held]
+    again.put(lost[0], "made again")
+    assert again.get(lost[0]) == "made again"
