@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from importlib import resources
 from json.encoder import encode_basestring_ascii
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -80,6 +80,8 @@ ASSETS = "assets"
 CACHE_DIR = "gitramp-site-cache"  # in the repository's .git folder
 README_FILE = "readme.marshal"  # in CACHE_DIR: READMEs rendered, by their text
 SUBMISSIONS_MARK = "s/"  # the manifest's mark: what the submission pages were made of
+PAGE = attrgetter("page")  # an entry's submission page: s/<file> (model.submission_page)
+PAGE_FILE = itemgetter(slice(len(SUBMISSIONS_MARK), None))  # <file> of s/<file>
 KEPT_READMES = 32
 LEGACY_PAGE_NOTE = "pages.marshal"  # in CACHE_DIR, from earlier versions: removed
 
@@ -1034,11 +1036,15 @@ class _Builder:
         if not usable:
             return entries
         to_key = with_kin(entries, since.added)
-        keyed = set(map(id, to_key))
-        kept = {f"{cdir}/{e.page}": e for e in entries if id(e) not in keyed}
-        missing = self.out.keep(kept.keys())  # a page gone from the folder is made again
+        kept = dict(zip(map(PAGE, entries), entries))
+        for e in to_key:
+            kept.pop(e.page, None)
+        # a page is s/<file> (submission_page): one folder's files, kept in set
+        # operations; a page gone from the folder is made again
+        missing = self.out.keep(f"{cdir}/{SUBMISSIONS_MARK[:-1]}",
+                                map(PAGE_FILE, kept))
         self.kept += len(kept) - len(missing)
-        return to_key + [kept[p] for p in missing]
+        return to_key + [kept[f"{SUBMISSIONS_MARK}{name}"] for name in missing]
 
     def _code(self, e: Entry, parent: Entry | None, folder: str):
         tree = codemod.submission_tree(self.git, e.result.tree, e.result.commit,

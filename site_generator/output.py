@@ -22,7 +22,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 
 MANIFEST = ".gitramp-site"  # a folder in the output
@@ -62,6 +64,9 @@ class Output:
         self._old_inputs: dict[str, str] = {}
         self._files: dict[str, str] = {}
         self._inputs: dict[str, str] = {}
+        # the last build's files kept with what the manifest says of them (`keep`): in
+        # neither mapping above unless this build wrote them again
+        self._carried: set[str] = set()
         self._made_dirs: set[Path] = set()
         self._manifest_removed = False
         self._listing: dict[str, set[str]] = {}  # folder -> its files, when read
@@ -127,22 +132,20 @@ class Output:
         self.stats.skipped += len(paths)
         return True
 
-    def keep(self, paths: set[str]) -> set[str]:
-        """Keep the last build's files `paths` as they are, with the inputs keys the
-        manifest holds (their inputs are known to be unchanged); gives those that are
-        not kept (not in the manifest, or no longer on disk), to be made again. In set
-        operations: a rebuild keeps ten thousand submission pages so."""
-        old_files, old_inputs = self._old_files, self._old_inputs
-        ok = paths & old_files.keys() & old_inputs.keys()
-        on_disk: set[str] = set()
-        for folder in {p.rpartition("/")[0] for p in ok}:
-            self._exists(f"{folder}/")  # lists the folder
-            on_disk.update(f"{folder}/{name}" for name in self._listing[folder])
-        ok &= on_disk
-        self._files.update({p: old_files[p] for p in ok})
-        self._inputs.update({p: old_inputs[p] for p in ok})
+    def keep(self, folder: str, names: Iterable[str]) -> set[str]:
+        """Keep the last build's files `names` of `folder` as they are, with the inputs
+        keys the manifest holds (their inputs are known to be unchanged); gives the
+        names of those not kept (not in the manifest, or no longer on disk), to be made
+        again. In set operations, and carried over to the manifest as a set (never
+        copied one by one): a rebuild keeps ten thousand submission pages so."""
+        prefix = f"{folder}/"
+        self._exists(prefix)  # lists the folder
+        names = set(names)
+        ok = set(map(prefix.__add__, names & self._listing[folder]))
+        ok &= self._old_files.keys() & self._old_inputs.keys()
+        self._carried |= ok
         self.stats.skipped += len(ok)
-        return paths - ok
+        return names - set(map(itemgetter(slice(len(prefix), None)), ok))
 
     def last_mark(self, name: str) -> str | None:
         """The last build's mark `name` (see `mark`)."""
@@ -205,7 +208,7 @@ class Output:
     def _remove_unmade(self) -> None:
         """Remove every file (or link) under the output that this build did not make,
         and the folders left empty, but the manifest's."""
-        made = self._files
+        made = self._files.keys() | self._carried
         for top, dirs, files in os.walk(self.root, topdown=False):
             rel = os.path.relpath(top, self.root)
             prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
@@ -220,7 +223,7 @@ class Output:
 
     def paths(self) -> set[str]:
         """The files this build has produced so far (written or kept)."""
-        return set(self._files)
+        return self._files.keys() | self._carried
 
     def _parts(self) -> dict[int, list[dict[str, str]]]:
         """The manifest's parts that differ from the last build's, by number: a rebuild
@@ -241,18 +244,19 @@ class Output:
             if held is None:
                 held = dirty[i] = [dict(d) for d in old_parts[i]]
             return held
+        carried = self._carried  # as the last build left them: no part changes for them
         for k, (now, old) in enumerate(((self._files, self._old_files),
                                          (self._inputs, self._old_inputs))):
             was = old.get
             changed = [(path, value) for path, value in now.items() if was(path) != value]
-            for path in old.keys() - now.keys():
+            for path in old.keys() - now.keys() - carried:
                 part(path)[k].pop(path, None)  # a part edited by hand may not hold it
             for path, value in changed:
                 part(path)[k][path] = value
         return dirty
 
     def finish(self) -> WriteStats:
-        for path in self._old_files.keys() - self._files.keys():
+        for path in self._old_files.keys() - self._files.keys() - self._carried:
             target = self.root / path
             if target.is_file():
                 target.unlink()

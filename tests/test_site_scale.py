@@ -838,7 +838,7 @@ def test_the_manifest_rewrites_only_the_parts_whose_entries_changed(tmp_path):
     assert len(parts) == PARTS  # every part exists, even an empty one
 
     second = Output(site)
-    assert second.keep({f"p/{i}.html" for i in range(3, 300)}) == set()
+    assert second.keep("p", {f"{i}.html" for i in range(3, 300)}) == set()
     second.write("p/0.html", "page 0, changed", inputs_key="k0 changed")
     second.write("p/1.html", "page 1", inputs_key="k1")  # same bytes and key
     second.write("p/new.html", "a new page")
@@ -874,11 +874,16 @@ def test_the_manifest_rewrites_only_the_parts_whose_entries_changed(tmp_path):
     other.write_text(json.dumps([ofiles, {**oinputs, "p/": mark}]))
     fourth = Output(site)
     assert fourth.last_mark("p/") == "folder key"
-    assert fourth.keep(expect - {"p/new.html"}) == set()
+    # kept, then written again after all: the manifest holds what was written
+    assert fourth.keep("p", {p[2:] for p in expect} - {"new.html"} | {"gone.html"}) == \
+        {"gone.html"}
     fourth.write("p/new.html", "a new page")
+    fourth.write("p/5.html", "page 5, changed", inputs_key="k5 changed")
     fourth.finish()
     fifth = Output(site)
     assert fifth.last_mark("p/") is None and fifth._old_files.keys() == expect
+    assert fifth.fresh("p/5.html", "k5 changed") and fifth.fresh("p/6.html", "k6")
+    assert (site / "p/5.html").read_text() == "page 5, changed"
 
 
 @pytest.mark.parametrize("path", ["../outside.html", "c/s/../../../x.html", "/etc/x",
