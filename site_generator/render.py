@@ -8,8 +8,8 @@ import math
 import shutil
 import zlib
 from datetime import datetime
-from itertools import accumulate, chain
 from importlib import resources
+from itertools import accumulate, chain
 from pathlib import Path
 from urllib.parse import quote
 
@@ -494,7 +494,7 @@ class KindTexts:
                 keys, lens, blob = _texts_file(kept.read(self._file(b), self.version),
                                                self.context)
                 try:
-                    places = dict(zip(keys, range(n, n + len(keys))))
+                    places = dict(zip(keys, range(n, n + len(keys)), strict=True))
                 except TypeError:  # a damaged file's key that no mapping can hold
                     keys, lens, blob, places = [], [], b"", {}
                 self.old.update(places)
