@@ -115,7 +115,8 @@ FAMILIES = 10  # lineage families drawn, by credit
 MAX_FAMILY_NODES = 150  # boxes in one family's graph (the newest)
 MAX_DERIVED_ROWS = 500
 RANKED = ("team_rows", "public_rows", "private_rows", "private_team_rows")  # rows with ranks
-# the paged boards (ChallengeView lists), as status.html names them
+# the paged boards (ChallengeView lists) by name: their tabs, the titles of their pages
+# after the first, and status.html's totals
 BOARD_NAMES = {"team_rows": "Leaderboard", "public_rows": "All submissions",
                "private_team_rows": "Private leaderboard",
                "private_rows": "All submissions on the private test set",
@@ -343,10 +344,11 @@ def _phase_views(ch: Challenge) -> list[PhaseView]:
 
 
 def _tabs(ch: Challenge) -> list[tuple[str, str]]:
-    tabs = [("index.html", "Leaderboard"), ("submissions.html", "All submissions")]
+    tabs = [("index.html", BOARD_NAMES["team_rows"]),
+            ("submissions.html", BOARD_NAMES["public_rows"])]
     if ch.state.revealed:
-        tabs.append(("private.html", "Private leaderboard"))
-    return tabs + [("failed.html", "Failed"), ("teams.html", "Teams"),
+        tabs.append(("private.html", BOARD_NAMES["private_team_rows"]))
+    return tabs + [("failed.html", BOARD_NAMES["failed"]), ("teams.html", BOARD_NAMES["teams"]),
                    ("lineage.html", "Lineage"), ("submit.html", "How to submit")]
 
 
@@ -522,22 +524,19 @@ class _Builder:
                  ch.description]
         boards_started = time.perf_counter()
         self._paged(cdir, "index.html", "challenge.html", best, "team_rows", board, common,
-                    first_key=facts, first_extra=lambda: {"readme": self.readme(ch.readme)},
-                    rest_title="Leaderboard")
+                    first_key=facts, first_extra=lambda: {"readme": self.readme(ch.readme)})
         self._paged(cdir, "submissions.html", "submissions.html", public, "public_rows",
                     board, common)
         self._paged(cdir, "failed.html", "failed.html", failed, "failed", board, common,
                     rows_key=_entry_lines)
         self._paged(cdir, "teams.html", "teams.html", view.teams, "teams", board, common,
-                    rows_key=_team_lines, rest_title="Teams")
+                    rows_key=_team_lines)
         if revealed:
             self._paged(cdir, "private.html", "private.html", private_best or [],
                         "private_team_rows", board, common,
-                        first_key=[ch.state.revealed_at, len(public)],
-                        rest_title="Private leaderboard")
+                        first_key=[ch.state.revealed_at, len(public)])
             self._paged(cdir, "private-submissions.html", "private_submissions.html",
-                        private or [], "private_rows", board, common,
-                        rest_title="All submissions on the private test set")
+                        private or [], "private_rows", board, common)
         self.board_seconds += time.perf_counter() - boards_started
         kit = _kit_view(ch)
         submit_key = _key(shared, kit, bool(ch.kit_dir))
@@ -680,12 +679,13 @@ class _Builder:
 
     def _paged(self, cdir: str, base: str, template: str, rows: list, attr: str,
                board_key: str, common: dict, *, first_key: Any = None,
-               first_extra=None, rest_title: str = "", rows_key=None) -> None:
+               first_extra=None, rows_key=None) -> None:
         """A board split in pages of `page_rows` rows: `base` holds the first (in its own
         template, showing what `first_key` names and `first_extra()` gives besides),
         `<base>-2.html`... the others, and `<base>-last.html` the last again (the other
-        pages link it: see Pager.numbers). A page is rendered again only when its rows,
-        its pager's links, or what every page shows (`board_key`) changed."""
+        pages link it: see Pager.numbers), titled with the board's name (BOARD_NAMES
+        of `attr`). A page is rendered again only when its rows, its pager's links, or
+        what every page shows (`board_key`) changed."""
         n = self.options.page_rows
         count = max(1, -(-len(rows) // n))
         view = common["ch"]
@@ -712,7 +712,8 @@ class _Builder:
                                                      "code_css": False,
                                                      **(first_extra() if first_extra else {})})
                 return self.render("board_page.html", **{**common, "ch": paged},
-                                   pg=pager, attr=attr, title=rest_title, code_css=False)
+                                   pg=pager, attr=attr, title=BOARD_NAMES[attr],
+                                   code_css=False)
             if attr in RANKED:  # the page around its rows is kept: ranks shift often
                 html = self.frames.page(path, _key(board_key, own, i, links, bool(chunk)),
                                         chunk, view.scores, len(rows), render)
@@ -1036,7 +1037,7 @@ class _Builder:
         if not usable:
             return entries
         to_key = with_kin(entries, since.added)
-        kept = dict(zip(map(PAGE, entries), entries))
+        kept = dict(zip(map(PAGE, entries), entries, strict=True))
         for e in to_key:
             kept.pop(e.page, None)
         # a page is s/<file> (submission_page): one folder's files, kept in set

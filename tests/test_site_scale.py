@@ -1072,3 +1072,27 @@ def test_a_damaged_texts_file_reads_as_empty_and_is_made_again(tmp_path):
     assert [again.get(k) for k in held] == [f"{keys.index(k)},é" for k in held]
     again.put(lost[0], "made again")
     assert again.get(lost[0]) == "made again"
+
+
+def test_every_page_of_every_board_is_titled_with_the_board_s_name(tmp_path):
+    """A board's pages after the first are titled, crumbed and paged with the name its
+    tab shows (not the file's name), on every paged board."""
+    import re
+
+    srepo = make_repo(tmp_path / "repo", [Plan("c", "C", 40, n_teams=8, fail_every=4,
+                                               revealed=True, seed=5)])
+    site = tmp_path / "site"
+    build(srepo.path, site, now=NOW, page_rows=3)
+    nav = (site / "c/index.html").read_text().split('<nav class="tabs"', 1)[1]
+    tabs = dict(re.findall(r'<a href="([a-z-]+\.html)"[^>]*>([^<]+)</a>',
+                           nav.split("</nav>")[0]))
+    assert len(tabs) >= 5
+    for base, name in [("index", "Leaderboard"), ("submissions", "All submissions"),
+                       ("failed", "Failed"), ("teams", "Teams"),
+                       ("private", "Private leaderboard"),
+                       ("private-submissions", "All submissions on the private test set")]:
+        assert tabs.get(f"{base}.html", name) == name
+        page = (site / f"c/{base}-2.html").read_text()
+        title = re.search(r"<title>(.*?)</title>", page).group(1)
+        assert title == f"{name} (page 2) · C · gitramp", (base, title)
+        assert f'aria-current="page">{name} 2</a>' in page
