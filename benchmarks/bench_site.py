@@ -150,6 +150,7 @@ def measure(n: int, work: Path, code_visible: bool = True) -> dict[str, float]:
             "cold_read": cold["timings"]["read"] * share,
             "cold_pages": cold["timings"]["submission_pages"] * share,
             "noop": noop["cpu"], "incremental": incr["cpu"], "incr_wall": incr["wall"],
+            "incr_sys": incr["sys"],
             "incr_written": incr["written"], "noop_written": noop["written"],
             "worst": worst["cpu"], "worst_written": worst["written"],
             # the board pages, data files and search index (CPU, as the build's share)
@@ -250,7 +251,8 @@ def report(label: str, m: dict) -> None:
           f"   [synthetic repo made or copied in {m['make']:.1f} s]")
     print(f"{label} {n:>6} submissions: rebuild after one new result {m['incremental']:.2f} s "
           f"= {m['incremental'] / m['full']:.3f} of the full build (goal <= 0.05), "
-          f"{m['incremental'] / m['cold']:.3f} of the cold one; {m['incr_written']} files "
+          f"{m['incremental'] / m['cold']:.3f} of the cold one; outside the kernel "
+          f"{_user_share(m):.3f}; {m['incr_written']} files "
           f"written; no-change rebuild {m['noop']:.2f} s, {m['noop_written']} file(s) written "
           f"(only the build time's)")
     print(f"{label} {n:>6} submissions: rebuild after a new second best (every row below "
@@ -310,8 +312,16 @@ def main(argv: list[str] | None = None) -> int:
     worst = max(m["full"] / m["n"] for m in results) * 1000
     incr = results[-1]["incremental"] / results[-1]["full"]
     print(f"site: worst full build {worst:.2f} ms/submission (goal <= 3); rebuild after one "
-          f"result at {results[-1]['n']}: {incr:.3f} of a full build (goal <= 0.05)")
+          f"result at {results[-1]['n']}: {incr:.3f} of a full build (goal <= 0.05), "
+          f"outside the kernel {_user_share(results[-1]):.3f}")
     return 0
+
+
+def _user_share(m: dict) -> float:
+    """The rebuild after one new result as a share of the full build, both outside the
+    kernel: the full build's kernel time (writing every page) swings from one run to
+    the next by a factor of four here, and the share with it."""
+    return (m["incremental"] - m["incr_sys"]) / max(m["full"] - m["full_sys"], 1e-9)
 
 
 if __name__ == "__main__":
