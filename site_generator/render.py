@@ -9,7 +9,7 @@ import shutil
 import zlib
 from datetime import datetime
 from importlib import resources
-from itertools import accumulate, chain
+from itertools import accumulate, repeat
 from pathlib import Path
 from urllib.parse import quote
 
@@ -475,8 +475,11 @@ class KindTexts:
         self.folder, self.name, self.buckets, self.version = folder, kind, buckets, version
         self.context = context
         self.old: dict[str, int] | None = None  # key -> its text's number; loaded when asked
-        self.blob = b""  # the texts loaded, end to end
-        self.offsets: list[int] = [0]  # where text i is: blob[offsets[i]:offsets[i + 1]]
+        # text i is blobs[i][starts[i]:ends[i]]: each file's blob as read (joined, ten
+        # megabytes a kind were copied again for nothing)
+        self.blobs: list[bytes] = []
+        self.starts: list[int] = []
+        self.ends: list[int] = []
         self.old_buckets: dict[int, list[str]] = {}  # each file's keys
         self.new: dict[str, str] = {}  # made in this build (they are not in old)
         self.dirty: set[int] = set()
@@ -486,8 +489,6 @@ class KindTexts:
 
     def _load(self) -> None:
         self.old = {}
-        blobs: list[bytes] = []
-        lengths: list[list[int]] = []
         n = 0
         if self.folder is not None and self.folder.is_dir():
             for b in range(self.buckets):  # missing, damaged or another context's: made again
@@ -500,10 +501,10 @@ class KindTexts:
                 self.old.update(places)
                 n += len(keys)
                 self.old_buckets[b] = keys
-                blobs.append(blob)
-                lengths.append(lens)
-        self.blob = b"".join(blobs)
-        self.offsets = list(accumulate(chain.from_iterable(lengths), initial=0))
+                offsets = list(accumulate(lens, initial=0))
+                self.starts += offsets[:-1]
+                self.ends += offsets[1:]
+                self.blobs += repeat(blob, len(keys))
 
     def _bucket(self, key: str) -> int:
         return zlib.crc32(key.encode()) % self.buckets
@@ -517,14 +518,14 @@ class KindTexts:
             return {}.get  # finds nothing
         if self.old is None:
             self._load()
-        index, blob, offsets, new = self.old, self.blob, self.offsets, self.new
+        index, blobs, starts, ends, new = self.old, self.blobs, self.starts, self.ends, self.new
 
         def get(key: str) -> str | None:
             i = index.get(key)
             if i is None:
                 return new.get(key)
             try:
-                return blob[offsets[i]:offsets[i + 1]].decode()
+                return blobs[i][starts[i]:ends[i]].decode()
             except UnicodeDecodeError:  # a damaged file: the text is made again
                 return None
         return get
@@ -542,7 +543,7 @@ class KindTexts:
             return False
         if self.old is None:  # put without a get: the files written keep what they held
             self._load()
-        index, blob, offsets, new = self.old, self.blob, self.offsets, self.new
+        index, blobs, starts, ends, new = self.old, self.blobs, self.starts, self.ends, self.new
         # the texts of records gone are dropped from the files written anyway (the
         # others keep theirs until a build writes them: no file is written for that)
         buckets: dict[int, list[tuple[str, bytes]]] = {b: [] for b in self.dirty}
@@ -551,7 +552,7 @@ class KindTexts:
             for key in self.old_buckets.get(b, ()):
                 i = index.get(key)
                 if i is not None and key in live and key not in new:
-                    held.append((key, blob[offsets[i]:offsets[i + 1]]))
+                    held.append((key, blobs[i][starts[i]:ends[i]]))
         for key, text in new.items():
             buckets[self._bucket(key)].append((key, text.encode()))
         self.folder.mkdir(parents=True, exist_ok=True)
