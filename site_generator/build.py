@@ -57,6 +57,8 @@ from site_generator.last_boards import LastBoards
 from site_generator.last_build import LastBuild
 from site_generator.last_read import LastRead
 from site_generator.model import (
+    SUBMISSION_PAGES,
+    SUBMISSION_PAGES_PREFIX,
     Challenge,
     Entry,
     Progress,
@@ -79,9 +81,10 @@ from site_generator.render import (
 ASSETS = "assets"
 CACHE_DIR = "gitramp-site-cache"  # in the repository's .git folder
 README_FILE = "readme.marshal"  # in CACHE_DIR: READMEs rendered, by their text
-SUBMISSIONS_MARK = "s/"  # the manifest's mark: what the submission pages were made of
+# the manifest's mark of what the submission pages were made of: their folder's path
+SUBMISSIONS_MARK = SUBMISSION_PAGES_PREFIX
 PAGE = attrgetter("page")  # an entry's submission page: s/<file> (model.submission_page)
-PAGE_FILE = itemgetter(slice(len(SUBMISSIONS_MARK), None))  # <file> of s/<file>
+PAGE_FILE = itemgetter(slice(len(SUBMISSION_PAGES_PREFIX), None))  # <file> of s/<file>
 KEPT_READMES = 32
 LEGACY_PAGE_NOTE = "pages.marshal"  # in CACHE_DIR, from earlier versions: removed
 
@@ -802,9 +805,9 @@ class _Builder:
             # the page is left to the script (0) when the name and version are their
             # slugs (a slug holds no "~": the page is then exactly s/<name>~<version>.html)
             page = e.page
+            plain = page == f"{SUBMISSION_PAGES_PREFIX}{e.name}~{e.stem}.html"
             text = (f"[{team[e.team]},{q(e.name)},{q(e.stem)},{q(score)},"
-                    f"{status[e.status]},{phase[e.phase]},"
-                    f"{0 if page == f's/{e.name}~{e.stem}.html' else q(page)}]"
+                    f"{status[e.status]},{phase[e.phase]},{0 if plain else q(page)}]"
                     ).replace("</", "<\\/")  # no text ends the script
             texts.put(e.key_line, text)
             return text
@@ -1042,10 +1045,9 @@ class _Builder:
             kept.pop(e.page, None)
         # a page is s/<file> (submission_page): one folder's files, kept in set
         # operations; a page gone from the folder is made again
-        missing = self.out.keep(f"{cdir}/{SUBMISSIONS_MARK[:-1]}",
-                                map(PAGE_FILE, kept))
+        missing = self.out.keep(f"{cdir}/{SUBMISSION_PAGES}", map(PAGE_FILE, kept))
         self.kept += len(kept) - len(missing)
-        return to_key + [kept[f"{SUBMISSIONS_MARK}{name}"] for name in missing]
+        return to_key + [kept[SUBMISSION_PAGES_PREFIX + name] for name in missing]
 
     def _code(self, e: Entry, parent: Entry | None, folder: str):
         tree = codemod.submission_tree(self.git, e.result.tree, e.result.commit,

@@ -743,7 +743,8 @@ def _noted_entries(challenge: str, rows: list, cache: RecordCache, git) -> list[
             page = derived[-1]
             # a page is a file of the site's s/ folder: a damaged note never writes
             # elsewhere (the cache is the build's own, but it lives beside the repository)
-            if type(page) is not str or page[:2] != "s/" or "/" in page[2:]:
+            if (type(page) is not str or not page.startswith(SUBMISSION_PAGES_PREFIX)
+                    or "/" in page[len(SUBMISSION_PAGES_PREFIX):]):
                 return None
             noted.append(key)
             live.add(_result_key(ident))
@@ -1038,10 +1039,15 @@ def withhold_private(result: Result) -> Result:
 
 
 # ------------------------------------------------------------------------------ helpers
+SUBMISSION_PAGES = "s"  # the folder of a challenge's folder that holds its submission pages
+SUBMISSION_PAGES_PREFIX = f"{SUBMISSION_PAGES}/"
+
+
 def submission_page(name: str, stem: str) -> str:
     """The page of the version of submission `name` whose ledger file is `<stem>.yml`,
     relative to the challenge's folder; PR comments link to it too."""
-    return f"s/{slug(name)}~{slug(stem)}.html"  # "~" never occurs in a slug
+    # "~" never occurs in a slug
+    return f"{SUBMISSION_PAGES_PREFIX}{slug(name)}~{slug(stem)}.html"
 
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")

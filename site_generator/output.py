@@ -139,9 +139,8 @@ class Output:
         again. In set operations, and carried over to the manifest as a set (never
         copied one by one): a rebuild keeps ten thousand submission pages so."""
         prefix = f"{folder}/"
-        self._exists(prefix)  # lists the folder
         names = set(names)
-        ok = set(map(prefix.__add__, names & self._listing[folder]))
+        ok = set(map(prefix.__add__, names & self._files_of(folder)))
         ok &= self._old_files.keys() & self._old_inputs.keys()
         self._carried |= ok
         self.stats.skipped += len(ok)
@@ -165,6 +164,10 @@ class Output:
         """Whether `path` is a file of the output, from one listing of its folder (a
         rebuild asks for ten thousand pages of one folder)."""
         folder, _, name = path.rpartition("/")
+        return name in self._files_of(folder)
+
+    def _files_of(self, folder: str) -> set[str]:
+        """The names of the files in `folder` of the output, listed once a build."""
         names = self._listing.get(folder)
         if names is None:
             try:
@@ -173,7 +176,7 @@ class Output:
             except OSError:
                 names = set()
             self._listing[folder] = names
-        return name in names
+        return names
 
     def write(self, path: str, content: str | bytes, inputs_key: str | None = None) -> None:
         # every path is made of slugs and the build's own names; this holds whatever a
