@@ -569,9 +569,11 @@ def _texts_file(data: dict, context: str) -> tuple[list[str], list[int], bytes]:
     or does not hold together."""
     keys, lens, blob = data.get("keys"), data.get("lengths"), data.get("blob")
     try:
+        # a float among the lengths makes their sum a float: a slice would not take it
         if (data.get("context") == context and type(keys) is list and type(lens) is list
                 and type(blob) is bytes and len(keys) == len(lens)
-                and sum(lens) == len(blob) and min(lens, default=0) >= 0):
+                and type(total := sum(lens)) is int and total == len(blob)
+                and min(lens, default=0) >= 0):
             return keys, lens, blob
     except TypeError:  # a length that is no number
         pass

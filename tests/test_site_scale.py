@@ -1056,15 +1056,18 @@ def test_a_damaged_texts_file_reads_as_empty_and_is_made_again(tmp_path):
     files = sorted((tmp_path / KeptTexts.VERSION).glob("csv-*.marshal"))
     assert len(files) > 2
     assert KeptTexts(tmp_path).kind("csv", context="acc").get(keys[7]) == "7,é"
-    damaged, unhashable = files[0], files[1]
+    damaged, unhashable, floating = files[0], files[1], files[2]
     data = marshal.loads(damaged.read_bytes())
     data["lengths"][0] += 1  # no longer adds up to the blob
     damaged.write_bytes(marshal.dumps(data))
     data = marshal.loads(unhashable.read_bytes())
     data["keys"][0] = ["not", "a", "key"]
     unhashable.write_bytes(marshal.dumps(data))
+    data = marshal.loads(floating.read_bytes())
+    data["lengths"][0] = float(data["lengths"][0])  # adds up, but no slice takes it
+    floating.write_bytes(marshal.dumps(data))
     again = KeptTexts(tmp_path).kind("csv", context="acc")
-    spoilt = {int(f.stem.rsplit("-", 1)[1]) for f in (damaged, unhashable)}
+    spoilt = {int(f.stem.rsplit("-", 1)[1]) for f in (damaged, unhashable, floating)}
     lost = [k for k in keys if again._bucket(k) in spoilt]
     held = [k for k in keys if again._bucket(k) not in spoilt]
     assert lost and held
