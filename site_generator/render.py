@@ -464,19 +464,19 @@ class KeptTexts:
 
 
 class KindTexts:
-    """The kept texts of one kind (see KeptTexts): `<kind>-<bucket>.marshal` files, each
-    holding its texts' keys, their lengths, and the texts end to end as one UTF-8 blob.
-    A kind loads as a few objects, not a string a text (a board's row texts are 9 MB at
-    10,000 submissions, of which a rebuild reads a few thousand), and a text is cut
-    from the blob when asked for."""
+    """The kept texts of one kind (see KeptTexts): `<kind>-<bucket>.texts` files, each
+    holding its texts' keys and their lengths, then the texts end to end as one UTF-8
+    blob (kept.write's `blob`). A kind loads as a few objects, not a string a text (a
+    board's row texts are 9 MB at 10,000 submissions, of which a rebuild reads a few
+    thousand), and a text is cut from the file's bytes as read when asked for."""
 
     def __init__(self, folder: Path | None, kind: str, buckets: int, version: str,
                  context: str = ""):
         self.folder, self.name, self.buckets, self.version = folder, kind, buckets, version
         self.context = context
         self.old: dict[str, int] | None = None  # key -> its text's number; loaded when asked
-        # text i is blobs[i][starts[i]:ends[i]]: each file's blob as read (joined, ten
-        # megabytes a kind were copied again for nothing)
+        # text i is blobs[i][starts[i]:ends[i]]: each file's bytes as read (joined, or
+        # unmarshalled, ten megabytes a kind were copied again for nothing)
         self.blobs: list[bytes] = []
         self.starts: list[int] = []
         self.ends: list[int] = []
@@ -485,15 +485,15 @@ class KindTexts:
         self.dirty: set[int] = set()
 
     def _file(self, b: int) -> Path:
-        return self.folder / f"{self.name}-{b:02d}.marshal"
+        return self.folder / f"{self.name}-{b:02d}.texts"
 
     def _load(self) -> None:
         self.old = {}
         n = 0
         if self.folder is not None and self.folder.is_dir():
             for b in range(self.buckets):  # missing, damaged or another context's: made again
-                keys, lens, blob = _texts_file(kept.read(self._file(b), self.version),
-                                               self.context)
+                keys, lens, blob, start = _texts_file(
+                    *kept.read_with_blob(self._file(b), self.version), self.context)
                 try:
                     places = dict(zip(keys, range(n, n + len(keys)), strict=True))
                 except TypeError:  # a damaged file's key that no mapping can hold
@@ -501,7 +501,7 @@ class KindTexts:
                 self.old.update(places)
                 n += len(keys)
                 self.old_buckets[b] = keys
-                offsets = list(accumulate(lens, initial=0))
+                offsets = list(accumulate(lens, initial=start))
                 self.starts += offsets[:-1]
                 self.ends += offsets[1:]
                 self.blobs += repeat(blob, len(keys))
@@ -559,25 +559,26 @@ class KindTexts:
         for b, texts in buckets.items():
             kept.write(self._file(b), {
                 "version": self.version, "context": self.context,
-                "keys": [k for k, _ in texts], "lengths": [len(t) for _, t in texts],
-                "blob": b"".join(t for _, t in texts)})
+                "keys": [k for k, _ in texts], "lengths": [len(t) for _, t in texts]},
+                blob=b"".join(t for _, t in texts))
         return True
 
 
-def _texts_file(data: dict, context: str) -> tuple[list[str], list[int], bytes]:
-    """A texts file's keys, lengths and blob, or nothing when it is of another context
-    or does not hold together."""
-    keys, lens, blob = data.get("keys"), data.get("lengths"), data.get("blob")
+def _texts_file(head: dict, data: bytes, start: int,
+                context: str) -> tuple[list[str], list[int], bytes, int]:
+    """A texts file's keys, lengths, bytes and where its texts start in them (see
+    kept.read_with_blob), or nothing when it is of another context or does not hold
+    together."""
+    keys, lens = head.get("keys"), head.get("lengths")
     try:
         # a float among the lengths makes their sum a float: a slice would not take it
-        if (data.get("context") == context and type(keys) is list and type(lens) is list
-                and type(blob) is bytes and len(keys) == len(lens)
-                and type(total := sum(lens)) is int and total == len(blob)
-                and min(lens, default=0) >= 0):
-            return keys, lens, blob
+        if (head.get("context") == context and type(keys) is list and type(lens) is list
+                and len(keys) == len(lens) and type(total := sum(lens)) is int
+                and total == len(data) - start and min(lens, default=0) >= 0):
+            return keys, lens, data, start
     except TypeError:  # a length that is no number
         pass
-    return [], [], b""
+    return [], [], b"", 0
 
 
 def _sort(value) -> str:

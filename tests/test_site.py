@@ -312,10 +312,12 @@ def test_a_folder_without_git_is_read_from_its_files(tmp_path):
 def test_parse_cache_holds_no_unrevealed_private_score_and_survives_damage(demo, tmp_path):
     srepo, _, _ = demo
     cache = srepo.path / ".git" / "gitramp-site-cache"
-    buckets = sorted(cache.rglob("*.marshal"))  # records, summaries, rows, code
-    assert buckets
+    buckets = sorted(cache.rglob("*.marshal"))  # records, summaries, code
+    rows = sorted(cache.rglob("*.texts"))  # board, data and search rows
+    assert buckets and rows
     secret = {repr(v) for v in srepo.challenges["iris_closed"].private_scores()}
-    text = " ".join(repr(marshal.loads(b.read_bytes())) for b in buckets)
+    text = " ".join([*(repr(marshal.loads(b.read_bytes())) for b in buckets),
+                     *(r.read_bytes().decode(errors="replace") for r in rows)])
     assert private_strings(srepo.challenges["iris_open"]) & numbers_in(text)  # can fail
     assert not numbers_in(text) & secret
     buckets[0].write_bytes(b"\x00garbage")

@@ -211,7 +211,7 @@ def test_what_builds_keep_in_git_makes_the_same_site_as_a_first_build(tmp_path,
     assert one.keys() == two.keys() and len(one) > 60
     assert [f for f in one if one[f] != two[f]] == []
     # a damaged row bucket is only formatted again
-    buckets = list((kept / "rows").rglob("*.marshal"))
+    buckets = list((kept / "rows").rglob("*.texts"))
     assert len(buckets) > 10
     for bucket in buckets:
         bucket.write_bytes(b"\x00garbage")
@@ -319,10 +319,9 @@ def test_a_rebuild_reads_the_team_page_texts_of_the_new_result_s_team_group_only
     """Row texts are kept by kind: the one team page a new result changes reads its
     group of teams' texts, not every team's (at 10,000 submissions those are 9 MB),
     and the texts it adds are kept in that group's file."""
-    import marshal
-
     from site_generator import kept as kept_files
     from site_generator.build import CACHE_DIR
+    from site_generator.render import KeptTexts
     from synthetic import add_submission
 
     srepo = make_repo(tmp_path / "repo", [Plan("c", "C", 60, n_teams=12, code_visible=True,
@@ -330,17 +329,17 @@ def test_a_rebuild_reads_the_team_page_texts_of_the_new_result_s_team_group_only
     site = tmp_path / "site"
     build(srepo.path, site, now=NOW, page_rows=7)
     rows = srepo.path / ".git" / CACHE_DIR / "rows"
-    groups = set(rows.rglob("team-*.marshal"))
+    groups = set(rows.rglob("team-*.texts"))
     assert len(groups) > 3  # twelve teams, in several groups
     new = add_submission(srepo, "c", seed=3)
     read = []
-    real = kept_files.read
-    monkeypatch.setattr(kept_files, "read",
+    real = kept_files.read_with_blob
+    monkeypatch.setattr(kept_files, "read_with_blob",
                         lambda path, version: read.append(path) or real(path, version))
     build(srepo.path, site, now=NOW, page_rows=7)
     team_texts = [p for p in read if p in groups]
     assert len(team_texts) == 1
-    texts = marshal.loads(team_texts[0].read_bytes())["keys"]
+    texts = kept_files.read_with_blob(team_texts[0], KeptTexts.VERSION)[0]["keys"]
     # kept by the record's key line (digest, name and version)
     assert any(key.endswith(f"\0{new.stem!r}") for key in texts)
     assert any(p.name.startswith("row-") for p in read)  # the boards' rows were read
@@ -1041,10 +1040,9 @@ def test_the_private_team_board_is_the_private_board_s_rows_of_the_teams_picks(t
 
 def test_a_damaged_texts_file_reads_as_empty_and_is_made_again(tmp_path):
     """A kept texts file whose lengths do not cut its blob, or whose keys are no
-    strings, gives no text (they are made again and the file written over); the
-    other files of the kind still give theirs."""
-    import marshal
-
+    strings, or whose blob is cut short, gives no text (they are made again and the
+    file written over); the other files of the kind still give theirs."""
+    from site_generator import kept as kept_files
     from site_generator.render import KeptTexts
 
     keys = [f"'d{i}'\0'a'\0's'" for i in range(40)]
@@ -1053,21 +1051,22 @@ def test_a_damaged_texts_file_reads_as_empty_and_is_made_again(tmp_path):
     for i, k in enumerate(keys):
         kind.put(k, f"{i},é")  # not ASCII: a text is cut from UTF-8 bytes
     texts.save(set(keys))
-    files = sorted((tmp_path / KeptTexts.VERSION).glob("csv-*.marshal"))
-    assert len(files) > 2
+    files = sorted((tmp_path / KeptTexts.VERSION).glob("csv-*.texts"))
+    assert len(files) > 3
     assert KeptTexts(tmp_path).kind("csv", context="acc").get(keys[7]) == "7,é"
-    damaged, unhashable, floating = files[0], files[1], files[2]
-    data = marshal.loads(damaged.read_bytes())
-    data["lengths"][0] += 1  # no longer adds up to the blob
-    damaged.write_bytes(marshal.dumps(data))
-    data = marshal.loads(unhashable.read_bytes())
-    data["keys"][0] = ["not", "a", "key"]
-    unhashable.write_bytes(marshal.dumps(data))
-    data = marshal.loads(floating.read_bytes())
-    data["lengths"][0] = float(data["lengths"][0])  # adds up, but no slice takes it
-    floating.write_bytes(marshal.dumps(data))
+    damaged, unhashable, floating, cut = files[0], files[1], files[2], files[3]
+
+    def spoil(path, change) -> None:
+        head, data, start = kept_files.read_with_blob(path, KeptTexts.VERSION)
+        change(head)
+        kept_files.write(path, head, blob=data[start:])
+    spoil(damaged, lambda h: h["lengths"].__setitem__(0, h["lengths"][0] + 1))  # no longer adds up
+    spoil(unhashable, lambda h: h["keys"].__setitem__(0, ["not", "a", "key"]))
+    # adds up, but no slice takes it
+    spoil(floating, lambda h: h["lengths"].__setitem__(0, float(h["lengths"][0])))
+    cut.write_bytes(cut.read_bytes()[:-1])  # the blob cut short
     again = KeptTexts(tmp_path).kind("csv", context="acc")
-    spoilt = {int(f.stem.rsplit("-", 1)[1]) for f in (damaged, unhashable, floating)}
+    spoilt = {int(f.stem.rsplit("-", 1)[1]) for f in (damaged, unhashable, floating, cut)}
     lost = [k for k in keys if again._bucket(k) in spoilt]
     held = [k for k in keys if again._bucket(k) not in spoilt]
     assert lost and held
