@@ -726,6 +726,9 @@ def _read_since(repo: Repository, ch: Challenge, cache: RecordCache, last: LastR
     return entries, Since(note["tree"], fresh, old)
 
 
+NOTED_CREDIT = (float, type(None))  # an entry's credit, as _credit gives it
+
+
 def _noted_entries(challenge: str, rows: list, cache: RecordCache, git) -> list[Entry] | None:
     """The entries of the last build's note, in its order, each reading its summary
     from the record cache when first asked (a rebuild asks for few); None when the
@@ -745,6 +748,13 @@ def _noted_entries(challenge: str, rows: list, cache: RecordCache, git) -> list[
             # elsewhere (the cache is the build's own, but it lives beside the repository)
             if (type(page) is not str or not page.startswith(SUBMISSION_PAGES_PREFIX)
                     or "/" in page[len(SUBMISSION_PAGES_PREFIX):]):
+                return None
+            # lineage sums the credits and ranking compares the names: a row whose
+            # credit is no number or whose ranking name is no (name, version) is not used
+            _, _, _, _, _, _, credit, ranked_as, _ = derived
+            if type(credit) not in NOTED_CREDIT or not (ranked_as is None or (
+                    type(ranked_as) is list and len(ranked_as) == 2
+                    and all(type(x) is str for x in ranked_as))):
                 return None
             noted.append(key)
             live.add(_result_key(ident))

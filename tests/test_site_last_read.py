@@ -229,3 +229,24 @@ def test_a_note_naming_a_page_outside_the_site_is_not_used(ledger, whole_reads):
     _, noted = read(ledger.path, kept)
     assert whole_reads == ["c"] and noted == read(ledger.path)[1]
     assert all(row[9].startswith("s/") and "/" not in row[9][2:] for row in noted["c"])
+
+
+@pytest.mark.parametrize("field, value", [("credit", "lots"), ("credit", [1.0]),
+                                          ("ranked_as", 5), ("ranked_as", ["a", 2]),
+                                          ("ranked_as", ["a"])])
+def test_a_note_whose_credit_or_ranking_name_does_not_read_is_not_used(
+        ledger, whole_reads, field, value):
+    """A damaged note's credit (lineage sums them) or ranking name (the ranking compares
+    them) of the wrong kind costs a whole read, never a failed or wrong build."""
+    from site_generator import kept as kept_files
+    from site_generator import last_read
+
+    kept = ledger.path / ".git" / CACHE_DIR
+    head = kept_files.read(kept / NOTE_DIR / HEAD, [last_read.VERSION, model.RecordCache.VERSION])
+    part = kept / NOTE_DIR / head["challenges"]["c"]["parts"][0]
+    data = kept_files.read(part, head["version"])
+    derived = data["rows"][3][last_read.DERIVED]
+    derived[{"credit": 6, "ranked_as": 7}[field]] = value
+    kept_files.write(part, data)
+    _, noted = read(ledger.path, kept)
+    assert whole_reads == ["c"] and noted == read(ledger.path)[1]
