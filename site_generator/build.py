@@ -81,8 +81,6 @@ from site_generator.render import (
 ASSETS = "assets"
 CACHE_DIR = "gitramp-site-cache"  # in the repository's .git folder
 README_FILE = "readme.marshal"  # in CACHE_DIR: READMEs rendered, by their text
-# the manifest's mark of what the submission pages were made of: their folder's path
-SUBMISSIONS_MARK = SUBMISSION_PAGES_PREFIX
 PAGE = attrgetter("page")  # an entry's submission page: s/<file> (model.submission_page)
 PAGE_FILE = itemgetter(slice(len(SUBMISSION_PAGES_PREFIX), None))  # <file> of s/<file>
 KEPT_READMES = 32
@@ -1032,7 +1030,7 @@ class _Builder:
         came are keyed (`with_kin`). Else (a record changed or went, a folder ledger,
         a build stopped before its manifest) every page is keyed."""
         entries = ch.entries
-        mark = f"{cdir}/{SUBMISSIONS_MARK}"
+        mark = f"{cdir}/{SUBMISSION_PAGES_PREFIX}"  # the manifest's: what they were made of
         since = ch.since
         usable = since is not None and self.out.last_mark(mark) == f"{base} {since.tree}"
         if ch.ledger_tree:

@@ -31,6 +31,9 @@ def part(data: dict, key: str) -> dict:
     return value if isinstance(value, dict) else {}
 
 
+HEAD_SIZE = 8  # bytes of a file with a blob giving its mapping's length (little-endian)
+
+
 def read_with_blob(path: Path, version: int | str) -> tuple[dict, bytes, int]:
     """The mapping, the file's bytes and where its blob starts in them, of a file
     written with a blob at `path` when it has this `version`; else ({}, b"", 0)."""
@@ -45,9 +48,6 @@ def read_with_blob(path: Path, version: int | str) -> tuple[dict, bytes, int]:
     if isinstance(head, dict) and head.get("version") == version:
         return head, data, start
     return {}, b"", 0
-
-
-HEAD_SIZE = 8  # bytes of a file with a blob giving its mapping's length (little-endian)
 
 
 def write(path: Path, data: dict, blob: bytes | None = None) -> None:

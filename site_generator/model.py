@@ -726,7 +726,7 @@ def _read_since(repo: Repository, ch: Challenge, cache: RecordCache, last: LastR
     return entries, Since(note["tree"], fresh, old)
 
 
-NOTED_CREDIT = (float, type(None))  # an entry's credit, as _credit gives it
+_NOTED_CREDIT = (float, type(None))  # an entry's credit, as _credit gives it
 
 
 def _noted_entries(challenge: str, rows: list, cache: RecordCache, git) -> list[Entry] | None:
@@ -743,7 +743,7 @@ def _noted_entries(challenge: str, rows: list, cache: RecordCache, git) -> list[
             ident = f"blob:{oid}"
             pident = f"blob:{private_oid}" if private_oid else ""
             key = f"{ident}\0{pident}"
-            page = derived[-1]
+            _, _, _, _, _, _, credit, ranked_as, page = derived  # as Entry.derived
             # a page is a file of the site's s/ folder: a damaged note never writes
             # elsewhere (the cache is the build's own, but it lives beside the repository)
             if (type(page) is not str or not page.startswith(SUBMISSION_PAGES_PREFIX)
@@ -751,8 +751,7 @@ def _noted_entries(challenge: str, rows: list, cache: RecordCache, git) -> list[
                 return None
             # lineage sums the credits and ranking compares the names: a row whose
             # credit is no number or whose ranking name is no (name, version) is not used
-            _, _, _, _, _, _, credit, ranked_as, _ = derived
-            if type(credit) not in NOTED_CREDIT or not (ranked_as is None or (
+            if type(credit) not in _NOTED_CREDIT or not (ranked_as is None or (
                     type(ranked_as) is list and len(ranked_as) == 2
                     and all(type(x) is str for x in ranked_as))):
                 return None
