@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
+import mmap
 import shutil
 import zlib
 from datetime import datetime
@@ -472,16 +473,16 @@ class KindTexts:
     holding its texts' keys and their lengths, then the texts end to end as one UTF-8
     blob (kept.write's `blob`). A kind loads as a few objects, not a string a text (a
     board's row texts are 9 MB at 10,000 submissions, of which a rebuild reads a few
-    thousand), and a text is cut from the file's bytes as read when asked for."""
+    thousand), and a text is cut from the file's bytes, mapped, when asked for."""
 
     def __init__(self, folder: Path | None, kind: str, buckets: int, version: str,
                  context: str = ""):
         self.folder, self.name, self.buckets, self.version = folder, kind, buckets, version
         self.context = context
         self.old: dict[str, int] | None = None  # key -> its text's number; loaded when asked
-        # text i is blobs[i][starts[i]:ends[i]]: each file's bytes as read (joined, or
-        # unmarshalled, ten megabytes a kind were copied again for nothing)
-        self.blobs: list[bytes] = []
+        # text i is blobs[i][starts[i]:ends[i]]: each file's bytes where they lie
+        # (kept.mapped; joined or unmarshalled, ten megabytes a kind were copied again)
+        self.blobs: list[bytes | mmap.mmap] = []
         self.starts: list[int] = []
         self.ends: list[int] = []
         self.old_buckets: dict[int, list[str]] = {}  # each file's keys
@@ -545,11 +546,27 @@ class KindTexts:
         """Write the files that gained a text; whether there were any."""
         if self.folder is None or not self.dirty:
             return False
+        buckets = self._to_write(live)
+        # the files read (maps, see kept.mapped) are let go before they are written
+        # over; what is asked for afterwards is read from the files written
+        self.old, self.blobs, self.starts, self.ends = None, [], [], []
+        self.old_buckets, self.new, self.dirty = {}, {}, set()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for b, texts in buckets.items():
+            kept.write(self._file(b), {
+                "version": self.version, "context": self.context,
+                "keys": [k for k, _ in texts], "lengths": [len(t) for _, t in texts]},
+                blob=b"".join(t for _, t in texts))
+        return True
+
+    def _to_write(self, live: set[str]) -> dict[int, list[tuple[str, bytes]]]:
+        """The texts of each file that gained one: the new ones and those it holds of
+        `live` records. The texts of records gone are dropped from the files written
+        anyway (the others keep theirs until a build writes them: no file is written
+        for that)."""
         if self.old is None:  # put without a get: the files written keep what they held
             self._load()
         index, blobs, starts, ends, new = self.old, self.blobs, self.starts, self.ends, self.new
-        # the texts of records gone are dropped from the files written anyway (the
-        # others keep theirs until a build writes them: no file is written for that)
         buckets: dict[int, list[tuple[str, bytes]]] = {b: [] for b in self.dirty}
         for b in self.dirty:
             held = buckets[b]
@@ -559,13 +576,7 @@ class KindTexts:
                     held.append((key, blobs[i][starts[i]:ends[i]]))
         for key, text in new.items():
             buckets[self._bucket(key)].append((key, text.encode()))
-        self.folder.mkdir(parents=True, exist_ok=True)
-        for b, texts in buckets.items():
-            kept.write(self._file(b), {
-                "version": self.version, "context": self.context,
-                "keys": [k for k, _ in texts], "lengths": [len(t) for _, t in texts]},
-                blob=b"".join(t for _, t in texts))
-        return True
+        return buckets
 
 
 def _texts_file(head: dict, data: bytes, start: int,

@@ -1076,6 +1076,61 @@ def test_a_damaged_texts_file_reads_as_empty_and_is_made_again(tmp_path):
     assert again.get(lost[0]) == "made again"
 
 
+@pytest.mark.parametrize("maps", [1024, 3, 0], ids=["mapped", "some-mapped", "read"])
+def test_kept_texts_read_alike_mapped_or_read_and_no_map_outlives_the_save(tmp_path,
+                                                                          monkeypatch, maps):
+    """Kept texts files are mapped while few enough maps are alive (each holds a file
+    descriptor) and read beyond that: the texts are the same either way, a file written
+    over after its map was made still gives its new texts, and saving lets every map
+    go."""
+    import gc
+
+    from site_generator import kept as kept_files
+    from site_generator.render import KeptTexts
+
+    monkeypatch.setattr(kept_files, "MAPS_AT_MOST", maps)
+    keys = [f"'m{i}'\0'a'\0's'" for i in range(60)]
+    first = KeptTexts(tmp_path)
+    for i, k in enumerate(keys):
+        first.kind("csv", context="acc").put(k, f"{i},ü")
+    first.save(set(keys))
+    assert kept_files.maps_alive() == 0
+    texts = KeptTexts(tmp_path)
+    kind = texts.kind("csv", context="acc")
+    assert [kind.get(k) for k in keys] == [f"{i},ü" for i in range(len(keys))]
+    assert kept_files.maps_alive() == min(maps, KeptTexts.BUCKETS)
+    kind.put(keys[0], "new")
+    texts.save(set(keys[:-1]))  # the last record gone
+    gc.collect()
+    assert kept_files.maps_alive() == 0
+    again = KeptTexts(tmp_path).kind("csv", context="acc")
+    assert again.get(keys[0]) == "new"
+    assert again.get(keys[1]) == "1,ü"
+
+
+def test_a_build_leaves_no_kept_file_mapped(tmp_path, monkeypatch):
+    """A build and a rebuild after one new result map the kept row texts they read and
+    let every map (and its file descriptor) go before they return."""
+    from site_generator import kept as kept_files
+    from synthetic import add_submission
+
+    made = []
+    real = kept_files.mapped
+
+    def counted(path):
+        data = real(path)
+        made.append(type(data).__name__)
+        return data
+    srepo = make_repo(tmp_path / "repo", [Plan("c", "C", 30, n_teams=5, code_visible=True,
+                                               revealed=True, seed=4)])
+    build(srepo.path, tmp_path / "site", now=NOW)
+    add_submission(srepo, "c", seed=9)
+    monkeypatch.setattr(kept_files, "mapped", counted)
+    build(srepo.path, tmp_path / "site", now=NOW)
+    assert "mmap" in made  # the rebuild read kept texts, mapped
+    assert kept_files.maps_alive() == 0
+
+
 def test_every_page_of_every_board_is_titled_with_the_board_s_name(tmp_path):
     """A board's pages after the first are titled, crumbed and paged with the name its
     tab shows (not the file's name), on every paged board."""
