@@ -60,12 +60,18 @@ def read_with_blob(path: Path, version: int | str) -> tuple[dict, bytes | mmap.m
 
 def write(path: Path, data: dict, blob: bytes | None = None) -> None:
     """Write `data` whole: a reader sees the old file or the new one, never a part.
-    With `blob`: the mapping's length, the mapping, then `blob` (read_with_blob)."""
-    tmp = path.with_name(path.name + ".tmp")
+    With `blob`: the mapping's length, the mapping, then `blob` (read_with_blob).
+    The file is made under a name of this process's own, so that two builds writing
+    the same file at once never write into one that is in place: a file in place, as
+    mapped, never changes."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     head = marshal.dumps(data)
-    tmp.write_bytes(head if blob is None else
-                    b"".join((len(head).to_bytes(HEAD_SIZE, "little"), head, blob)))
-    os.replace(tmp, path)
+    try:
+        tmp.write_bytes(head if blob is None else
+                        b"".join((len(head).to_bytes(HEAD_SIZE, "little"), head, blob)))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 # Mapped files: their pages are read from the system's file cache when first touched,

@@ -1108,6 +1108,24 @@ def test_kept_texts_read_alike_mapped_or_read_and_no_map_outlives_the_save(tmp_p
     assert again.get(keys[1]) == "1,ü"
 
 
+def test_a_kept_file_mapped_keeps_its_bytes_when_written_over(tmp_path, monkeypatch):
+    """A kept file is replaced whole, never written in place: a map made before a
+    write still reads the old file whole, the next read gives the new one, and no
+    file is left beside it."""
+    from site_generator import kept as kept_files
+
+    monkeypatch.setattr(kept_files, "MAPS_AT_MOST", 8)
+    path = tmp_path / "t.texts"
+    kept_files.write(path, {"version": 1}, blob=b"old texts " * 1000)
+    head, data, start = kept_files.read_with_blob(path, 1)
+    assert type(data).__name__ == "mmap"
+    kept_files.write(path, {"version": 1}, blob=b"new")
+    assert data[start:] == b"old texts " * 1000
+    _, again, start = kept_files.read_with_blob(path, 1)
+    assert again[start:] == b"new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.texts"]
+
+
 def test_a_build_leaves_no_kept_file_mapped(tmp_path, monkeypatch):
     """A build and a rebuild after one new result map the kept row texts they read and
     let every map (and its file descriptor) go before they return."""
