@@ -70,8 +70,9 @@ def write(path: Path, data: dict, blob: bytes | None = None) -> None:
         tmp.write_bytes(head if blob is None else
                         b"".join((len(head).to_bytes(HEAD_SIZE, "little"), head, blob)))
         os.replace(tmp, path)
-    finally:
+    except BaseException:  # a write cut short leaves no file behind
         tmp.unlink(missing_ok=True)
+        raise
 
 
 # Mapped files: their pages are read from the system's file cache when first touched,

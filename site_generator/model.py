@@ -160,9 +160,14 @@ class Entry:
         self._result = value
         self._summarize(value)
 
+    # what `derived` gives, in its order
+    DERIVED = ("team", "label", "submitted_at", "parent_label", "status", "phase", "credit",
+               "ranked_as", "page")
+
     def derived(self) -> list:
-        """What it works out of its summary, and its page: the last build's note keeps
-        them (site_generator.last_read), so the next build makes it with `restore`."""
+        """What it works out of its summary, and its page (DERIVED): the last build's
+        note keeps them (site_generator.last_read), so the next build makes it with
+        `restore`."""
         return [self.team, self.label, self.submitted_at, self.parent_label, self.status,
                 self.phase, self.credit, self.ranked_as, self.page]
 
@@ -727,6 +732,9 @@ def _read_since(repo: Repository, ch: Challenge, cache: RecordCache, last: LastR
 
 
 _NOTED_CREDIT = (float, type(None))  # an entry's credit, as _credit gives it
+# where Entry.derived gives what a note's row is checked for
+_NOTED_CREDIT_AT, _NOTED_RANKED_AT, _NOTED_PAGE_AT = map(
+    Entry.DERIVED.index, ("credit", "ranked_as", "page"))
 
 
 def _noted_entries(challenge: str, rows: list, cache: RecordCache, git) -> list[Entry] | None:
@@ -743,7 +751,8 @@ def _noted_entries(challenge: str, rows: list, cache: RecordCache, git) -> list[
             ident = f"blob:{oid}"
             pident = f"blob:{private_oid}" if private_oid else ""
             key = f"{ident}\0{pident}"
-            _, _, _, _, _, _, credit, ranked_as, page = derived  # as Entry.derived
+            credit, ranked_as, page = (derived[_NOTED_CREDIT_AT], derived[_NOTED_RANKED_AT],
+                                       derived[_NOTED_PAGE_AT])
             # a page is a file of the site's s/ folder: a damaged note never writes
             # elsewhere (the cache is the build's own, but it lives beside the repository)
             if (type(page) is not str or not page.startswith(SUBMISSION_PAGES_PREFIX)

@@ -473,12 +473,17 @@ class KindTexts:
     holding its texts' keys and their lengths, then the texts end to end as one UTF-8
     blob (kept.write's `blob`). A kind loads as a few objects, not a string a text (a
     board's row texts are 9 MB at 10,000 submissions, of which a rebuild reads a few
-    thousand), and a text is cut from the file's bytes, mapped, when asked for."""
+    thousand), and a text is cut from the file's bytes (mapped: kept.mapped) when
+    asked for."""
 
     def __init__(self, folder: Path | None, kind: str, buckets: int, version: str,
                  context: str = ""):
         self.folder, self.name, self.buckets, self.version = folder, kind, buckets, version
         self.context = context
+        self._forget()
+
+    def _forget(self) -> None:
+        """Hold nothing of the files: they are loaded again when a text is asked for."""
         self.old: dict[str, int] | None = None  # key -> its text's number; loaded when asked
         # text i is blobs[i][starts[i]:ends[i]]: each file's bytes where they lie
         # (kept.mapped; joined or unmarshalled, ten megabytes a kind were copied again)
@@ -549,8 +554,7 @@ class KindTexts:
         buckets = self._to_write(live)
         # the files read (maps, see kept.mapped) are let go before they are written
         # over; what is asked for afterwards is read from the files written
-        self.old, self.blobs, self.starts, self.ends = None, [], [], []
-        self.old_buckets, self.new, self.dirty = {}, {}, set()
+        self._forget()
         self.folder.mkdir(parents=True, exist_ok=True)
         for b, texts in buckets.items():
             kept.write(self._file(b), {

@@ -246,7 +246,7 @@ def test_a_note_whose_credit_or_ranking_name_does_not_read_is_not_used(
     part = kept / NOTE_DIR / head["challenges"]["c"]["parts"][0]
     data = kept_files.read(part, head["version"])
     derived = data["rows"][3][last_read.DERIVED]
-    derived[{"credit": 6, "ranked_as": 7}[field]] = value
+    derived[model.Entry.DERIVED.index(field)] = value
     kept_files.write(part, data)
     _, noted = read(ledger.path, kept)
     assert whole_reads == ["c"] and noted == read(ledger.path)[1]
