@@ -337,9 +337,12 @@ def work_folder(asked: str | None, largest: int) -> str:
     if asked:
         return asked
     try:
-        if shutil.disk_usage(MEMORY_FS).free > ROOM_BY_SUBMISSION * largest:
+        # a memory file system's size may be more than the memory free: half of that,
+        # the builds need the rest
+        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
+        if min(shutil.disk_usage(MEMORY_FS).free, free) > ROOM_BY_SUBMISSION * largest:
             return str(MEMORY_FS)
-    except OSError:  # none here
+    except (OSError, ValueError):  # none here
         pass
     return tempfile.gettempdir()
 
