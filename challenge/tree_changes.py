@@ -79,7 +79,7 @@ def _raw(repo: pygit2.Repository, oid) -> bytes:
 def _starts(data: bytes) -> list[int]:
     """Where each entry of a raw tree starts, then where the last one ends."""
     out, at, end = [], 0, len(data)
-    find = data.index  # ValueError when an entry has no end
+    find = data.index  # ValueError: an entry with no end
     while at < end:
         out.append(at)
         at = find(b"\0", at) + 1 + ID_SIZE
@@ -89,45 +89,57 @@ def _starts(data: bytes) -> list[int]:
     return out
 
 
+def _end(data: bytes, at: int) -> int:
+    """Where the entry starting at `at` ends."""
+    end = data.index(b"\0", at) + 1 + ID_SIZE  # ValueError: an entry with no end
+    if end > len(data):
+        raise ValueError("a tree's last entry is cut short")
+    return end
+
+
 def _differing(a: bytes, b: bytes) -> tuple[list[RawEntry], list[RawEntry]]:
     """The entries of raw trees `a` and `b` but the runs of entries they share: walked
     side by side, each shared run found by comparing bytes, in steps that double then
     halve (a run of m entries costs about log m comparisons of a few times its bytes),
-    and the entries between runs read one by one."""
-    sa, sb = _starts(a), _starts(b)
-    na, nb = len(sa) - 1, len(sb) - 1  # entries
+    and the entries between runs read one by one. Only `b` is split into entries
+    whole: a run of `a` is the same bytes, so the same entries."""
+    sb, la = _starts(b), len(a)
+    nb = len(sb) - 1  # entries
     old: list[RawEntry] = []
     new: list[RawEntry] = []
+    x = j = 0  # where the next entry of `a` starts; the next entry of `b`
 
-    def same(i: int, j: int, m: int) -> bool:  # entries i.. of a and j.. of b, m of each
-        x, y = sa[i + m] - sa[i], sb[j + m] - sb[j]
-        return x == y and a[sa[i]:sa[i + m]] == b[sb[j]:sb[j + m]]
+    def same(m: int) -> bool:  # b's m entries from j are a's bytes from x
+        size = sb[j + m] - sb[j]
+        return x + size <= la and a[x:x + size] == b[sb[j]:sb[j + m]]
 
-    i = j = 0
-    while i < na and j < nb:
-        most, m = min(na - i, nb - j), 0  # same(i, j, m) holds
-        step = 1
-        while m + step <= most and same(i, j, m + step):
+    while x < la and j < nb:
+        most, m, step = nb - j, 0, 1  # same(m) holds
+        while m + step <= most and same(m + step):
             m, step = m + step, step * 2
         while step > 1:
             step //= 2
-            if m + step <= most and same(i, j, m + step):
+            if m + step <= most and same(m + step):
                 m += step
-        i, j = i + m, j + m
-        if i == na or j == nb:
+        x, j = x + sb[j + m] - sb[j], j + m
+        if x == la or j == nb:
             break
-        ea, eb = _entry(a, sa[i], sa[i + 1]), _entry(b, sb[j], sb[j + 1])
+        end_a = _end(a, x)
+        ea, eb = _entry(a, x, end_a), _entry(b, sb[j], sb[j + 1])
         # the side whose entry comes first in git's order (a folder's name sorts as if
         # it ended with "/") has it alone; entries of the same name both changed. An
         # order mistaken would only cost reading more entries one by one.
         ka, kb = _order(ea), _order(eb)
         if ka <= kb:
             old.append(ea)
-            i += 1
+            x = end_a
         if kb <= ka:
             new.append(eb)
             j += 1
-    old += (_entry(a, sa[k], sa[k + 1]) for k in range(i, na))
+    while x < la:
+        end_a = _end(a, x)
+        old.append(_entry(a, x, end_a))
+        x = end_a
     new += (_entry(b, sb[k], sb[k + 1]) for k in range(j, nb))
     return old, new
 
