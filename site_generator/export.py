@@ -152,8 +152,8 @@ def _dumps(data: Any) -> str:
 
 def _failed(e: Entry, page) -> dict[str, Any]:
     return {"team": e.team, "submission": e.name, "version": e.stem,
-            "status": e.status, "stage": e.summary.stage,
-            "reason": e.summary.reason, "submitted_at": e.submitted_at or None,
+            "status": e.status, "stage": e.stage,
+            "reason": e.reason, "submitted_at": e.submitted_at or None,
             "page": page(e)}
 
 

@@ -129,6 +129,10 @@ class Entry:
         parent = (summary.lineage or {}).get("parent")
         self.parent_label: str | None = str(parent) if parent else None
         self.status = summary.status
+        # what a failed one's row says (failures tables, failed data): a rebuild's team
+        # page lists its team's failures without their summaries, which lie in every
+        # part of the record cache (at 100,000 submissions, reading them all took 0.6 s)
+        self.stage, self.reason = summary.stage, summary.reason
         self.phase: str = summary.phase or ""
         self.credit: float | None = _credit(summary.contributivity)
         # its name and version as its ranking key reads them (challenge.ranking), when
@@ -162,14 +166,14 @@ class Entry:
 
     # what `derived` gives, in its order
     DERIVED = ("team", "label", "submitted_at", "parent_label", "status", "phase", "credit",
-               "ranked_as", "page")
+               "ranked_as", "page", "stage", "reason")
 
     def derived(self) -> list:
         """What it works out of its summary, and its page (DERIVED): the last build's
         note keeps them (site_generator.last_read), so the next build makes it with
         `restore`."""
         return [self.team, self.label, self.submitted_at, self.parent_label, self.status,
-                self.phase, self.credit, self.ranked_as, self.page]
+                self.phase, self.credit, self.ranked_as, self.page, self.stage, self.reason]
 
     @classmethod
     def restore(cls, challenge: str, name: str, stem: str, digest: str,
@@ -180,14 +184,15 @@ class Entry:
         `summary_of()` gives its summary when it is first read."""
         e = cls.__new__(cls)
         (team, label, submitted_at, parent_label, status, phase, credit, ranked_as,
-         page) = derived
+         page, stage, reason) = derived
         e.__dict__ = {"challenge": challenge, "name": name, "stem": stem, "_result": None,
                       "_load": load, "_summary_of": summary_of, "team": team,
                       "label": label, "submitted_at": submitted_at,
                       "parent_label": parent_label, "status": status, "phase": phase,
                       "credit": credit, "ranked_as": ranked_as, "digest": digest,
                       "verifications": verifications, "chosen": chosen,
-                      "kept_ident": kept_ident, "page": page}
+                      "kept_ident": kept_ident, "page": page, "stage": stage,
+                      "reason": reason}
         return e
 
     @_once
@@ -733,8 +738,9 @@ def _read_since(repo: Repository, ch: Challenge, cache: RecordCache, last: LastR
 
 _NOTED_CREDIT = (float, type(None))  # an entry's credit, as _credit gives it
 # where Entry.derived gives what a note's row is checked for
-_NOTED_CREDIT_AT, _NOTED_RANKED_AT, _NOTED_PAGE_AT = map(
-    Entry.DERIVED.index, ("credit", "ranked_as", "page"))
+_NOTED_CREDIT_AT, _NOTED_RANKED_AT, _NOTED_PAGE_AT, _NOTED_STAGE_AT, _NOTED_REASON_AT = map(
+    Entry.DERIVED.index, ("credit", "ranked_as", "page", "stage", "reason"))
+_NOTED_TEXT = (str, type(None))  # a failure's stage and reason
 
 
 def _noted_entries(challenge: str, rows: list, cache: RecordCache, git) -> list[Entry] | None:
@@ -764,6 +770,9 @@ def _noted_entries(challenge: str, rows: list, cache: RecordCache, git) -> list[
                     type(ranked_as) is list and len(ranked_as) == 2
                     and all(type(x) is str for x in ranked_as))):
                 return None
+            if (type(derived[_NOTED_STAGE_AT]) not in _NOTED_TEXT
+                    or type(derived[_NOTED_REASON_AT]) not in _NOTED_TEXT):
+                return None  # shown on the failures' rows as text
             noted.append(key)
             live.add(_result_key(ident))
             if pident:

@@ -41,7 +41,8 @@ def _plain(e: model.Entry) -> tuple:
     e.page, e.result  # noqa: B018 (made when first read)
     # the same attributes however it was made (Entry.restore for a noted one)
     return (sorted(vars(e)), e.name, e.stem, e.digest, e.kept_ident, e.team, e.label,
-            e.parent_label, e.submitted_at, e.page, repr(summary), repr(e.verifications),
+            e.parent_label, e.submitted_at, e.page, e.status, e.stage, e.reason,
+            repr(summary), repr(e.verifications),
             e.chosen, repr(e.result.to_dict()))
 
 
@@ -224,7 +225,8 @@ def test_a_note_naming_a_page_outside_the_site_is_not_used(ledger, whole_reads):
     head = kept_files.read(kept / NOTE_DIR / HEAD, [last_read.VERSION, model.RecordCache.VERSION])
     part = kept / NOTE_DIR / head["challenges"]["c"]["parts"][0]
     data = kept_files.read(part, head["version"])
-    data["rows"][0][last_read.DERIVED][-1] = "s/../../../outside.html"
+    data["rows"][0][last_read.DERIVED][model.Entry.DERIVED.index("page")] = \
+        "s/../../../outside.html"
     kept_files.write(part, data)
     _, noted = read(ledger.path, kept)
     assert whole_reads == ["c"] and noted == read(ledger.path)[1]
@@ -233,11 +235,13 @@ def test_a_note_naming_a_page_outside_the_site_is_not_used(ledger, whole_reads):
 
 @pytest.mark.parametrize("field, value", [("credit", "lots"), ("credit", [1.0]),
                                           ("ranked_as", 5), ("ranked_as", ["a", 2]),
-                                          ("ranked_as", ["a"])])
-def test_a_note_whose_credit_or_ranking_name_does_not_read_is_not_used(
+                                          ("ranked_as", ["a"]), ("stage", 3),
+                                          ("reason", ["<b>not text</b>"])])
+def test_a_note_whose_credit_ranking_name_or_failure_does_not_read_is_not_used(
         ledger, whole_reads, field, value):
-    """A damaged note's credit (lineage sums them) or ranking name (the ranking compares
-    them) of the wrong kind costs a whole read, never a failed or wrong build."""
+    """A damaged note's credit (lineage sums them), ranking name (the ranking compares
+    them) or failure's stage or reason (shown as text) of the wrong kind costs a whole
+    read, never a failed or wrong build."""
     from site_generator import kept as kept_files
     from site_generator import last_read
 

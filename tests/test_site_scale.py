@@ -345,6 +345,44 @@ def test_a_rebuild_reads_the_team_page_texts_of_the_new_result_s_team_group_only
     assert any(p.name.startswith("row-") for p in read)  # the boards' rows were read
 
 
+def test_a_rebuild_shows_the_team_s_failures_without_reading_their_summaries(
+        tmp_path, monkeypatch):
+    """The team page a new result changes lists the team's failures, their stage and
+    reason, from the last build's note: their summaries lie in any part of the record
+    cache (at 100,000 submissions, reading them loaded nearly all of it)."""
+    import html
+
+    from site_generator import model
+    from synthetic import add_submission
+
+    srepo = make_repo(tmp_path / "repo", [Plan("c", "C", 60, n_teams=3, code_visible=True,
+                                               revealed=True, seed=8)])
+    site = tmp_path / "site"
+    build(srepo.path, site, now=NOW, page_rows=100)
+    new = add_submission(srepo, "c", seed=3)
+    read: list[str] = []
+    real = model._noted_summary
+    monkeypatch.setattr(model, "_noted_summary",
+                        lambda cache, key, load: read.append(key) or real(cache, key, load))
+    build(srepo.path, site, now=NOW, page_rows=100)
+    team = next(v.team for v in srepo.challenges["c"].versions if v.name == new.name)
+    page = (site / "c" / "team" / f"{team}.html").read_text()
+    failed = [e for e in _entries(srepo.path) if e.team == team and e.status != "scored"]
+    assert failed  # the team has failures, on the page that was made again
+    for e in failed:
+        assert html.escape(e.summary.reason or "no reason recorded", quote=False) in page
+    assert not {e.kept_ident for e in failed} & {k.split("\0")[0] for k in read}
+
+
+def _entries(path):
+    """Every entry of the repository's one challenge, read whole."""
+    from site_generator import model
+
+    repo = model.read_repository(path)
+    model.read_records(repo)
+    return repo.challenges[0].entries
+
+
 def test_a_new_pygments_highlights_the_code_again_and_renders_every_page(tmp_path,
                                                                          monkeypatch):
     """The pages hold what Pygments, Jinja and markdown-it write: a new version of one of
