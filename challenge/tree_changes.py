@@ -2,12 +2,13 @@
 bytes.
 
 A ledger folder holds a folder a submission: ten thousand entries in one tree, of
-which a new result adds one. Entries are sorted by name and written end to end
-(`<mode> <name>\\0<id>`), so the entries two versions share before and after the
-change are the same bytes at the same distance from either end: they are found by
-comparing bytes (a binary search over the entries), and only the few in between are
-read as entries. Iterating a 10,000-entry tree through pygit2 made an object an entry
-(25 ms a rebuild here); libgit2's own diff cost 0.2 s the first time in a process.
+which a new result adds one. A tree's entries are sorted by name and written end to
+end (`<mode> <name>\\0<id>`), so the entries two versions share come in runs of the
+same bytes: the two trees are walked side by side, each run skipped by comparing
+bytes, and only the entries between runs are read as entries. The first comparison
+of a process took 19 to 23 ms through pygit2 (an object an entry) at 10,000
+submissions, 14 to 18 ms so, most of it inflating the trees; libgit2's own diff cost
+0.2 s the first time in a process.
 """
 
 from __future__ import annotations
@@ -17,20 +18,16 @@ from typing import NamedTuple
 
 import pygit2
 
-TREE_MODE, GITLINK_MODE = 0o040000, 0o160000
+TREE_MODE = 0o040000
 ID_SIZE = 20  # bytes of a SHA-1 object id, as a raw tree holds it
 
 
 class RawEntry(NamedTuple):
-    """A tree entry as its tree's bytes give it; `type_str` and `filemode` as pygit2's."""
+    """A tree entry as its tree's bytes give it; `filemode` and `id` as pygit2's."""
 
     name: str
     filemode: int
     id: pygit2.Oid
-
-    @property
-    def type_str(self) -> str:
-        return {TREE_MODE: "tree", GITLINK_MODE: "commit"}.get(self.filemode, "blob")
 
 
 def tree_changes(repo: pygit2.Repository, old, new, depth: int,
@@ -149,9 +146,11 @@ def _order(e: RawEntry) -> bytes:
 
 
 def _entry(data: bytes, start: int, end: int) -> RawEntry:
+    """The entry from `start` to `end`, as _starts or _end found them (its name ends
+    with the first NUL after `start`, and its id fills the rest)."""
     head = end - 1 - ID_SIZE
     mode, space, name = data[start:head].partition(b" ")
-    if not space or data[head] != 0:
+    if not space:
         raise ValueError("a tree entry that does not read")
     # a name that is no UTF-8 raises (UnicodeDecodeError is a ValueError)
     return RawEntry(name.decode(), int(mode, 8), pygit2.Oid(raw=data[head + 1:end]))
