@@ -27,7 +27,7 @@ from site_generator import kept
 
 NOTE_DIR = "last-read"  # in the build cache: HEAD, and the parts it lists
 HEAD = "head.marshal"
-VERSION = 6
+VERSION = 7
 PART_ROWS = 1_000  # rows of a part: a new result, the newest, rewrites the last one only
 
 # a row: what an entry was read from and made of (challenge.ledger.CommittedRecord's

@@ -18,6 +18,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import marshal
+import math
 import re
 import zlib
 from collections.abc import Callable
@@ -126,8 +127,17 @@ class Entry:
         # its version label, `<name>@<tree16>`, as lineage names it
         self.label: str = version_label(self.name, summary.tree or self.stem)
         self.submitted_at: str = submitted(summary)
-        parent = (summary.lineage or {}).get("parent")
+        lineage = summary.lineage or {}
+        parent = lineage.get("parent")
         self.parent_label: str | None = str(parent) if parent else None
+        # what the lineage page's table says of it: its parent's team and the share of
+        # its code inherited (a full build reads no summary for them: the derived ones
+        # lie in every part of the record cache, 84 MB at 100,000 submissions)
+        parent_team = lineage.get("parent_team")
+        self.parent_team: str | None = str(parent_team) if parent_team else None
+        share = lineage.get("inherited_share")
+        self.inherited_share: float | None = (
+            float(share) if type(share) in (int, float) and math.isfinite(share) else None)
         self.status = summary.status
         # what a failed one's row says (failures tables, failed data): a rebuild's team
         # page lists its team's failures without their summaries, which lie in every
@@ -166,14 +176,15 @@ class Entry:
 
     # what `derived` gives, in its order
     DERIVED = ("team", "label", "submitted_at", "parent_label", "status", "phase", "credit",
-               "ranked_as", "page", "stage", "reason")
+               "ranked_as", "page", "stage", "reason", "parent_team", "inherited_share")
 
     def derived(self) -> list:
         """What it works out of its summary, and its page (DERIVED): the last build's
         note keeps them (site_generator.last_read), so the next build makes it with
         `restore`."""
         return [self.team, self.label, self.submitted_at, self.parent_label, self.status,
-                self.phase, self.credit, self.ranked_as, self.page, self.stage, self.reason]
+                self.phase, self.credit, self.ranked_as, self.page, self.stage, self.reason,
+                self.parent_team, self.inherited_share]
 
     @classmethod
     def restore(cls, challenge: str, name: str, stem: str, digest: str,
@@ -184,7 +195,7 @@ class Entry:
         `summary_of()` gives its summary when it is first read."""
         e = cls.__new__(cls)
         (team, label, submitted_at, parent_label, status, phase, credit, ranked_as,
-         page, stage, reason) = derived
+         page, stage, reason, parent_team, inherited_share) = derived
         e.__dict__ = {"challenge": challenge, "name": name, "stem": stem, "_result": None,
                       "_load": load, "_summary_of": summary_of, "team": team,
                       "label": label, "submitted_at": submitted_at,
@@ -192,7 +203,8 @@ class Entry:
                       "credit": credit, "ranked_as": ranked_as, "digest": digest,
                       "verifications": verifications, "chosen": chosen,
                       "kept_ident": kept_ident, "page": page, "stage": stage,
-                      "reason": reason}
+                      "reason": reason, "parent_team": parent_team,
+                      "inherited_share": inherited_share}
         return e
 
     @_once
@@ -738,9 +750,11 @@ def _read_since(repo: Repository, ch: Challenge, cache: RecordCache, last: LastR
 
 _NOTED_CREDIT = (float, type(None))  # an entry's credit, as _credit gives it
 # where Entry.derived gives what a note's row is checked for
-_NOTED_CREDIT_AT, _NOTED_RANKED_AT, _NOTED_PAGE_AT, _NOTED_STAGE_AT, _NOTED_REASON_AT = map(
-    Entry.DERIVED.index, ("credit", "ranked_as", "page", "stage", "reason"))
-_NOTED_TEXT = (str, type(None))  # a failure's stage and reason
+(_NOTED_CREDIT_AT, _NOTED_RANKED_AT, _NOTED_PAGE_AT, _NOTED_STAGE_AT, _NOTED_REASON_AT,
+ _NOTED_PARENT_TEAM_AT, _NOTED_SHARE_AT) = map(
+    Entry.DERIVED.index, ("credit", "ranked_as", "page", "stage", "reason", "parent_team",
+                          "inherited_share"))
+_NOTED_TEXT = (str, type(None))  # a failure's stage and reason, a parent's team
 
 
 def _noted_entries(challenge: str, rows: list, cache: RecordCache, git) -> list[Entry] | None:
@@ -771,8 +785,11 @@ def _noted_entries(challenge: str, rows: list, cache: RecordCache, git) -> list[
                     and all(type(x) is str for x in ranked_as))):
                 return None
             if (type(derived[_NOTED_STAGE_AT]) not in _NOTED_TEXT
-                    or type(derived[_NOTED_REASON_AT]) not in _NOTED_TEXT):
-                return None  # shown on the failures' rows as text
+                    or type(derived[_NOTED_REASON_AT]) not in _NOTED_TEXT
+                    or type(derived[_NOTED_PARENT_TEAM_AT]) not in _NOTED_TEXT):
+                return None  # shown on the failures' rows and the lineage page as text
+            if type(derived[_NOTED_SHARE_AT]) not in _NOTED_CREDIT:
+                return None  # a number or nothing, as _summarize gives it
             noted.append(key)
             live.add(_result_key(ident))
             if pident:

@@ -42,6 +42,7 @@ def _plain(e: model.Entry) -> tuple:
     # the same attributes however it was made (Entry.restore for a noted one)
     return (sorted(vars(e)), e.name, e.stem, e.digest, e.kept_ident, e.team, e.label,
             e.parent_label, e.submitted_at, e.page, e.status, e.stage, e.reason,
+            e.parent_team, e.inherited_share,
             repr(summary), repr(e.verifications),
             e.chosen, repr(e.result.to_dict()))
 
@@ -236,12 +237,14 @@ def test_a_note_naming_a_page_outside_the_site_is_not_used(ledger, whole_reads):
 @pytest.mark.parametrize("field, value", [("credit", "lots"), ("credit", [1.0]),
                                           ("ranked_as", 5), ("ranked_as", ["a", 2]),
                                           ("ranked_as", ["a"]), ("stage", 3),
-                                          ("reason", ["<b>not text</b>"])])
+                                          ("reason", ["<b>not text</b>"]),
+                                          ("parent_team", 7), ("inherited_share", "all")])
 def test_a_note_whose_credit_ranking_name_or_failure_does_not_read_is_not_used(
         ledger, whole_reads, field, value):
     """A damaged note's credit (lineage sums them), ranking name (the ranking compares
-    them) or failure's stage or reason (shown as text) of the wrong kind costs a whole
-    read, never a failed or wrong build."""
+    them), failure's stage or reason or parent's team (shown as text) or inherited
+    share (a number) of the wrong kind costs a whole read, never a failed or wrong
+    build."""
     from site_generator import kept as kept_files
     from site_generator import last_read
 
