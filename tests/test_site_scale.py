@@ -1232,6 +1232,41 @@ def test_a_build_leaves_no_kept_file_mapped(tmp_path, monkeypatch):
     assert kept_files.maps_alive() == 0
 
 
+@pytest.mark.parametrize("on", [True, False])
+def test_the_collector_runs_over_the_submission_pages_only_and_is_left_as_it_was(
+        tmp_path, monkeypatch, on):
+    """The cyclic collector pauses while the ledger and the boards are made (millions of
+    objects on a big site, frozen once made) and runs while the submission pages are
+    rendered, when the caller runs it; after the build it is as the caller left it,
+    with nothing frozen."""
+    import gc
+
+    from site_generator.output import Output
+
+    seen: dict[str, bool] = {}
+    real = Output.write
+
+    def write(self, path, content, inputs_key=None):
+        seen[path] = gc.isenabled()
+        return real(self, path, content, inputs_key)
+    srepo = make_repo(tmp_path / "repo", [Plan("c", "C", 12, n_teams=3, code_visible=True,
+                                               revealed=True, seed=5)])
+    monkeypatch.setattr(Output, "write", write)
+    was = gc.isenabled()
+    (gc.enable if on else gc.disable)()
+    try:
+        build(srepo.path, tmp_path / "site", now=NOW)
+        after, frozen = gc.isenabled(), gc.get_freeze_count()
+    finally:
+        (gc.enable if was else gc.disable)()
+    pages = {p: v for p, v in seen.items() if "/s/" in p}
+    others = {p: v for p, v in seen.items() if "/s/" not in p}
+    assert len(pages) == 12 and others
+    assert set(pages.values()) == {on}
+    assert set(others.values()) == {False}  # boards, data files, team pages, the index
+    assert (after, frozen) == (on, 0)
+
+
 def test_every_page_of_every_board_is_titled_with_the_board_s_name(tmp_path):
     """A board's pages after the first are titled, crumbed and paged with the name its
     tab shows (not the file's name), on every paged board."""
