@@ -140,10 +140,8 @@ class Output:
         copied one by one): a rebuild keeps ten thousand submission pages so."""
         prefix = f"{folder}/"
         names = set(names)
-        files, inputs = self._old_files, self._old_inputs
-        # looked up name by name: a set of the manifest's keys costs more than the names
-        ok = {p for p in map(prefix.__add__, names & self._files_of(folder))
-              if p in files and p in inputs}
+        ok = set(map(prefix.__add__, names & self._files_of(folder)))
+        ok &= self._old_files.keys() & self._old_inputs.keys()
         self._carried |= ok
         self.stats.skipped += len(ok)
         return names - set(map(itemgetter(slice(len(prefix), None)), ok))
