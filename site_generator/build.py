@@ -969,6 +969,8 @@ class _Builder:
 
     def _render_submissions(self, ch: Challenge, view: ChallengeView, cdir: str,
                             by_label: dict[str, Entry]) -> None:
+        """Key each submission page that may have changed (`_to_key`) and render
+        those whose key did."""
         children: dict[str, list[Entry]] = {}
         for e in ch.entries:
             if e.parent_label:
@@ -1007,6 +1009,7 @@ class _Builder:
 
     def _render_pages(self, ch: Challenge, view: ChallengeView, folder: str,
                       show_code: bool, stale: list[tuple]) -> None:
+        """Render the pages `stale` lists: (entry, parent, children, path, key)."""
         told = self.progress if stale else None
         if told is not None:
             what = f"rendering {ch.name}'s submission pages"

@@ -24,6 +24,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from functools import partial
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -182,9 +183,7 @@ class Entry:
         """What it works out of its summary, and its page (DERIVED): the last build's
         note keeps them (site_generator.last_read), so the next build makes it with
         `restore`."""
-        return [self.team, self.label, self.submitted_at, self.parent_label, self.status,
-                self.phase, self.credit, self.ranked_as, self.page, self.stage, self.reason,
-                self.parent_team, self.inherited_share]
+        return list(_DERIVED_OF(self))
 
     @classmethod
     def restore(cls, challenge: str, name: str, stem: str, digest: str,
@@ -748,6 +747,7 @@ def _read_since(repo: Repository, ch: Challenge, cache: RecordCache, last: LastR
     return entries, Since(note["tree"], fresh, old)
 
 
+_DERIVED_OF = attrgetter(*Entry.DERIVED)
 _NOTED_CREDIT = (float, type(None))  # an entry's credit, as _credit gives it
 # where Entry.derived gives what a note's row is checked for
 (_NOTED_CREDIT_AT, _NOTED_RANKED_AT, _NOTED_PAGE_AT, _NOTED_STAGE_AT, _NOTED_REASON_AT,
