@@ -748,7 +748,8 @@ def _read_since(repo: Repository, ch: Challenge, cache: RecordCache, last: LastR
 
 
 _DERIVED_OF = attrgetter(*Entry.DERIVED)
-_NOTED_CREDIT = (float, type(None))  # an entry's credit, as _credit gives it
+# an entry's credit (as _credit gives it) and inherited share (as _summarize does)
+_NOTED_NUMBER = (float, type(None))
 # where Entry.derived gives what a note's row is checked for
 (_NOTED_CREDIT_AT, _NOTED_RANKED_AT, _NOTED_PAGE_AT, _NOTED_STAGE_AT, _NOTED_REASON_AT,
  _NOTED_PARENT_TEAM_AT, _NOTED_SHARE_AT) = map(
@@ -780,7 +781,7 @@ def _noted_entries(challenge: str, rows: list, cache: RecordCache, git) -> list[
                 return None
             # lineage sums the credits and ranking compares the names: a row whose
             # credit is no number or whose ranking name is no (name, version) is not used
-            if type(credit) not in _NOTED_CREDIT or not (ranked_as is None or (
+            if type(credit) not in _NOTED_NUMBER or not (ranked_as is None or (
                     type(ranked_as) is list and len(ranked_as) == 2
                     and all(type(x) is str for x in ranked_as))):
                 return None
@@ -788,7 +789,7 @@ def _noted_entries(challenge: str, rows: list, cache: RecordCache, git) -> list[
                     or type(derived[_NOTED_REASON_AT]) not in _NOTED_TEXT
                     or type(derived[_NOTED_PARENT_TEAM_AT]) not in _NOTED_TEXT):
                 return None  # shown on the failures' rows and the lineage page as text
-            if type(derived[_NOTED_SHARE_AT]) not in _NOTED_CREDIT:
+            if type(derived[_NOTED_SHARE_AT]) not in _NOTED_NUMBER:
                 return None  # a number or nothing, as _summarize gives it
             noted.append(key)
             live.add(_result_key(ident))
