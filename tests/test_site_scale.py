@@ -1124,7 +1124,8 @@ def test_the_private_team_board_is_the_private_board_s_rows_of_the_teams_picks(t
 def test_a_damaged_texts_file_reads_as_empty_and_is_made_again(tmp_path):
     """A kept texts file whose lengths do not cut its blob, or whose keys are no
     strings, or whose blob is cut short, gives no text (they are made again and the
-    file written over); the other files of the kind still give theirs."""
+    file written over); a text cut where no UTF-8 character ends gives none either;
+    the other texts of the kind are still given, one by one or all at once."""
     from site_generator import kept as kept_files
     from site_generator.render import KeptTexts
 
@@ -1135,9 +1136,11 @@ def test_a_damaged_texts_file_reads_as_empty_and_is_made_again(tmp_path):
         kind.put(k, f"{i},é")  # not ASCII: a text is cut from UTF-8 bytes
     texts.save(set(keys))
     files = sorted((tmp_path / KeptTexts.VERSION).glob("csv-*.texts"))
-    assert len(files) > 3
+    assert len(files) > 4
     assert KeptTexts(tmp_path).kind("csv", context="acc").get(keys[7]) == "7,é"
     damaged, unhashable, floating, cut = files[0], files[1], files[2], files[3]
+    split = next(f for f in files[4:]  # a file of two texts at least
+                 if len(kept_files.read_with_blob(f, KeptTexts.VERSION)[0]["keys"]) > 1)
 
     def spoil(path, change) -> None:
         head, data, start = kept_files.read_with_blob(path, KeptTexts.VERSION)
@@ -1148,15 +1151,30 @@ def test_a_damaged_texts_file_reads_as_empty_and_is_made_again(tmp_path):
     # adds up, but no slice takes it
     spoil(floating, lambda h: h["lengths"].__setitem__(0, float(h["lengths"][0])))
     cut.write_bytes(cut.read_bytes()[:-1])  # the blob cut short
+
+    def in_two(h):  # adds up, but its first two texts cut "é" in two: no UTF-8
+        h["lengths"][0] -= 1
+        h["lengths"][1] += 1
+    spoil(split, in_two)
     again = KeptTexts(tmp_path).kind("csv", context="acc")
     spoilt = {int(f.stem.rsplit("-", 1)[1]) for f in (damaged, unhashable, floating, cut)}
     lost = [k for k in keys if again._bucket(k) in spoilt]
     held = [k for k in keys if again._bucket(k) not in spoilt]
     assert lost and held
     assert [again.get(k) for k in lost] == [None] * len(lost)
-    assert [again.get(k) for k in held] == [f"{keys.index(k)},é" for k in held]
+    in_split = kept_files.read_with_blob(split, KeptTexts.VERSION)[0]["keys"]
+    assert [again.get(k) for k in in_split[:2]] == [None, None]
+    whole = [k for k in held if k not in in_split[:2]]
+    assert [again.get(k) for k in whole] == [f"{keys.index(k)},é" for k in whole]
+    # all at once (a board's rows), alike: with the damaged file's texts...
+    assert again.many(keys) == [again.get(k) for k in keys]
+    # ...and without
+    assert again.many(whole) == [again.get(k) for k in whole]
     again.put(lost[0], "made again")
     assert again.get(lost[0]) == "made again"
+    assert again.many([whole[0], lost[0], "'nowhere'\0'a'\0's'"]) == [
+        f"{keys.index(whole[0])},é", "made again", None]
+    assert again.many([lost[0]]) == ["made again"]
 
 
 @pytest.mark.parametrize("maps", [1024, 3, 0], ids=["mapped", "some-mapped", "read"])
