@@ -6,8 +6,9 @@ Every size is the worst case: the open phase, code and diffs shown, private scor
 
 Each build runs in a process of its own, as `gitramp site` runs. Prints, in CPU time of
 the build (the machine may be shared; the process's imports apart): the full build per
-submission (every page rendered into an empty folder; records parsed and code
-highlighted by an earlier build are kept in the repository's .git by blob id) and the
+submission (every page written into an empty folder, from the whole build cache an
+earlier build left in the repository's .git: records parsed and code highlighted, by
+blob id, but also board row texts, page frames and the ledger note) and the
 cold first build (nothing kept: parsing and highlighting everything), the 10k/1k ratio
 (linear is 10), a rebuild after one new result (best of three, like the full build)
 as a share of the full build, and after a new second best (its worst case: every row
@@ -116,8 +117,10 @@ def measure(n: int, work: Path, code_visible: bool = True) -> dict[str, float]:
     shutil.rmtree(srepo.path / ".git" / CACHE_DIR, ignore_errors=True)
     cold = build_apart(srepo.path, site)
     share = cold["cpu"] / cold["wall"]  # the build's phases are timed on the wall clock
-    # full: every page rendered again into an empty folder; what the repository's .git
-    # keeps by content (records parsed by blob id, code highlighted by blob id) is used.
+    # full: every page written again into an empty folder, from the whole build cache
+    # the cold build left in the repository's .git (records parsed and code highlighted
+    # by blob id; board row texts, page frames, the ledger note): the quickest full
+    # build, so the hardest one for the rebuild's share.
     # The best of three at every size: a full build here varies by 10 to 15 % from run
     # to run (1,000: 0.97 to 1.16 s), and a best of more runs at one size than at the
     # next would bias their ratio
@@ -245,7 +248,7 @@ def report(label: str, m: dict) -> None:
     print(f"{label} {n:>6} submissions: full build {m['full']:6.2f} s CPU, of which "
           f"{m['full_sys']:.2f} s in the kernel ({m['full_wall']:.2f} s wall) = "
           f"{m['full'] * ms:.2f} ms/submission (goal <= 3; "
-          f"records parsed and code highlighted before, kept by blob id); "
+          f"from the build cache an earlier build left); "
           f"cold first build {m['cold'] * ms:.2f} ms/submission (reading and parsing "
           f"{m['cold_read'] * ms:.2f}, submission pages {m['cold_pages'] * ms:.2f})"
           f"   [synthetic repo made or copied in {m['make']:.1f} s]")
