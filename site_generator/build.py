@@ -807,6 +807,7 @@ class _Builder:
         spec = f".{first.precision}f" if first else ""
         texts = self.row_texts.kept.kind(
             "search", context=_key(self.fingerprint, teams, statuses, phases, spec))
+        held = texts.lookup()
         team = {t: i for i, t in enumerate(teams)}
         status = {s: i for i, s in enumerate(statuses)}
         phase = {p: i for i, p in enumerate(phases)}
@@ -825,13 +826,9 @@ class _Builder:
 
         # each row written as JSON text: ten thousand lists a build, made and then
         # encoded, cost several times more
-        rows = texts.many([*map(_row_key_line, public), *map(_entry_line, failed)])
-        for j in [j for j, t in enumerate(rows) if t is None]:
-            if j < len(public):
-                r = public[j]
-                rows[j] = row(r.entry, format(r.value, spec) if first else "")
-            else:
-                rows[j] = row(failed[j - len(public)], "")
+        rows = [held(r.entry.key_line) or row(r.entry, format(r.value, spec) if first else "")
+                for r in public]
+        rows += [held(e.key_line) or row(e, "") for e in failed]
         n_parts = max(1, -(-len(rows) // (PART_ROWS * 10)))
         size = -(-len(rows) // n_parts) if rows else 1
         head = {"challenge": cdir, "score": first.name if first else None,

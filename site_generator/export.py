@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from operator import attrgetter
 from typing import Any
 
 from site_generator.boards import Row
@@ -120,34 +119,31 @@ def leaderboard_part(ch: Challenge, name: str, items: list, page, kept=None) -> 
         rows = [_failed(e, page) for e in items]
         return json.dumps({"challenge": ch.name, "list": name, "rows": rows},
                           separators=(",", ":"), allow_nan=False, default=str) + "\n"
+    texts = []
     kept = _texts(kept, "json", items)
-    bodies = _many(kept, list(map(_KEY_LINE, items)))
-    for j in [j for j, b in enumerate(bodies) if b is None]:
-        r = items[j]
-        d = _row(r, page(r.entry))
-        for k in ("rank", "public_rank", "rank_change"):
-            d.pop(k, None)
-        bodies[j] = _dumps(d)[1:-1]
-        if kept is not None:
-            kept.put(r.entry.key_line, bodies[j])
-    if items and items[0].public_rank is not None:  # a private board's rows
-        texts = [f'{{"rank":{r.rank},"public_rank":{r.public_rank},'
-                 f'"rank_change":{r.public_rank - r.rank},{body}}}'
-                 if r.public_rank is not None else f'{{"rank":{r.rank},{body}}}'
-                 for r, body in zip(items, bodies, strict=True)]
-    else:  # a public board's: none has a public rank
-        texts = list(map('{{"rank":{},{}}}'.format, map(_RANK, items), bodies))
+    held = _lookup(kept)
+    for r in items:
+        e = r.entry
+        key = e.key_line
+        body = held(key)
+        if body is None:
+            d = _row(r, page(e))
+            for k in ("rank", "public_rank", "rank_change"):
+                d.pop(k, None)
+            body = _dumps(d)[1:-1]
+            if kept is not None:
+                kept.put(key, body)
+        ranks = f'"rank":{r.rank},'
+        if r.public_rank is not None:
+            ranks += f'"public_rank":{r.public_rank},"rank_change":{r.change},'
+        texts.append("{" + ranks + body + "}")
     return ('{"challenge":' + _dumps(ch.name) + ',"list":' + _dumps(name) + ',"rows":['
             + ",".join(texts) + "]}\n")
 
 
-_KEY_LINE = attrgetter("entry.key_line")
-_RANK = attrgetter("rank")
-
-
-def _many(texts, keys: list[str]) -> list[str | None]:
-    """The kept texts (render.KindTexts) of `keys`, None where none is kept."""
-    return texts.many(keys) if texts is not None else [None] * len(keys)
+def _lookup(texts):
+    """The lookup of kept texts (render.KindTexts) or, with none, one finding none."""
+    return texts.lookup() if texts is not None else {}.get
 
 
 def _dumps(data: Any) -> str:
@@ -186,6 +182,7 @@ def leaderboard_csv(ch: Challenge, public: list[Row], private: list[Row] | None,
     columns = ",".join(names)
     lines, tails = ((kept.kind("csv", context=columns), kept.kind("csvp", context=columns))
                     if kept is not None else (None, None))
+    held_line, held_tail = _lookup(lines), _lookup(tails)
 
     def text(fields: list) -> str:
         # a row written alone, without its line end; a leading field keeps a single
@@ -195,44 +192,36 @@ def leaderboard_csv(ch: Challenge, public: list[Row], private: list[Row] | None,
         w.writerow(["x", *fields])
         return buf.getvalue()[2:-1]
 
-    # the kept texts of all lines looked up at once, those missing made (new records)
-    keys = list(map(_KEY_LINE, public))
-    bodies = _many(lines, keys)
-    for j in [j for j, b in enumerate(bodies) if b is None]:
-        row = public[j]
+    for row in public:
         e = row.entry
-        line: list[Any] = [e.team, e.name, e.stem, e.submitted_at]
-        for n in names:
-            c = row.cells[n]
-            line += [_f(c.bagged), _f(c.mean), _f(c.std)]
-        line += [_f(e.result.fit_time), _f(e.result.predict_time),
-                 e.result.lineage.get("parent") or "",
-                 _f(e.result.lineage.get("inherited_share"))]
-        bodies[j] = text(line)
-        if lines is not None:
-            lines.put(keys[j], bodies[j])
-    ranks = map(_RANK, public)
-    if private is None:
-        out += map("{},{}\n".format, ranks, bodies)
-        return "".join(out)
-    picks = list(map(by_key.get, map(id, map(_ENTRY, public))))
-    if not names:
-        out += [f"{r},{b},{p.rank}\n" if p is not None else f"{r},{b},\n"
-                for r, b, p in zip(ranks, bodies, picks, strict=True)]
-        return "".join(out)
-    ends = _many(tails, keys)
-    for j in [j for j, (p, t) in enumerate(zip(picks, ends, strict=True))
-              if t is None and p is not None]:
-        ends[j] = text([_f(picks[j].cells[n].bagged) for n in names])
-        if tails is not None:
-            tails.put(keys[j], ends[j])
-    none = "," * len(names)  # no private row: its private fields empty
-    out += [f"{r},{b},{p.rank},{t}\n" if p is not None else f"{r},{b},{none}\n"
-            for r, b, p, t in zip(ranks, bodies, picks, ends, strict=True)]
+        key = e.key_line
+        body = held_line(key)
+        if body is None:
+            line: list[Any] = [e.team, e.name, e.stem, e.submitted_at]
+            for n in names:
+                c = row.cells[n]
+                line += [_f(c.bagged), _f(c.mean), _f(c.std)]
+            line += [_f(e.result.fit_time), _f(e.result.predict_time),
+                     e.result.lineage.get("parent") or "",
+                     _f(e.result.lineage.get("inherited_share"))]
+            body = text(line)
+            if lines is not None:
+                lines.put(key, body)
+        if private is None:
+            out.append(f"{row.rank},{body}\n")
+            continue
+        p = by_key.get(id(e))
+        if p is None:
+            out.append(f"{row.rank},{body},{',' * len(names)}\n")
+            continue
+        tail = held_tail(key)
+        if tail is None:
+            tail = text([_f(p.cells[n].bagged) for n in names])
+            if tails is not None:
+                tails.put(key, tail)
+        out.append(f"{row.rank},{body},{p.rank},{tail}\n" if names else
+                   f"{row.rank},{body},{p.rank}\n")
     return "".join(out)
-
-
-_ENTRY = attrgetter("entry")
 
 
 def _f(v: float | None) -> str:

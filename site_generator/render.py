@@ -11,7 +11,6 @@ import zlib
 from datetime import datetime
 from importlib import resources
 from itertools import accumulate, repeat
-from operator import attrgetter, getitem
 from pathlib import Path
 from urllib.parse import quote
 
@@ -330,58 +329,45 @@ class RowTexts:
         if isinstance(rows, FrameRows):  # a page's frame is rendered: the rows come later
             rows.calls.append((columns, croot, private, team_column, contributivity))
             return Markup(rows.marker)
-        if not rows:
-            return Markup("")
+        out = []
         # the links and cells after the rank depend on the record (its key line: digest,
         # name and version), the split, the columns and the page's place only: kept
         # between builds, a rebuild formats new records only
         same = f"{contributivity}\0{self._salt(columns)}\0{croot}\0{team_column}"
-        ranks = self._ranks
-        if team_column:  # a board: one kind of texts for all its rows, looked up at once
-            texts = self._kind(rows[0].split, True, "", same)
-            tails = texts.many(list(map(_ITEM_KEY_LINE, rows)))
-            for j in [j for j, t in enumerate(tails) if t is None]:
-                tails[j] = self._tail(rows[j], columns, croot, True, contributivity, texts)
-            heads = (list(map(_PUBLIC_HEAD.format, map(_RANK, rows))) if not private else
-                     [ranks(row, True) for row in rows])
-            return Markup("".join(map(str.__add__, heads, tails)))
-        out = []
         texts, team = None, None  # where the rows' texts are kept (a team page: by team)
         held = None
+        ranks = self._ranks
         for row in rows:
             e = row.item
-            if texts is None or e.team != team:
-                texts, team = self._kind(row.split, False, e.team, same), e.team
+            if texts is None or (not team_column and e.team != team):
+                texts, team = self._kind(row.split, team_column, e.team, same), e.team
                 held = texts.lookup()
-            tail = held(e.key_line)
-            if tail is None:
-                tail = self._tail(row, columns, croot, False, contributivity, texts)
+            kept_key = e.key_line
+            tail = held(kept_key)
+            if tail is not None:
+                out.append(ranks(row, private) + tail)
+                continue
+            t = self(row, columns)
+            tail = t.get("_tail")
+            if tail is None or t["_contrib"] is not contributivity:
+                parts = []
+                for b_sort, b_text, m_sort, m_text in t["cells"]:
+                    parts.append(f'<td class="num{" opt" if parts else ""}" '
+                                 f'data-sort="{b_sort}">{b_text}</td>\n'
+                                 f'<td class="num opt" data-sort="{m_sort}">{m_text}</td>\n')
+                if contributivity:
+                    parts.append(f'<td class="num opt" data-sort="{t["contrib"][0]}">'
+                                 f'{t["contrib"][1]}</td>\n')
+                parts.append(f'<td class="num opt" data-sort="{t["fit"][0]}">{t["fit"][1]}</td>\n'
+                             f'<td class="num opt" data-sort="{t["pred"][0]}">{t["pred"][1]}</td>\n'
+                             f'<td class="opt" data-sort="{escape(t["submitted"][0])}">'
+                             f'{t["submitted"][1]}</td>\n</tr>\n')
+                tail = t["_tail"] = "".join(parts)
+                t["_contrib"] = contributivity
+            tail = self._links(row, croot, team_column, t["team_href"], t["href"]) + tail
+            texts.put(kept_key, tail)
             out.append(ranks(row, private) + tail)
         return Markup("".join(out))
-
-    def _tail(self, row, columns, croot: str, team_column: bool, contributivity: bool,
-              texts: KindTexts) -> str:
-        """A row's text after its ranks, formatted (and kept in `texts`)."""
-        t = self(row, columns)
-        tail = t.get("_tail")
-        if tail is None or t["_contrib"] is not contributivity:
-            parts = []
-            for b_sort, b_text, m_sort, m_text in t["cells"]:
-                parts.append(f'<td class="num{" opt" if parts else ""}" '
-                             f'data-sort="{b_sort}">{b_text}</td>\n'
-                             f'<td class="num opt" data-sort="{m_sort}">{m_text}</td>\n')
-            if contributivity:
-                parts.append(f'<td class="num opt" data-sort="{t["contrib"][0]}">'
-                             f'{t["contrib"][1]}</td>\n')
-            parts.append(f'<td class="num opt" data-sort="{t["fit"][0]}">{t["fit"][1]}</td>\n'
-                         f'<td class="num opt" data-sort="{t["pred"][0]}">{t["pred"][1]}</td>\n'
-                         f'<td class="opt" data-sort="{escape(t["submitted"][0])}">'
-                         f'{t["submitted"][1]}</td>\n</tr>\n')
-            tail = t["_tail"] = "".join(parts)
-            t["_contrib"] = contributivity
-        tail = self._links(row, croot, team_column, t["team_href"], t["href"]) + tail
-        texts.put(row.item.key_line, tail)
-        return tail
 
     def _kind(self, split: str, team_column: bool, team: str, context: str) -> KindTexts:
         """Where the texts of a board's rows are kept: a board's (a team column: any
@@ -397,7 +383,7 @@ class RowTexts:
         """A row's rank (and on a private board its public rank and change): what
         differs from board to board and from build to build."""
         if not private:
-            return _PUBLIC_HEAD.format(row.rank)
+            return f'<tr>\n<td class="num">{row.rank}</td>\n'
         pub = row.public_rank if row.public_rank is not None else "–"
         ch = row.change
         return (f'<tr>\n<td class="num">{row.rank}</td>\n<td class="num opt">{pub}</td>\n'
@@ -414,11 +400,6 @@ class RowTexts:
                     f'{escape(e.team)}</a></td>\n')
         return (f'{head}<td><a href="{escape(croot)}{escape(href)}">'
                 f'{escape(e.name)}</a></td>\n')
-
-
-_ITEM_KEY_LINE = attrgetter("item.key_line")
-_RANK = attrgetter("rank")
-_PUBLIC_HEAD = '<tr>\n<td class="num">{}</td>\n'  # a public board row's start: its rank
 
 
 class FrameRows(list):
@@ -558,31 +539,6 @@ class KindTexts:
             except UnicodeDecodeError:  # a damaged file: the text is made again
                 return None
         return get
-
-    def many(self, keys: list[str]) -> list[str | None]:
-        """`get` of each of `keys`, in one pass: a moved board's thousands of rows are
-        cut from the files and decoded without a call of Python code per row."""
-        if self.folder is None:
-            return [None] * len(keys)
-        if self.old is None:
-            self._load()
-        at = list(map(self.old.get, keys))
-        holes = [j for j, i in enumerate(at) if i is None] if None in at else ()
-        if len(holes) == len(keys):
-            return list(map(self.new.get, keys))
-        if holes:
-            first = next(i for i in at if i is not None)  # any text: the holes' stand-in
-            for j in holes:
-                at[j] = first
-        starts, ends = map(self.starts.__getitem__, at), map(self.ends.__getitem__, at)
-        try:
-            texts = list(map(bytes.decode, map(getitem, map(self.blobs.__getitem__, at),
-                                               map(slice, starts, ends))))
-        except UnicodeDecodeError:  # a damaged file: one by one, its texts made again
-            return list(map(self.lookup(), keys))
-        for j in holes:
-            texts[j] = self.new.get(keys[j])
-        return texts
 
     def put(self, key: str, text: str) -> None:
         if self.folder is not None:
