@@ -8,6 +8,7 @@ import io
 import json
 import re
 import tarfile
+import threading
 import time
 
 import pytest
@@ -19,6 +20,7 @@ from scorer.backends import get_backend
 from scorer.backends.docker import DockerBackend, decide, remove_stale
 from scorer.backends.docker_image import image_tag, kit_requirements_hash, recipe_hash
 from scorer.backends.docker_io import LogCapture, OutputLimit, UnsafeOutput, read_outputs
+from scorer.backends.docker_slot import CREATED, ENDED, Slot, exec_state
 from scorer.backends.local import LocalBackend
 from scorer.scoring import score_submission
 from tests.conftest import ROOT
@@ -323,3 +325,34 @@ def test_a_run_takes_the_spare_still_being_prepared_rather_than_racing_it(monkey
     finally:  # a failure leaves no thread waiting
         release.set()
         backend.close()
+
+
+@pytest.mark.docker
+def test_a_run_the_engine_has_not_started_yet_is_waited_for(container_engine):
+    """Before an exec starts, Podman gives 0 as its exit code (Docker gives none): a
+    slot took such a run for one that had ended, killed its container under it, and
+    the submission read "killed by SIGKILL" with an empty log on a busy host."""
+    _, client = container_engine
+    image = next(i for i in client.images.list() if any(t.endswith(image_tag()) for t in i.tags))
+    box = client.containers.create(image.id, ["sleep", "120"], user="0:0",
+                                   network_mode="none", ulimits=_options()["ulimits"])
+    try:
+        box.start()
+        run = client.api.exec_create(box.id, ["sh", "-c", "exit 3"])["Id"]
+        assert exec_state(client.api.exec_inspect(run)) == CREATED
+        attached = threading.Event()  # its stream thread, still waiting to be served
+        stream = threading.Thread(target=attached.wait, daemon=True)
+        stream.start()
+        slot = object.__new__(Slot)  # only what wait() and exit_codes() read
+        slot.client, slot.runs, slot.groups = client, [(run, LogCapture(100), stream)], [[0]]
+        assert slot.wait(0.5) is False  # still not started at the deadline: not ended
+        assert slot.exit_codes() == [None]
+
+        list(client.api.exec_start(run, stream=True))  # runs it to its end
+        attached.set()
+        stream.join()
+        assert slot.wait(10) is True
+        assert exec_state(client.api.exec_inspect(run)) == ENDED
+        assert slot.exit_codes() == [3]
+    finally:
+        box.remove(force=True)

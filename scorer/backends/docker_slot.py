@@ -34,6 +34,23 @@ IDLE = 300  # seconds a prepared slot may wait before it is thrown away
 WARM = f"{spec.CODE}/scorer/backends/docker_warm.py"
 
 
+CREATED, RUNNING, ENDED = "created", "running", "ended"
+
+
+def exec_state(info: dict) -> str:
+    """Whether an exec the engine inspected (`info`) is CREATED (not started yet),
+    RUNNING or ENDED. Not running tells the first and last apart only with more: before
+    it starts, Docker gives no exit code but Podman gives 0 (read as ended, a run Podman
+    was slow to start on a busy host had its container killed under it: SIGKILL, no
+    log). After it ends, Docker still gives its pid and Podman marks it removable;
+    neither does so before."""
+    if info.get("Running"):
+        return RUNNING
+    if info.get("ExitCode") is not None and (info.get("Pid") or info.get("CanRemove")):
+        return ENDED
+    return CREATED
+
+
 class Slot:
     def __init__(self, client, image_id: str, limits: Limits, code_dir: Path,
                  ahead: list[str] | tuple[str, ...] = ()):
@@ -95,7 +112,7 @@ class Slot:
             info = self.client.api.exec_inspect(exec_id)
         except Exception:
             return False
-        return not info.get("Running") and info.get("ExitCode") is None and not info.get("Pid")
+        return exec_state(info) == CREATED
 
     # ------------------------------------------------------------------ one run
     def start(self, job: IngestJob, on_fold_done: FoldCallback | None,
@@ -140,11 +157,10 @@ class Slot:
             exec_id, thread = pending[0]
             thread.join(min(poll, max(0.0, deadline - time.monotonic())))
             poll = min(POLL_MAX, poll * 1.5)
-            info = self.client.api.exec_inspect(exec_id)
-            # Not running and an exit code: ended. No exit code while its stream
-            # thread lives: not started yet (see _stream), so keep waiting.
-            if not info.get("Running") and (info.get("ExitCode") is not None
-                                            or not thread.is_alive()):
+            state = exec_state(self.client.api.exec_inspect(exec_id))
+            # Not started yet while its stream thread lives (see _stream): keep waiting.
+            # A stream given up on with the run not running: nothing more will come.
+            if state == ENDED or (state == CREATED and not thread.is_alive()):
                 pending.pop(0)
         if pending:
             return False
@@ -156,7 +172,7 @@ class Slot:
         codes = []
         for exec_id, _, _ in self.runs[:len(self.groups)]:
             info = self.client.api.exec_inspect(exec_id)
-            codes.append(None if info.get("Running") else info.get("ExitCode"))
+            codes.append(info.get("ExitCode") if exec_state(info) == ENDED else None)
         return codes
 
     def log(self) -> tuple[str, bool]:
