@@ -333,8 +333,7 @@ def test_a_run_the_engine_has_not_started_yet_is_waited_for(container_engine):
     slot took such a run for one that had ended, killed its container under it, and
     the submission read "killed by SIGKILL" with an empty log on a busy host."""
     _, client = container_engine
-    image = next(i for i in client.images.list() if any(t.endswith(image_tag()) for t in i.tags))
-    box = client.containers.create(image.id, ["sleep", "120"], user="0:0",
+    box = client.containers.create(image_tag(), ["sleep", "120"], user="0:0",
                                    network_mode="none", ulimits=_options()["ulimits"])
     try:
         box.start()

@@ -39,11 +39,10 @@ CREATED, RUNNING, ENDED = "created", "running", "ended"
 
 def exec_state(info: dict) -> str:
     """Whether an exec the engine inspected (`info`) is CREATED (not started yet),
-    RUNNING or ENDED. Not running tells the first and last apart only with more: before
-    it starts, Docker gives no exit code but Podman gives 0 (read as ended, a run Podman
-    was slow to start on a busy host had its container killed under it: SIGKILL, no
-    log). After it ends, Docker still gives its pid and Podman marks it removable;
-    neither does so before."""
+    RUNNING or ENDED. An exit code alone does not say ended: before an exec starts,
+    Podman gives 0 (Docker none), and a run Podman is slow to start on a busy host must
+    not have its container stopped under it. Once ended, Docker still gives its pid and
+    Podman marks it removable; neither does so before."""
     if info.get("Running"):
         return RUNNING
     if info.get("ExitCode") is not None and (info.get("Pid") or info.get("CanRemove")):
